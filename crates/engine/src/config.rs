@@ -1,0 +1,186 @@
+//! Engine configuration: defaults, caps, retention, environment policy and the policy seam.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::gate::{Approver, DecisionSink, DenyApprover, Gate};
+
+/// How the child's base environment is built; the request's `env` is added on top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvPolicy {
+    /// The engine's own environment minus the variables matching `deny` (exact names, or
+    /// prefixes ending in `*`). The default.
+    Inherit {
+        /// Names (or `PREFIX*`) removed from the inherited environment.
+        deny: Vec<String>,
+    },
+    /// Only the listed variables of the engine's environment (plus the request's `env`).
+    Minimal {
+        /// Names kept from the engine's environment.
+        keep: Vec<String>,
+    },
+}
+
+/// Variables removed from an inherited environment by default: they make a shell, the
+/// dynamic loader or an interpreter run code the request did not name.
+pub const DEFAULT_ENV_DENYLIST: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_AUDIT",
+    "LD_LIBRARY_PATH",
+    "DYLD_*",
+    "BASH_ENV",
+    "ENV",
+    "BASH_FUNC_*",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "IFS",
+    "CDPATH",
+    "GLOBIGNORE",
+    "NODE_OPTIONS",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PERL5OPT",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+];
+
+impl Default for EnvPolicy {
+    fn default() -> Self {
+        EnvPolicy::Inherit {
+            deny: DEFAULT_ENV_DENYLIST.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl EnvPolicy {
+    /// The base environment for a child, from the given environment of the engine.
+    pub fn base_env(&self, vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+        match self {
+            EnvPolicy::Inherit { deny } => vars.filter(|(k, _)| !name_matches(deny, k)).collect(),
+            EnvPolicy::Minimal { keep } => vars.filter(|(k, _)| name_matches(keep, k)).collect(),
+        }
+    }
+}
+
+fn name_matches(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => p == name,
+    })
+}
+
+/// Engine settings. `ExecutionConfig::default()` is a sane start; override fields with
+/// struct update syntax or the `with_*` methods.
+#[derive(Clone)]
+pub struct ExecutionConfig {
+    /// Timeout for requests that set none (`None` = no limit). Default: none.
+    pub default_timeout_ms: Option<u64>,
+    /// Between SIGTERM and SIGKILL on timeout or cancel. Default: 2 s.
+    pub kill_grace: Duration,
+    /// After the child exits, how long to wait for its pipes to close before the rest of
+    /// its process group is killed and the output flagged incomplete. Default: 500 ms.
+    pub pipe_close_grace: Duration,
+    /// Captured bytes kept per stream (the head). Default: 8 MiB.
+    pub max_output_bytes: usize,
+    /// Longest line; longer lines are cut and counted. Default: 1 MiB.
+    pub max_line_bytes: usize,
+    /// Finished executions and plans kept for queries. Default: 10 000.
+    pub retain_max: usize,
+    /// How long finished executions are kept. Default: 1 hour.
+    pub retain_for: Duration,
+    /// Queue length per event handler; when full, line events for it are dropped (counted
+    /// in `ExecutionResult::events_dropped`); lifecycle events wait. Default: 4096.
+    pub event_queue: usize,
+    /// Capacity of the broadcast channel behind `subscribe()`. Default: 4096.
+    pub broadcast_capacity: usize,
+    /// Base environment of every child.
+    pub env: EnvPolicy,
+    /// The policy gate; `None` lets every valid request run.
+    pub gate: Option<Arc<dyn Gate>>,
+    /// Who answers `ask` verdicts. Default: [`DenyApprover`].
+    pub approver: Arc<dyn Approver>,
+    /// Receives every decision and completion.
+    pub decision_sink: Option<Arc<dyn DecisionSink>>,
+    /// Refuse to run a request whose decision could not be recorded. Default: true.
+    pub require_decision_log: bool,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
+            default_timeout_ms: None,
+            kill_grace: Duration::from_secs(2),
+            pipe_close_grace: Duration::from_millis(500),
+            max_output_bytes: 8 << 20,
+            max_line_bytes: 1 << 20,
+            retain_max: 10_000,
+            retain_for: Duration::from_secs(3600),
+            event_queue: 4096,
+            broadcast_capacity: 4096,
+            env: EnvPolicy::default(),
+            gate: None,
+            approver: Arc::new(DenyApprover),
+            decision_sink: None,
+            require_decision_log: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for ExecutionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutionConfig")
+            .field("default_timeout_ms", &self.default_timeout_ms)
+            .field("kill_grace", &self.kill_grace)
+            .field("pipe_close_grace", &self.pipe_close_grace)
+            .field("max_output_bytes", &self.max_output_bytes)
+            .field("max_line_bytes", &self.max_line_bytes)
+            .field("retain_max", &self.retain_max)
+            .field("retain_for", &self.retain_for)
+            .field("event_queue", &self.event_queue)
+            .field("env", &self.env)
+            .field("gate", &self.gate.is_some())
+            .field("decision_sink", &self.decision_sink.is_some())
+            .field("require_decision_log", &self.require_decision_log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecutionConfig {
+    /// Sets the policy gate.
+    pub fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+    /// Sets the approver for `ask` verdicts.
+    pub fn with_approver(mut self, approver: Arc<dyn Approver>) -> Self {
+        self.approver = approver;
+        self
+    }
+    /// Sets the decision sink.
+    pub fn with_decision_sink(mut self, sink: Arc<dyn DecisionSink>) -> Self {
+        self.decision_sink = Some(sink);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inherit_drops_denied_names_and_prefixes() {
+        let vars = [
+            ("PATH", "/bin"),
+            ("LD_PRELOAD", "x.so"),
+            ("BASH_FUNC_ls%%", "() { :; }"),
+            ("HOME", "/root"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let env = EnvPolicy::default().base_env(vars);
+        let names: Vec<_> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["PATH", "HOME"]);
+    }
+}

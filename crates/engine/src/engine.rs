@@ -1,0 +1,292 @@
+//! `ExecutionEngine`: accepts requests and plans, runs them through the gate and the runtime, and answers queries by id.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::ExecutionConfig;
+use crate::error::ExecutionError;
+use crate::events::{EventBus, EventHandler, ExecutionEvent};
+use crate::gate::{DecisionRecord, GateContext, OutputFilter};
+use crate::resolve::{PreparedCommand, prepare};
+use crate::runtime::{self, Run};
+use crate::store::{Reservation, Store};
+use crate::types::{
+    ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStatus, PlanExecutionResult,
+};
+
+pub(crate) struct Inner {
+    pub(crate) config: ExecutionConfig,
+    pub(crate) bus: EventBus,
+    pub(crate) store: Store,
+}
+
+/// Runs requests and plans; every method takes `&self`, so share it behind an `Arc`.
+///
+/// Ids: `execute` returns the request's id, `execute_plan` the plan's; `get_status`,
+/// `get_result`, `wait` and `cancel` accept both. Executing an id whose run has finished
+/// starts a new run under that id (the old result is replaced); an id that is still
+/// running is refused with `Validation`. Finished runs are kept for
+/// [`ExecutionConfig::retain_max`] / [`ExecutionConfig::retain_for`], then forgotten.
+pub struct ExecutionEngine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ExecutionEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutionEngine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request that passed validation and the gate, ready to spawn.
+pub(crate) struct Admitted {
+    pub(crate) request: ExecutionRequest,
+    pub(crate) prepared: PreparedCommand,
+    pub(crate) filter: Option<Box<dyn OutputFilter>>,
+    pub(crate) decision: Option<DecisionRecord>,
+}
+
+impl ExecutionEngine {
+    /// A new engine with `config`.
+    pub fn new(config: ExecutionConfig) -> Self {
+        let bus = EventBus::new(config.event_queue, config.broadcast_capacity);
+        let store = Store::new(config.retain_max, config.retain_for);
+        ExecutionEngine {
+            inner: Arc::new(Inner { config, bus, store }),
+        }
+    }
+
+    /// Adds an event handler (builder style); several handlers may be added.
+    pub fn with_event_handler(self, handler: Arc<dyn EventHandler>) -> Self {
+        self.inner.bus.add(handler);
+        self
+    }
+
+    /// Adds an event handler to a running engine.
+    pub fn add_event_handler(&self, handler: Arc<dyn EventHandler>) {
+        self.inner.bus.add(handler);
+    }
+
+    /// A broadcast receiver of every event from now on (see [`crate::events`] for the lag policy).
+    pub fn subscribe(&self) -> broadcast::Receiver<ExecutionEvent> {
+        self.inner.bus.subscribe()
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &ExecutionConfig {
+        &self.inner.config
+    }
+
+    /// Validates `request`, asks the policy gate, and starts it. Returns the request's id
+    /// once the process is spawned (a spawn failure is a `Failed` result, exit 127/126).
+    ///
+    /// Errors: `Validation` (bad request, or the id is still running), `ProgramNotFound`,
+    /// `Denied` (nothing spawned), `Gate`, `DecisionLog`.
+    pub async fn execute(&self, request: ExecutionRequest) -> Result<Uuid, ExecutionError> {
+        let id = request.id;
+        let reservation = self.inner.store.reserve(id, CancellationToken::new())?;
+        match self.inner.admit(request).await {
+            Ok(admitted) => {
+                self.inner.clone().start(admitted, reservation);
+                Ok(id)
+            }
+            Err(e) => {
+                self.inner.store.release(reservation);
+                Err(e)
+            }
+        }
+    }
+
+    /// Validates every step, asks the gate about every step (a single denial refuses the
+    /// whole plan, nothing runs), then runs the plan in the background. Returns the plan id.
+    pub async fn execute_plan(&self, plan: ExecutionPlan) -> Result<Uuid, ExecutionError> {
+        crate::plan::execute_plan(&self.inner, plan).await
+    }
+
+    /// Current status of an execution or a plan.
+    pub async fn get_status(&self, id: Uuid) -> Result<ExecutionStatus, ExecutionError> {
+        self.inner.store.status(id)
+    }
+
+    /// The result of a finished execution. For a plan id: an aggregate result whose status
+    /// is the plan's, whose `exit_code` is that of the first step that did not complete
+    /// (0 if all did), whose `stdout`/`stderr` are the steps' outputs concatenated in plan
+    /// order (each within the per-stream cap), and whose `duration` is the plan's wall
+    /// time. Use [`Self::get_plan_result`] for the per-step results.
+    ///
+    /// Errors: `NotFound` for an unknown or retired id, `Validation` while it still runs.
+    pub async fn get_result(&self, id: Uuid) -> Result<ExecutionResult, ExecutionError> {
+        self.inner.store.result(id).map(|r| (*r).clone())
+    }
+
+    /// The per-step result of a finished plan.
+    pub async fn get_plan_result(
+        &self,
+        plan_id: Uuid,
+    ) -> Result<PlanExecutionResult, ExecutionError> {
+        self.inner.store.plan_result(plan_id).map(|r| (*r).clone())
+    }
+
+    /// Waits until the execution or plan has finished and returns its result (whatever its status).
+    pub async fn wait(&self, id: Uuid) -> Result<ExecutionResult, ExecutionError> {
+        let mut rx = self.inner.store.watch(id)?;
+        let _ = rx.wait_for(|s| s.is_terminal()).await;
+        self.get_result(id).await
+    }
+
+    /// Asks a running execution or plan to stop: SIGTERM to the process group, SIGKILL after
+    /// the grace period; a plan's pending steps do not start. Returns at once; `wait` for the end.
+    /// Cancelling a finished id does nothing.
+    pub async fn cancel(&self, id: Uuid) -> Result<(), ExecutionError> {
+        self.inner.store.cancel(id)
+    }
+}
+
+impl Inner {
+    /// Validation, gate, decision log: everything before the spawn.
+    pub(crate) async fn admit(
+        &self,
+        request: ExecutionRequest,
+    ) -> Result<Admitted, ExecutionError> {
+        let prepared = prepare(&request, &self.config.env)?;
+        let Some(gate) = &self.config.gate else {
+            return Ok(Admitted {
+                request,
+                prepared,
+                filter: None,
+                decision: None,
+            });
+        };
+        let ctx = GateContext {
+            approver: self.config.approver.as_ref(),
+        };
+        let outcome = gate.check(&request, &ctx).await?;
+        let record = outcome.record;
+        if let Some(sink) = &self.config.decision_sink
+            && let Err(e) = sink.record_decision(&record)
+        {
+            if self.config.require_decision_log {
+                return Err(ExecutionError::DecisionLog(e));
+            }
+            tracing::warn!(error = %e, "decision log could not be written; running anyway");
+        }
+        if !record.allowed {
+            return Err(ExecutionError::Denied {
+                plugin: record.plugin.clone().unwrap_or_else(|| "policy".into()),
+                reason: record.reason.clone().unwrap_or_else(|| "denied".into()),
+                record: Box::new(record),
+            });
+        }
+        let final_request = record.request.clone();
+        if final_request.id != request.id {
+            return Err(ExecutionError::Gate(format!(
+                "the gate changed the request id from {} to {}",
+                request.id, final_request.id
+            )));
+        }
+        let prepared = if final_request == request {
+            prepared
+        } else {
+            prepare(&final_request, &self.config.env)?
+        };
+        Ok(Admitted {
+            request: final_request,
+            prepared,
+            filter: outcome.output,
+            decision: Some(record),
+        })
+    }
+
+    /// Spawns the admitted request and supervises it on a task.
+    pub(crate) fn start(self: Arc<Self>, admitted: Admitted, reservation: Reservation) {
+        let child = runtime::spawn(&admitted.prepared);
+        self.store
+            .set_status(&reservation, ExecutionStatus::Running);
+        tokio::spawn(async move {
+            self.supervise(admitted, reservation, child).await;
+        });
+    }
+
+    /// Spawns the admitted request and supervises it to the end.
+    pub(crate) async fn run_to_end(
+        &self,
+        admitted: Admitted,
+        reservation: Reservation,
+    ) -> Arc<ExecutionResult> {
+        let child = runtime::spawn(&admitted.prepared);
+        self.store
+            .set_status(&reservation, ExecutionStatus::Running);
+        self.supervise(admitted, reservation, child).await
+    }
+
+    async fn supervise(
+        &self,
+        admitted: Admitted,
+        reservation: Reservation,
+        child: std::io::Result<tokio::process::Child>,
+    ) -> Arc<ExecutionResult> {
+        let id = admitted.request.id;
+        let result = match child {
+            Ok(child) => {
+                let run = Run {
+                    id,
+                    prepared: admitted.prepared,
+                    timeout_ms: admitted
+                        .request
+                        .timeout_ms
+                        .or(self.config.default_timeout_ms),
+                    cancel: reservation.cancel.clone(),
+                    filter: admitted.filter,
+                    decision: admitted.decision,
+                    config: &self.config,
+                    bus: &self.bus,
+                };
+                runtime::supervise(run, child).await
+            }
+            Err(e) => runtime::spawn_failure(id, &admitted.prepared, &e, admitted.decision),
+        };
+        self.finish(reservation, result).await
+    }
+
+    /// Stores a finished result, tells the decision sink, and emits the terminal event.
+    pub(crate) async fn finish(
+        &self,
+        reservation: Reservation,
+        result: ExecutionResult,
+    ) -> Arc<ExecutionResult> {
+        if let Some(sink) = &self.config.decision_sink
+            && let Err(e) = sink.record_completion(&result)
+        {
+            tracing::warn!(error = %e, execution_id = %result.execution_id, "completion record could not be written");
+        }
+        let result = Arc::new(result);
+        self.store.complete(reservation, result.clone());
+        let execution_id = result.execution_id;
+        let timestamp = result.finished_at;
+        let event = match result.status {
+            ExecutionStatus::Completed => ExecutionEvent::Completed {
+                execution_id,
+                result: result.clone(),
+                timestamp,
+            },
+            ExecutionStatus::Cancelled => ExecutionEvent::Cancelled {
+                execution_id,
+                timestamp,
+            },
+            _ => ExecutionEvent::Failed {
+                execution_id,
+                error: result
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| result.status.to_string()),
+                timestamp,
+            },
+        };
+        self.bus.emit(event, &Default::default()).await;
+        result
+    }
+}

@@ -1,0 +1,202 @@
+//! The policy seam: the traits a policy layer implements (gate, output filter, approver, decision sink) and the decision record.
+//!
+//! The engine knows nothing of plugins or wasmtime. Before anything is spawned it asks the
+//! configured [`Gate`]; the gate returns a [`DecisionRecord`] (allowed or not, the request
+//! that will actually run after rewrites, and each step of the decision) and optionally an
+//! [`OutputFilter`] that every line of the execution's output goes through.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ExecutionError;
+use crate::types::{ExecutionRequest, OutputStream};
+
+/// Decides whether a request may run, and what output transformation applies.
+#[async_trait]
+pub trait Gate: Send + Sync {
+    /// Decides on `request` (already validated by the engine). A denial is an `Ok` outcome
+    /// whose record has `allowed == false`; `Err` means the gate itself could not decide,
+    /// and the engine refuses the request (fail-closed).
+    async fn check(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> Result<GateOutcome, ExecutionError>;
+}
+
+/// What a gate gets besides the request.
+pub struct GateContext<'a> {
+    /// Who answers `ask` verdicts.
+    pub approver: &'a dyn Approver,
+}
+
+/// A gate's answer.
+pub struct GateOutcome {
+    /// The decision, with the request that will run.
+    pub record: DecisionRecord,
+    /// The output chain for this execution, if any plugin wants output.
+    pub output: Option<Box<dyn OutputFilter>>,
+}
+
+impl std::fmt::Debug for GateOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateOutcome")
+            .field("record", &self.record)
+            .field("output", &self.output.is_some())
+            .finish()
+    }
+}
+
+/// A verdict of one plugin, or of the whole chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Run it.
+    Allow,
+    /// Do not run it.
+    Deny,
+    /// Run a changed request.
+    Rewrite,
+    /// Run it only if the approver agrees.
+    Ask,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+            Verdict::Rewrite => "rewrite",
+            Verdict::Ask => "ask",
+        })
+    }
+}
+
+/// One plugin's part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionStep {
+    /// Plugin name (as the policy names it).
+    pub plugin: String,
+    /// What the plugin answered (after its failure policy, if it failed).
+    pub verdict: Verdict,
+    /// The plugin's reason, or the failure.
+    pub reason: Option<String>,
+    /// What a rewrite changed, one `-old`/`+new` line per changed field.
+    pub diff: Vec<String>,
+    /// Time spent in the plugin, in microseconds.
+    pub elapsed_us: u64,
+    /// False when the verdict was only recorded (audit mode): a would-deny that did not stop the request.
+    pub enforced: bool,
+    /// Set when the plugin trapped, timed out or answered nonsense.
+    pub error: Option<String>,
+    /// For `ask`: whether the approver agreed.
+    pub approved: Option<bool>,
+}
+
+/// The record of one policy decision: what was asked, what each plugin said, what runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// The execution the decision is about.
+    pub execution_id: Uuid,
+    /// When the decision was made.
+    pub timestamp: DateTime<Utc>,
+    /// Whether the request may run.
+    pub allowed: bool,
+    /// The effective verdict: `deny` if denied, else `rewrite` if any plugin rewrote, else
+    /// `ask` if an approver was asked, else `allow`.
+    pub verdict: Verdict,
+    /// The plugin that decided (the denier, or the last rewriter or asker).
+    pub plugin: Option<String>,
+    /// That plugin's reason.
+    pub reason: Option<String>,
+    /// The policy profile in force, if any.
+    pub profile: Option<String>,
+    /// Names of the policy rules that selected the plugins.
+    pub rules: Vec<String>,
+    /// The request as received.
+    pub original: ExecutionRequest,
+    /// The request that runs (after rewrites). Equal to `original` when nothing was rewritten.
+    pub request: ExecutionRequest,
+    /// Each plugin's verdict, in chain order.
+    pub steps: Vec<DecisionStep>,
+    /// Total decision time in microseconds (normalisation included).
+    pub elapsed_us: u64,
+}
+
+impl DecisionRecord {
+    /// A record that allows `request` unchanged, with no plugin involved.
+    pub fn allow_unchanged(request: &ExecutionRequest) -> Self {
+        DecisionRecord {
+            execution_id: request.id,
+            timestamp: Utc::now(),
+            allowed: true,
+            verdict: Verdict::Allow,
+            plugin: None,
+            reason: None,
+            profile: None,
+            rules: Vec::new(),
+            original: request.clone(),
+            request: request.clone(),
+            steps: Vec::new(),
+            elapsed_us: 0,
+        }
+    }
+}
+
+/// A run of whole lines from one stream. `text` holds one or more lines, each ending in `\n`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputChunk {
+    /// Which stream.
+    pub stream: OutputStream,
+    /// Whole lines, each terminated by `\n`.
+    pub text: String,
+}
+
+/// Transforms the output of one execution, batch by batch, before anything else sees it.
+///
+/// Events, the stored result and every log receive only what this returns. An
+/// implementation that fails must withhold the batch (fail-closed), never pass it through
+/// untransformed.
+pub trait OutputFilter: Send {
+    /// Transforms one batch; lines may be changed, dropped or added. Every returned chunk
+    /// must again hold whole lines ending in `\n`.
+    fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk>;
+    /// Called once after the last batch; may emit trailing lines.
+    fn finish(&mut self) -> Vec<OutputChunk> {
+        Vec::new()
+    }
+}
+
+/// Answers `ask` verdicts.
+#[async_trait]
+pub trait Approver: Send + Sync {
+    /// True to let the request go on through the chain.
+    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool;
+}
+
+/// The default approver: says no (the request is denied with the plugin's reason).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DenyApprover;
+
+#[async_trait]
+impl Approver for DenyApprover {
+    async fn approve(&self, _: &ExecutionRequest, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+/// Receives every decision record (before the process starts) and every final result.
+///
+/// If `record_decision` fails the request does not run (sudo's stance on its I/O log),
+/// unless [`crate::ExecutionConfig::require_decision_log`] is false.
+pub trait DecisionSink: Send + Sync {
+    /// Called once per decision, allowed or not, before anything is spawned.
+    fn record_decision(&self, record: &DecisionRecord) -> std::io::Result<()>;
+    /// Called once per finished execution.
+    fn record_completion(&self, result: &crate::types::ExecutionResult) -> std::io::Result<()> {
+        let _ = result;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Turning raw pipe reads into whole lines (with a line cap) and keeping a bounded capture.
+
+use memchr::memchr;
+
+/// Splits a byte stream into whole lines, each ending in `\n`, cutting lines longer than a cap.
+pub(crate) struct LineSplitter {
+    pending: Vec<u8>,
+    max_line: usize,
+    discarding: bool,
+    /// Lines cut at the cap so far.
+    pub(crate) lines_truncated: u64,
+}
+
+impl LineSplitter {
+    pub(crate) fn new(max_line: usize) -> Self {
+        LineSplitter {
+            pending: Vec::new(),
+            max_line: max_line.max(1),
+            discarding: false,
+            lines_truncated: 0,
+        }
+    }
+
+    /// Appends the whole lines completed by `data` to `out`; keeps the unfinished tail.
+    pub(crate) fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
+        loop {
+            if self.discarding {
+                match memchr(b'\n', data) {
+                    None => return,
+                    Some(i) => {
+                        data = &data[i + 1..];
+                        self.discarding = false;
+                    }
+                }
+            }
+            match memchr(b'\n', data) {
+                Some(i) => {
+                    let line = &data[..i];
+                    let room = self.max_line.saturating_sub(self.pending.len());
+                    out.extend_from_slice(&self.pending);
+                    self.pending.clear();
+                    if line.len() > room {
+                        out.extend_from_slice(&line[..room]);
+                        self.lines_truncated += 1;
+                    } else {
+                        out.extend_from_slice(line);
+                    }
+                    out.push(b'\n');
+                    data = &data[i + 1..];
+                }
+                None => {
+                    let room = self.max_line.saturating_sub(self.pending.len());
+                    if data.len() > room {
+                        out.extend_from_slice(&self.pending);
+                        self.pending.clear();
+                        out.extend_from_slice(&data[..room]);
+                        out.push(b'\n');
+                        self.lines_truncated += 1;
+                        self.discarding = true;
+                    } else {
+                        self.pending.extend_from_slice(data);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// At end of stream: a last line without newline is still a line.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            out.append(&mut self.pending);
+            out.push(b'\n');
+        }
+        self.discarding = false;
+    }
+}
+
+/// Bytes to text, invalid UTF-8 replaced by U+FFFD.
+pub(crate) fn to_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The head of a stream, up to a cap, cut at a line boundary when possible.
+#[derive(Default)]
+pub(crate) struct Capture {
+    pub(crate) text: String,
+    pub(crate) truncated: bool,
+    cap: usize,
+}
+
+impl Capture {
+    pub(crate) fn new(cap: usize) -> Self {
+        Capture {
+            text: String::new(),
+            truncated: false,
+            cap,
+        }
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        if self.truncated || s.is_empty() {
+            return;
+        }
+        let room = self.cap.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return;
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let head = &s[..cut];
+        let head = match head.rfind('\n') {
+            Some(i) => &head[..=i],
+            None => head,
+        };
+        self.text.push_str(head);
+        self.truncated = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(max: usize, reads: &[&[u8]]) -> (String, u64) {
+        let mut s = LineSplitter::new(max);
+        let mut out = Vec::new();
+        for r in reads {
+            s.push(r, &mut out);
+        }
+        s.finish(&mut out);
+        (to_text(out), s.lines_truncated)
+    }
+
+    #[test]
+    fn lines_across_reads_and_last_line_without_newline() {
+        assert_eq!(split(100, &[b"ab", b"c\nde", b"f\ng"]).0, "abc\ndef\ng\n");
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_counted() {
+        let (text, cut) = split(4, &[b"abcdefgh\nxy\n123", b"456789", b"\nok"]);
+        assert_eq!(text, "abcd\nxy\n1234\nok\n");
+        assert_eq!(cut, 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        assert_eq!(split(100, &[b"a\xffb\n"]).0, "a\u{fffd}b\n");
+    }
+
+    #[test]
+    fn capture_keeps_the_head_at_a_line_boundary() {
+        let mut c = Capture::new(10);
+        c.push("1234\n");
+        c.push("5678\n90ab\n");
+        c.push("more\n");
+        assert_eq!(c.text, "1234\n5678\n");
+        assert!(c.truncated);
+    }
+}

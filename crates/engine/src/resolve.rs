@@ -1,0 +1,505 @@
+//! Validation and resolution of a request into the exact program, argv, environment and directory that run.
+//!
+//! The policy layer calls [`prepare`] too, so that plugins see the same absolute program
+//! path that the engine executes.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read as _};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::config::EnvPolicy;
+use crate::error::ExecutionError;
+use crate::types::{Command, ExecutionRequest};
+
+/// Shells accepted by name in `Command::Shell`, with the flags that make them
+/// non-interactive and skip profile and rc files.
+pub const KNOWN_SHELLS: &[(&str, &[&str])] = &[
+    ("bash", &["--noprofile", "--norc"]),
+    ("sh", &[]),
+    ("dash", &[]),
+    ("zsh", &["-f"]),
+    ("ksh", &[]),
+    ("mksh", &[]),
+];
+
+/// A request resolved down to what `execve` gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCommand {
+    /// Absolute path of the program that runs.
+    pub program: PathBuf,
+    /// Arguments after `argv[0]`.
+    pub args: Vec<String>,
+    /// The request's command with names resolved (absolute program, shell, interpreter,
+    /// script path): what events and results report.
+    pub resolved: Command,
+    /// The complete environment of the child.
+    pub env: Vec<(String, String)>,
+    /// Working directory (`None` = the engine's).
+    pub cwd: Option<PathBuf>,
+}
+
+impl PreparedCommand {
+    /// `argv` as the child sees it: the program path then the arguments.
+    pub fn argv(&self) -> Vec<String> {
+        let mut v = vec![self.program.to_string_lossy().into_owned()];
+        v.extend(self.args.iter().cloned());
+        v
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> ExecutionError {
+    ExecutionError::Validation(msg.into())
+}
+
+fn no_nul(what: &str, s: &str) -> Result<(), ExecutionError> {
+    if s.contains('\0') {
+        return Err(invalid(format!("{what} contains a NUL byte: {s:?}")));
+    }
+    Ok(())
+}
+
+/// The `PATH` used to resolve programs: the request's own `PATH` if it sets one, else the engine's.
+pub fn search_path(env: &HashMap<String, String>) -> String {
+    env.get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_string())
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Resolves `program` to an absolute path: a name is looked up in `path` (absolute
+/// entries only; relative entries are ignored), a name with a `/` is taken relative to `cwd`.
+pub fn resolve_program(
+    program: &str,
+    path: &str,
+    cwd: Option<&Path>,
+) -> Result<PathBuf, ExecutionError> {
+    if program.is_empty() {
+        return Err(invalid("program is empty"));
+    }
+    no_nul("program", program)?;
+    let not_found = || ExecutionError::ProgramNotFound {
+        program: program.to_string(),
+        path: path.to_string(),
+    };
+    if program.contains('/') {
+        let p = Path::new(program);
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            let base = match cwd {
+                Some(c) => c.to_path_buf(),
+                None => std::env::current_dir().map_err(|e| ExecutionError::Io {
+                    context: "reading the current directory".into(),
+                    source: e,
+                })?,
+            };
+            base.join(p)
+        };
+        return if is_executable_file(&abs) {
+            Ok(abs)
+        } else {
+            Err(not_found())
+        };
+    }
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable_file(candidate))
+        .ok_or_else(not_found)
+}
+
+/// A shebang line split the way Linux does: the interpreter, then everything after it as one optional argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shebang {
+    /// The interpreter path as written (`/usr/bin/env`).
+    pub interpreter: String,
+    /// The single optional argument (`python3`, `-e`).
+    pub arg: Option<String>,
+}
+
+/// Reads the shebang of `path`; `Ok(None)` when the file has none.
+pub fn read_shebang(path: &Path) -> Result<Option<Shebang>, ExecutionError> {
+    let file = std::fs::File::open(path).map_err(|e| ExecutionError::Io {
+        context: format!("opening script '{}'", path.display()),
+        source: e,
+    })?;
+    let mut line = Vec::new();
+    BufReader::new(file)
+        .take(4096)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| ExecutionError::Io {
+            context: format!("reading script '{}'", path.display()),
+            source: e,
+        })?;
+    let Some(rest) = line.strip_prefix(b"#!") else {
+        return Ok(None);
+    };
+    let rest = String::from_utf8_lossy(rest);
+    let rest = rest.trim();
+    let (interp, arg) = match rest.split_once([' ', '\t']) {
+        Some((i, a)) => (i, Some(a.trim().to_string()).filter(|a| !a.is_empty())),
+        None => (rest, None),
+    };
+    if interp.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Shebang {
+        interpreter: interp.to_string(),
+        arg,
+    }))
+}
+
+fn shell_flags(shell_path: &Path) -> Option<&'static [&'static str]> {
+    let name = shell_path.file_name()?.to_str()?;
+    KNOWN_SHELLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, flags)| *flags)
+}
+
+fn is_aws_word(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks a request and resolves it into a [`PreparedCommand`].
+///
+/// Errors: `Validation` for malformed input (empty or NUL-containing strings, a working
+/// directory that is not a directory, an unknown shell, a script without shebang or
+/// interpreter, an AWS service or operation that is not a plain word), `ProgramNotFound`
+/// when the program, shell, interpreter or `aws` is not on `PATH`.
+pub fn prepare(
+    request: &ExecutionRequest,
+    env_policy: &EnvPolicy,
+) -> Result<PreparedCommand, ExecutionError> {
+    for (k, v) in &request.env {
+        if k.is_empty() || k.contains('=') || k.contains('\0') {
+            return Err(invalid(format!(
+                "environment variable name {k:?} is not valid"
+            )));
+        }
+        no_nul(&format!("environment variable {k}"), v)?;
+    }
+    let cwd = match &request.working_dir {
+        None => None,
+        Some(dir) => {
+            if dir.as_os_str().is_empty() {
+                return Err(invalid("working_dir is empty"));
+            }
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(invalid(format!(
+                        "working_dir '{}' is not a directory",
+                        dir.display()
+                    )));
+                }
+                Err(_) => {
+                    return Err(invalid(format!(
+                        "working_dir '{}' does not exist",
+                        dir.display()
+                    )));
+                }
+            }
+            Some(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()))
+        }
+    };
+    let path = search_path(&request.env);
+    let (program, args, resolved) = match &request.command {
+        Command::Shell { command, shell } => {
+            no_nul("shell command", command)?;
+            no_nul("shell", shell)?;
+            let shell_path = if Path::new(shell).is_absolute() {
+                if !is_executable_file(Path::new(shell)) {
+                    return Err(invalid(format!(
+                        "shell '{shell}' is not an executable file"
+                    )));
+                }
+                PathBuf::from(shell)
+            } else if KNOWN_SHELLS.iter().any(|(n, _)| n == shell) {
+                resolve_program(shell, &path, cwd.as_deref())?
+            } else {
+                let known: Vec<_> = KNOWN_SHELLS.iter().map(|(n, _)| *n).collect();
+                return Err(invalid(format!(
+                    "unknown shell '{shell}': use one of {} or an absolute path",
+                    known.join(", ")
+                )));
+            };
+            let mut args: Vec<String> = shell_flags(&shell_path)
+                .unwrap_or(&[])
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            args.push("-c".into());
+            args.push(command.clone());
+            let resolved = Command::Shell {
+                command: command.clone(),
+                shell: shell_path.to_string_lossy().into_owned(),
+            };
+            (shell_path, args, resolved)
+        }
+        Command::Exec { program, args } => {
+            for a in args {
+                no_nul("argument", a)?;
+            }
+            let program_path = resolve_program(program, &path, cwd.as_deref())?;
+            let resolved = Command::Exec {
+                program: program_path.to_string_lossy().into_owned(),
+                args: args.clone(),
+            };
+            (program_path, args.clone(), resolved)
+        }
+        Command::Script {
+            path: script,
+            interpreter,
+        } => {
+            if script.as_os_str().is_empty() {
+                return Err(invalid("script path is empty"));
+            }
+            let script_abs = match &cwd {
+                Some(c) if script.is_relative() => c.join(script),
+                _ => std::path::absolute(script).unwrap_or_else(|_| script.clone()),
+            };
+            if !script_abs.is_file() {
+                return Err(invalid(format!(
+                    "script '{}' does not exist or is not a file",
+                    script.display()
+                )));
+            }
+            let script_arg = script_abs.to_string_lossy().into_owned();
+            let (interp_path, mut args, shown) = match interpreter {
+                Some(i) => {
+                    let p = resolve_program(i, &path, cwd.as_deref())?;
+                    let shown = p.to_string_lossy().into_owned();
+                    (p, Vec::new(), shown)
+                }
+                None => {
+                    let Some(sb) = read_shebang(&script_abs)? else {
+                        return Err(invalid(format!(
+                            "script '{}' has no shebang line and no interpreter was given",
+                            script.display()
+                        )));
+                    };
+                    let p = resolve_program(&sb.interpreter, &path, cwd.as_deref())?;
+                    let mut shown = p.to_string_lossy().into_owned();
+                    let args: Vec<String> = sb.arg.into_iter().collect();
+                    for a in &args {
+                        shown.push(' ');
+                        shown.push_str(a);
+                    }
+                    (p, args, shown)
+                }
+            };
+            args.push(script_arg);
+            let resolved = Command::Script {
+                path: script_abs,
+                interpreter: Some(shown),
+            };
+            (interp_path, args, resolved)
+        }
+        Command::AwsCli {
+            service,
+            operation,
+            args,
+            profile,
+            region,
+        } => {
+            if !is_aws_word(service) {
+                return Err(invalid(format!(
+                    "aws service {service:?} is not a plain lowercase word"
+                )));
+            }
+            if !is_aws_word(operation) {
+                return Err(invalid(format!(
+                    "aws operation {operation:?} is not a plain lowercase word"
+                )));
+            }
+            for a in args {
+                no_nul("argument", a)?;
+            }
+            let mut argv = vec![service.clone(), operation.clone()];
+            argv.extend(args.iter().cloned());
+            for (flag, value) in [("--profile", profile), ("--region", region)] {
+                if let Some(v) = value {
+                    if v.is_empty() || v.starts_with('-') {
+                        return Err(invalid(format!("aws {flag} value {v:?} is not valid")));
+                    }
+                    no_nul(flag, v)?;
+                    argv.push(flag.to_string());
+                    argv.push(v.clone());
+                }
+            }
+            let aws = resolve_program("aws", &path, cwd.as_deref())?;
+            (aws, argv, request.command.clone())
+        }
+    };
+    let mut env = env_policy.base_env(std::env::vars());
+    for (k, v) in &request.env {
+        match env.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => env.push((k.clone(), v.clone())),
+        }
+    }
+    Ok(PreparedCommand {
+        program,
+        args,
+        resolved,
+        env,
+        cwd,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ExecutionMetadata;
+    use std::io::Write;
+
+    fn req(command: Command) -> ExecutionRequest {
+        ExecutionRequest {
+            id: uuid::Uuid::new_v4(),
+            command,
+            env: HashMap::new(),
+            working_dir: None,
+            timeout_ms: None,
+            metadata: ExecutionMetadata::default(),
+        }
+    }
+
+    #[test]
+    fn exec_resolves_on_the_requests_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("mytool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut r = req(Command::Exec {
+            program: "mytool".into(),
+            args: vec![],
+        });
+        r.env
+            .insert("PATH".into(), dir.path().to_string_lossy().into_owned());
+        let p = prepare(&r, &EnvPolicy::default()).unwrap();
+        assert_eq!(p.program, tool);
+    }
+
+    #[test]
+    fn missing_program_names_it() {
+        let r = req(Command::Exec {
+            program: "no-such-program-xyz".into(),
+            args: vec![],
+        });
+        let err = prepare(&r, &EnvPolicy::default()).unwrap_err();
+        assert!(err.to_string().contains("'no-such-program-xyz'"), "{err}");
+        assert_eq!(err.exit_code(), 127);
+    }
+
+    #[test]
+    fn shebang_with_env_and_with_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.py");
+        std::fs::File::create(&a)
+            .unwrap()
+            .write_all(b"#!/usr/bin/env python3\nprint(1)\n")
+            .unwrap();
+        assert_eq!(
+            read_shebang(&a).unwrap(),
+            Some(Shebang {
+                interpreter: "/usr/bin/env".into(),
+                arg: Some("python3".into())
+            })
+        );
+        let b = dir.path().join("b.sh");
+        std::fs::write(&b, "#!/bin/bash -e\necho\n").unwrap();
+        let p = prepare(
+            &req(Command::Script {
+                path: b.clone(),
+                interpreter: None,
+            }),
+            &EnvPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            p.args,
+            vec!["-e".to_string(), b.to_string_lossy().into_owned()]
+        );
+    }
+
+    #[test]
+    fn script_without_shebang_or_interpreter_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("s");
+        std::fs::write(&s, "echo hi\n").unwrap();
+        let err = prepare(
+            &req(Command::Script {
+                path: s,
+                interpreter: None,
+            }),
+            &EnvPolicy::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ExecutionError::Validation(ref m) if m.contains("no shebang")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_shell_and_bad_workdir_are_invalid() {
+        let err = prepare(
+            &req(Command::Shell {
+                command: "true".into(),
+                shell: "python".into(),
+            }),
+            &EnvPolicy::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ExecutionError::Validation(ref m) if m.contains("unknown shell 'python'"))
+        );
+        let mut r = req(Command::Exec {
+            program: "true".into(),
+            args: vec![],
+        });
+        r.working_dir = Some("/no/such/dir".into());
+        let err = prepare(&r, &EnvPolicy::default()).unwrap_err();
+        assert!(matches!(err, ExecutionError::Validation(ref m) if m.contains("does not exist")));
+    }
+
+    #[test]
+    fn bash_runs_without_profile_or_rc() {
+        let p = prepare(
+            &req(Command::Shell {
+                command: "echo hi".into(),
+                shell: "bash".into(),
+            }),
+            &EnvPolicy::default(),
+        )
+        .unwrap();
+        assert!(p.program.is_absolute());
+        assert_eq!(p.args, ["--noprofile", "--norc", "-c", "echo hi"]);
+    }
+
+    #[test]
+    fn aws_argv_and_flag_injection() {
+        let r = req(Command::AwsCli {
+            service: "--endpoint-url".into(),
+            operation: "x".into(),
+            args: vec![],
+            profile: None,
+            region: None,
+        });
+        assert!(matches!(
+            prepare(&r, &EnvPolicy::default()),
+            Err(ExecutionError::Validation(_))
+        ));
+    }
+}

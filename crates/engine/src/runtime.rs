@@ -1,0 +1,390 @@
+//! The process runtime: spawn a child in its own process group, drain its pipes, enforce timeout and cancel, kill the whole tree.
+//!
+//! Modelled on nextest's runner: the child leads a new process group; timeout and cancel
+//! send SIGTERM to the group, wait the grace period, then SIGKILL the group. When the
+//! child exits, whatever is left of its group is killed (no orphans); if the pipes stay
+//! open after that (a process that left the group holds them), the wait is bounded and
+//! the result is flagged `output_incomplete`.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use chrono::Utc;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Child;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::ExecutionConfig;
+use crate::events::{EventBus, ExecutionEvent};
+use crate::gate::{DecisionRecord, OutputChunk, OutputFilter};
+use crate::output::{Capture, LineSplitter, to_text};
+use crate::resolve::PreparedCommand;
+use crate::types::{ExecutionResult, ExecutionStatus, OutputStream};
+
+const READ_MIN: usize = 8 << 10;
+const READ_MAX: usize = 64 << 10;
+
+/// Spawns the prepared command: own process group, null stdin, piped stdout and stderr.
+pub(crate) fn spawn(p: &PreparedCommand) -> std::io::Result<Child> {
+    let mut cmd = tokio::process::Command::new(&p.program);
+    cmd.args(&p.args)
+        .env_clear()
+        .envs(p.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(dir) = &p.cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.spawn()
+}
+
+fn signal_group(pgid: Option<u32>, sig: Signal) {
+    if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {
+        // ESRCH (the group is already gone) is the normal case after a clean exit.
+        let _ = killpg(Pid::from_raw(pgid), sig);
+    }
+}
+
+/// Why the runtime is ending the process.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Timeout,
+    Cancel,
+}
+
+/// One stream being read.
+struct Pipe<R> {
+    reader: Option<R>,
+    buf: BytesMut,
+    splitter: LineSplitter,
+    bytes: u64,
+    stream: OutputStream,
+}
+
+impl<R: AsyncRead + Unpin> Pipe<R> {
+    fn new(reader: Option<R>, stream: OutputStream, max_line: usize) -> Self {
+        Pipe {
+            reader,
+            buf: BytesMut::new(),
+            splitter: LineSplitter::new(max_line),
+            bytes: 0,
+            stream,
+        }
+    }
+
+    fn open(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    async fn read(&mut self) -> std::io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(READ_MIN);
+        }
+        match self.reader.as_mut() {
+            Some(r) => r.read_buf(&mut self.buf).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Turns what was read into a chunk of whole lines; on EOF closes the pipe and flushes the last line.
+    fn take_chunk(&mut self, n: std::io::Result<usize>) -> Option<OutputChunk> {
+        let mut out = Vec::new();
+        match n {
+            Ok(0) | Err(_) => {
+                self.reader = None;
+                self.splitter.finish(&mut out);
+                self.buf = BytesMut::new();
+            }
+            Ok(n) => {
+                self.bytes += n as u64;
+                let full = self.buf.len() == self.buf.capacity();
+                self.splitter.push(&self.buf, &mut out);
+                self.buf.clear();
+                if full && self.buf.capacity() < READ_MAX {
+                    self.buf.reserve(READ_MAX);
+                }
+            }
+        }
+        (!out.is_empty()).then(|| OutputChunk {
+            stream: self.stream,
+            text: to_text(out),
+        })
+    }
+}
+
+/// Everything the supervisor needs about one run.
+pub(crate) struct Run<'a> {
+    pub id: Uuid,
+    pub prepared: PreparedCommand,
+    pub timeout_ms: Option<u64>,
+    pub cancel: CancellationToken,
+    pub filter: Option<Box<dyn OutputFilter>>,
+    pub decision: Option<DecisionRecord>,
+    pub config: &'a ExecutionConfig,
+    pub bus: &'a EventBus,
+}
+
+struct Sink<'a> {
+    id: Uuid,
+    stdout: Capture,
+    stderr: Capture,
+    bus: &'a EventBus,
+    listeners: bool,
+    dropped: AtomicU64,
+}
+
+impl Sink<'_> {
+    async fn deliver(&mut self, chunks: Vec<OutputChunk>) {
+        for chunk in chunks {
+            match chunk.stream {
+                OutputStream::Stdout => self.stdout.push(&chunk.text),
+                OutputStream::Stderr => self.stderr.push(&chunk.text),
+            }
+            if !self.listeners {
+                continue;
+            }
+            for line in chunk.text.lines() {
+                let (execution_id, line, timestamp) = (self.id, line.to_string(), Utc::now());
+                let ev = match chunk.stream {
+                    OutputStream::Stdout => ExecutionEvent::Stdout {
+                        execution_id,
+                        line,
+                        timestamp,
+                    },
+                    OutputStream::Stderr => ExecutionEvent::Stderr {
+                        execution_id,
+                        line,
+                        timestamp,
+                    },
+                };
+                self.bus.emit(ev, &self.dropped).await;
+            }
+        }
+    }
+}
+
+/// Result of a spawn failure: status Failed, exit 127 (not found) or 126 (cannot execute).
+pub(crate) fn spawn_failure(
+    id: Uuid,
+    prepared: &PreparedCommand,
+    err: &std::io::Error,
+    decision: Option<DecisionRecord>,
+) -> ExecutionResult {
+    let now = Utc::now();
+    let exit_code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    ExecutionResult {
+        execution_id: id,
+        status: ExecutionStatus::Failed,
+        exit_code,
+        signal: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        stdout_bytes: 0,
+        stderr_bytes: 0,
+        lines_truncated: 0,
+        events_dropped: 0,
+        output_incomplete: false,
+        started_at: now,
+        finished_at: now,
+        duration: Duration::ZERO,
+        command: Some(prepared.resolved.clone()),
+        error: Some(format!(
+            "could not start '{}': {err}",
+            prepared.program.display()
+        )),
+        decision,
+    }
+}
+
+/// Supervises a spawned child to the end and builds its result. Emits `Started` and the
+/// line events; the caller emits the terminal event after storing the result.
+pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult {
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    let pgid = child.id();
+    let config = run.config;
+    let mut sink = Sink {
+        id: run.id,
+        stdout: Capture::new(config.max_output_bytes),
+        stderr: Capture::new(config.max_output_bytes),
+        bus: run.bus,
+        listeners: run.bus.has_listeners(),
+        dropped: AtomicU64::new(0),
+    };
+    run.bus
+        .emit(
+            ExecutionEvent::Started {
+                execution_id: run.id,
+                command: run.prepared.resolved.clone(),
+                timestamp: started_at,
+            },
+            &sink.dropped,
+        )
+        .await;
+
+    let mut out = Pipe::new(
+        child.stdout.take(),
+        OutputStream::Stdout,
+        config.max_line_bytes,
+    );
+    let mut err = Pipe::new(
+        child.stderr.take(),
+        OutputStream::Stderr,
+        config.max_line_bytes,
+    );
+    let mut filter = run.filter;
+    let timeout_ms = run.timeout_ms;
+    let mut timeout_at = timeout_ms.map(|ms| t0 + Duration::from_millis(ms));
+    let mut ending: Option<Ending> = None;
+    let mut kill_at: Option<Instant> = None;
+    let mut killed = false;
+    let mut pipes_deadline: Option<Instant> = None;
+    let mut exit: Option<ExitStatus> = None;
+    let mut output_incomplete = false;
+    let cancel = run.cancel.clone();
+
+    loop {
+        if exit.is_some() && !out.open() && !err.open() {
+            break;
+        }
+        let wake = [timeout_at, kill_at, pipes_deadline]
+            .into_iter()
+            .flatten()
+            .min();
+        let chunk = tokio::select! {
+            n = out.read(), if out.open() => out.take_chunk(n),
+            n = err.read(), if err.open() => err.take_chunk(n),
+            status = child.wait(), if exit.is_none() => {
+                match status {
+                    Ok(s) => exit = Some(s),
+                    // The child could not be waited for: treat it as killed.
+                    Err(_) => exit = Some(ExitStatus::from_raw(9)),
+                }
+                if pipes_deadline.is_none() && kill_at.is_none() {
+                    pipes_deadline = Some(Instant::now() + config.pipe_close_grace);
+                }
+                None
+            }
+            _ = cancel.cancelled(), if ending.is_none() => {
+                ending = Some(Ending::Cancel);
+                timeout_at = None;
+                signal_group(pgid, Signal::SIGTERM);
+                kill_at = Some(Instant::now() + config.kill_grace);
+                None
+            }
+            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                let now = Instant::now();
+                if timeout_at.is_some_and(|t| t <= now) {
+                    timeout_at = None;
+                    if ending.is_none() {
+                        ending = Some(Ending::Timeout);
+                        signal_group(pgid, Signal::SIGTERM);
+                        kill_at = Some(now + config.kill_grace);
+                    }
+                }
+                if kill_at.is_some_and(|t| t <= now) {
+                    kill_at = None;
+                    killed = true;
+                    signal_group(pgid, Signal::SIGKILL);
+                    pipes_deadline = Some(now + config.pipe_close_grace);
+                }
+                if pipes_deadline.is_some_and(|t| t <= now) {
+                    if exit.is_some() && killed {
+                        // Even SIGKILL to the group did not close the pipes: a process
+                        // outside the group holds them. Stop reading.
+                        output_incomplete = true;
+                        out.reader = None;
+                        err.reader = None;
+                    } else if exit.is_some() {
+                        output_incomplete = true;
+                        killed = true;
+                        signal_group(pgid, Signal::SIGKILL);
+                        pipes_deadline = Some(now + config.pipe_close_grace);
+                    } else {
+                        pipes_deadline = None;
+                    }
+                }
+                None
+            }
+        };
+        if let Some(chunk) = chunk {
+            let chunks = match filter.as_mut() {
+                Some(f) => f.filter(vec![chunk]),
+                None => vec![chunk],
+            };
+            sink.deliver(chunks).await;
+        }
+    }
+    // Whatever is left of the group (background jobs, a grandchild) goes with the child.
+    signal_group(pgid, Signal::SIGKILL);
+    if let Some(mut f) = filter {
+        let tail = f.finish();
+        sink.deliver(tail).await;
+    }
+
+    let finished_at = Utc::now();
+    let status_raw = exit.unwrap_or_else(|| ExitStatus::from_raw(9));
+    let signal = status_raw.signal();
+    let (status, exit_code, error) = match ending {
+        Some(Ending::Timeout) => {
+            let ms = timeout_ms.unwrap_or_default();
+            (
+                ExecutionStatus::Timeout,
+                124,
+                Some(format!("timed out after {ms} ms")),
+            )
+        }
+        Some(Ending::Cancel) => (ExecutionStatus::Cancelled, 130, Some("cancelled".into())),
+        None => match (status_raw.code(), signal) {
+            (Some(0), _) => (ExecutionStatus::Completed, 0, None),
+            (Some(code), _) => (
+                ExecutionStatus::Failed,
+                code,
+                Some(format!("exited with code {code}")),
+            ),
+            (None, Some(sig)) => (
+                ExecutionStatus::Failed,
+                128 + sig,
+                Some(format!("killed by signal {sig}")),
+            ),
+            (None, None) => (ExecutionStatus::Failed, 1, Some("ended abnormally".into())),
+        },
+    };
+    let lines_truncated = out.splitter.lines_truncated + err.splitter.lines_truncated;
+    ExecutionResult {
+        execution_id: run.id,
+        status,
+        exit_code,
+        signal,
+        stdout: std::mem::take(&mut sink.stdout.text),
+        stderr: std::mem::take(&mut sink.stderr.text),
+        stdout_truncated: sink.stdout.truncated,
+        stderr_truncated: sink.stderr.truncated,
+        stdout_bytes: out.bytes,
+        stderr_bytes: err.bytes,
+        lines_truncated,
+        events_dropped: sink.dropped.load(Ordering::Relaxed),
+        output_incomplete,
+        started_at,
+        finished_at,
+        duration: t0.elapsed(),
+        command: Some(run.prepared.resolved),
+        error,
+        decision: run.decision,
+    }
+}
