@@ -97,6 +97,9 @@ pub struct ExecutionConfig {
     pub broadcast_capacity: usize,
     /// Base environment of every child.
     pub env: EnvPolicy,
+    /// Variables set in every child after the base environment and before the request's
+    /// `env` (e.g. `AWS_ENDPOINT_URL` for a local stack). Default: none.
+    pub extra_env: Vec<(String, String)>,
     /// The policy gate; `None` lets every valid request run.
     pub gate: Option<Arc<dyn Gate>>,
     /// Who answers `ask` verdicts. Default: [`DenyApprover`].
@@ -120,6 +123,7 @@ impl Default for ExecutionConfig {
             event_queue: 4096,
             broadcast_capacity: 4096,
             env: EnvPolicy::default(),
+            extra_env: Vec::new(),
             gate: None,
             approver: Arc::new(DenyApprover),
             decision_sink: None,
@@ -140,6 +144,7 @@ impl std::fmt::Debug for ExecutionConfig {
             .field("retain_for", &self.retain_for)
             .field("event_queue", &self.event_queue)
             .field("env", &self.env)
+            .field("extra_env", &self.extra_env)
             .field("gate", &self.gate.is_some())
             .field("decision_sink", &self.decision_sink.is_some())
             .field("require_decision_log", &self.require_decision_log)

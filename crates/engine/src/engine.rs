@@ -10,7 +10,7 @@ use crate::config::ExecutionConfig;
 use crate::error::ExecutionError;
 use crate::events::{EventBus, EventHandler, ExecutionEvent};
 use crate::gate::{DecisionRecord, GateContext, OutputFilter};
-use crate::resolve::{PreparedCommand, prepare};
+use crate::resolve::{PreparedCommand, prepare_with};
 use crate::runtime::{self, Run};
 use crate::store::{Reservation, Store};
 use crate::types::{
@@ -152,7 +152,7 @@ impl Inner {
         &self,
         request: ExecutionRequest,
     ) -> Result<Admitted, ExecutionError> {
-        let prepared = prepare(&request, &self.config.env)?;
+        let prepared = prepare_with(&request, &self.config.env, &self.config.extra_env)?;
         let Some(gate) = &self.config.gate else {
             return Ok(Admitted {
                 request,
@@ -191,7 +191,7 @@ impl Inner {
         let prepared = if final_request == request {
             prepared
         } else {
-            prepare(&final_request, &self.config.env)?
+            prepare_with(&final_request, &self.config.env, &self.config.extra_env)?
         };
         Ok(Admitted {
             request: final_request,

@@ -181,6 +181,15 @@ pub fn prepare(
     request: &ExecutionRequest,
     env_policy: &EnvPolicy,
 ) -> Result<PreparedCommand, ExecutionError> {
+    prepare_with(request, env_policy, &[])
+}
+
+/// [`prepare`] with variables set after the base environment and before the request's own.
+pub fn prepare_with(
+    request: &ExecutionRequest,
+    env_policy: &EnvPolicy,
+    extra_env: &[(String, String)],
+) -> Result<PreparedCommand, ExecutionError> {
     for (k, v) in &request.env {
         if k.is_empty() || k.contains('=') || k.contains('\0') {
             return Err(invalid(format!(
@@ -343,7 +352,7 @@ pub fn prepare(
         }
     };
     let mut env = env_policy.base_env(std::env::vars());
-    for (k, v) in &request.env {
+    for (k, v) in extra_env.iter().map(|(k, v)| (k, v)).chain(&request.env) {
         match env.iter_mut().find(|(name, _)| name == k) {
             Some(slot) => slot.1 = v.clone(),
             None => env.push((k.clone(), v.clone())),

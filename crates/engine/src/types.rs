@@ -263,6 +263,8 @@ pub struct ExecutionResult {
     pub status: ExecutionStatus,
     /// Exit code (see the type's documentation).
     pub exit_code: i32,
+    /// Process id of the child (also its process group id); `None` if it never started.
+    pub pid: Option<u32>,
     /// Signal that ended the process, if any (`SIGKILL` after a timeout's grace period, say).
     pub signal: Option<i32>,
     /// Captured standard output (after the output plugins).

@@ -1,0 +1,13 @@
+//! Integration tests of the engine: commands, process runtime, output, events, plans, the gate seam, retention, AWS CLI.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod aws;
+mod commands;
+mod events;
+mod gate;
+mod output;
+mod plans;
+mod process;
+mod retention;

@@ -1,0 +1,176 @@
+//! Process groups, timeout, cancel, leftovers: nothing survives an execution.
+
+use std::time::{Duration, Instant};
+
+use cloudops_execution_engine::{ExecutionConfig, ExecutionEngine, ExecutionStatus};
+
+use crate::support::{alive, eventually, group_members, sh};
+
+fn quick_kill() -> ExecutionConfig {
+    ExecutionConfig {
+        kill_grace: Duration::from_millis(300),
+        pipe_close_grace: Duration::from_millis(300),
+        ..Default::default()
+    }
+}
+
+fn pids(stdout: &str) -> Vec<u32> {
+    stdout
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn timeout_kills_the_whole_tree_even_a_grandchild_ignoring_sigterm() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let mut req = sh("trap '' TERM; sleep 100 & echo $!; sleep 100");
+    req.timeout_ms = Some(400);
+    let t0 = Instant::now();
+    let id = engine.execute(req).await.unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(r.status, ExecutionStatus::Timeout);
+    assert_eq!(r.exit_code, 124);
+    assert_eq!(r.error.as_deref(), Some("timed out after 400 ms"));
+    assert_eq!(
+        r.signal,
+        Some(9),
+        "the shell ignores SIGTERM, so SIGKILL ended it"
+    );
+    let grandchild = pids(&r.stdout)[0];
+    assert!(
+        eventually(Duration::from_secs(2), || !alive(grandchild)).await,
+        "grandchild {grandchild} survived"
+    );
+    assert!(group_members(r.pid.unwrap()).is_empty());
+}
+
+#[tokio::test]
+async fn config_default_timeout_applies() {
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        default_timeout_ms: Some(200),
+        ..quick_kill()
+    });
+    let mut req = sh("sleep 30");
+    req.timeout_ms = None;
+    let r = engine
+        .wait(engine.execute(req).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Timeout);
+}
+
+#[tokio::test]
+async fn sigterm_is_sent_first_and_the_grace_period_is_honoured() {
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        kill_grace: Duration::from_secs(5),
+        ..Default::default()
+    });
+    let mut req = sh("trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done");
+    req.timeout_ms = Some(300);
+    let t0 = Instant::now();
+    let r = engine
+        .wait(engine.execute(req).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Timeout);
+    assert!(r.stdout.contains("got-term"), "{}", r.stdout);
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "no need to wait for SIGKILL"
+    );
+}
+
+#[tokio::test]
+async fn cancel_terminates_the_tree() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let id = engine
+        .execute(sh("sleep 100 & echo $!; sleep 100"))
+        .await
+        .unwrap();
+    let mut rx = engine.subscribe();
+    // Wait until the child has printed the grandchild's pid.
+    let _ = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+    engine.cancel(id).await.unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert_eq!(r.status, ExecutionStatus::Cancelled);
+    assert_eq!(r.exit_code, 130);
+    for pid in pids(&r.stdout) {
+        assert!(eventually(Duration::from_secs(2), || !alive(pid)).await);
+    }
+    assert!(group_members(r.pid.unwrap()).is_empty());
+    // Cancelling a finished execution is harmless.
+    engine.cancel(id).await.unwrap();
+}
+
+#[tokio::test]
+async fn background_jobs_left_behind_are_killed_when_the_child_exits() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let id = engine
+        .execute(sh("sleep 100 >/dev/null 2>&1 & echo $!"))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed);
+    assert!(!r.output_incomplete);
+    let bg = pids(&r.stdout)[0];
+    assert!(eventually(Duration::from_secs(2), || !alive(bg)).await);
+}
+
+#[tokio::test]
+async fn a_leftover_holding_the_pipe_does_not_hang_the_execution() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let t0 = Instant::now();
+    let id = engine.execute(sh("sleep 100 & echo $!")).await.unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(r.status, ExecutionStatus::Completed);
+    assert!(r.output_incomplete, "flagged");
+    let bg = pids(&r.stdout)[0];
+    assert!(eventually(Duration::from_secs(2), || !alive(bg)).await);
+}
+
+#[tokio::test]
+async fn each_child_leads_its_own_process_group() {
+    let engine = ExecutionEngine::new(ExecutionConfig::default());
+    let id = engine.execute(sh("ps -o pgid= -p $$")).await.unwrap();
+    let r = engine.wait(id).await.unwrap();
+    let pgid: u32 = r.stdout.trim().parse().unwrap();
+    assert_eq!(Some(pgid), r.pid);
+    assert_ne!(pgid, nix_pgrp(), "not the test's group");
+}
+
+fn nix_pgrp() -> u32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_same_id_runs_again_once_finished_but_not_while_running() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let req = sh("sleep 0.3; echo run");
+    let id = engine.execute(req.clone()).await.unwrap();
+    let err = engine.execute(req.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, cloudops_execution_engine::ExecutionError::Validation(ref m) if m.contains("still running")),
+        "{err}"
+    );
+    let first = engine.wait(id).await.unwrap();
+    let again = engine.execute(req).await.unwrap();
+    assert_eq!(again, id);
+    let second = engine.wait(id).await.unwrap();
+    assert_eq!(second.stdout, "run\n");
+    assert!(second.started_at > first.started_at, "a new run");
+}
