@@ -1,4 +1,5 @@
 //! Integration tests of the engine: commands, process runtime, output, events, plans, the gate seam, retention, AWS CLI.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 #[path = "../support/mod.rs"]
 mod support;
