@@ -1,0 +1,151 @@
+//! The bridge to the plugin host: load every plugin the policy can select, and select per request ([`PluginSelector`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cloudops_execution_engine::ExecutionRequest;
+use cloudops_normalize::Normalized;
+use cloudops_plugin_host::{
+    FailurePolicy, LoadError, LoadedPlugin, PluginHost, PluginSelector, PluginSource, PluginSpec,
+    Selection,
+};
+
+use crate::error::PolicyError;
+use crate::model::{Mode, OnError};
+use crate::policy::{PluginOrigin, Profile};
+use crate::select::Effective;
+use crate::{Choice, Policy};
+
+/// Looks up the bytes of a built-in plugin (`builtin:NAME`).
+pub type BuiltinLookup = fn(&str) -> Option<&'static [u8]>;
+
+/// A policy under one profile with its plugins loaded: implements [`PluginSelector`].
+pub struct LoadedPolicy {
+    policy: Arc<Policy>,
+    profile: Option<String>,
+    plugins: HashMap<(String, Mode), Arc<LoadedPlugin>>,
+}
+
+impl std::fmt::Debug for LoadedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPolicy")
+            .field("policy", &self.policy.path())
+            .field("profile", &self.profile)
+            .field("plugins", &self.plugins.len())
+            .finish()
+    }
+}
+
+impl LoadedPolicy {
+    /// Loads (compiles or takes from the cache, checks the pin, initialises with its
+    /// config) every plugin that `policy` under `profile` can select. Errors point at the
+    /// plugin's `source`, `sha256` or `config` in the file.
+    pub fn load(
+        policy: Arc<Policy>,
+        profile: Option<&str>,
+        host: &PluginHost,
+        builtins: BuiltinLookup,
+    ) -> Result<Self, PolicyError> {
+        let eff = policy.effective(profile)?;
+        let mut plugins = HashMap::new();
+        for sel in eff.loadable() {
+            let decl = &policy.plugins()[&sel.name];
+            let source = match &decl.origin {
+                PluginOrigin::File(p) => PluginSource::Path(p.clone()),
+                PluginOrigin::Builtin(b) => {
+                    let bytes = builtins(b).ok_or_else(|| PolicyError::UnknownBuiltin {
+                        at: decl.source_at.clone(),
+                        plugin: decl.name.clone(),
+                        builtin: b.clone(),
+                        known: Vec::new(),
+                    })?;
+                    PluginSource::Bytes {
+                        label: format!("builtin:{b}"),
+                        bytes: Arc::from(bytes),
+                    }
+                }
+            };
+            let mut limits = cloudops_plugin_host::Limits::default();
+            if let Some(ms) = decl.cpu_ms {
+                limits.cpu_ms = ms;
+            }
+            if let Some(b) = decl.memory_bytes {
+                limits.memory_bytes = b;
+            }
+            let spec = PluginSpec {
+                name: decl.name.clone(),
+                source,
+                sha256: decl.sha256.clone(),
+                limits,
+                on_error: match eff.on_error(decl) {
+                    OnError::Deny => FailurePolicy::Deny,
+                    OnError::Allow => FailurePolicy::Allow,
+                },
+                mode: match sel.mode {
+                    Mode::Enforce => cloudops_plugin_host::Mode::Enforce,
+                    Mode::Audit => cloudops_plugin_host::Mode::Audit,
+                },
+                config_json: decl.config_json.clone(),
+            };
+            let loaded = host.load(&spec).map_err(|e| load_error(decl, e))?;
+            plugins.insert((sel.name.clone(), sel.mode), loaded);
+        }
+        let profile = eff.profile().map(str::to_string);
+        Ok(LoadedPolicy {
+            policy,
+            profile,
+            plugins,
+        })
+    }
+
+    fn effective(&self) -> Effective<'_> {
+        let profile: Option<&Profile> = self
+            .profile
+            .as_deref()
+            .and_then(|p| self.policy.profiles().get(p));
+        Effective::new(&self.policy, profile)
+    }
+
+    /// The plugins chosen for a request (names and modes), without the loaded instances.
+    pub fn choose(&self, request: &ExecutionRequest, normalized: &Normalized) -> Choice {
+        self.effective().select(request, normalized)
+    }
+}
+
+fn load_error(decl: &crate::PluginDecl, e: LoadError) -> PolicyError {
+    let (at, what) = match &e {
+        LoadError::HashMismatch { .. } | LoadError::BadPin { .. } => {
+            (decl.sha256_at.clone(), "sha256 mismatch")
+        }
+        LoadError::Init { .. } | LoadError::Config { .. } => {
+            (decl.config_at.clone(), "its init rejected the config")
+        }
+        LoadError::NotAComponent { .. } => (decl.source_at.clone(), "not a WebAssembly component"),
+        LoadError::WrongWorld { .. } => (decl.source_at.clone(), "not a cloudops plugin"),
+        LoadError::Read { .. } => (decl.source_at.clone(), "cannot read the file"),
+        _ => (decl.source_at.clone(), "load failed"),
+    };
+    PolicyError::PluginLoad {
+        at,
+        plugin: decl.name.clone(),
+        what: what.to_string(),
+        source: Box::new(e),
+    }
+}
+
+impl PluginSelector for LoadedPolicy {
+    fn select(&self, request: &ExecutionRequest, normalized: &Normalized) -> Selection {
+        let choice = self.choose(request, normalized);
+        Selection {
+            plugins: choice
+                .plugins
+                .iter()
+                .filter_map(|p| self.plugins.get(&(p.name.clone(), p.mode)).cloned())
+                .collect(),
+            rules: choice.rules,
+            profile: self.profile.clone(),
+            audit: choice.audit,
+            deny: choice.deny,
+        }
+    }
+}

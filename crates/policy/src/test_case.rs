@@ -1,0 +1,170 @@
+//! `[[tests]]`: a request and the decision it must get, and how a decision is judged against it.
+
+use std::collections::HashMap;
+
+use cloudops_execution_engine::{
+    Command, DecisionRecord, ExecutionMetadata, ExecutionRequest, Verdict,
+};
+
+use crate::error::Location;
+
+/// The verdict a test expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Runs unchanged.
+    Allow,
+    /// Denied.
+    Deny,
+    /// Runs, rewritten.
+    Rewrite,
+    /// Some plugin asks for approval.
+    Ask,
+}
+
+impl Expect {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "allow" => Expect::Allow,
+            "deny" => Expect::Deny,
+            "rewrite" => Expect::Rewrite,
+            "ask" => Expect::Ask,
+            _ => return None,
+        })
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allow => "allow",
+            Expect::Deny => "deny",
+            Expect::Rewrite => "rewrite",
+            Expect::Ask => "ask",
+        }
+    }
+}
+
+/// One `[[tests]]` entry, validated.
+#[derive(Debug, Clone)]
+pub struct PolicyTest {
+    /// Its name (else `test N` with N its 1-based position).
+    pub name: String,
+    /// The request to decide on (a fresh id is given at each run).
+    pub request: ExecutionRequest,
+    /// The profile to decide under (`None` = the one in force for the run).
+    pub profile: Option<String>,
+    /// The verdict it must get.
+    pub expect: Expect,
+    /// A substring the deciding plugin's reason must contain.
+    pub reason: Option<String>,
+    /// The argv the rewritten request must have (see [`command_argv`]).
+    pub argv: Option<Vec<String>>,
+    /// Where the test is written.
+    pub at: Location,
+}
+
+/// A command as one argv: exec `[program, args..]`; shell `[shell, "-c", command]`;
+/// script `[interpreter, path]` (or `[path]`); aws `["aws", service, operation, args..,
+/// "--profile", P, "--region", R]`.
+pub fn command_argv(c: &Command) -> Vec<String> {
+    match c {
+        Command::Exec { program, args } => std::iter::once(program.clone())
+            .chain(args.iter().cloned())
+            .collect(),
+        Command::Shell { command, shell } => vec![shell.clone(), "-c".into(), command.clone()],
+        Command::Script { path, interpreter } => interpreter
+            .iter()
+            .cloned()
+            .chain(std::iter::once(path.to_string_lossy().into_owned()))
+            .collect(),
+        Command::AwsCli {
+            service,
+            operation,
+            args,
+            profile,
+            region,
+        } => {
+            let mut v = vec!["aws".into(), service.clone(), operation.clone()];
+            v.extend(args.iter().cloned());
+            if let Some(p) = profile {
+                v.extend(["--profile".into(), p.clone()]);
+            }
+            if let Some(r) = region {
+                v.extend(["--region".into(), r.clone()]);
+            }
+            v
+        }
+    }
+}
+
+impl PolicyTest {
+    /// The test's request with a fresh id.
+    pub fn fresh_request(&self) -> ExecutionRequest {
+        ExecutionRequest {
+            id: uuid::Uuid::new_v4(),
+            ..self.request.clone()
+        }
+    }
+
+    /// Judges a decision made with an approver that approves every `ask`: `Ok` when it is
+    /// what the test expects, else what went wrong.
+    pub fn judge(&self, record: &DecisionRecord) -> Result<(), String> {
+        let asked = record.steps.iter().any(|s| s.verdict == Verdict::Ask);
+        let got = if !record.allowed {
+            Expect::Deny
+        } else if asked {
+            Expect::Ask
+        } else if record.verdict == Verdict::Rewrite || record.request.command != record.original.command {
+            Expect::Rewrite
+        } else {
+            Expect::Allow
+        };
+        let who = match (&record.plugin, &record.reason) {
+            (Some(p), Some(r)) => format!(" (by {p}: {r})"),
+            (Some(p), None) => format!(" (by {p})"),
+            (None, Some(r)) => format!(" ({r})"),
+            (None, None) => String::new(),
+        };
+        if got != self.expect {
+            return Err(format!(
+                "expected {}, got {}{who}",
+                self.expect.as_str(),
+                got.as_str()
+            ));
+        }
+        if let Some(want) = &self.reason {
+            let reason = record.reason.as_deref().unwrap_or("");
+            if !reason.contains(want.as_str()) {
+                return Err(format!(
+                    "expected a reason containing {want:?}, got {reason:?}"
+                ));
+            }
+        }
+        if let Some(want) = &self.argv {
+            let got = command_argv(&record.request.command);
+            if &got != want {
+                return Err(format!("expected the request to become {want:?}, got {got:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds a test request from its parts (used by the compiler).
+pub(crate) fn request(
+    command: Command,
+    source: Option<String>,
+    tags: HashMap<String, String>,
+    env: HashMap<String, String>,
+    cwd: Option<String>,
+) -> ExecutionRequest {
+    ExecutionRequest {
+        id: uuid::Uuid::nil(),
+        command,
+        env,
+        working_dir: cwd.map(Into::into),
+        timeout_ms: None,
+        metadata: ExecutionMetadata {
+            source,
+            conversation_id: None,
+            tags,
+        },
+    }
+}
