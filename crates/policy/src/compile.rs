@@ -10,9 +10,7 @@ use toml::Spanned;
 use crate::error::{Location, PolicyError};
 use crate::matcher::{Condition, Pattern};
 use crate::model::{RawDefaults, RawPolicy, RawRule, RawTest, RawWhen};
-use crate::policy::{
-    DecisionLogConfig, Defaults, PluginDecl, PluginOrigin, Policy, Profile, Rule,
-};
+use crate::policy::{DecisionLogConfig, Defaults, PluginDecl, PluginOrigin, Policy, Profile, Rule};
 use crate::test_case::{Expect, PolicyTest};
 
 /// What the compiler needs to know besides the file.
@@ -106,7 +104,12 @@ impl Cx<'_> {
         Location::from_span(self.path, self.text, span)
     }
 
-    fn invalid(&self, span: Range<usize>, what: &'static str, message: impl Into<String>) -> PolicyError {
+    fn invalid(
+        &self,
+        span: Range<usize>,
+        what: &'static str,
+        message: impl Into<String>,
+    ) -> PolicyError {
         PolicyError::Invalid {
             at: self.at(span),
             what,
@@ -222,14 +225,24 @@ impl Cx<'_> {
         let config_json = match &p.config {
             None => "{}".to_string(),
             Some(c) => serde_json::to_string(c.get_ref()).map_err(|e| {
-                self.invalid(c.span(), "config", format!("cannot be turned into JSON: {e}"))
+                self.invalid(
+                    c.span(),
+                    "config",
+                    format!("cannot be turned into JSON: {e}"),
+                )
             })?,
         };
         Ok(PluginDecl {
             name: pname,
             origin,
-            sha256_at: p.sha256.as_ref().map_or_else(|| source_at.clone(), |s| self.at(s.span())),
-            config_at: p.config.as_ref().map_or_else(|| source_at.clone(), |c| self.at(c.span())),
+            sha256_at: p
+                .sha256
+                .as_ref()
+                .map_or_else(|| source_at.clone(), |s| self.at(s.span())),
+            config_at: p
+                .config
+                .as_ref()
+                .map_or_else(|| source_at.clone(), |c| self.at(c.span())),
             source_at,
             sha256,
             cpu_ms,
@@ -269,7 +282,11 @@ impl Cx<'_> {
         })
     }
 
-    fn strings(&self, v: &Spanned<toml::Value>, what: &'static str) -> Result<Vec<String>, PolicyError> {
+    fn strings(
+        &self,
+        v: &Spanned<toml::Value>,
+        what: &'static str,
+    ) -> Result<Vec<String>, PolicyError> {
         let bad = || self.invalid(v.span(), what, "expected a string or an array of strings");
         match v.get_ref() {
             toml::Value::String(s) => Ok(vec![s.clone()]),
@@ -281,7 +298,11 @@ impl Cx<'_> {
         }
     }
 
-    fn globs(&self, v: &Spanned<toml::Value>, what: &'static str) -> Result<Vec<Pattern>, PolicyError> {
+    fn globs(
+        &self,
+        v: &Spanned<toml::Value>,
+        what: &'static str,
+    ) -> Result<Vec<Pattern>, PolicyError> {
         self.strings(v, what)?
             .iter()
             .map(|g| {
@@ -293,12 +314,17 @@ impl Cx<'_> {
     }
 
     fn when(&self, w: &RawWhen) -> Result<Condition, PolicyError> {
-        let opt = |v: &Option<Spanned<toml::Value>>, what| v.as_ref().map(|v| self.globs(v, what)).transpose();
+        let opt = |v: &Option<Spanned<toml::Value>>, what| {
+            v.as_ref().map(|v| self.globs(v, what)).transpose()
+        };
         let kind = match &w.kind {
             None => None,
             Some(v) => {
                 let kinds = self.strings(v, "kind")?;
-                if let Some(k) = kinds.iter().find(|k| !["shell", "exec", "script", "aws"].contains(&k.as_str())) {
+                if let Some(k) = kinds
+                    .iter()
+                    .find(|k| !["shell", "exec", "script", "aws"].contains(&k.as_str()))
+                {
                     return Err(self.invalid(
                         v.span(),
                         "kind",
@@ -336,9 +362,16 @@ impl Cx<'_> {
             what: "test",
             message: msg.to_string(),
         };
-        let given = [raw.shell.is_some(), raw.exec.is_some(), raw.script.is_some(), raw.aws.is_some()];
+        let given = [
+            raw.shell.is_some(),
+            raw.exec.is_some(),
+            raw.script.is_some(),
+            raw.aws.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err(bad("expected exactly one of `shell`, `exec`, `script` or `aws`"));
+            return Err(bad(
+                "expected exactly one of `shell`, `exec`, `script` or `aws`",
+            ));
         }
         let command = if let Some(s) = &raw.shell {
             Command::Shell {
@@ -386,8 +419,17 @@ impl Cx<'_> {
         let tags: HashMap<_, _> = raw.tags.clone().into_iter().collect();
         let env: HashMap<_, _> = raw.env.clone().into_iter().collect();
         Ok(PolicyTest {
-            name: raw.name.clone().unwrap_or_else(|| format!("test {}", i + 1)),
-            request: crate::test_case::request(command, raw.source.clone(), tags, env, raw.cwd.clone()),
+            name: raw
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("test {}", i + 1)),
+            request: crate::test_case::request(
+                command,
+                raw.source.clone(),
+                tags,
+                env,
+                raw.cwd.clone(),
+            ),
             profile: raw.profile.clone(),
             expect,
             reason: raw.reason.clone(),

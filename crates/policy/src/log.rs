@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use cloudops_execution_engine::{
-    DecisionRecord, DecisionSink, DecisionStep, ExecutionRequest, ExecutionResult,
-    ExecutionStatus, Verdict,
+    DecisionRecord, DecisionSink, DecisionStep, ExecutionRequest, ExecutionResult, ExecutionStatus,
+    Verdict,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -117,7 +117,10 @@ impl JsonlSink {
         if n != line.len() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::WriteZero,
-                format!("short write to the decision log ({n} of {} bytes)", line.len()),
+                format!(
+                    "short write to the decision log ({n} of {} bytes)",
+                    line.len()
+                ),
             ));
         }
         if sync {
@@ -210,7 +213,10 @@ mod tests {
         assert_eq!(v["type"], "decision");
         assert_eq!(v["source"], "agent");
         assert_eq!(v["verdict"], "allow");
-        assert!(v.get("original").is_none(), "unchanged requests log no original");
+        assert!(
+            v.get("original").is_none(),
+            "unchanged requests log no original"
+        );
     }
 
     #[test]

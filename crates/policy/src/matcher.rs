@@ -82,9 +82,14 @@ impl Condition {
             return false;
         }
         if let Some(p) = &self.aws_profile
-            && !aws_values(f, "--profile", &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"], true)
-                .iter()
-                .any(|v| any(p, v))
+            && !aws_values(
+                f,
+                "--profile",
+                &["AWS_PROFILE", "AWS_DEFAULT_PROFILE"],
+                true,
+            )
+            .iter()
+            .any(|v| any(p, v))
         {
             return false;
         }
@@ -128,7 +133,11 @@ fn program_matches(p: &[Pattern], f: &Facts<'_>) -> bool {
         Command::Shell { .. } => {}
     }
     for c in &f.normalized.commands {
-        if c.dynamic && c.argv.first().is_none_or(|a| a.contains('$') || a.contains('`')) {
+        if c.dynamic
+            && c.argv
+                .first()
+                .is_none_or(|a| a.contains('$') || a.contains('`'))
+        {
             return true;
         }
         names.extend(c.program.as_deref());

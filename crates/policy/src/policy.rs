@@ -163,13 +163,17 @@ impl Policy {
     pub fn effective(&self, profile: Option<&str>) -> Result<crate::Effective<'_>, PolicyError> {
         let profile = match profile {
             None => None,
-            Some(name) => Some(self.profiles.get(name).ok_or_else(|| {
-                PolicyError::UnknownProfile {
-                    path: self.path.clone(),
-                    profile: name.to_string(),
-                    known: self.profiles.keys().cloned().collect(),
-                }
-            })?),
+            Some(name) => {
+                Some(
+                    self.profiles
+                        .get(name)
+                        .ok_or_else(|| PolicyError::UnknownProfile {
+                            path: self.path.clone(),
+                            profile: name.to_string(),
+                            known: self.profiles.keys().cloned().collect(),
+                        })?,
+                )
+            }
         };
         Ok(crate::Effective::new(self, profile))
     }

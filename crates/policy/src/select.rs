@@ -54,8 +54,7 @@ impl<'p> Effective<'p> {
 
     /// The defaults in force.
     pub fn defaults(&self) -> &'p Defaults {
-        self.profile
-            .map_or(&self.policy.defaults, |p| &p.defaults)
+        self.profile.map_or(&self.policy.defaults, |p| &p.defaults)
     }
 
     /// The rules in force: top-level rules in file order, then the profile's.

@@ -111,7 +111,9 @@ impl PolicyTest {
             Expect::Deny
         } else if asked {
             Expect::Ask
-        } else if record.verdict == Verdict::Rewrite || record.request.command != record.original.command {
+        } else if record.verdict == Verdict::Rewrite
+            || record.request.command != record.original.command
+        {
             Expect::Rewrite
         } else {
             Expect::Allow
@@ -140,7 +142,9 @@ impl PolicyTest {
         if let Some(want) = &self.argv {
             let got = command_argv(&record.request.command);
             if &got != want {
-                return Err(format!("expected the request to become {want:?}, got {got:?}"));
+                return Err(format!(
+                    "expected the request to become {want:?}, got {got:?}"
+                ));
             }
         }
         Ok(())

@@ -9,7 +9,11 @@ use cloudops_policy::{CompileOptions, Mode, Policy, PolicyError, compile};
 
 fn opts() -> CompileOptions {
     CompileOptions {
-        builtins: Some(vec!["deny-commands".into(), "env-guard".into(), "redact-secrets".into()]),
+        builtins: Some(vec![
+            "deny-commands".into(),
+            "env-guard".into(),
+            "redact-secrets".into(),
+        ]),
     }
 }
 
@@ -45,7 +49,10 @@ fn exec(program: &str, source: Option<&str>, tags: &[(&str, &str)]) -> Execution
         metadata: ExecutionMetadata {
             source: source.map(Into::into),
             conversation_id: None,
-            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         },
     }
 }
@@ -68,7 +75,11 @@ fn view(programs: &[&str]) -> Normalized {
 }
 
 fn names(choice: &cloudops_policy::Choice) -> Vec<(&str, Mode)> {
-    choice.plugins.iter().map(|p| (p.name.as_str(), p.mode)).collect()
+    choice
+        .plugins
+        .iter()
+        .map(|p| (p.name.as_str(), p.mode))
+        .collect()
 }
 
 #[test]
@@ -90,11 +101,18 @@ plugins = ["env-guard"]
 "#
     ));
     let eff = p.effective(None).unwrap();
-    let c = eff.select(&exec("ls", Some("agent-1"), &[("env", "production")]), &view(&["/bin/ls"]));
+    let c = eff.select(
+        &exec("ls", Some("agent-1"), &[("env", "production")]),
+        &view(&["/bin/ls"]),
+    );
     assert_eq!(c.rules, ["agents", "prod"]);
     assert_eq!(
         names(&c),
-        [("redact-secrets", Mode::Enforce), ("deny-commands", Mode::Enforce), ("env-guard", Mode::Audit)]
+        [
+            ("redact-secrets", Mode::Enforce),
+            ("deny-commands", Mode::Enforce),
+            ("env-guard", Mode::Audit)
+        ]
     );
     assert_eq!(c.deny, None);
 }
@@ -111,9 +129,21 @@ plugins = ["deny-commands"]
     ));
     let eff = p.effective(None).unwrap();
     let v = view(&["/bin/ls"]);
-    assert_eq!(eff.select(&exec("ls", None, &[("env", "prod"), ("team", "blue")]), &v).rules, ["r"]);
-    assert!(eff.select(&exec("ls", None, &[("env", "prod")]), &v).rules.is_empty());
-    assert!(eff.select(&exec("ls", None, &[("env", "prod"), ("team", "c")]), &v).rules.is_empty());
+    assert_eq!(
+        eff.select(&exec("ls", None, &[("env", "prod"), ("team", "blue")]), &v)
+            .rules,
+        ["r"]
+    );
+    assert!(
+        eff.select(&exec("ls", None, &[("env", "prod")]), &v)
+            .rules
+            .is_empty()
+    );
+    assert!(
+        eff.select(&exec("ls", None, &[("env", "prod"), ("team", "c")]), &v)
+            .rules
+            .is_empty()
+    );
 }
 
 #[test]
@@ -128,14 +158,24 @@ plugins = ["deny-commands"]
     ));
     let eff = p.effective(None).unwrap();
     let r = exec("sh", None, &[]);
-    assert_eq!(eff.select(&r, &view(&["/bin/ls", "/usr/bin/rm"])).rules, ["destructive"]);
-    assert_eq!(eff.select(&r, &view(&["/sbin/mkfs.ext4"])).rules, ["destructive"]);
+    assert_eq!(
+        eff.select(&r, &view(&["/bin/ls", "/usr/bin/rm"])).rules,
+        ["destructive"]
+    );
+    assert_eq!(
+        eff.select(&r, &view(&["/sbin/mkfs.ext4"])).rules,
+        ["destructive"]
+    );
     assert!(eff.select(&r, &view(&["/bin/ls"])).rules.is_empty());
     let opaque = Normalized {
         commands: vec![],
         unanalyzable: vec!["eval".into()],
     };
-    assert_eq!(eff.select(&r, &opaque).rules, ["destructive"], "an opaque request matches program rules (fail closed)");
+    assert_eq!(
+        eff.select(&r, &opaque).rules,
+        ["destructive"],
+        "an opaque request matches program rules (fail closed)"
+    );
 }
 
 #[test]
@@ -152,7 +192,11 @@ plugins = []
     ));
     let eff = p.effective(None).unwrap();
     let v = view(&["/bin/ls"]);
-    assert!(eff.select(&exec("ls", Some("agent"), &[]), &v).deny.is_some());
+    assert!(
+        eff.select(&exec("ls", Some("agent"), &[]), &v)
+            .deny
+            .is_some()
+    );
     assert_eq!(eff.select(&exec("ls", Some("ci"), &[]), &v).deny, None);
 }
 
@@ -174,13 +218,22 @@ plugins = ["env-guard", "deny-commands"]
 "#
     ));
     let none = p.effective(None).unwrap();
-    assert_eq!(none.defaults().timeout, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(
+        none.defaults().timeout,
+        Some(std::time::Duration::from_secs(30))
+    );
     let strict = p.effective(Some("strict")).unwrap();
-    assert_eq!(strict.defaults().timeout, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(
+        strict.defaults().timeout,
+        Some(std::time::Duration::from_secs(300))
+    );
     let c = strict.select(&exec("ls", None, &[]), &view(&["/bin/ls"]));
     assert_eq!(c.rules, ["all", "strict extra"]);
     assert!(c.audit);
-    assert_eq!(names(&c), [("deny-commands", Mode::Enforce), ("env-guard", Mode::Audit)]);
+    assert_eq!(
+        names(&c),
+        [("deny-commands", Mode::Enforce), ("env-guard", Mode::Audit)]
+    );
     let e = p.effective(Some("nope")).unwrap_err();
     assert_eq!(e.to_string(), "unknown profile 'nope' in policy 'p.toml'");
 }
@@ -190,7 +243,11 @@ fn a_syntax_error_names_line_and_column_with_a_caret() {
     let e = err("version = 1\n[defaults\nmode = \"audit\"\n");
     let at = e.location().unwrap();
     assert_eq!((at.line, at.column), (2, 10));
-    assert!(e.render().contains("2 | [defaults\n  |          ^"), "{}", e.render());
+    assert!(
+        e.render().contains("2 | [defaults\n  |          ^"),
+        "{}",
+        e.render()
+    );
 }
 
 #[test]
@@ -198,19 +255,36 @@ fn unknown_keys_are_errors_pointing_at_the_key() {
     let e = err("version = 1\n[defaults]\nmod = \"audit\"\n");
     let at = e.location().unwrap();
     assert_eq!((at.line, at.column), (3, 1));
-    assert!(e.message().contains("unknown field `mod`"), "{}", e.message());
+    assert!(
+        e.message().contains("unknown field `mod`"),
+        "{}",
+        e.message()
+    );
     assert!(e.message().contains("expected one of"), "{}", e.message());
-    let e = err(&format!("{PLUGINS}\n[[rules]]\nname = \"r\"\nwhen = {{ sorce = \"x\" }}\nplugins = []\n"));
-    assert!(e.message().contains("unknown field `sorce`"), "{}", e.message());
+    let e = err(&format!(
+        "{PLUGINS}\n[[rules]]\nname = \"r\"\nwhen = {{ sorce = \"x\" }}\nplugins = []\n"
+    ));
+    assert!(
+        e.message().contains("unknown field `sorce`"),
+        "{}",
+        e.message()
+    );
 }
 
 #[test]
 fn a_rule_naming_an_unknown_plugin_points_at_the_name_and_lists_the_known_ones() {
-    let e = err(&format!("{PLUGINS}\n[[rules]]\nname = \"r\"\nplugins = [\"deny-commands\", \"deny-comands\"]\n"));
+    let e = err(&format!(
+        "{PLUGINS}\n[[rules]]\nname = \"r\"\nplugins = [\"deny-commands\", \"deny-comands\"]\n"
+    ));
     assert_eq!(e.message(), "rule 'r' names unknown plugin 'deny-comands'");
     let at = e.location().unwrap();
     assert_eq!((at.column, at.width), (29, 14));
-    assert!(e.label().contains("deny-commands, env-guard, redact-secrets"), "{}", e.label());
+    assert!(
+        e.label()
+            .contains("deny-commands, env-guard, redact-secrets"),
+        "{}",
+        e.label()
+    );
 }
 
 #[test]
@@ -218,7 +292,12 @@ fn a_missing_plugin_file_and_an_unknown_builtin_are_errors_at_source() {
     let e = err("version = 1\n[plugins.x]\nsource = \"plugins/x.wasm\"\n");
     assert!(matches!(e, PolicyError::MissingPluginFile { .. }), "{e:?}");
     assert_eq!(e.location().unwrap().line, 3);
-    assert!(e.message().starts_with("plugin 'x': cannot read 'plugins/x.wasm'"), "{}", e.message());
+    assert!(
+        e.message()
+            .starts_with("plugin 'x': cannot read 'plugins/x.wasm'"),
+        "{}",
+        e.message()
+    );
     let e = err("version = 1\n[plugins.x]\nsource = \"builtin:nope\"\n");
     assert_eq!(e.message(), "plugin 'x': unknown built-in plugin 'nope'");
 }
@@ -227,13 +306,34 @@ fn a_missing_plugin_file_and_an_unknown_builtin_are_errors_at_source() {
 fn bad_values_say_what_was_expected() {
     let cases = [
         ("version = 2\n", "expected `version = 1`"),
-        ("version = 1\n[defaults]\ntimeout = \"soon\"\n", "expected a duration"),
-        ("version = 1\n[defaults]\nmode = \"loud\"\n", "unknown variant `loud`"),
-        ("version = 1\n[plugins.x]\nsource = \"builtin:env-guard\"\nsha256 = \"abc\"\n", "expected 64 hexadecimal digits"),
-        ("version = 1\n[[rules]]\nname = \"r\"\nwhen = { kind = \"bash\" }\nplugins = []\n", "expected \"shell\", \"exec\", \"script\" or \"aws\""),
-        ("version = 1\n[[rules]]\nname = \"r\"\nwhen = { source = 3 }\nplugins = []\n", "expected a string or an array of strings"),
-        ("version = 1\n[[tests]]\nexpect = \"deny\"\n", "expected exactly one of `shell`, `exec`, `script` or `aws`"),
-        ("version = 1\n[[tests]]\nshell = \"ls\"\nexpect = \"maybe\"\n", "expected \"allow\", \"deny\", \"rewrite\" or \"ask\""),
+        (
+            "version = 1\n[defaults]\ntimeout = \"soon\"\n",
+            "expected a duration",
+        ),
+        (
+            "version = 1\n[defaults]\nmode = \"loud\"\n",
+            "unknown variant `loud`",
+        ),
+        (
+            "version = 1\n[plugins.x]\nsource = \"builtin:env-guard\"\nsha256 = \"abc\"\n",
+            "expected 64 hexadecimal digits",
+        ),
+        (
+            "version = 1\n[[rules]]\nname = \"r\"\nwhen = { kind = \"bash\" }\nplugins = []\n",
+            "expected \"shell\", \"exec\", \"script\" or \"aws\"",
+        ),
+        (
+            "version = 1\n[[rules]]\nname = \"r\"\nwhen = { source = 3 }\nplugins = []\n",
+            "expected a string or an array of strings",
+        ),
+        (
+            "version = 1\n[[tests]]\nexpect = \"deny\"\n",
+            "expected exactly one of `shell`, `exec`, `script` or `aws`",
+        ),
+        (
+            "version = 1\n[[tests]]\nshell = \"ls\"\nexpect = \"maybe\"\n",
+            "expected \"allow\", \"deny\", \"rewrite\" or \"ask\"",
+        ),
     ];
     for (text, want) in cases {
         let e = err(text);
@@ -245,7 +345,9 @@ fn bad_values_say_what_was_expected() {
 
 #[test]
 fn plugin_config_becomes_json_for_init() {
-    let p = ok("version = 1\n[plugins.x]\nsource = \"builtin:env-guard\"\nconfig = { deny = [\"LD_*\"], n = 3 }\n");
+    let p = ok(
+        "version = 1\n[plugins.x]\nsource = \"builtin:env-guard\"\nconfig = { deny = [\"LD_*\"], n = 3 }\n",
+    );
     let json: serde_json::Value = serde_json::from_str(&p.plugins()["x"].config_json).unwrap();
     assert_eq!(json, serde_json::json!({"deny": ["LD_*"], "n": 3}));
 }

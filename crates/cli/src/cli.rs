@@ -1,0 +1,164 @@
+//! The command line as clap types; converted into [`crate::settings::Settings`] before any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  the child's own   the command ran (run, sh, script, aws)
+  0                 success; with --check: the request would run
+  1                 a plan step or a policy test failed
+  124               the command timed out
+  125               an error of cloudops itself (bad flags, bad policy, ...)
+  126               denied by the policy (with --check: would be denied)
+  127               program not found
+  130               interrupted (Ctrl-C)
+
+Policy search (first found): --policy FILE, $CLOUDOPS_POLICY, ./cloudops.toml,
+$XDG_CONFIG_HOME/cloudops/policy.toml (default ~/.config/cloudops/policy.toml).
+No policy found: commands run without a gate (-v says so).";
+
+/// cloudops: run commands, scripts, AWS CLI calls and plans through a policy of sandboxed plugins.
+#[derive(Debug, Parser)]
+#[command(name = "cloudops", version, about, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Policy file (default: see "Policy search" below)
+    #[arg(long, global = true, env = "CLOUDOPS_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Policy profile to apply
+    #[arg(long, global = true, env = "CLOUDOPS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Add a tag to the request (repeatable)
+    #[arg(long = "tag", global = true, value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Who is asking (agent, ci, ...); rules match on it
+    #[arg(long, global = true, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Wall-clock limit, e.g. 30s, 5m (default: the policy's, else none)
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Set a variable for the command (repeatable)
+    #[arg(long = "env", global = true, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory of the command
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Machine-readable output (one JSON object)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Append decision records (JSON Lines) to this file
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Approve every `ask` verdict without prompting
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// More detail on stderr (repeatable)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run a program directly, without a shell
+    Run {
+        /// Decide without running: print the decision trace
+        #[arg(long)]
+        check: bool,
+        /// The program and its arguments (after `--`)
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "PROGRAM"
+        )]
+        argv: Vec<String>,
+    },
+    /// Run a shell command line
+    Sh {
+        /// Decide without running: print the decision trace
+        #[arg(long)]
+        check: bool,
+        /// The shell (bash, sh, dash, zsh, ksh, mksh, or a path)
+        #[arg(long, default_value = "bash")]
+        shell: String,
+        /// The command line
+        script: String,
+    },
+    /// Run a script file (interpreter from --interpreter or its shebang)
+    Script {
+        /// Decide without running: print the decision trace
+        #[arg(long)]
+        check: bool,
+        /// Interpreter to run it with
+        #[arg(long)]
+        interpreter: Option<String>,
+        /// The script
+        path: PathBuf,
+    },
+    /// Run an AWS CLI call: aws SERVICE OPERATION ARGS...
+    Aws {
+        /// Decide without running: print the decision trace
+        #[arg(long)]
+        check: bool,
+        /// AWS profile (--profile of the aws CLI)
+        #[arg(long, value_name = "NAME")]
+        aws_profile: Option<String>,
+        /// AWS region
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Service, e.g. s3
+        service: String,
+        /// Operation, e.g. ls
+        operation: String,
+        /// Further arguments of the aws CLI
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a plan file (TOML: description, strategy, steps)
+    Plan {
+        /// The plan
+        file: PathBuf,
+    },
+    /// Check or test a policy file
+    Policy {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// Print shell completions
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `cloudops policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Check syntax and references, load and initialise every plugin
+    Validate {
+        /// The policy file
+        file: PathBuf,
+    },
+    /// Run the policy's [[tests]]
+    Test {
+        /// The policy file
+        file: PathBuf,
+    },
+}

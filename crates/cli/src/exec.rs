@@ -1,0 +1,157 @@
+//! `run`, `sh`, `script`, `aws`: build the request and the engine from the settings, run with live output, map the exit code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudops_execution_engine::{
+    Command, ExecutionConfig, ExecutionEngine, ExecutionMetadata, ExecutionRequest, ExecutionStatus,
+};
+use cloudops_policy::{AskWithoutTty, Defaults, Fsync, JsonlSink};
+
+use crate::approver::{AskMode, CliApprover};
+use crate::gate::{self, Loaded};
+use crate::output::{Streamer, Terminal};
+use crate::render::{EXIT_INTERRUPTED, UserError};
+use crate::settings::Common;
+
+/// The request for `command` with the common options (tags, source, env, cwd, timeout).
+pub fn request(common: &Common, command: Command) -> ExecutionRequest {
+    ExecutionRequest {
+        id: uuid::Uuid::new_v4(),
+        command,
+        env: common.env.clone(),
+        working_dir: common.cwd.clone(),
+        timeout_ms: common.timeout.map(|t| t.as_millis() as u64),
+        metadata: ExecutionMetadata {
+            source: common.source.clone(),
+            conversation_id: None,
+            tags: common.tags.clone(),
+        },
+    }
+}
+
+/// The defaults in force (the policy's under the profile, else the built-in ones).
+pub fn defaults(loaded: &Loaded) -> Defaults {
+    loaded
+        .policy
+        .as_ref()
+        .and_then(|p| p.effective(loaded.profile.as_deref()).ok())
+        .map(|e| e.defaults().clone())
+        .unwrap_or_default()
+}
+
+/// The approver for a run: prompt on a terminal, else `--yes` / the policy's `ask_without_tty`.
+pub fn approver(common: &Common, defaults: &Defaults) -> Arc<CliApprover> {
+    Arc::new(CliApprover::new(AskMode::choose(
+        common.yes,
+        defaults.ask_without_tty == AskWithoutTty::Approve,
+    )))
+}
+
+/// The engine configuration: gate, approver, decision log, timeouts and caps.
+pub fn engine_config(
+    common: &Common,
+    loaded: &Loaded,
+    approver: Arc<CliApprover>,
+) -> anyhow::Result<ExecutionConfig> {
+    let d = defaults(loaded);
+    let base = ExecutionConfig::default();
+    let mut config = ExecutionConfig {
+        default_timeout_ms: d.timeout.map(|t| t.as_millis() as u64),
+        max_output_bytes: d.max_output_bytes.unwrap_or(base.max_output_bytes),
+        max_line_bytes: d.max_line_bytes.unwrap_or(base.max_line_bytes),
+        event_queue: 1 << 16,
+        gate: loaded.gate.clone(),
+        approver,
+        ..base
+    };
+    let from_policy = loaded
+        .policy
+        .as_ref()
+        .and_then(|p| p.decision_log().cloned());
+    let log = match (&common.audit_log, &from_policy) {
+        (Some(path), l) => Some((
+            path.clone(),
+            l.as_ref().map_or(Fsync::Never, |l| l.fsync),
+            true,
+        )),
+        (None, Some(l)) => Some((l.path.clone(), l.fsync, l.required)),
+        (None, None) => None,
+    };
+    if let Some((path, fsync, required)) = log {
+        let sink = JsonlSink::open(&path, fsync).map_err(|e| {
+            anyhow::Error::new(e).context(
+                UserError::new(format!("could not open the decision log '{}'", path.display()))
+                    .hint("commands do not run without their decision log; fix the path, or pass another --audit-log"),
+            )
+        })?;
+        config.decision_sink = Some(Arc::new(sink));
+        config.require_decision_log = required;
+    }
+    Ok(config)
+}
+
+/// Runs one command with live output; returns the exit code.
+pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Result<i32> {
+    let loaded = gate::load(common)?;
+    let d = defaults(&loaded);
+    let req = request(common, command);
+    if check {
+        return crate::check::check(common, &loaded, req).await;
+    }
+    let approver = approver(common, &d);
+    let config = engine_config(common, &loaded, approver)?;
+    let streamer = Arc::new(Streamer::new(Terminal::default()));
+    let engine = ExecutionEngine::new(config);
+    if !common.json {
+        engine.add_event_handler(streamer.clone());
+    }
+    let id = engine.execute(req).await?;
+    let result = tokio::select! {
+        r = engine.wait(id) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            engine.cancel(id).await?;
+            let r = engine.wait(id).await?;
+            streamer.drained(id, Duration::from_secs(2)).await;
+            if common.verbosity >= 0 {
+                eprintln!("cloudops: interrupted; the command and its children were stopped");
+            }
+            let _ = r;
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    streamer.drained(id, Duration::from_secs(5)).await;
+    if common.json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(result.exit_code);
+    }
+    match result.status {
+        ExecutionStatus::Timeout => eprintln!(
+            "error: timed out: {}",
+            result
+                .error
+                .as_deref()
+                .unwrap_or("the command ran out of time")
+        ),
+        ExecutionStatus::Failed if result.exit_code == 127 || result.exit_code == 126 => {
+            if let Some(e) = &result.error {
+                eprintln!("error: {e}");
+            }
+        }
+        _ => {}
+    }
+    if common.verbosity > 0 {
+        eprintln!(
+            "cloudops: {} (exit {}) in {:?}{}",
+            result.status,
+            result.exit_code,
+            result.duration,
+            if result.events_dropped > 0 {
+                format!("; {} output lines were not shown", result.events_dropped)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(result.exit_code)
+}

@@ -1,0 +1,94 @@
+//! cloudops, the command line: flags → validated settings → engine + policy → output and exit code.
+//!
+//! `main.rs` only calls [`main`]. Exit codes: the child's own; 0 success; 1 a plan step or
+//! a policy test failed; 124 timeout; 125 an error of cloudops itself; 126 denied by the
+//! policy; 127 program not found; 130 interrupted.
+
+mod approver;
+mod check;
+pub mod cli;
+mod exec;
+mod gate;
+#[cfg(not(feature = "host"))]
+mod nohost;
+mod output;
+mod plan;
+mod plan_file;
+mod policy_cmd;
+pub mod render;
+pub mod settings;
+
+use clap::{CommandFactory, Parser};
+
+pub use cli::Cli;
+use settings::{Action, Settings};
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                render::EXIT_INTERNAL
+            } else {
+                0
+            };
+        }
+    };
+    let settings = match Settings::from_cli(cli, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => return report(&e, false),
+    };
+    let json = settings.common.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return report(
+                &anyhow::Error::new(e).context("could not start the async runtime"),
+                json,
+            );
+        }
+    };
+    let code = match runtime.block_on(dispatch(settings)) {
+        Ok(code) => code,
+        Err(e) => report(&e, json),
+    };
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}
+
+fn report(e: &anyhow::Error, json: bool) -> i32 {
+    let code = render::exit_code(e);
+    if json {
+        let message = e.to_string();
+        println!(
+            "{}",
+            serde_json::json!({"error": message, "exit_code": code})
+        );
+    }
+    eprint!("{}", render::render(e));
+    code
+}
+
+async fn dispatch(s: Settings) -> anyhow::Result<i32> {
+    match s.action {
+        Action::Execute { command, check } => exec::run(&s.common, command, check).await,
+        Action::Plan(path) => plan::run(&s.common, &path).await,
+        Action::PolicyValidate(path) => policy_cmd::validate(&s.common, &path),
+        Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
+        Action::Completions(shell) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "cloudops",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `cloudops plan FILE`: run a plan with a progress bar (TTY) or plain lines, Ctrl-C cancels, a summary table at the end.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cloudops_execution_engine::{ExecutionEngine, ExecutionStatus, PlanExecutionResult};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::exec;
+use crate::gate;
+use crate::output::{LineSink, Streamer, Terminal};
+use crate::render::{EXIT_FAILED, EXIT_INTERRUPTED};
+use crate::settings::Common;
+
+/// Prints step output with a `[name] ` prefix, and progress as steps end.
+struct PlanSink {
+    terminal: Terminal,
+    bar: Option<ProgressBar>,
+    names: HashMap<Uuid, String>,
+    done: AtomicUsize,
+    total: usize,
+    quiet: bool,
+}
+
+impl LineSink for PlanSink {
+    fn line(&self, id: Uuid, err: bool, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.terminal.line(id, err, line)),
+            None => self.terminal.line(id, err, line),
+        }
+    }
+
+    fn ended(&self, id: Uuid, how: &str) {
+        let Some(name) = self.names.get(&id) else {
+            return;
+        };
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("{name}: {how}"));
+            }
+            None if !self.quiet => eprintln!("[{n}/{}] {name}: {how}", self.total),
+            None => {}
+        }
+    }
+}
+
+/// Runs the plan file; exit 0 when every step completed, 1 when some did not, 130 on Ctrl-C.
+pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
+    let file = crate::plan_file::load(path, common)?;
+    let loaded = gate::load(common)?;
+    let d = exec::defaults(&loaded);
+    let config = exec::engine_config(common, &loaded, exec::approver(common, &d))?;
+    let total = file.plan.commands.len();
+    let mut prefixes = HashMap::new();
+    let mut names = HashMap::new();
+    for (req, name) in file.plan.commands.iter().zip(&file.names) {
+        prefixes.insert(req.id, format!("[{name}] "));
+        names.insert(req.id, name.clone());
+    }
+    let tty = std::io::stderr().is_terminal() && !common.json && common.verbosity >= 0;
+    let bar = tty.then(|| {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let sink = PlanSink {
+        terminal: Terminal::with_prefixes(prefixes),
+        bar: bar.clone(),
+        names,
+        done: AtomicUsize::new(0),
+        total,
+        quiet: common.verbosity < 0 || common.json,
+    };
+    let streamer = Arc::new(Streamer::new(sink));
+    let engine = ExecutionEngine::new(config);
+    engine.add_event_handler(streamer.clone());
+    let step_ids: Vec<Uuid> = file.plan.commands.iter().map(|r| r.id).collect();
+    let plan_id = engine.execute_plan(file.plan).await?;
+    let interrupted = tokio::select! {
+        r = engine.wait(plan_id) => { r?; false }
+        _ = tokio::signal::ctrl_c() => {
+            engine.cancel(plan_id).await?;
+            engine.wait(plan_id).await?;
+            true
+        }
+    };
+    let result = engine.get_plan_result(plan_id).await?;
+    for id in &step_ids {
+        streamer.drained(*id, Duration::from_millis(500)).await;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if common.json {
+        println!("{}", summary_json(&result, &file.names));
+    } else if common.verbosity >= 0 {
+        eprint!("{}", summary_table(&result, &file.names));
+    }
+    Ok(
+        if interrupted
+            || result.status == ExecutionStatus::Cancelled
+                && result.stats.failed == 0
+                && result.stats.timeout == 0
+        {
+            EXIT_INTERRUPTED
+        } else if result.status == ExecutionStatus::Completed {
+            0
+        } else {
+            EXIT_FAILED
+        },
+    )
+}
+
+fn summary_json(r: &PlanExecutionResult, names: &[String]) -> serde_json::Value {
+    let steps: Vec<_> = r
+        .results
+        .iter()
+        .zip(names)
+        .map(|(s, n)| json!({"name": n, "status": s.status, "exit_code": s.exit_code, "duration_ms": s.duration.as_millis(), "stdout": s.stdout, "stderr": s.stderr}))
+        .collect();
+    json!({"plan_id": r.plan_id, "status": r.status, "duration_ms": r.total_duration.as_millis(), "stats": r.stats, "steps": steps})
+}
+
+/// The summary: one row per step, then the totals.
+pub fn summary_table(r: &PlanExecutionResult, names: &[String]) -> String {
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 48);
+    let mut s = format!(
+        "{:<3} {:<w$}  {:<9}  {:>4}  {:>9}\n",
+        "#", "step", "status", "exit", "time"
+    );
+    for (i, (res, name)) in r.results.iter().zip(names).enumerate() {
+        let name: String = name.chars().take(w).collect();
+        s.push_str(&format!(
+            "{:<3} {:<w$}  {:<9}  {:>4}  {:>9}\n",
+            i + 1,
+            name,
+            res.status.to_string(),
+            res.exit_code,
+            format!("{:.2?}", res.duration)
+        ));
+    }
+    let st = r.stats;
+    s.push_str(&format!(
+        "plan {}: {} completed, {} failed, {} timed out, {} cancelled, of {} in {:.2?}\n",
+        r.status, st.completed, st.failed, st.timeout, st.cancelled, st.total, r.total_duration
+    ));
+    s
+}

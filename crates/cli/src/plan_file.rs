@@ -1,0 +1,247 @@
+//! Plan files (TOML): description, strategy and steps with the fields of a request; parsed with spans.
+//!
+//! ```toml
+//! description = "deploy"
+//! strategy = "serial"          # or "parallel"
+//! stop_on_error = true         # serial only (default true)
+//! max_concurrency = 4          # parallel only (default: number of CPUs)
+//!
+//! [[steps]]
+//! name = "build"               # optional, shown in progress and summary
+//! exec = ["make", "-j4"]       # or shell = "...", script = "path", aws = ["s3", "ls"]
+//! interpreter = "python3"      # script only
+//! aws_profile = "prod"         # aws only
+//! aws_region = "eu-west-1"     # aws only
+//! source = "ci"
+//! tags = { env = "prod" }
+//! env = { RUST_LOG = "info" }
+//! cwd = "subdir"               # relative to the plan file
+//! timeout = "10m"
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use cloudops_execution_engine::{
+    Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionStrategy,
+};
+use cloudops_policy::Location;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::render::UserError;
+use crate::settings::Common;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    #[serde(default)]
+    description: String,
+    strategy: Spanned<String>,
+    #[serde(default)]
+    stop_on_error: Option<bool>,
+    #[serde(default)]
+    max_concurrency: Option<Spanned<i64>>,
+    steps: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    shell: Option<String>,
+    #[serde(default)]
+    exec: Option<Vec<String>>,
+    #[serde(default)]
+    script: Option<String>,
+    #[serde(default)]
+    interpreter: Option<String>,
+    #[serde(default)]
+    aws: Option<Vec<String>>,
+    #[serde(default)]
+    aws_profile: Option<String>,
+    #[serde(default)]
+    aws_region: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    cwd: Option<String>,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+}
+
+/// A plan read from a file, with a display name per step.
+#[derive(Debug)]
+pub struct PlanFile {
+    /// The plan to execute.
+    pub plan: ExecutionPlan,
+    /// One name per step (its `name`, else its command line).
+    pub names: Vec<String>,
+}
+
+fn error(
+    path: &Path,
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+    label: &str,
+) -> anyhow::Error {
+    let at = Location::from_span(path, text, span);
+    UserError::new(format!("{message}\n{}", at.snippet(label)))
+        .hint("see `cloudops plan --help` and the plan file format in the README")
+        .into()
+}
+
+/// Reads and validates the plan at `path`; steps inherit `--source`, `--tag`, `--env`, `--timeout`.
+pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::Error::new(e).context(UserError::new(format!(
+            "could not read plan file '{}'",
+            path.display()
+        )))
+    })?;
+    let raw: RawPlan = toml::from_str(&text).map_err(|e| {
+        error(
+            path,
+            &text,
+            e.span().unwrap_or(0..0),
+            e.message().trim_end(),
+            "",
+        )
+    })?;
+    let strategy = match raw.strategy.get_ref().as_str() {
+        "serial" => ExecutionStrategy::Serial {
+            stop_on_error: raw.stop_on_error.unwrap_or(true),
+        },
+        "parallel" => ExecutionStrategy::Parallel {
+            max_concurrency: match &raw.max_concurrency {
+                None => None,
+                Some(n) => Some(
+                    usize::try_from(*n.get_ref())
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| {
+                            error(
+                                path,
+                                &text,
+                                n.span(),
+                                "invalid max_concurrency",
+                                "expected a positive integer",
+                            )
+                        })?,
+                ),
+            },
+        },
+        _ => {
+            return Err(error(
+                path,
+                &text,
+                raw.strategy.span(),
+                "invalid strategy",
+                "expected \"serial\" or \"parallel\"",
+            ));
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut commands = Vec::new();
+    let mut names = Vec::new();
+    for s in &raw.steps {
+        let span = s.span();
+        let st = s.get_ref();
+        let bad = |m: &str| error(path, &text, span.clone(), "invalid step", m);
+        let given = [
+            st.shell.is_some(),
+            st.exec.is_some(),
+            st.script.is_some(),
+            st.aws.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(bad(
+                "expected exactly one of `shell`, `exec`, `script` or `aws`",
+            ));
+        }
+        let command = if let Some(c) = &st.shell {
+            Command::Shell {
+                command: c.clone(),
+                shell: "bash".into(),
+            }
+        } else if let Some(argv) = &st.exec {
+            let (p, a) = argv
+                .split_first()
+                .ok_or_else(|| bad("expected `exec` to hold at least the program"))?;
+            Command::Exec {
+                program: p.clone(),
+                args: a.to_vec(),
+            }
+        } else if let Some(p) = &st.script {
+            Command::Script {
+                path: dir.join(p),
+                interpreter: st.interpreter.clone(),
+            }
+        } else {
+            let argv = st.aws.as_deref().unwrap_or_default();
+            let [service, operation, args @ ..] = argv else {
+                return Err(bad("expected `aws` to hold at least SERVICE and OPERATION"));
+            };
+            Command::AwsCli {
+                service: service.clone(),
+                operation: operation.clone(),
+                args: args.to_vec(),
+                profile: st.aws_profile.clone(),
+                region: st.aws_region.clone(),
+            }
+        };
+        let timeout = match &st.timeout {
+            None => common.timeout,
+            Some(t) => Some(humantime::parse_duration(t.get_ref()).map_err(|e| {
+                error(
+                    path,
+                    &text,
+                    t.span(),
+                    "invalid timeout",
+                    &format!("{e}; expected a duration such as \"30s\""),
+                )
+            })?),
+        };
+        let mut env: HashMap<String, String> = common.env.clone();
+        env.extend(st.env.clone());
+        let cwd: Option<PathBuf> = st
+            .cwd
+            .as_ref()
+            .map(|c| dir.join(c))
+            .or_else(|| common.cwd.clone());
+        names.push(st.name.clone().unwrap_or_else(|| command.to_string()));
+        commands.push(ExecutionRequest {
+            id: uuid::Uuid::new_v4(),
+            command,
+            env,
+            working_dir: cwd,
+            timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            metadata: ExecutionMetadata {
+                source: st.source.clone(),
+                conversation_id: None,
+                tags: st.tags.clone().into_iter().collect(),
+            },
+        });
+    }
+    Ok(PlanFile {
+        plan: ExecutionPlan {
+            id: uuid::Uuid::new_v4(),
+            description: raw.description,
+            strategy,
+            commands,
+            metadata: ExecutionMetadata {
+                source: common.source.clone(),
+                conversation_id: None,
+                tags: common.tags.clone(),
+            },
+        },
+        names,
+    })
+}

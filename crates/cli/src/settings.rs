@@ -1,0 +1,323 @@
+//! Validated settings: the clap types converted, checked and resolved (policy search) before any work.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cloudops_execution_engine::Command;
+
+use crate::cli::{Cli, Commands, CommonArgs, PolicyAction};
+use crate::render::UserError;
+
+/// Where the policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// `--policy` or `CLOUDOPS_POLICY`.
+    Explicit(PathBuf),
+    /// Found by the default search.
+    Found(PathBuf),
+    /// None found: no gate.
+    None,
+}
+
+impl PolicySource {
+    /// The file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PolicySource::Explicit(p) | PolicySource::Found(p) => Some(p),
+            PolicySource::None => None,
+        }
+    }
+}
+
+/// Options shared by every action, validated.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// The policy.
+    pub policy: PolicySource,
+    /// The profile to apply.
+    pub profile: Option<String>,
+    /// Tags for the request(s).
+    pub tags: HashMap<String, String>,
+    /// Who is asking.
+    pub source: Option<String>,
+    /// Timeout from `--timeout`.
+    pub timeout: Option<Duration>,
+    /// Variables for the command.
+    pub env: HashMap<String, String>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// One JSON object on stdout instead of text.
+    pub json: bool,
+    /// Decision log path.
+    pub audit_log: Option<PathBuf>,
+    /// Approve every `ask`.
+    pub yes: bool,
+    /// -1 quiet, 0 normal, 1+ verbose.
+    pub verbosity: i8,
+}
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Run (or with `check`, only decide on) one command.
+    Execute {
+        /// The command.
+        command: Command,
+        /// Decide without running.
+        check: bool,
+    },
+    /// Run a plan file.
+    Plan(PathBuf),
+    /// Validate a policy file.
+    PolicyValidate(PathBuf),
+    /// Run a policy file's tests.
+    PolicyTest(PathBuf),
+    /// Print completions.
+    Completions(clap_complete::Shell),
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Shared options.
+    pub common: Common,
+    /// The action.
+    pub action: Action,
+}
+
+impl Settings {
+    /// Converts and validates the parsed command line; `env` looks up environment variables.
+    pub fn from_cli(cli: Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let common = common(cli.common, env)?;
+        let action = match cli.command {
+            Commands::Run { check, argv } => {
+                let (program, args) = argv.split_first().context("expected a PROGRAM to run")?;
+                Action::Execute {
+                    command: Command::Exec {
+                        program: program.clone(),
+                        args: args.to_vec(),
+                    },
+                    check,
+                }
+            }
+            Commands::Sh {
+                check,
+                shell,
+                script,
+            } => Action::Execute {
+                command: Command::Shell {
+                    command: script,
+                    shell,
+                },
+                check,
+            },
+            Commands::Script {
+                check,
+                interpreter,
+                path,
+            } => Action::Execute {
+                command: Command::Script { path, interpreter },
+                check,
+            },
+            Commands::Aws {
+                check,
+                aws_profile,
+                region,
+                service,
+                operation,
+                args,
+            } => {
+                let mut args = args;
+                let aws_profile = take_opt(&mut args, "--aws-profile")?.or(aws_profile);
+                let region = take_opt(&mut args, "--region")?.or(region);
+                Action::Execute {
+                    command: Command::AwsCli {
+                        service,
+                        operation,
+                        args,
+                        profile: aws_profile,
+                        region,
+                    },
+                    check,
+                }
+            }
+            Commands::Plan { file } => Action::Plan(file),
+            Commands::Policy { action } => match action {
+                PolicyAction::Validate { file } => Action::PolicyValidate(file),
+                PolicyAction::Test { file } => Action::PolicyTest(file),
+            },
+            Commands::Completions { shell } => Action::Completions(shell),
+        };
+        Ok(Settings { common, action })
+    }
+}
+
+fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Common> {
+    let timeout = match &a.timeout {
+        None => None,
+        Some(t) => Some(humantime::parse_duration(t).map_err(|e| {
+            UserError::new(format!("invalid --timeout {t:?}: {e}"))
+                .hint("write a duration such as 500ms, 30s, 5m or 1h")
+        })?),
+    };
+    let policy = match a.policy {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(
+                    UserError::new(format!("policy file '{}' not found", p.display()))
+                        .hint("--policy (or CLOUDOPS_POLICY) must name an existing TOML file")
+                        .into(),
+                );
+            }
+            PolicySource::Explicit(p)
+        }
+        None => search_policy(env),
+    };
+    Ok(Common {
+        policy,
+        profile: a.profile.filter(|p| !p.is_empty()),
+        tags: pairs(&a.tags, "--tag")?,
+        source: a.source,
+        timeout,
+        env: pairs(&a.env, "--env")?,
+        cwd: a.cwd,
+        json: a.json,
+        audit_log: a.audit_log,
+        yes: a.yes,
+        verbosity: if a.quiet {
+            -1
+        } else {
+            a.verbose.min(100) as i8
+        },
+    })
+}
+
+/// The default policy search: `./cloudops.toml`, then `$XDG_CONFIG_HOME/cloudops/policy.toml`
+/// (or `~/.config/cloudops/policy.toml`).
+pub fn search_policy(env: &dyn Fn(&str) -> Option<String>) -> PolicySource {
+    let mut candidates = vec![PathBuf::from("cloudops.toml")];
+    let config = env("XDG_CONFIG_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")));
+    if let Some(c) = config {
+        candidates.push(c.join("cloudops").join("policy.toml"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .map_or(PolicySource::None, PolicySource::Found)
+}
+
+fn pairs(items: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for item in items {
+        match item.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                return Err(UserError::new(format!("invalid {flag} {item:?}"))
+                    .hint(format!("expected KEY=VALUE, e.g. {flag} env=prod"))
+                    .into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes `--opt V` or `--opt=V` from `args`, returning V.
+fn take_opt(args: &mut Vec<String>, opt: &str) -> anyhow::Result<Option<String>> {
+    let Some(i) = args
+        .iter()
+        .position(|a| a == opt || a.starts_with(&format!("{opt}=")))
+    else {
+        return Ok(None);
+    };
+    let a = args.remove(i);
+    if let Some(v) = a.strip_prefix(&format!("{opt}=")) {
+        return Ok(Some(v.to_string()));
+    }
+    if i < args.len() {
+        return Ok(Some(args.remove(i)));
+    }
+    bail!("{opt} needs a value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Settings> {
+        let cli = Cli::try_parse_from(std::iter::once("cloudops").chain(args.iter().copied()))?;
+        Settings::from_cli(cli, &|_| None)
+    }
+
+    #[test]
+    fn aws_options_after_the_arguments_are_taken_out_of_them() {
+        let s = parse(&[
+            "aws",
+            "ec2",
+            "describe-instances",
+            "--filters",
+            "x",
+            "--region",
+            "eu-west-1",
+            "--aws-profile=prod",
+        ])
+        .unwrap();
+        let Action::Execute { command, .. } = s.action else {
+            panic!()
+        };
+        assert_eq!(
+            command,
+            Command::AwsCli {
+                service: "ec2".into(),
+                operation: "describe-instances".into(),
+                args: vec!["--filters".into(), "x".into()],
+                profile: Some("prod".into()),
+                region: Some("eu-west-1".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn run_keeps_the_programs_own_flags() {
+        let s = parse(&["--tag", "env=prod", "run", "--", "ls", "-la", "--color"]).unwrap();
+        let Action::Execute { command, check } = s.action else {
+            panic!()
+        };
+        assert!(!check);
+        assert_eq!(command.to_string(), "ls -la --color");
+        assert_eq!(s.common.tags["env"], "prod");
+    }
+
+    #[test]
+    fn bad_pairs_and_durations_are_rejected_before_any_work() {
+        let e = parse(&["--tag", "oops", "run", "--", "true"]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid --tag \"oops\"");
+        let e = parse(&["--timeout", "soon", "run", "--", "true"]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid --timeout \"soon\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn policy_search_prefers_xdg_config_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cloudops/policy.toml");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, "version = 1\n").unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        let found = search_policy(&|k| (k == "XDG_CONFIG_HOME").then(|| d.clone()));
+        assert_eq!(found, PolicySource::Found(f));
+        assert_eq!(
+            search_policy(&|_| Some("/nonexistent".into())),
+            PolicySource::None
+        );
+    }
+}
