@@ -290,3 +290,16 @@ impl Inner {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_can_be_shared_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<ExecutionEngine>();
+        assert_send_sync::<Arc<ExecutionEngine>>();
+        assert_send_sync::<ExecutionError>();
+    }
+}
