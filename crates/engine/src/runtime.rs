@@ -250,7 +250,8 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     );
     let mut filter = run.filter;
     let timeout_ms = run.timeout_ms;
-    let mut timeout_at = timeout_ms.map(|ms| t0 + Duration::from_millis(ms));
+    // A timeout too far away to represent (u64::MAX ms, say) is no timeout at all.
+    let mut timeout_at = timeout_ms.and_then(|ms| t0.checked_add(Duration::from_millis(ms)));
     let mut ending: Option<Ending> = None;
     let mut kill_at: Option<Instant> = None;
     let mut killed = false;

@@ -174,3 +174,46 @@ async fn the_same_id_runs_again_once_finished_but_not_while_running() {
     assert_eq!(second.stdout, "run\n");
     assert!(second.started_at > first.started_at, "a new run");
 }
+
+#[tokio::test]
+async fn extreme_timeouts_are_handled() {
+    let engine = ExecutionEngine::new(quick_kill());
+    let mut req = sh("echo fine");
+    req.timeout_ms = Some(u64::MAX);
+    let r = engine
+        .wait(engine.execute(req).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.stdout.as_str()),
+        (ExecutionStatus::Completed, "fine\n")
+    );
+    let mut req = sh("sleep 5");
+    req.timeout_ms = Some(0);
+    let r = engine
+        .wait(engine.execute(req).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Timeout);
+}
+
+#[tokio::test]
+async fn an_argv_too_big_for_the_kernel_is_a_failed_result_not_a_crash() {
+    let engine = ExecutionEngine::new(ExecutionConfig::default());
+    let huge = "x".repeat(200_000);
+    let args: Vec<&str> = std::iter::repeat_n(huge.as_str(), 100).collect();
+    let id = engine
+        .execute(crate::support::exec("echo", &args))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.exit_code, 126);
+    assert!(r.error.unwrap().contains("could not start"));
+    // The engine keeps serving.
+    let r = engine
+        .wait(engine.execute(sh("echo next")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.stdout, "next\n");
+}
