@@ -1,0 +1,1 @@
+//! cloudops-builtin-plugins: the standard plugins, embedded (work in progress).

@@ -1,0 +1,242 @@
+//! cloudops-plugin-sdk: write cloudops policy plugins (WebAssembly components) in Rust.
+//!
+//! A plugin is a type that implements [`Plugin`], registered with [`register_plugin!`],
+//! in a `cdylib` crate built for `wasm32-wasip2`. The SDK generates the guest bindings of
+//! the `cloudops:plugin@0.1.0` world from `wit/v0.1.0` (the single source of truth) and
+//! wires them to the trait: the host's `init` JSON is deserialised with serde
+//! ([`Config::parse`]), `check` gets a [`Request`] with the host's normalised view
+//! ([`Normalized`]), `on-output` gets an [`OutputBatch`].
+//!
+//! ```ignore
+//! use cloudops_plugin_sdk::{Config, Plugin, Request, Verdict, register_plugin};
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Settings { programs: Vec<String> }
+//!
+//! struct DenyPrograms(Settings);
+//!
+//! impl Plugin for DenyPrograms {
+//!     fn init(config: Config) -> Result<Self, String> {
+//!         Ok(DenyPrograms(config.parse()?))
+//!     }
+//!     fn check(&self, req: &Request) -> Verdict {
+//!         for cmd in req.commands() {
+//!             if self.0.programs.iter().any(|p| p == cmd.program_name()) {
+//!                 return Verdict::deny(format!("`{}` is not allowed", cmd.display()));
+//!             }
+//!         }
+//!         Verdict::Allow
+//!     }
+//! }
+//!
+//! register_plugin!(DenyPrograms);
+//! ```
+//!
+//! Helpers: [`Request::commands`], [`SimpleCommand::program_name`],
+//! [`SimpleCommand::has_flag`] / [`FlagAliases`], [`glob::glob_match`], [`path`],
+//! [`wrappers::invocations`] (sees through `sudo`, `env`, `xargs`, `sh -c`, ...), and,
+//! on the host only, [`testing`] (plain `cargo test`, real normalisation).
+
+extern crate self as cloudops_plugin_sdk;
+
+pub mod flags;
+pub mod glob;
+pub mod log;
+pub mod path;
+mod request;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+pub mod wrappers;
+
+pub use flags::{FlagAliases, FlagSet};
+pub use serde;
+pub use serde_json;
+
+use __private::wit;
+
+pub use wit::cloudops::plugin::host::LogLevel;
+pub use wit::cloudops::plugin::types::{
+    AwsCommand, Command, CommandKind, EnvVar, ExecCommand, Hook, Normalized, OutputBatch,
+    OutputChunk, OutputStream, PluginInfo as Info, Redirection, Request, Rewrite, ScriptCommand,
+    ShellCommand, SimpleCommand, Verdict,
+};
+
+/// A plugin's configuration: the `config` table of its policy entry, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    json: String,
+}
+
+impl Config {
+    /// Wraps the JSON text the host passed to `init`.
+    pub fn new(json: impl Into<String>) -> Self {
+        Config { json: json.into() }
+    }
+
+    /// The raw JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// Deserialises the configuration into `T` (use `#[serde(deny_unknown_fields)]`).
+    /// An empty string or `null` reads as `{}`, so a plugin whose fields all have
+    /// defaults works without a config table. The error quotes serde's message with its
+    /// line and column; `init` reports it to the host as is.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        let text = self.json.trim();
+        let text = if text.is_empty() || text == "null" {
+            "{}"
+        } else {
+            text
+        };
+        serde_json::from_str(text).map_err(|e| format!("invalid plugin config: {e}"))
+    }
+}
+
+/// A cloudops plugin. Only `init` is required; the defaults allow every request and pass
+/// output through untouched.
+///
+/// One value lives per plugin instance: the host calls `init` once, then `check` and/or
+/// `on_output` (as [`Plugin::hooks`] asks) many times. Nothing is shared between
+/// instances.
+pub trait Plugin: 'static {
+    /// Builds the plugin from its configuration ([`Config::parse`] it). An `Err` is
+    /// reported by the host as the plugin's init failure (the policy does not load).
+    fn init(config: Config) -> Result<Self, String>
+    where
+        Self: Sized;
+
+    /// The hooks the host must call. Default: `[Hook::Check]`. A plugin that overrides
+    /// [`Plugin::on_output`] must list [`Hook::Output`] here.
+    fn hooks(&self) -> Vec<Hook> {
+        vec![Hook::Check]
+    }
+
+    /// Decides on one request. Default: allow.
+    fn check(&self, request: &Request) -> Verdict {
+        let _ = request;
+        Verdict::Allow
+    }
+
+    /// Transforms a batch of output; every returned chunk must hold whole lines (each
+    /// ending in `\n`). Default: the batch's chunks unchanged.
+    fn on_output(&mut self, batch: OutputBatch) -> Vec<OutputChunk> {
+        batch.chunks
+    }
+}
+
+/// Registers `$plugin` (a type implementing [`Plugin`]) as the component's exports.
+///
+/// The plugin's reported name and version are its crate's `CARGO_PKG_NAME` and
+/// `CARGO_PKG_VERSION`. Use it once, at the root of a `cdylib` crate.
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __cloudops_plugin_exports {
+            #[allow(unused_imports)]
+            use super::*;
+
+            ::std::thread_local! {
+                static INSTANCE: ::std::cell::RefCell<::std::option::Option<$plugin>> =
+                    const { ::std::cell::RefCell::new(::std::option::Option::None) };
+            }
+
+            struct Exports;
+
+            impl $crate::__private::Guest for Exports {
+                fn init(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<$crate::Info, ::std::string::String> {
+                    $crate::__private::init::<$plugin>(
+                        &INSTANCE,
+                        env!("CARGO_PKG_NAME"),
+                        env!("CARGO_PKG_VERSION"),
+                        config,
+                    )
+                }
+                fn check(request: $crate::Request) -> $crate::Verdict {
+                    $crate::__private::check::<$plugin>(&INSTANCE, request)
+                }
+                fn on_output(batch: $crate::OutputBatch) -> ::std::vec::Vec<$crate::OutputChunk> {
+                    $crate::__private::on_output::<$plugin>(&INSTANCE, batch)
+                }
+            }
+
+            $crate::__cloudops_export_plugin_world!(Exports);
+        }
+    };
+}
+
+/// What [`register_plugin!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    /// The generated bindings (wit-bindgen): private; the types plugin authors need are
+    /// re-exported below under friendly names.
+    #[allow(
+        unsafe_code,
+        missing_docs,
+        clippy::all,
+        reason = "code generated by wit-bindgen from wit/v0.1.0"
+    )]
+    pub mod wit {
+        wit_bindgen::generate!({
+            path: "../../wit/v0.1.0",
+            world: "plugin",
+            additional_derives: [PartialEq, Eq],
+            pub_export_macro: true,
+            export_macro_name: "__cloudops_export_plugin_world",
+            default_bindings_module: "::cloudops_plugin_sdk::__private::wit",
+            runtime_path: "::cloudops_plugin_sdk::__private::wit_bindgen::rt",
+        });
+    }
+
+    pub use wit::Guest;
+    pub use wit_bindgen;
+
+    use crate::{Config, Info, OutputBatch, OutputChunk, Plugin, Request, Verdict};
+
+    /// The instance slot a registered plugin lives in.
+    pub type Slot<P> = LocalKey<RefCell<Option<P>>>;
+
+    /// `init`: builds the plugin, stores it, reports its info.
+    pub fn init<P: Plugin>(
+        slot: &'static Slot<P>,
+        name: &str,
+        version: &str,
+        config: String,
+    ) -> Result<Info, String> {
+        let plugin = P::init(Config::new(config))?;
+        let hooks = plugin.hooks();
+        slot.with(|s| *s.borrow_mut() = Some(plugin));
+        Ok(Info {
+            name: name.to_string(),
+            version: version.to_string(),
+            hooks,
+        })
+    }
+
+    /// `check`: fail-closed when `init` did not succeed.
+    pub fn check<P: Plugin>(slot: &'static Slot<P>, request: Request) -> Verdict {
+        slot.with(|s| match s.borrow().as_ref() {
+            Some(p) => p.check(&request),
+            None => Verdict::Deny("plugin called before a successful init".to_string()),
+        })
+    }
+
+    /// `on-output`: drops the output (and logs) when `init` did not succeed, rather than
+    /// pass through what a redacting plugin would have changed.
+    pub fn on_output<P: Plugin>(slot: &'static Slot<P>, batch: OutputBatch) -> Vec<OutputChunk> {
+        slot.with(|s| match s.borrow_mut().as_mut() {
+            Some(p) => p.on_output(batch),
+            None => {
+                crate::log::error("on-output called before a successful init: output dropped");
+                Vec::new()
+            }
+        })
+    }
+}

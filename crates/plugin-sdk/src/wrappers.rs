@@ -1,0 +1,883 @@
+//! Seeing through wrappers: the commands a simple command really runs.
+//!
+//! `sudo -u root env X=1 nice -n 5 rm -rf /` runs `rm -rf /`; so do
+//! `timeout 5 rm -rf /`, `xargs rm -rf` (with operands from stdin), `find / -exec rm -rf {} \;`
+//! (with `{}` replaced by find's start points) and `bash -c 'rm -rf /'`. [`invocations`]
+//! returns the command itself and every command found inside it, so that a rule written
+//! for `rm` matches all of these.
+//!
+//! Handled: `env`, `sudo`, `doas`, `nice`, `nohup`, `timeout`, `stdbuf`, `xargs`,
+//! `command`, `exec`, `time`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
+//! `find -exec/-execdir/-ok/-okdir`, and `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT`.
+//! The host already parses a static `-c` script into extra simple commands (context
+//! `shell-c`); the small splitter here is a second line for argv it did not parse, and
+//! gives up (an *opaque* invocation) on anything beyond words, quotes, `;`, `&&`, `||`,
+//! `|`, `&`, newlines and redirections.
+
+use crate::flags::{FlagAliases, FlagSet};
+use crate::path::basename;
+use crate::request::shell_join;
+use crate::{Request, SimpleCommand};
+
+/// Shells whose `-c` argument is a script.
+pub const SHELLS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "rbash",
+];
+
+/// How deep wrappers are followed (`sudo sudo sudo ...`); deeper is opaque.
+const MAX_DEPTH: usize = 12;
+
+/// A command that runs, found directly or inside wrappers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Its argv (argv[0] as written, possibly a path).
+    pub argv: Vec<String>,
+    /// The resolved program, for the top-level command only (the host resolves nothing
+    /// inside wrappers).
+    pub program: Option<String>,
+    /// Variables set for it: leading assignments, `env NAME=value`, `sudo NAME=value`.
+    pub env: Vec<(String, String)>,
+    /// The wrappers it was found through, outermost first (`["sudo", "bash -c"]`); empty
+    /// for the command itself.
+    pub via: Vec<String>,
+    /// More operands are appended at run time (`xargs`): its argv is incomplete.
+    pub stdin_operands: bool,
+    /// Why what runs here cannot be known (`bash` reading its script from stdin, a `-c`
+    /// script too complex for the splitter, wrappers nested too deep).
+    pub opaque: Option<String>,
+}
+
+impl Invocation {
+    /// Basename of the program (`/usr/bin/rm` → `rm`).
+    pub fn program_name(&self) -> &str {
+        match (&self.program, self.argv.first()) {
+            (Some(p), _) => basename(p),
+            (None, Some(a)) => basename(a),
+            (None, None) => "",
+        }
+    }
+
+    /// Arguments after argv[0].
+    pub fn args(&self) -> &[String] {
+        self.argv.get(1..).unwrap_or(&[])
+    }
+
+    /// The flags and operands of its arguments.
+    pub fn flags(&self, aliases: &FlagAliases) -> FlagSet {
+        FlagSet::parse(self.args(), aliases)
+    }
+
+    /// Its argv as a shell line.
+    pub fn display(&self) -> String {
+        shell_join(&self.argv)
+    }
+
+    /// True when found inside a wrapper.
+    pub fn is_wrapped(&self) -> bool {
+        !self.via.is_empty()
+    }
+}
+
+/// The command itself and every command found inside its wrappers, outermost first.
+pub fn invocations(cmd: &SimpleCommand) -> Vec<Invocation> {
+    let top = Invocation {
+        argv: cmd.argv.clone(),
+        program: cmd.program.clone(),
+        env: cmd
+            .assignments
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect(),
+        via: Vec::new(),
+        stdin_operands: false,
+        opaque: None,
+    };
+    let mut out = Vec::new();
+    let mut queue = vec![(top, 0usize)];
+    while let Some((inv, depth)) = queue.pop() {
+        let inner = if inv.argv.is_empty() || inv.opaque.is_some() {
+            Vec::new()
+        } else if depth >= MAX_DEPTH {
+            vec![Inner::opaque(
+                "wrappers nested too deep to follow".to_string(),
+            )]
+        } else {
+            unwrap(&inv.argv)
+        };
+        let label = wrapper_label(&inv);
+        for child in inner.into_iter().rev() {
+            let mut via = inv.via.clone();
+            via.push(label.clone());
+            let mut env = inv.env.clone();
+            env.extend(child.env);
+            queue.push((
+                Invocation {
+                    argv: child.argv,
+                    program: None,
+                    env,
+                    via,
+                    stdin_operands: inv.stdin_operands || child.stdin_operands,
+                    opaque: child.opaque,
+                },
+                depth + 1,
+            ));
+        }
+        out.push(inv);
+    }
+    out
+}
+
+/// Every invocation of every simple command of `request`. A `-c` script that the
+/// splitter here cannot read is not reported opaque when the host already analysed
+/// `-c` scripts (commands with context `shell-c` exist) or already listed the request
+/// as unanalysable.
+pub fn request_invocations(request: &Request) -> Vec<Invocation> {
+    let host_parsed =
+        request.commands().any(|c| c.in_context("shell-c")) || !request.is_fully_analyzed();
+    let mut out = Vec::new();
+    for cmd in request.commands() {
+        for mut inv in invocations(cmd) {
+            if host_parsed
+                && inv
+                    .opaque
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with(SPLITTER_GAVE_UP))
+            {
+                inv.opaque = None;
+                if inv.argv.is_empty() {
+                    continue;
+                }
+            }
+            out.push(inv);
+        }
+    }
+    out
+}
+
+fn wrapper_label(inv: &Invocation) -> String {
+    let name = inv.program_name();
+    if SHELLS.contains(&name) {
+        format!("{name} -c")
+    } else if name == "find" {
+        "find -exec".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+const SPLITTER_GAVE_UP: &str = "a -c script the plugin cannot split";
+
+#[derive(Debug, Default)]
+struct Inner {
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin_operands: bool,
+    opaque: Option<String>,
+}
+
+impl Inner {
+    fn run(argv: Vec<String>) -> Self {
+        Inner {
+            argv,
+            ..Inner::default()
+        }
+    }
+
+    fn opaque(why: String) -> Self {
+        Inner {
+            opaque: Some(why),
+            ..Inner::default()
+        }
+    }
+}
+
+/// Option letters (and long names) that take a value, per wrapper.
+struct Spec {
+    short_values: &'static str,
+    long_values: &'static [&'static str],
+    /// Letters after which the rest of the cluster is an optional attached value.
+    short_optional: &'static str,
+}
+
+/// Skips the options of a wrapper: returns the index of the first non-option word.
+fn skip_options(args: &[String], spec: &Spec) -> usize {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            return i + 1;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if !long.contains('=') && spec.long_values.iter().any(|l| l.starts_with(long)) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if a.len() > 1 && a.starts_with('-') {
+            let letters: Vec<char> = a.chars().skip(1).collect();
+            for (k, c) in letters.iter().enumerate() {
+                if spec.short_optional.contains(*c) {
+                    break;
+                }
+                if spec.short_values.contains(*c) {
+                    if k + 1 == letters.len() {
+                        i += 1; // value is the next word
+                    }
+                    break;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        return i;
+    }
+    i
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        None => false,
+    }
+}
+
+fn split_assignment(word: &str) -> (String, String) {
+    let (n, v) = word.split_once('=').unwrap_or((word, ""));
+    (n.to_string(), v.to_string())
+}
+
+/// The commands `argv` runs inside itself, if it is a wrapper.
+fn unwrap(argv: &[String]) -> Vec<Inner> {
+    let Some(a0) = argv.first() else {
+        return Vec::new();
+    };
+    let name = basename(a0);
+    let args = &argv[1..];
+    let rest = |spec: &Spec| -> Vec<String> { args[skip_options(args, spec)..].to_vec() };
+    let simple = |v: Vec<String>| {
+        if v.is_empty() {
+            vec![]
+        } else {
+            vec![Inner::run(v)]
+        }
+    };
+    match name {
+        "env" => unwrap_env(args),
+        "sudo" => {
+            let spec = Spec {
+                short_values: "ughpCDrtTUR",
+                long_values: &[
+                    "user",
+                    "group",
+                    "host",
+                    "prompt",
+                    "close-from",
+                    "chdir",
+                    "role",
+                    "type",
+                    "command-timeout",
+                    "other-user",
+                    "chroot",
+                ],
+                short_optional: "",
+            };
+            let i = skip_options(args, &spec);
+            if args[..i].iter().any(|a| a == "-e" || a == "--edit") {
+                return Vec::new();
+            }
+            with_assignments(&args[i..])
+        }
+        "doas" => simple(rest(&Spec {
+            short_values: "aCu",
+            long_values: &[],
+            short_optional: "",
+        })),
+        "nice" => simple(rest(&Spec {
+            short_values: "n",
+            long_values: &["adjustment"],
+            short_optional: "0123456789",
+        })),
+        "nohup" | "busybox" | "unbuffer" => simple(rest(&Spec {
+            short_values: "",
+            long_values: &[],
+            short_optional: "",
+        })),
+        "setsid" => simple(rest(&Spec {
+            short_values: "",
+            long_values: &[],
+            short_optional: "",
+        })),
+        "ionice" => simple(rest(&Spec {
+            short_values: "cnpPu",
+            long_values: &["class", "classdata", "pid", "pgid", "uid"],
+            short_optional: "",
+        })),
+        "stdbuf" => simple(rest(&Spec {
+            short_values: "ioe",
+            long_values: &["input", "output", "error"],
+            short_optional: "",
+        })),
+        "timeout" => {
+            let spec = Spec {
+                short_values: "sk",
+                long_values: &["signal", "kill-after"],
+                short_optional: "",
+            };
+            let i = skip_options(args, &spec);
+            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
+        }
+        "chroot" => {
+            let spec = Spec {
+                short_values: "",
+                long_values: &["userspec", "groups"],
+                short_optional: "",
+            };
+            let i = skip_options(args, &spec);
+            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
+        }
+        "time" => simple(rest(&Spec {
+            short_values: "fo",
+            long_values: &["format", "output"],
+            short_optional: "",
+        })),
+        "command" => {
+            let spec = Spec {
+                short_values: "",
+                long_values: &[],
+                short_optional: "",
+            };
+            let i = skip_options(args, &spec);
+            if args[..i].iter().any(|a| a.contains('v') || a.contains('V')) {
+                return Vec::new();
+            }
+            simple(args[i..].to_vec())
+        }
+        "exec" => simple(rest(&Spec {
+            short_values: "a",
+            long_values: &[],
+            short_optional: "",
+        })),
+        "xargs" => {
+            let spec = Spec {
+                short_values: "adEILnPs",
+                long_values: &[
+                    "arg-file",
+                    "delimiter",
+                    "eof",
+                    "replace",
+                    "max-lines",
+                    "max-args",
+                    "max-procs",
+                    "max-chars",
+                    "process-slot-var",
+                ],
+                short_optional: "eil",
+            };
+            let mut cmd = rest(&spec);
+            if cmd.is_empty() {
+                cmd = vec!["echo".to_string()];
+            }
+            vec![Inner {
+                argv: cmd,
+                stdin_operands: true,
+                ..Inner::default()
+            }]
+        }
+        "watch" => {
+            let spec = Spec {
+                short_values: "nq",
+                long_values: &["interval", "equexit"],
+                short_optional: "d",
+            };
+            let words = rest(&spec);
+            if words.is_empty() {
+                return Vec::new();
+            }
+            split_script(&words.join(" "))
+        }
+        "su" | "runuser" => {
+            let mut i = 0;
+            while i < args.len() {
+                let a = args[i].as_str();
+                if a == "-c" || a == "--command" {
+                    return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
+                }
+                if let Some(s) = a.strip_prefix("--command=") {
+                    return split_script(s);
+                }
+                i += 1;
+            }
+            Vec::new()
+        }
+        "find" => unwrap_find(args),
+        shell if SHELLS.contains(&shell) => unwrap_shell(args),
+        _ => Vec::new(),
+    }
+}
+
+fn with_assignments(words: &[String]) -> Vec<Inner> {
+    let n = words.iter().take_while(|w| is_assignment(w)).count();
+    let env: Vec<_> = words[..n].iter().map(|w| split_assignment(w)).collect();
+    let argv = words[n..].to_vec();
+    if argv.is_empty() && env.is_empty() {
+        return Vec::new();
+    }
+    vec![Inner {
+        argv,
+        env,
+        ..Inner::default()
+    }]
+}
+
+fn unwrap_env(args: &[String]) -> Vec<Inner> {
+    let mut i = 0;
+    let mut split: Option<String> = None;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if a == "-" {
+            i += 1;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("--split-string=") {
+            split = Some(v.to_string());
+            i += 1;
+            continue;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let takes = [
+                "unset",
+                "chdir",
+                "split-string",
+                "block-signal",
+                "default-signal",
+                "ignore-signal",
+            ]
+            .iter()
+            .any(|l| l.starts_with(long));
+            if !long.contains('=') && takes {
+                if "split-string".starts_with(long) {
+                    split = args.get(i + 1).cloned();
+                }
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if a.len() > 1 && a.starts_with('-') {
+            let letters: Vec<char> = a.chars().skip(1).collect();
+            for (k, c) in letters.iter().enumerate() {
+                if matches!(c, 'u' | 'C' | 'S') {
+                    let attached: String = letters[k + 1..].iter().collect();
+                    let value = if attached.is_empty() {
+                        i += 1;
+                        args.get(i).cloned().unwrap_or_default()
+                    } else {
+                        attached
+                    };
+                    if *c == 'S' {
+                        split = Some(value);
+                    }
+                    break;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let mut words = args.get(i..).unwrap_or(&[]).to_vec();
+    if let Some(s) = split {
+        match tokenize(&s) {
+            Ok(tokens) => {
+                let mut w: Vec<String> = tokens
+                    .into_iter()
+                    .filter_map(|t| match t {
+                        Tok::Word(w) => Some(w),
+                        Tok::Op(_) => None,
+                    })
+                    .collect();
+                w.extend(words);
+                words = w;
+            }
+            Err(e) => return vec![Inner::opaque(format!("env -S string: {e}"))],
+        }
+    }
+    with_assignments(&words)
+}
+
+fn unwrap_find(args: &[String]) -> Vec<Inner> {
+    let starts: Vec<String> = args
+        .iter()
+        .take_while(|a| !(a.starts_with('-') || *a == "(" || *a == "!" || *a == ","))
+        .cloned()
+        .collect();
+    let starts = if starts.is_empty() {
+        vec![".".to_string()]
+    } else {
+        starts
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        if matches!(args[i].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+            let mut j = i + 1;
+            let mut cmd = Vec::new();
+            while j < args.len() && args[j] != ";" && args[j] != "+" {
+                cmd.push(args[j].clone());
+                j += 1;
+            }
+            if !cmd.is_empty() {
+                if cmd.iter().any(|w| w.contains("{}")) {
+                    for s in &starts {
+                        out.push(Inner::run(cmd.iter().map(|w| w.replace("{}", s)).collect()));
+                    }
+                } else {
+                    out.push(Inner::run(cmd));
+                }
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn unwrap_shell(args: &[String]) -> Vec<Inner> {
+    let mut i = 0;
+    let mut has_c = false;
+    let mut reads_stdin = false;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" || a == "-" {
+            i += 1;
+            break;
+        }
+        if a.starts_with("--") {
+            // --norc, --noprofile, --posix, --login, --rcfile FILE, --init-file FILE
+            if a == "--rcfile" || a == "--init-file" {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) {
+            if a.contains('c') && a.starts_with('-') {
+                has_c = true;
+            }
+            if a.contains('s') && a.starts_with('-') {
+                reads_stdin = true;
+            }
+            if a.ends_with('o') || a.ends_with('O') {
+                i += 1; // -o option-name
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if has_c {
+        return match args.get(i) {
+            Some(script) => split_script(script),
+            None => vec![Inner::opaque("a shell -c without a script".to_string())],
+        };
+    }
+    if reads_stdin || i >= args.len() {
+        return vec![Inner::opaque(
+            "a shell that reads its script from standard input".to_string(),
+        )];
+    }
+    Vec::new()
+}
+
+/// Splits a `-c` script into simple commands, or one opaque inner when it cannot.
+fn split_script(script: &str) -> Vec<Inner> {
+    match split_simple_script(script) {
+        Ok(cmds) => cmds
+            .into_iter()
+            .map(|(env, argv)| Inner {
+                argv,
+                env,
+                ..Inner::default()
+            })
+            .collect(),
+        Err(e) => vec![Inner::opaque(format!("{SPLITTER_GAVE_UP}: {e}"))],
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Tok {
+    Word(String),
+    Op(&'static str),
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    let mut word = String::new();
+    let mut in_word = false;
+    macro_rules! flush {
+        () => {
+            if in_word {
+                toks.push(Tok::Word(std::mem::take(&mut word)));
+                in_word = false;
+            }
+        };
+    }
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' => {
+                flush!();
+                i += 1;
+            }
+            '\n' | ';' => {
+                flush!();
+                toks.push(Tok::Op(";"));
+                i += 1;
+            }
+            '&' | '|' => {
+                flush!();
+                let doubled = chars.get(i + 1) == Some(&c);
+                toks.push(Tok::Op(match (c, doubled) {
+                    ('&', true) => "&&",
+                    ('|', true) => "||",
+                    ('&', false) => "&",
+                    _ => "|",
+                }));
+                i += if doubled { 2 } else { 1 };
+            }
+            '<' | '>' => {
+                // A redirection: fd digits already in `word` belong to it.
+                if in_word && word.chars().all(|d| d.is_ascii_digit()) {
+                    word.clear();
+                    in_word = false;
+                }
+                flush!();
+                if chars.get(i + 1) == Some(&'(') {
+                    return Err("process substitution".to_string());
+                }
+                while i < chars.len() && matches!(chars[i], '<' | '>' | '&' | '|') {
+                    i += 1;
+                }
+                toks.push(Tok::Op("redirect"));
+            }
+            '#' if !in_word => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&x| x == '\'')
+                    .ok_or("unclosed single quote")?;
+                word.extend(&chars[i + 1..i + 1 + end]);
+                i += end + 2;
+            }
+            '"' => {
+                in_word = true;
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err("unclosed double quote".to_string()),
+                        Some('"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some('$') | Some('`') => {
+                            return Err("an expansion inside double quotes".to_string());
+                        }
+                        Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
+                            word.push(chars[i + 1]);
+                            i += 2;
+                        }
+                        Some(&x) => {
+                            word.push(x);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.get(i + 1) {
+                    Some('\n') => {}
+                    Some(&x) => word.push(x),
+                    None => {}
+                }
+                i += 2;
+            }
+            '$' | '`' => return Err("an expansion or substitution".to_string()),
+            '(' | ')' => return Err("a subshell or function".to_string()),
+            '*' | '?' | '[' => {
+                // Globs stay as written, as the host does.
+                in_word = true;
+                word.push(c);
+                i += 1;
+            }
+            _ => {
+                in_word = true;
+                word.push(c);
+                i += 1;
+            }
+        }
+    }
+    if in_word {
+        toks.push(Tok::Word(word));
+    }
+    Ok(toks)
+}
+
+/// Splits a small shell script (`-c` argument) into simple commands, each as
+/// `(leading assignments, argv)`. Only words, quotes, `;`, `&&`, `||`, `|`, `&`, newlines,
+/// comments and redirections are understood; `Err` says what was not.
+pub fn split_simple_script(
+    script: &str,
+) -> Result<Vec<(Vec<(String, String)>, Vec<String>)>, String> {
+    const KEYWORDS: &[&str] = &[
+        "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+        "function", "{", "}", "select", "coproc", "[[", "]]",
+    ];
+    let mut out = Vec::new();
+    let mut env = Vec::new();
+    let mut argv: Vec<String> = Vec::new();
+    let mut skip_next = false;
+    let mut finish = |env: &mut Vec<(String, String)>, argv: &mut Vec<String>| {
+        if !argv.is_empty() || !env.is_empty() {
+            out.push((std::mem::take(env), std::mem::take(argv)));
+        }
+    };
+    for tok in tokenize(script)? {
+        match tok {
+            Tok::Op("redirect") => skip_next = true,
+            Tok::Op(_) => finish(&mut env, &mut argv),
+            Tok::Word(w) => {
+                if skip_next {
+                    skip_next = false;
+                    continue;
+                }
+                if argv.is_empty() && is_assignment(&w) {
+                    env.push(split_assignment(&w));
+                } else if argv.is_empty() && KEYWORDS.contains(&w.as_str()) {
+                    return Err(format!("the shell keyword `{w}`"));
+                } else if argv.is_empty() && w == "!" {
+                    continue;
+                } else {
+                    argv.push(w);
+                }
+            }
+        }
+    }
+    finish(&mut env, &mut argv);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(words: &[&str]) -> SimpleCommand {
+        SimpleCommand {
+            argv: words.iter().map(|w| w.to_string()).collect(),
+            program: None,
+            assignments: vec![],
+            redirections: vec![],
+            context: vec![],
+            dynamic: false,
+        }
+    }
+
+    fn inner_argvs(words: &[&str]) -> Vec<String> {
+        invocations(&cmd(words))
+            .into_iter()
+            .skip(1)
+            .map(|i| i.opaque.clone().unwrap_or_else(|| i.display()))
+            .collect()
+    }
+
+    #[test]
+    fn wrappers_are_seen_through() {
+        assert_eq!(
+            inner_argvs(&["sudo", "-u", "root", "rm", "-rf", "/"]),
+            ["rm -rf /"]
+        );
+        assert_eq!(
+            inner_argvs(&["env", "-i", "X=1", "nice", "-n", "5", "rm", "-rf", "/"]),
+            ["nice -n 5 rm -rf /", "rm -rf /"]
+        );
+        assert_eq!(
+            inner_argvs(&["timeout", "-s", "KILL", "5s", "rm", "x"]),
+            ["rm x"]
+        );
+        assert_eq!(inner_argvs(&["stdbuf", "-oL", "rm", "x"]), ["rm x"]);
+        assert_eq!(inner_argvs(&["nohup", "rm", "x"]), ["rm x"]);
+        assert_eq!(inner_argvs(&["command", "rm", "x"]), ["rm x"]);
+        assert!(inner_argvs(&["command", "-v", "rm"]).is_empty());
+        assert_eq!(inner_argvs(&["exec", "-a", "n", "rm", "x"]), ["rm x"]);
+        assert_eq!(inner_argvs(&["time", "-p", "rm", "x"]), ["rm x"]);
+        assert_eq!(inner_argvs(&["doas", "-u", "root", "rm", "x"]), ["rm x"]);
+        assert_eq!(inner_argvs(&["env", "-S", "rm -rf /"]), ["rm -rf /"]);
+    }
+
+    #[test]
+    fn env_assignments_are_collected() {
+        let invs = invocations(&cmd(&["sudo", "LD_PRELOAD=/x.so", "env", "A=1", "ls"]));
+        let last = invs.last().unwrap();
+        assert_eq!(last.argv, ["ls"]);
+        assert_eq!(
+            last.env,
+            [
+                ("LD_PRELOAD".to_string(), "/x.so".to_string()),
+                ("A".to_string(), "1".to_string())
+            ]
+        );
+        assert_eq!(last.via, ["sudo", "env"]);
+    }
+
+    #[test]
+    fn find_exec_substitutes_start_points_and_xargs_marks_stdin_operands() {
+        assert_eq!(
+            inner_argvs(&["find", "/", "-name", "x", "-exec", "rm", "-rf", "{}", ";"]),
+            ["rm -rf /"]
+        );
+        let invs = invocations(&cmd(&["xargs", "-0", "-n", "1", "rm", "-rf"]));
+        assert_eq!(invs[1].argv, ["rm", "-rf"]);
+        assert!(invs[1].stdin_operands);
+    }
+
+    #[test]
+    fn shell_c_scripts_are_split_or_reported_opaque() {
+        assert_eq!(
+            inner_argvs(&["bash", "-c", "cd /tmp && rm -rf / ; echo 'a b' > /dev/null"]),
+            ["cd /tmp", "rm -rf /", "echo 'a b'"]
+        );
+        assert_eq!(inner_argvs(&["sh", "-xc", "rm x"]), ["rm x"]);
+        let opaque = inner_argvs(&["bash", "-c", "$CMD -rf /"]);
+        assert!(opaque[0].starts_with(SPLITTER_GAVE_UP), "{opaque:?}");
+        let stdin = inner_argvs(&["bash"]);
+        assert!(stdin[0].contains("standard input"), "{stdin:?}");
+        assert!(inner_argvs(&["bash", "build.sh"]).is_empty());
+        assert_eq!(inner_argvs(&["su", "-c", "rm -rf /", "root"]), ["rm -rf /"]);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut words = vec!["sudo"; 100];
+        words.push("ls");
+        let invs = invocations(&cmd(&words));
+        assert!(invs.iter().any(|i| i.opaque.is_some()));
+        assert!(invs.len() <= MAX_DEPTH + 2);
+    }
+}
