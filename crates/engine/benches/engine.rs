@@ -3,7 +3,11 @@
 //! Run: `cargo bench -p cloudops-execution-engine --bench engine` (add `-- quick` for
 //! fewer iterations). Memory figures come from child processes of this binary, so each
 //! peak RSS is measured on its own.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly"
+)]
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -163,6 +167,54 @@ impl WaitPlan for ExecutionEngine {
     }
 }
 
+/// Throughput of the output path (no plugins): `cat` of an 85 MB log through the engine.
+fn throughput() {
+    let dir = std::env::temp_dir().join(format!("cloudops-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("log.txt");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let mut n = 0usize;
+        let mut i = 0u64;
+        while n < 85_000_000 {
+            let line = format!(
+                "2026-11-26T03:55:00Z INFO request {i} served in {} ms by worker-{}\n",
+                i % 997,
+                i % 13
+            );
+            w.write_all(line.as_bytes()).unwrap();
+            n += line.len();
+            i += 1;
+        }
+    }
+    let rt = runtime();
+    let (bytes, secs) = rt.block_on(async {
+        let engine = ExecutionEngine::new(ExecutionConfig::default());
+        let t = Instant::now();
+        let id = engine
+            .execute(exec("cat", &[file.to_str().unwrap()]))
+            .await
+            .unwrap();
+        let r = engine.wait(id).await.unwrap();
+        (r.stdout_bytes, t.elapsed().as_secs_f64())
+    });
+    let t = Instant::now();
+    std::process::Command::new("cat")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    let cat = t.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(&dir).unwrap();
+    println!("output path, 85 MB of log lines through `cat` (no plugins):");
+    println!(
+        "  engine {:.0} MB/s (cat > /dev/null alone: {:.0} MB/s)",
+        bytes as f64 / 1e6 / secs,
+        bytes as f64 / 1e6 / cat
+    );
+}
+
 /// Child mode: one execution writing 1 GB to stdout with the default cap.
 fn flood() {
     let rt = runtime();
@@ -216,10 +268,7 @@ fn thousand() {
 
 fn in_child(mode: &str) {
     let exe = std::env::current_exe().unwrap();
-    let status = std::process::Command::new(exe)
-        .arg(mode)
-        .status()
-        .unwrap();
+    let status = std::process::Command::new(exe).arg(mode).status().unwrap();
     assert!(status.success(), "{mode} failed");
 }
 
@@ -235,6 +284,7 @@ fn main() {
     let n = if quick { 200 } else { 1000 };
     spawn_overhead(n);
     parallel_plan(n);
+    throughput();
     println!("memory (each in its own process):");
     in_child("child-flood");
     in_child("child-thousand");

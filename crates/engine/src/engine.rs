@@ -10,7 +10,7 @@ use crate::config::ExecutionConfig;
 use crate::error::ExecutionError;
 use crate::events::{EventBus, EventHandler, ExecutionEvent};
 use crate::gate::{DecisionRecord, GateContext, OutputFilter};
-use crate::resolve::{PreparedCommand, prepare_with};
+use crate::resolve::{PreparedCommand, prepare_in};
 use crate::runtime::{self, Run};
 use crate::store::{Reservation, Store};
 use crate::types::{
@@ -19,6 +19,8 @@ use crate::types::{
 
 pub(crate) struct Inner {
     pub(crate) config: ExecutionConfig,
+    /// The children's base environment, computed once from the engine's own at creation.
+    base_env: Vec<(String, String)>,
     pub(crate) bus: EventBus,
     pub(crate) store: Store,
 }
@@ -51,12 +53,18 @@ pub(crate) struct Admitted {
 }
 
 impl ExecutionEngine {
-    /// A new engine with `config`.
+    /// A new engine with `config`. The children's base environment is taken from this
+    /// process's environment now (see [`crate::EnvPolicy`]); later changes to it do not apply.
     pub fn new(config: ExecutionConfig) -> Self {
         let bus = EventBus::new(config.event_queue, config.broadcast_capacity);
         let store = Store::new(config.retain_max, config.retain_for);
         ExecutionEngine {
-            inner: Arc::new(Inner { config, bus, store }),
+            inner: Arc::new(Inner {
+                base_env: config.env.base_env(std::env::vars()),
+                config,
+                bus,
+                store,
+            }),
         }
     }
 
@@ -152,7 +160,7 @@ impl Inner {
         &self,
         request: ExecutionRequest,
     ) -> Result<Admitted, ExecutionError> {
-        let prepared = prepare_with(&request, &self.config.env, &self.config.extra_env)?;
+        let prepared = prepare_in(&request, &self.base_env, &self.config.extra_env)?;
         let Some(gate) = &self.config.gate else {
             return Ok(Admitted {
                 request,
@@ -191,7 +199,7 @@ impl Inner {
         let prepared = if final_request == request {
             prepared
         } else {
-            prepare_with(&final_request, &self.config.env, &self.config.extra_env)?
+            prepare_in(&final_request, &self.base_env, &self.config.extra_env)?
         };
         Ok(Admitted {
             request: final_request,

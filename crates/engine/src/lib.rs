@@ -44,7 +44,7 @@ pub use gate::{
     Approver, DecisionRecord, DecisionSink, DecisionStep, DenyApprover, Gate, GateContext,
     GateOutcome, OutputChunk, OutputFilter, Verdict,
 };
-pub use resolve::{PreparedCommand, prepare, prepare_with};
+pub use resolve::{PreparedCommand, prepare, prepare_in};
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,
     ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult,

@@ -23,6 +23,20 @@ impl LineSplitter {
 
     /// Appends the whole lines completed by `data` to `out`; keeps the unfinished tail.
     pub(crate) fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
+        // Fast path: no line in `pending + data` can exceed the cap, so whole lines are
+        // copied in one go (a read is at most 64 KiB; the cap is usually far larger).
+        if !self.discarding && self.pending.len() + data.len() <= self.max_line {
+            match memchr::memrchr(b'\n', data) {
+                Some(last) => {
+                    out.reserve(self.pending.len() + last + 1);
+                    out.append(&mut self.pending);
+                    out.extend_from_slice(&data[..=last]);
+                    self.pending.extend_from_slice(&data[last + 1..]);
+                }
+                None => self.pending.extend_from_slice(data),
+            }
+            return;
+        }
         loop {
             if self.discarding {
                 match memchr(b'\n', data) {
@@ -148,6 +162,34 @@ mod tests {
         let (text, cut) = split(4, &[b"abcdefgh\nxy\n123", b"456789", b"\nok"]);
         assert_eq!(text, "abcd\nxy\n1234\nok\n");
         assert_eq!(cut, 2);
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        let text: Vec<u8> = (0..2000u32)
+            .flat_map(|i| {
+                let mut l = vec![b'a' + (i % 26) as u8; (i as usize * 7) % 300];
+                l.push(b'\n');
+                l
+            })
+            .collect();
+        for max in [50, 299, 100_000] {
+            for read in [1, 7, 64, 4096, 65536] {
+                let reads: Vec<&[u8]> = text.chunks(read).collect();
+                let (got, cut) = split(max, &reads);
+                let want: String = String::from_utf8(text.clone())
+                    .unwrap()
+                    .lines()
+                    .map(|l| format!("{}\n", &l[..l.len().min(max)]))
+                    .collect();
+                assert_eq!(got, want, "max {max} read {read}");
+                let long = text
+                    .split(|b| *b == b'\n')
+                    .filter(|l| l.len() > max)
+                    .count();
+                assert_eq!(cut as usize, long);
+            }
+        }
     }
 
     #[test]

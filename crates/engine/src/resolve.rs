@@ -181,13 +181,14 @@ pub fn prepare(
     request: &ExecutionRequest,
     env_policy: &EnvPolicy,
 ) -> Result<PreparedCommand, ExecutionError> {
-    prepare_with(request, env_policy, &[])
+    prepare_in(request, &env_policy.base_env(std::env::vars()), &[])
 }
 
-/// [`prepare`] with variables set after the base environment and before the request's own.
-pub fn prepare_with(
+/// [`prepare`] with a base environment computed beforehand (the engine computes it once,
+/// at creation) and variables set after it and before the request's own.
+pub fn prepare_in(
     request: &ExecutionRequest,
-    env_policy: &EnvPolicy,
+    base_env: &[(String, String)],
     extra_env: &[(String, String)],
 ) -> Result<PreparedCommand, ExecutionError> {
     for (k, v) in &request.env {
@@ -351,7 +352,7 @@ pub fn prepare_with(
             (aws, argv, request.command.clone())
         }
     };
-    let mut env = env_policy.base_env(std::env::vars());
+    let mut env = base_env.to_vec();
     for (k, v) in extra_env.iter().map(|(k, v)| (k, v)).chain(&request.env) {
         match env.iter_mut().find(|(name, _)| name == k) {
             Some(slot) => slot.1 = v.clone(),
