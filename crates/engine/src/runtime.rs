@@ -29,7 +29,17 @@ use crate::resolve::PreparedCommand;
 use crate::types::{ExecutionResult, ExecutionStatus, OutputStream};
 
 const READ_MIN: usize = 8 << 10;
-const READ_MAX: usize = 64 << 10;
+const READ_MAX: usize = 256 << 10;
+/// Pipe capacity asked of the kernel for a child's stdout and stderr: a chatty child then
+/// writes in larger slices and both sides switch less often. Pages are only used as filled.
+const PIPE_SIZE: i32 = 1 << 20;
+
+/// Enlarges a pipe's buffer; best effort (the limit is /proc/sys/fs/pipe-max-size).
+fn enlarge_pipe<F: std::os::fd::AsFd>(pipe: Option<&F>) {
+    if let Some(p) = pipe {
+        let _ = nix::fcntl::fcntl(p, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+    }
+}
 
 /// Spawns the prepared command: own process group, null stdin, piped stdout and stderr.
 pub(crate) fn spawn(p: &PreparedCommand) -> std::io::Result<Child> {
@@ -238,6 +248,8 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         )
         .await;
 
+    enlarge_pipe(child.stdout.as_ref());
+    enlarge_pipe(child.stderr.as_ref());
     let mut out = Pipe::new(
         child.stdout.take(),
         OutputStream::Stdout,
