@@ -57,6 +57,10 @@ impl std::error::Error for UserError {}
 
 /// The exit code for an error: 126 denied, 127 not found, 124 timeout, else 125.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
+    // A context value is found by `downcast_ref` on the error, not by walking its chain.
+    if let Some(u) = err.downcast_ref::<UserError>() {
+        return u.code;
+    }
     for cause in err.chain() {
         if let Some(u) = cause.downcast_ref::<UserError>() {
             return u.code;
@@ -72,7 +76,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 /// `caused by: ...` for each source, and `hint: ...`.
 pub fn render(err: &anyhow::Error) -> String {
     let mut out = String::new();
-    let mut hint: Option<String> = None;
+    let mut hint: Option<String> = err.downcast_ref::<UserError>().and_then(|u| u.hint.clone());
     let mut first = true;
     let mut skip_next_policy_source = false;
     for cause in err.chain() {

@@ -94,6 +94,11 @@ impl Settings {
         let action = match cli.command {
             Commands::Run { check, argv } => {
                 let (program, args) = argv.split_first().context("expected a PROGRAM to run")?;
+                if program.starts_with('-') {
+                    return Err(UserError::new(format!("unknown option '{program}' for `cloudops run`"))
+                        .hint("cloudops options go before the program; write `cloudops run [OPTIONS] -- PROGRAM ARGS...`")
+                        .into());
+                }
                 Action::Execute {
                     command: Command::Exec {
                         program: program.clone(),

@@ -100,8 +100,8 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn at(&self, span: Range<usize>) -> Location {
-        Location::from_span(self.path, self.text, span)
+    fn at(&self, span: Range<usize>) -> Box<Location> {
+        Box::new(Location::from_span(self.path, self.text, span))
     }
 
     fn invalid(
@@ -169,7 +169,7 @@ impl Cx<'_> {
                 && !known.iter().any(|k| k == b)
             {
                 return Err(PolicyError::UnknownBuiltin {
-                    at: source_at,
+                    at: source_at.clone(),
                     plugin: pname,
                     builtin: b.to_string(),
                     known: known.clone(),
@@ -186,7 +186,7 @@ impl Cx<'_> {
                 }
             }) {
                 return Err(PolicyError::MissingPluginFile {
-                    at: source_at,
+                    at: source_at.clone(),
                     plugin: pname,
                     file,
                     source,

@@ -100,7 +100,7 @@ pub enum PolicyError {
     #[error("{at}: {message}")]
     Syntax {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The parser's message.
         message: String,
     },
@@ -108,7 +108,7 @@ pub enum PolicyError {
     #[error("{at}: invalid {what}: {message}")]
     Invalid {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// What the value is (`version`, `timeout`, `glob`, ...).
         what: &'static str,
         /// What is wrong and what was expected.
@@ -118,7 +118,7 @@ pub enum PolicyError {
     #[error("{at}: rule '{rule}' names unknown plugin '{plugin}'")]
     UnknownPlugin {
         /// Where the name is written.
-        at: Location,
+        at: Box<Location>,
         /// The rule.
         rule: String,
         /// The name as written.
@@ -130,7 +130,7 @@ pub enum PolicyError {
     #[error("{at}: plugin '{plugin}': unknown built-in plugin '{builtin}'")]
     UnknownBuiltin {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The plugin.
         plugin: String,
         /// The built-in name as written.
@@ -142,7 +142,7 @@ pub enum PolicyError {
     #[error("{at}: plugin '{plugin}': cannot read '{file}'", file = file.display())]
     MissingPluginFile {
         /// Where.
-        at: Location,
+        at: Box<Location>,
         /// The plugin.
         plugin: String,
         /// The resolved path.
@@ -155,7 +155,7 @@ pub enum PolicyError {
     #[error("{at}: plugin '{plugin}' could not be loaded: {what}")]
     PluginLoad {
         /// Where (the `sha256`, `config` or `source` value, whichever is at fault).
-        at: Location,
+        at: Box<Location>,
         /// The plugin.
         plugin: String,
         /// A one-line summary (`not a WebAssembly component`, `sha256 mismatch`, ...).
@@ -186,12 +186,16 @@ impl PolicyError {
             | PolicyError::UnknownPlugin { at, .. }
             | PolicyError::UnknownBuiltin { at, .. }
             | PolicyError::MissingPluginFile { at, .. }
-            | PolicyError::PluginLoad { at, .. } => Some(at),
+            | PolicyError::PluginLoad { at, .. } => Some(at.as_ref()),
         }
     }
 
     /// The message without the location prefix (for a renderer that shows the location itself).
     pub fn message(&self) -> String {
+        if let PolicyError::Invalid { what, .. } = self {
+            // The details go under the caret (see `label`).
+            return format!("invalid {what}");
+        }
         let full = self.to_string();
         match self.location() {
             Some(at) => full

@@ -26,11 +26,11 @@ use cloudops_execution_engine::{
     DecisionRecord, DecisionSink, DecisionStep, ExecutionRequest, ExecutionResult, ExecutionStatus,
     Verdict,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// When the log file is fsynced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fsync {
     /// Never (the kernel writes it back): survives a crash of cloudops, not of the machine.
@@ -41,6 +41,8 @@ pub enum Fsync {
     /// After every record.
     Always,
 }
+
+crate::model::string_enum!(Fsync { Never = "never", Decisions = "decisions", Always = "always" });
 
 /// A [`DecisionSink`] appending JSON Lines to a file.
 #[derive(Debug)]

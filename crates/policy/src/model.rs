@@ -48,8 +48,30 @@ pub(crate) struct RawDecisionLog {
     pub fsync: Option<crate::log::Fsync>,
 }
 
+/// Deserializes a fieldless enum from its lowercase name, through a string, so that a
+/// wrong type says "expected a string" and a wrong word lists the accepted ones.
+macro_rules! string_enum {
+    ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                match s.as_str() {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(serde::de::Error::unknown_variant(&s, &[$($name),+])),
+                }
+            }
+        }
+    };
+}
+pub(crate) use string_enum;
+
+string_enum!(Mode { Enforce = "enforce", Audit = "audit" });
+string_enum!(OnError { Deny = "deny", Allow = "allow" });
+string_enum!(Unmatched { Allow = "allow", Deny = "deny" });
+string_enum!(AskWithoutTty { Deny = "deny", Approve = "approve" });
+
 /// `enforce` or `audit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Verdicts take effect.
@@ -59,7 +81,7 @@ pub enum Mode {
 }
 
 /// What a plugin failure (trap, timeout, malformed answer) means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
     /// Fail closed: the request is denied.
@@ -69,7 +91,7 @@ pub enum OnError {
 }
 
 /// What happens to a request that no rule matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unmatched {
     /// It runs, with no plugin.
@@ -79,7 +101,7 @@ pub enum Unmatched {
 }
 
 /// What an `ask` verdict becomes when nobody can be asked (no terminal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AskWithoutTty {
     /// Denied with the plugin's reason.

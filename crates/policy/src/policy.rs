@@ -83,11 +83,11 @@ pub struct PluginDecl {
     /// The `config` table as JSON (`{}` when absent).
     pub config_json: String,
     /// Where `source` is written.
-    pub source_at: Location,
+    pub source_at: Box<Location>,
     /// Where `sha256` is written (else `source`).
-    pub sha256_at: Location,
+    pub sha256_at: Box<Location>,
     /// Where `config` is written (else `source`).
-    pub config_at: Location,
+    pub config_at: Box<Location>,
 }
 
 /// A `[[rules]]` entry.

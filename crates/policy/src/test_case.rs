@@ -57,7 +57,7 @@ pub struct PolicyTest {
     /// The argv the rewritten request must have (see [`command_argv`]).
     pub argv: Option<Vec<String>>,
     /// Where the test is written.
-    pub at: Location,
+    pub at: Box<Location>,
 }
 
 /// A command as one argv: exec `[program, args..]`; shell `[shell, "-c", command]`;
