@@ -351,3 +351,17 @@ fn plugin_config_becomes_json_for_init() {
     let json: serde_json::Value = serde_json::from_str(&p.plugins()["x"].config_json).unwrap();
     assert_eq!(json, serde_json::json!({"deny": ["LD_*"], "n": 3}));
 }
+
+#[test]
+fn the_example_policies_compile_and_carry_tests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for name in ["agent.toml", "production.toml", "ci.toml"] {
+        let p = cloudops_policy::load_file(&dir.join(name), &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {}", e.render()));
+        assert!(p.tests().len() >= 4, "{name} has too few tests");
+        for profile in std::iter::once(None).chain(p.profiles().keys().map(|k| Some(k.as_str()))) {
+            let eff = p.effective(profile).unwrap();
+            assert!(!eff.loadable().is_empty(), "{name} selects no plugin");
+        }
+    }
+}
