@@ -12,7 +12,7 @@ use crate::events::{EventBus, EventHandler, ExecutionEvent};
 use crate::gate::{DecisionRecord, GateContext, OutputFilter};
 use crate::resolve::{PreparedCommand, prepare_in};
 use crate::runtime::{self, Run};
-use crate::store::{Reservation, Store};
+use crate::store::{ReleaseOnDrop, Reservation, Store};
 use crate::types::{
     ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStatus, PlanExecutionResult,
 };
@@ -97,16 +97,10 @@ impl ExecutionEngine {
     pub async fn execute(&self, request: ExecutionRequest) -> Result<Uuid, ExecutionError> {
         let id = request.id;
         let reservation = self.inner.store.reserve(id, CancellationToken::new())?;
-        match self.inner.admit(request).await {
-            Ok(admitted) => {
-                self.inner.clone().start(admitted, reservation);
-                Ok(id)
-            }
-            Err(e) => {
-                self.inner.store.release(reservation);
-                Err(e)
-            }
-        }
+        let guard = ReleaseOnDrop::new(&self.inner.store, reservation);
+        let admitted = self.inner.admit(request).await?;
+        self.inner.clone().start(admitted, guard.disarm());
+        Ok(id)
     }
 
     /// Validates every step, asks the gate about every step (a single denial refuses the
@@ -238,6 +232,12 @@ impl Inner {
         child: std::io::Result<tokio::process::Child>,
     ) -> Arc<ExecutionResult> {
         let id = admitted.request.id;
+        let pgid = child.as_ref().ok().and_then(|c| c.id());
+        let backstop = AbandonGuard {
+            inner: self,
+            reservation: Some(reservation.clone()),
+            pgid,
+        };
         let result = match child {
             Ok(child) => {
                 let run = Run {
@@ -257,6 +257,7 @@ impl Inner {
             }
             Err(e) => runtime::spawn_failure(id, &admitted.prepared, &e, admitted.decision),
         };
+        backstop.disarm();
         self.finish(reservation, result).await
     }
 
@@ -296,6 +297,56 @@ impl Inner {
         };
         self.bus.emit(event, &Default::default()).await;
         result
+    }
+}
+
+/// If supervision ends without a result (a panic in an output filter, the runtime shutting
+/// down), kills the process group and records the run as failed so that waiters wake.
+struct AbandonGuard<'a> {
+    inner: &'a Inner,
+    reservation: Option<Reservation>,
+    pgid: Option<u32>,
+}
+
+impl AbandonGuard<'_> {
+    fn disarm(mut self) {
+        self.reservation = None;
+    }
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        let Some(r) = self.reservation.take() else {
+            return;
+        };
+        runtime::kill_group(self.pgid);
+        let now = chrono::Utc::now();
+        let result = ExecutionResult {
+            execution_id: r.id,
+            status: ExecutionStatus::Failed,
+            exit_code: 125,
+            pid: self.pgid,
+            signal: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            stdout_bytes: 0,
+            stderr_bytes: 0,
+            lines_truncated: 0,
+            events_dropped: 0,
+            output_incomplete: true,
+            started_at: now,
+            finished_at: now,
+            duration: std::time::Duration::ZERO,
+            command: None,
+            error: Some(
+                "the execution's supervisor stopped unexpectedly; its process group was killed"
+                    .into(),
+            ),
+            decision: None,
+        };
+        self.inner.store.complete(r, Arc::new(result));
     }
 }
 

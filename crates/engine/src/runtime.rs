@@ -64,6 +64,11 @@ fn signal_group(pgid: Option<u32>, sig: Signal) {
     }
 }
 
+/// SIGKILL to a whole process group (best effort).
+pub(crate) fn kill_group(pgid: Option<u32>) {
+    signal_group(pgid, Signal::SIGKILL);
+}
+
 /// Why the runtime is ending the process.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -129,6 +134,19 @@ impl<R: AsyncRead + Unpin> Pipe<R> {
             text: to_text(out),
         })
     }
+}
+
+/// Runs an output filter; a panic withholds the batch (fail-closed) instead of taking the engine down.
+fn guarded_filter(f: &mut dyn OutputFilter, chunk: OutputChunk) -> Vec<OutputChunk> {
+    let stream = chunk.stream;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.filter(vec![chunk]))).unwrap_or_else(
+        |_| {
+            vec![OutputChunk {
+                stream,
+                text: "[cloudops: output withheld: the output filter panicked]\n".into(),
+            }]
+        },
+    )
 }
 
 /// Everything the supervisor needs about one run.
@@ -338,7 +356,7 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         };
         if let Some(chunk) = chunk {
             let chunks = match filter.as_mut() {
-                Some(f) => f.filter(vec![chunk]),
+                Some(f) => guarded_filter(f.as_mut(), chunk),
                 None => vec![chunk],
             };
             sink.deliver(chunks).await;
@@ -347,7 +365,8 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     // Whatever is left of the group (background jobs, a grandchild) goes with the child.
     signal_group(pgid, Signal::SIGKILL);
     if let Some(mut f) = filter {
-        let tail = f.finish();
+        let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.finish()))
+            .unwrap_or_default();
         sink.deliver(tail).await;
     }
 

@@ -34,6 +34,35 @@ struct Table {
     next_generation: u64,
 }
 
+/// Holds a reservation and gives it back if dropped while still armed: a refused request
+/// (an error, a panic in a gate, a dropped `execute` future) leaves nothing behind.
+pub(crate) struct ReleaseOnDrop<'a> {
+    store: &'a Store,
+    reservation: Option<Reservation>,
+}
+
+impl<'a> ReleaseOnDrop<'a> {
+    pub(crate) fn new(store: &'a Store, reservation: Reservation) -> Self {
+        ReleaseOnDrop {
+            store,
+            reservation: Some(reservation),
+        }
+    }
+
+    /// Keeps the reservation: the run goes ahead.
+    pub(crate) fn disarm(mut self) -> Reservation {
+        self.reservation.take().expect("a guard is disarmed once")
+    }
+}
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = self.reservation.take() {
+            self.store.release(r);
+        }
+    }
+}
+
 /// Executions and plans by id. Finished entries are retired oldest first once there are
 /// more than `retain_max` of them or they are older than `retain_for`.
 pub(crate) struct Store {

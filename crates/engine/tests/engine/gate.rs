@@ -22,6 +22,9 @@ struct TestGate {
 struct Upper;
 impl OutputFilter for Upper {
     fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+        if batch.iter().any(|c| c.text.contains("filter-panics")) {
+            panic!("a broken filter");
+        }
         batch
             .into_iter()
             .map(|c| OutputChunk {
@@ -42,6 +45,9 @@ impl Gate for TestGate {
         self.seen.lock().unwrap().push(request.clone());
         let mut record = DecisionRecord::allow_unchanged(request);
         if let Command::Shell { command, .. } = &request.command {
+            if command.contains("gate-panics") {
+                panic!("a broken gate");
+            }
             if command.contains("forbidden") {
                 record.allowed = false;
                 record.verdict = Verdict::Deny;
@@ -214,4 +220,39 @@ async fn every_plan_step_is_gated_before_any_runs_with_the_plans_metadata() {
         "the step's own tag wins"
     );
     assert_eq!(seen[1].metadata.tags["env"], "prod");
+}
+
+#[tokio::test]
+async fn a_panicking_gate_or_filter_does_not_wedge_the_engine() {
+    let (engine, _) = engine_with(Arc::new(MemorySink::default()));
+    let engine = Arc::new(engine);
+    let req = sh("echo gate-panics");
+    let id = req.id;
+    let e2 = engine.clone();
+    let joined = tokio::spawn(async move { e2.execute(req).await }).await;
+    assert!(joined.is_err(), "the gate's panic reaches the caller");
+    assert!(
+        matches!(
+            engine.get_status(id).await,
+            Err(ExecutionError::NotFound(_))
+        ),
+        "the id is free again"
+    );
+
+    let id = engine
+        .execute(sh("echo filter-panics; echo after"))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert!(
+        !r.stdout.contains("FILTER-PANICS") && !r.stdout.contains("filter-panics"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("output withheld"), "{}", r.stdout);
+    let r = engine
+        .wait(engine.execute(sh("echo still-serving")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.stdout, "STILL-SERVING\n");
 }
