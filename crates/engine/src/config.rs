@@ -106,6 +106,12 @@ pub struct ExecutionConfig {
     pub approver: Arc<dyn Approver>,
     /// Receives every decision and completion.
     pub decision_sink: Option<Arc<dyn DecisionSink>>,
+    /// After each execution, also kill processes that escaped its process group (`setsid`,
+    /// a daemon's double fork). Every child inherits `CLOUDOPS_EXECUTION_ID=<id>` in its
+    /// environment; with this on, `/proc` is scanned for that marker when the execution
+    /// ends (about a millisecond per few hundred processes). A process that clears its
+    /// environment still escapes. Default: false (the CLI and the MCP server turn it on).
+    pub hunt_escapees: bool,
     /// Refuse to run a request whose decision could not be recorded. Default: true.
     pub require_decision_log: bool,
 }
@@ -127,6 +133,7 @@ impl Default for ExecutionConfig {
             gate: None,
             approver: Arc::new(DenyApprover),
             decision_sink: None,
+            hunt_escapees: false,
             require_decision_log: true,
         }
     }
@@ -147,6 +154,7 @@ impl std::fmt::Debug for ExecutionConfig {
             .field("extra_env", &self.extra_env)
             .field("gate", &self.gate.is_some())
             .field("decision_sink", &self.decision_sink.is_some())
+            .field("hunt_escapees", &self.hunt_escapees)
             .field("require_decision_log", &self.require_decision_log)
             .finish_non_exhaustive()
     }

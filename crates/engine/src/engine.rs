@@ -205,7 +205,7 @@ impl Inner {
 
     /// Spawns the admitted request and supervises it on a task.
     pub(crate) fn start(self: Arc<Self>, admitted: Admitted, reservation: Reservation) {
-        let child = runtime::spawn(&admitted.prepared);
+        let child = runtime::spawn(admitted.request.id, &admitted.prepared);
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         tokio::spawn(async move {
@@ -219,7 +219,7 @@ impl Inner {
         admitted: Admitted,
         reservation: Reservation,
     ) -> Arc<ExecutionResult> {
-        let child = runtime::spawn(&admitted.prepared);
+        let child = runtime::spawn(admitted.request.id, &admitted.prepared);
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         self.supervise(admitted, reservation, child).await

@@ -45,6 +45,7 @@ pub use gate::{
     GateOutcome, OutputChunk, OutputFilter, Verdict,
 };
 pub use resolve::{PreparedCommand, prepare, prepare_in};
+pub use runtime::EXECUTION_ID_VAR;
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,
     ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult,

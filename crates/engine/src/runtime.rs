@@ -42,11 +42,12 @@ fn enlarge_pipe<F: std::os::fd::AsFd>(pipe: Option<&F>) {
 }
 
 /// Spawns the prepared command: own process group, null stdin, piped stdout and stderr.
-pub(crate) fn spawn(p: &PreparedCommand) -> std::io::Result<Child> {
+pub(crate) fn spawn(id: Uuid, p: &PreparedCommand) -> std::io::Result<Child> {
     let mut cmd = tokio::process::Command::new(&p.program);
     cmd.args(&p.args)
         .env_clear()
         .envs(p.env.iter().map(|(k, v)| (k, v)))
+        .env(EXECUTION_ID_VAR, id.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -62,6 +63,36 @@ fn signal_group(pgid: Option<u32>, sig: Signal) {
         // ESRCH (the group is already gone) is the normal case after a clean exit.
         let _ = killpg(Pid::from_raw(pgid), sig);
     }
+}
+
+/// The variable every child inherits: its execution id (see `ExecutionConfig::hunt_escapees`).
+pub const EXECUTION_ID_VAR: &str = "CLOUDOPS_EXECUTION_ID";
+
+/// Kills every process whose environment carries this execution's marker; returns how many.
+fn kill_escapees(id: Uuid) -> usize {
+    let marker = format!("{EXECUTION_ID_VAR}={id}\0");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if memchr::memmem::find(&environ, marker.as_bytes()).is_some()
+            && nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok()
+        {
+            killed += 1;
+        }
+    }
+    killed
 }
 
 /// SIGKILL to a whole process group (best effort).
@@ -364,6 +395,15 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     }
     // Whatever is left of the group (background jobs, a grandchild) goes with the child.
     signal_group(pgid, Signal::SIGKILL);
+    if config.hunt_escapees {
+        let id = run.id;
+        let killed = tokio::task::spawn_blocking(move || kill_escapees(id))
+            .await
+            .unwrap_or(0);
+        if killed > 0 {
+            tracing::warn!(execution_id = %id, killed, "killed processes that left the execution's process group");
+        }
+    }
     if let Some(mut f) = filter {
         let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.finish()))
             .unwrap_or_default();

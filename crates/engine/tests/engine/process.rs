@@ -217,3 +217,44 @@ async fn an_argv_too_big_for_the_kernel_is_a_failed_result_not_a_crash() {
         .unwrap();
     assert_eq!(r.stdout, "next\n");
 }
+
+/// Starts a daemon that leaves the process group (setsid) and writes its pid to a file.
+async fn run_daemonising(engine: &ExecutionEngine, pidfile: &std::path::Path) -> u32 {
+    let script = format!(
+        "setsid sh -c 'echo $$ > {}; exec sleep 100' </dev/null >/dev/null 2>&1 & sleep 0.2",
+        pidfile.display()
+    );
+    let r = engine
+        .wait(engine.execute(sh(&script)).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed);
+    std::fs::read_to_string(pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_daemon_that_left_the_group_is_hunted_down_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = ExecutionEngine::new(quick_kill());
+    let escaped = run_daemonising(&plain, &dir.path().join("a")).await;
+    assert!(alive(escaped), "setsid escapes the process group");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(escaped as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+
+    let hunting = ExecutionEngine::new(ExecutionConfig {
+        hunt_escapees: true,
+        ..quick_kill()
+    });
+    let daemon = run_daemonising(&hunting, &dir.path().join("b")).await;
+    assert!(
+        eventually(Duration::from_secs(2), || !alive(daemon)).await,
+        "daemon {daemon} survived"
+    );
+}
