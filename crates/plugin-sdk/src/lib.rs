@@ -164,7 +164,7 @@ macro_rules! register_plugin {
                 }
             }
 
-            $crate::__cloudops_export_plugin_world!(Exports);
+            $crate::__private::wit::__cloudops_export_plugin_world!(Exports);
         }
     };
 }

@@ -7,7 +7,7 @@
 //! for `rm` matches all of these.
 //!
 //! Handled: `env`, `sudo`, `doas`, `nice`, `nohup`, `timeout`, `stdbuf`, `xargs`,
-//! `command`, `exec`, `time`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
+//! `command`, `exec`, `time`, `eval`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
 //! `find -exec/-execdir/-ok/-okdir`, and `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT`.
 //! The host already parses a static `-c` script into extra simple commands (context
 //! `shell-c`); the small splitter here is a second line for argv it did not parse, and
@@ -413,6 +413,12 @@ fn unwrap(argv: &[String]) -> Vec<Inner> {
                 i += 1;
             }
             Vec::new()
+        }
+        "eval" => {
+            if args.is_empty() {
+                return Vec::new();
+            }
+            split_script(&args.join(" "))
         }
         "find" => unwrap_find(args),
         shell if SHELLS.contains(&shell) => unwrap_shell(args),

@@ -1,0 +1,158 @@
+//! The plugin's configuration (the policy's `config` table) and its compiled form.
+
+use std::collections::BTreeMap;
+
+use cloudops_plugin_sdk::FlagAliases;
+use cloudops_plugin_sdk::glob::Glob;
+use serde::Deserialize;
+
+/// What to answer for a class of requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Refuse.
+    #[default]
+    Deny,
+    /// Ask the approver (a deny where there is none).
+    Ask,
+    /// Let it through.
+    Allow,
+}
+
+/// The `config` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Keep the built-in rules, programs, device redirections and fork-bomb check.
+    #[serde(default = "yes")]
+    pub defaults: bool,
+    /// Programs denied outright: globs on the basename, or on the path when the pattern
+    /// holds a `/`.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Argv rules.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Redirection targets denied (`> /dev/sda`), as globs.
+    #[serde(default)]
+    pub redirect_targets: Vec<String>,
+    /// Interpreters given inline code (`python -c`, `node -e`, awk `system()`, ...).
+    #[serde(default = "ask")]
+    pub on_inline_code: Action,
+    /// Requests the host could not fully analyse, dynamic command names, and shells
+    /// whose script this plugin cannot see.
+    #[serde(default)]
+    pub on_unanalyzable: Action,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn ask() -> Action {
+    Action::Ask
+}
+
+/// One argv rule: it matches an invocation when the program matches, every flag in
+/// `flags` is present, every glob of `words` matches some argument, and (when `args` is
+/// not empty) some operand matches one of `args` and none of `except_args`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Name shown in reasons.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Program glob (basename, or path when it holds a `/`).
+    pub program: String,
+    /// Long flag names (or single letters) that must all be present.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Letter → long name aliases of the program (`R = "recursive"`).
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// Globs over argument words (options included); each must match some word.
+    #[serde(default)]
+    pub words: Vec<String>,
+    /// Globs over operands (paths normalised, relative ones also joined onto the working
+    /// directory, the home directory written as `~`); one must match.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Operands that never count as a match of `args`.
+    #[serde(default)]
+    pub except_args: Vec<String>,
+    /// The reason given to the requester.
+    pub reason: String,
+    /// Deny (default) or ask.
+    #[serde(default)]
+    pub action: Action,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub program: Glob,
+    pub flags: Vec<(Option<char>, String)>,
+    pub aliases: FlagAliases,
+    pub words: Vec<Glob>,
+    pub args: Vec<Glob>,
+    pub except_args: Vec<Glob>,
+    pub reason: String,
+    pub action: Action,
+}
+
+impl RuleConfig {
+    /// Validates and compiles; errors name the rule.
+    pub fn compile(&self, index: usize) -> Result<Rule, String> {
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("rules[{index}] ({})", self.program));
+        if self.program.is_empty() {
+            return Err(format!("rule {name}: `program` is empty"));
+        }
+        if self.reason.trim().is_empty() {
+            return Err(format!("rule {name}: `reason` is empty"));
+        }
+        if matches!(self.action, Action::Allow) {
+            return Err(format!(
+                "rule {name}: `action` must be \"deny\" or \"ask\" (a rule that allows matches nothing useful)"
+            ));
+        }
+        let mut aliases = FlagAliases::none();
+        for (short, long) in &self.aliases {
+            let mut chars = short.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => aliases = aliases.with(c, long),
+                _ => {
+                    return Err(format!(
+                        "rule {name}: alias key {short:?} must be a single letter"
+                    ));
+                }
+            }
+        }
+        let flags = self
+            .flags
+            .iter()
+            .map(|f| {
+                let f = f.trim_start_matches('-');
+                let mut chars = f.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => (Some(c), String::new()),
+                    _ => (None, f.to_string()),
+                }
+            })
+            .collect();
+        Ok(Rule {
+            name,
+            program: Glob::new(&self.program),
+            flags,
+            aliases,
+            words: self.words.iter().map(|w| Glob::new(w)).collect(),
+            args: self.args.iter().map(|w| Glob::new(w)).collect(),
+            except_args: self.except_args.iter().map(|w| Glob::new(w)).collect(),
+            reason: self.reason.clone(),
+            action: self.action,
+        })
+    }
+}

@@ -1,0 +1,398 @@
+//! deny-commands: denies (or asks about) dangerous programs and argv patterns.
+//!
+//! It reasons on the host's normalised view: every simple command, with argv after quote
+//! removal and the program resolved. It sees through wrappers (`sudo`, `env`, `xargs`,
+//! `find -exec`, `sh -c`, ... see `cloudops_plugin_sdk::wrappers`), reads flags the way
+//! getopt does (`-rf` = `-r -f` = `--recursive --force`), flags interpreters run with inline
+//! code, and never silently allows what it cannot analyse. See README.md for the config.
+
+mod config;
+mod defaults;
+mod inline;
+#[cfg(test)]
+mod tests;
+
+use cloudops_plugin_sdk::glob::Glob;
+use cloudops_plugin_sdk::path::{join, normalize};
+use cloudops_plugin_sdk::wrappers::{Invocation, SHELLS, invocations};
+use cloudops_plugin_sdk::{
+    Command, Config, FlagSet, Plugin, Request, SimpleCommand, Verdict, register_plugin,
+};
+
+use crate::config::{Action, Rule, Settings};
+
+/// The plugin.
+pub struct DenyCommands {
+    programs: Vec<Glob>,
+    rules: Vec<Rule>,
+    redirect_targets: Vec<Glob>,
+    fork_bombs: bool,
+    on_inline_code: Action,
+    on_unanalyzable: Action,
+}
+
+impl Plugin for DenyCommands {
+    fn init(config: Config) -> Result<Self, String> {
+        let settings: Settings = config.parse()?;
+        DenyCommands::new(settings)
+    }
+
+    fn check(&self, request: &Request) -> Verdict {
+        let mut findings = Findings::default();
+        self.check_into(request, &mut findings);
+        findings.verdict()
+    }
+}
+
+register_plugin!(DenyCommands);
+
+/// Asks collected while looking for a deny.
+#[derive(Default)]
+struct Findings {
+    deny: Option<String>,
+    asks: Vec<String>,
+}
+
+impl Findings {
+    fn add(&mut self, action: Action, reason: String) {
+        match action {
+            Action::Deny => {
+                if self.deny.is_none() {
+                    self.deny = Some(reason);
+                }
+            }
+            Action::Ask => {
+                if !self.asks.contains(&reason) {
+                    self.asks.push(reason);
+                }
+            }
+            Action::Allow => {}
+        }
+    }
+
+    fn verdict(self) -> Verdict {
+        if let Some(reason) = self.deny {
+            Verdict::deny(format!("deny-commands: {reason}"))
+        } else if !self.asks.is_empty() {
+            Verdict::ask(format!("deny-commands: {}", self.asks.join("; ")))
+        } else {
+            Verdict::Allow
+        }
+    }
+}
+
+/// Shortens a command for a message.
+fn short(text: &str) -> String {
+    const MAX: usize = 160;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+fn describe(cmd: &SimpleCommand, inv: &Invocation) -> String {
+    if inv.is_wrapped() {
+        format!(
+            "`{}` runs `{}` (via {})",
+            short(&cmd.display()),
+            short(&inv.display()),
+            inv.via.join(", ")
+        )
+    } else {
+        format!("`{}`", short(&inv.display()))
+    }
+}
+
+impl DenyCommands {
+    /// Compiles the settings (built-in rules first when `defaults` is on).
+    pub fn new(settings: Settings) -> Result<Self, String> {
+        let mut rule_configs = Vec::new();
+        let mut programs: Vec<String> = Vec::new();
+        let mut redirects: Vec<String> = Vec::new();
+        if settings.defaults {
+            rule_configs.extend(defaults::rules());
+            programs.extend(defaults::PROGRAMS.iter().map(|s| s.to_string()));
+            redirects.extend(defaults::DEVICE_PATHS.iter().map(|s| s.to_string()));
+        }
+        rule_configs.extend(settings.rules.iter().cloned());
+        programs.extend(settings.programs.iter().cloned());
+        redirects.extend(settings.redirect_targets.iter().cloned());
+        if let Some(empty) = programs.iter().find(|p| p.trim().is_empty()) {
+            return Err(format!(
+                "invalid plugin config: `programs` holds an empty pattern {empty:?}"
+            ));
+        }
+        let rules = rule_configs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.compile(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("invalid plugin config: {e}"))?;
+        Ok(DenyCommands {
+            programs: programs.iter().map(|p| Glob::new(p)).collect(),
+            rules,
+            redirect_targets: redirects.iter().map(|p| Glob::new(p)).collect(),
+            fork_bombs: settings.defaults,
+            on_inline_code: settings.on_inline_code,
+            on_unanalyzable: settings.on_unanalyzable,
+        })
+    }
+
+    fn check_into(&self, request: &Request, out: &mut Findings) {
+        if !request.is_fully_analyzed() {
+            out.add(
+                self.on_unanalyzable,
+                format!(
+                    "the request cannot be fully analysed ({})",
+                    request.unanalyzable().join("; ")
+                ),
+            );
+        }
+        if self.fork_bombs {
+            let texts: Vec<&str> = match &request.command {
+                Command::Shell(s) => vec![s.command.as_str()],
+                _ => vec![],
+            };
+            let words = request
+                .commands()
+                .flat_map(|c| c.argv.iter().map(String::as_str));
+            if texts.into_iter().chain(words).any(is_fork_bomb) {
+                out.add(
+                    Action::Deny,
+                    "a fork bomb (a function that pipes into itself in the background)".into(),
+                );
+            }
+        }
+        let host_parsed_shell_c =
+            request.commands().any(|c| c.in_context("shell-c")) || !request.is_fully_analyzed();
+        let cwd = request.working_dir.as_deref();
+        let home = request.home();
+        for cmd in request.commands() {
+            if cmd.has_dynamic_name() {
+                out.add(
+                    self.on_unanalyzable,
+                    format!(
+                        "`{}`: the command name is only known at run time",
+                        short(&cmd.display())
+                    ),
+                );
+            }
+            for r in &cmd.redirections {
+                let writes = r.op.contains('>');
+                if writes
+                    && self
+                        .redirect_targets
+                        .iter()
+                        .any(|g| g.matches(&normalize(&r.target)))
+                {
+                    out.add(
+                        Action::Deny,
+                        format!(
+                            "`{}` writes to the device {} through a redirection",
+                            short(&cmd.display()),
+                            r.target
+                        ),
+                    );
+                }
+            }
+            let heredoc = cmd.redirections.iter().any(|r| r.op.starts_with("<<"));
+            let piped = cmd.in_context("pipeline");
+            for inv in invocations(cmd) {
+                if let Some(why) = &inv.opaque {
+                    let splitter = SHELLS
+                        .iter()
+                        .any(|s| inv.via.last().is_some_and(|v| v.starts_with(s)));
+                    if !(host_parsed_shell_c && splitter && why.starts_with("a -c script")) {
+                        out.add(
+                            self.on_unanalyzable,
+                            format!("`{}`: {why}", short(&cmd.display())),
+                        );
+                    }
+                    continue;
+                }
+                if inv.argv.is_empty() {
+                    continue;
+                }
+                if inv.is_wrapped() && inv.argv[0].contains(['$', '`']) {
+                    out.add(
+                        self.on_unanalyzable,
+                        format!(
+                            "{}: the command name is only known at run time",
+                            describe(cmd, &inv)
+                        ),
+                    );
+                }
+                self.check_invocation(cmd, &inv, cwd, home, out);
+                // A shell reading its script from a pipe or here-document is code we cannot see.
+                let name = inv.program_name();
+                if SHELLS.contains(&name)
+                    && inv.args().is_empty()
+                    && (heredoc || piped)
+                    && !inv.is_wrapped()
+                {
+                    out.add(
+                        self.on_unanalyzable,
+                        format!(
+                            "`{}` reads its script from standard input",
+                            short(&cmd.display())
+                        ),
+                    );
+                }
+                if let Some(why) = inline::inline_code(&inv, heredoc, piped) {
+                    out.add(
+                        self.on_inline_code,
+                        format!("{}: {why}", describe(cmd, &inv)),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_invocation(
+        &self,
+        cmd: &SimpleCommand,
+        inv: &Invocation,
+        cwd: Option<&str>,
+        home: Option<&str>,
+        out: &mut Findings,
+    ) {
+        let name = inv.program_name();
+        let path = inv.program.as_deref().unwrap_or(&inv.argv[0]);
+        let program_matches = |g: &Glob| {
+            if g.as_str().contains('/') {
+                g.matches(path) || g.matches(&inv.argv[0])
+            } else {
+                g.matches(name)
+            }
+        };
+        if let Some(g) = self.programs.iter().find(|g| program_matches(g)) {
+            out.add(
+                Action::Deny,
+                format!(
+                    "{}: the program `{}` is denied by policy",
+                    describe(cmd, inv),
+                    g.as_str()
+                ),
+            );
+        }
+        for rule in &self.rules {
+            if !program_matches(&rule.program) {
+                continue;
+            }
+            let set = inv.flags(&rule.aliases);
+            if !rule.flags.iter().all(|f| flag_present(&set, rule, f)) {
+                continue;
+            }
+            if !rule
+                .words
+                .iter()
+                .all(|w| inv.args().iter().any(|a| w.matches(a)))
+            {
+                continue;
+            }
+            if rule.args.is_empty() {
+                out.add(
+                    rule.action,
+                    format!(
+                        "{}: {} (rule {})",
+                        describe(cmd, inv),
+                        rule.reason,
+                        rule.name
+                    ),
+                );
+                continue;
+            }
+            let mut unknown = inv.stdin_operands;
+            let mut hit = None;
+            for op in set.operands() {
+                let candidates = operand_candidates(op, cwd, home);
+                let excepted = candidates
+                    .iter()
+                    .any(|c| rule.except_args.iter().any(|g| g.matches(c)));
+                if excepted {
+                    continue;
+                }
+                if candidates
+                    .iter()
+                    .any(|c| rule.args.iter().any(|g| g.matches(c)))
+                {
+                    hit = Some(op.clone());
+                    break;
+                }
+                if op.contains('$') || op.contains('`') {
+                    unknown = true;
+                }
+            }
+            if let Some(op) = hit {
+                out.add(
+                    rule.action,
+                    format!(
+                        "{}: {} (`{}`, rule {})",
+                        describe(cmd, inv),
+                        rule.reason,
+                        op,
+                        rule.name
+                    ),
+                );
+            } else if unknown {
+                out.add(
+                    self.on_unanalyzable,
+                    format!(
+                        "{}: its operands are only known at run time, and rule {} ({}) may apply",
+                        describe(cmd, inv),
+                        rule.name,
+                        rule.reason
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn flag_present(set: &FlagSet, rule: &Rule, flag: &(Option<char>, String)) -> bool {
+    match flag {
+        (Some(c), _) => set.has_short(*c) || rule.aliases.longs_for(*c).any(|l| set.has_long(l)),
+        (None, long) => set.has_long(long),
+    }
+}
+
+/// The forms an operand is compared in: as written, normalised, joined onto the working
+/// directory, and with the home directory written as `~`.
+fn operand_candidates(op: &str, cwd: Option<&str>, home: Option<&str>) -> Vec<String> {
+    let mut out = vec![op.to_string(), normalize(op)];
+    let relative = !op.starts_with('/') && !op.starts_with('~') && !op.starts_with('$');
+    if relative && let Some(cwd) = cwd {
+        out.push(join(cwd, op));
+    }
+    if let Some(home) = home.map(normalize).filter(|h| h != "/") {
+        let absolute: Vec<String> = out.iter().filter(|c| c.starts_with('/')).cloned().collect();
+        for c in absolute {
+            if c == home {
+                out.push("~".to_string());
+            } else if let Some(rest) = c.strip_prefix(&format!("{home}/")) {
+                out.push(format!("~/{rest}"));
+            }
+        }
+    }
+    out
+}
+
+/// `:(){ :|:& };:` and its renamed forms: a function whose body pipes it into itself.
+fn is_fork_bomb(text: &str) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut from = 0;
+    while let Some(pos) = t.get(from..).and_then(|s| s.find("(){")) {
+        let at = from + pos;
+        let start = t[..at]
+            .rfind(|c: char| ";&|(){}".contains(c))
+            .map_or(0, |i| i + 1);
+        let name = t[start..at].trim_start_matches("function");
+        if !name.is_empty() && t[at + 3..].contains(&format!("{name}|{name}")) {
+            return true;
+        }
+        from = at + 3;
+    }
+    false
+}
