@@ -1,0 +1,237 @@
+//! The chain gate: normalises a request once, runs the selected plugins in order (rewrite, deny, ask, audit, failure policy) and records the decision.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use cloudops_execution_engine::{
+    DecisionRecord, DecisionStep, ExecutionError, ExecutionRequest, Gate, GateContext, GateOutcome,
+    Verdict,
+};
+use cloudops_normalize::Normalized;
+
+use crate::bindings::v0_1_0::types as wit;
+use crate::convert::{apply_rewrite, diff, to_wit};
+use crate::error::CallError;
+use crate::host::PluginHost;
+use crate::output::OutputChain;
+use crate::plugin::LoadedPlugin;
+use crate::spec::{FailurePolicy, Hook, Mode};
+
+/// Picks the plugins for a request (the policy implements this).
+pub trait PluginSelector: Send + Sync {
+    /// The plugins, in chain order, and what the decision record should say about why.
+    fn select(&self, request: &ExecutionRequest, normalized: &Normalized) -> Selection;
+}
+
+/// The plugins selected for one request.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The chain, in order. `check` runs on those with the check hook, `on-output` on
+    /// those with the output hook.
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// Names of the policy rules that matched (copied into the decision record).
+    pub rules: Vec<String>,
+    /// The profile in force (given to plugins and recorded).
+    pub profile: Option<String>,
+    /// Chain-level audit: every plugin's denial is only recorded.
+    pub audit: bool,
+    /// Deny before any plugin runs, with this reason (recorded as plugin `policy`).
+    pub deny: Option<String>,
+}
+
+/// Every request gets the same plugins.
+#[derive(Debug, Clone)]
+pub struct StaticSelector(pub Vec<Arc<LoadedPlugin>>);
+
+impl PluginSelector for StaticSelector {
+    fn select(&self, _: &ExecutionRequest, _: &Normalized) -> Selection {
+        Selection {
+            plugins: self.0.clone(),
+            ..Selection::default()
+        }
+    }
+}
+
+/// The engine's [`Gate`] backed by wasm plugins.
+#[derive(Clone)]
+pub struct ChainGate {
+    host: PluginHost,
+    selector: Arc<dyn PluginSelector>,
+}
+
+impl std::fmt::Debug for ChainGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainGate")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one plugin's answer comes to, after its failure policy.
+enum Outcome {
+    Allow,
+    Deny(String),
+    Ask(String),
+    Rewrite(ExecutionRequest, String),
+    Failed(CallError),
+}
+
+impl ChainGate {
+    /// A gate running the plugins `selector` picks, on `host`.
+    pub fn new(host: PluginHost, selector: Arc<dyn PluginSelector>) -> Self {
+        ChainGate { host, selector }
+    }
+
+    /// The host the gate runs plugins on.
+    pub fn host(&self) -> &PluginHost {
+        &self.host
+    }
+
+    /// Decides on `request` (what [`Gate::check`] does, without building the output chain).
+    pub async fn decide(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> (DecisionRecord, Selection) {
+        let t0 = Instant::now();
+        let mut normalized = cloudops_normalize::normalize(request);
+        let selection = self.selector.select(request, &normalized);
+        let mut record = DecisionRecord::allow_unchanged(request);
+        record.profile = selection.profile.clone();
+        record.rules = selection.rules.clone();
+        if let Some(reason) = &selection.deny {
+            record.allowed = false;
+            record.verdict = Verdict::Deny;
+            record.plugin = Some("policy".into());
+            record.reason = Some(reason.clone());
+            record.elapsed_us = t0.elapsed().as_micros() as u64;
+            return (record, selection);
+        }
+        let profile = selection.profile.as_deref();
+        let mut current = request.clone();
+        let mut sent = to_wit(&current, &normalized, profile);
+        let (mut rewrote, mut asked): (Option<usize>, Option<usize>) = (None, None);
+        for plugin in selection
+            .plugins
+            .iter()
+            .filter(|p| p.info().wants(Hook::Check))
+        {
+            let audit = selection.audit || plugin.mode() == Mode::Audit;
+            let t = Instant::now();
+            let outcome = match plugin.check(&sent).await {
+                Err(e) => Outcome::Failed(e),
+                Ok(wit::Verdict::Allow) => Outcome::Allow,
+                Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
+                Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
+                Ok(wit::Verdict::Rewrite(rw)) => match apply_rewrite(&current, &sent, rw.request) {
+                    Ok(next) => Outcome::Rewrite(next, rw.reason),
+                    Err(why) => Outcome::Failed(CallError::Malformed(why)),
+                },
+            };
+            let mut step = DecisionStep {
+                plugin: plugin.name().to_string(),
+                verdict: Verdict::Allow,
+                reason: None,
+                diff: Vec::new(),
+                elapsed_us: 0,
+                enforced: !audit,
+                error: None,
+                approved: None,
+            };
+            let mut deny = None;
+            match outcome {
+                Outcome::Allow => {}
+                Outcome::Deny(r) => {
+                    step.verdict = Verdict::Deny;
+                    step.reason = Some(r.clone());
+                    deny = Some(r);
+                }
+                Outcome::Failed(e) => {
+                    let msg = e.to_string();
+                    step.error = Some(msg.clone());
+                    tracing::warn!(plugin = plugin.name(), error = %msg, "plugin failed");
+                    match plugin.on_error() {
+                        FailurePolicy::Deny => {
+                            let r = format!("plugin failed: {msg}");
+                            step.verdict = Verdict::Deny;
+                            step.reason = Some(r.clone());
+                            deny = Some(r);
+                        }
+                        FailurePolicy::Allow => {
+                            step.reason = Some(format!(
+                                "plugin failed, allowed by its failure policy: {msg}"
+                            ));
+                        }
+                    }
+                }
+                Outcome::Ask(r) => {
+                    step.verdict = Verdict::Ask;
+                    step.reason = Some(r.clone());
+                    if !audit {
+                        let ok = ctx.approver.approve(&current, plugin.name(), &r).await;
+                        step.approved = Some(ok);
+                        if ok {
+                            asked = Some(record.steps.len());
+                        } else {
+                            deny = Some(r);
+                        }
+                    }
+                }
+                Outcome::Rewrite(next, r) => {
+                    step.verdict = Verdict::Rewrite;
+                    step.reason = Some(r);
+                    step.diff = diff(&current, &next);
+                    if !audit {
+                        current = next;
+                        normalized = cloudops_normalize::normalize(&current);
+                        sent = to_wit(&current, &normalized, profile);
+                        rewrote = Some(record.steps.len());
+                    }
+                }
+            }
+            step.elapsed_us = t.elapsed().as_micros() as u64;
+            let stop = deny.is_some() && !audit;
+            record.steps.push(step);
+            if stop {
+                record.allowed = false;
+                record.verdict = Verdict::Deny;
+                record.plugin = Some(plugin.name().to_string());
+                record.reason = deny;
+                break;
+            }
+        }
+        if record.allowed {
+            let decider = rewrote.or(asked);
+            if let Some(i) = decider {
+                let step = &record.steps[i];
+                record.verdict = step.verdict;
+                record.plugin = Some(step.plugin.clone());
+                record.reason = step.reason.clone();
+            }
+        }
+        record.request = current;
+        record.elapsed_us = t0.elapsed().as_micros() as u64;
+        (record, selection)
+    }
+}
+
+#[async_trait]
+impl Gate for ChainGate {
+    async fn check(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> Result<GateOutcome, ExecutionError> {
+        let (record, selection) = self.decide(request, ctx).await;
+        let output = if record.allowed {
+            OutputChain::for_selection(&selection, record.execution_id).await
+        } else {
+            None
+        };
+        Ok(GateOutcome {
+            record,
+            output: output.map(|o| Box::new(o) as _),
+        })
+    }
+}

@@ -1,0 +1,308 @@
+//! Conversions between the engine's request and the WIT `request` record, and the checks and diff of a rewrite.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use cloudops_execution_engine::{Command, EnvPolicy, ExecutionRequest};
+use cloudops_normalize::Normalized;
+
+use crate::bindings::v0_1_0::types as wit;
+
+/// The WIT view of `request`, with its normalised form and the profile in force.
+pub(crate) fn to_wit(
+    request: &ExecutionRequest,
+    normalized: &Normalized,
+    profile: Option<&str>,
+) -> wit::Request {
+    let mut env: Vec<wit::EnvVar> = request
+        .env
+        .iter()
+        .map(|(name, value)| wit::EnvVar {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut tags: Vec<(String, String)> = request
+        .metadata
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    tags.sort();
+    wit::Request {
+        id: request.id.to_string(),
+        command: command_to_wit(&request.command),
+        normalized: normalized_to_wit(normalized),
+        env,
+        working_dir: request
+            .working_dir
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
+        timeout_ms: request.timeout_ms,
+        source: request.metadata.source.clone(),
+        conversation_id: request.metadata.conversation_id.clone(),
+        tags,
+        profile: profile.map(str::to_string),
+    }
+}
+
+fn command_to_wit(command: &Command) -> wit::Command {
+    match command {
+        Command::Shell { command, shell } => wit::Command::Shell(wit::ShellCommand {
+            command: command.clone(),
+            shell: shell.clone(),
+        }),
+        Command::Exec { program, args } => wit::Command::Exec(wit::ExecCommand {
+            program: program.clone(),
+            args: args.clone(),
+        }),
+        Command::Script { path, interpreter } => wit::Command::Script(wit::ScriptCommand {
+            path: path.to_string_lossy().into_owned(),
+            interpreter: interpreter.clone(),
+        }),
+        Command::AwsCli {
+            service,
+            operation,
+            args,
+            profile,
+            region,
+        } => wit::Command::Aws(wit::AwsCommand {
+            service: service.clone(),
+            operation: operation.clone(),
+            args: args.clone(),
+            profile: profile.clone(),
+            region: region.clone(),
+        }),
+    }
+}
+
+fn command_from_wit(command: wit::Command) -> Command {
+    match command {
+        wit::Command::Shell(s) => Command::Shell {
+            command: s.command,
+            shell: s.shell,
+        },
+        wit::Command::Exec(e) => Command::Exec {
+            program: e.program,
+            args: e.args,
+        },
+        wit::Command::Script(s) => Command::Script {
+            path: PathBuf::from(s.path),
+            interpreter: s.interpreter,
+        },
+        wit::Command::Aws(a) => Command::AwsCli {
+            service: a.service,
+            operation: a.operation,
+            args: a.args,
+            profile: a.profile,
+            region: a.region,
+        },
+    }
+}
+
+fn normalized_to_wit(n: &Normalized) -> wit::Normalized {
+    wit::Normalized {
+        commands: n
+            .commands
+            .iter()
+            .map(|c| wit::SimpleCommand {
+                argv: c.argv.clone(),
+                program: c.program.clone(),
+                assignments: c
+                    .assignments
+                    .iter()
+                    .map(|a| wit::EnvVar {
+                        name: a.name.clone(),
+                        value: a.value.clone(),
+                    })
+                    .collect(),
+                redirections: c
+                    .redirections
+                    .iter()
+                    .map(|r| wit::Redirection {
+                        fd: r.fd,
+                        op: r.op.clone(),
+                        target: r.target.clone(),
+                    })
+                    .collect(),
+                context: c.context.clone(),
+                dynamic: c.dynamic,
+            })
+            .collect(),
+        unanalyzable: n.unanalyzable.clone(),
+    }
+}
+
+/// Takes a plugin's rewrite of `sent` (the WIT view of `current`): the new request, with
+/// only command, env, working dir and timeout taken from the plugin, validated the way the
+/// engine will validate it. Errors say what makes the rewrite malformed.
+pub(crate) fn apply_rewrite(
+    current: &ExecutionRequest,
+    sent: &wit::Request,
+    mut rewritten: wit::Request,
+) -> Result<ExecutionRequest, String> {
+    let mut tags = std::mem::take(&mut rewritten.tags);
+    tags.sort();
+    let unchanged = [
+        ("id", rewritten.id == sent.id),
+        ("normalized", rewritten.normalized == sent.normalized),
+        ("source", rewritten.source == sent.source),
+        (
+            "conversation-id",
+            rewritten.conversation_id == sent.conversation_id,
+        ),
+        ("tags", tags == sent.tags),
+        ("profile", rewritten.profile == sent.profile),
+    ];
+    let changed: Vec<&str> = unchanged
+        .iter()
+        .filter(|(_, same)| !same)
+        .map(|(f, _)| *f)
+        .collect();
+    if !changed.is_empty() {
+        return Err(format!(
+            "a rewrite may only change command, env, working-dir and timeout-ms; it changed {}",
+            changed.join(", ")
+        ));
+    }
+    let mut env = HashMap::with_capacity(rewritten.env.len());
+    for v in rewritten.env {
+        if env.insert(v.name.clone(), v.value).is_some() {
+            return Err(format!("the rewrite sets env var {:?} twice", v.name));
+        }
+    }
+    let working_dir = match rewritten.working_dir {
+        // Keep the original path (it may not be UTF-8) when the plugin left it alone.
+        Some(w) if Some(&w) == sent.working_dir.as_ref() => current.working_dir.clone(),
+        other => other.map(PathBuf::from),
+    };
+    let next = ExecutionRequest {
+        id: current.id,
+        command: command_from_wit(rewritten.command),
+        env,
+        working_dir,
+        timeout_ms: rewritten.timeout_ms,
+        metadata: current.metadata.clone(),
+    };
+    if next.timeout_ms == Some(0) {
+        return Err("the rewrite sets a timeout of 0 ms".into());
+    }
+    cloudops_execution_engine::prepare(&next, &EnvPolicy::default())
+        .map_err(|e| format!("the rewritten request is not valid: {e}"))?;
+    Ok(next)
+}
+
+/// What changed from `old` to `new`: `-field: old` / `+field: new` lines, fields in a fixed order.
+pub(crate) fn diff(old: &ExecutionRequest, new: &ExecutionRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    let pair = |out: &mut Vec<String>, field: &str, a: String, b: String| {
+        out.push(format!("-{field}: {a}"));
+        out.push(format!("+{field}: {b}"));
+    };
+    if old.command != new.command {
+        pair(
+            &mut out,
+            "command",
+            old.command.to_string(),
+            new.command.to_string(),
+        );
+    }
+    let mut names: Vec<&String> = old.env.keys().chain(new.env.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        match (old.env.get(name), new.env.get(name)) {
+            (Some(a), Some(b)) if a != b => {
+                pair(&mut out, &format!("env.{name}"), a.clone(), b.clone())
+            }
+            (Some(a), None) => out.push(format!("-env.{name}: {a}")),
+            (None, Some(b)) => out.push(format!("+env.{name}: {b}")),
+            _ => {}
+        }
+    }
+    let show_dir = |d: &Option<PathBuf>| {
+        d.as_ref()
+            .map_or_else(|| "none".to_string(), |p| p.display().to_string())
+    };
+    if old.working_dir != new.working_dir {
+        pair(
+            &mut out,
+            "working_dir",
+            show_dir(&old.working_dir),
+            show_dir(&new.working_dir),
+        );
+    }
+    let show_ms = |t: Option<u64>| t.map_or_else(|| "none".to_string(), |t| t.to_string());
+    if old.timeout_ms != new.timeout_ms {
+        pair(
+            &mut out,
+            "timeout_ms",
+            show_ms(old.timeout_ms),
+            show_ms(new.timeout_ms),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> ExecutionRequest {
+        ExecutionRequest {
+            id: uuid::Uuid::new_v4(),
+            command: Command::Exec {
+                program: "true".into(),
+                args: vec![],
+            },
+            env: HashMap::from([("A".into(), "1".into()), ("B".into(), "2".into())]),
+            working_dir: None,
+            timeout_ms: Some(5000),
+            metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn diff_names_each_changed_field() {
+        let old = req();
+        let mut new = old.clone();
+        new.env.remove("B");
+        new.timeout_ms = Some(100);
+        assert_eq!(
+            diff(&old, &new),
+            ["-env.B: 2", "-timeout_ms: 5000", "+timeout_ms: 100"]
+        );
+        assert!(diff(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn rewrite_of_id_or_tags_is_malformed_but_timeout_is_taken() {
+        let cur = req();
+        let sent = to_wit(&cur, &Normalized::default(), Some("prod"));
+        let mut w = sent.clone();
+        w.id = uuid::Uuid::new_v4().to_string();
+        w.tags.push(("x".into(), "y".into()));
+        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        assert!(err.contains("id, tags"), "{err}");
+
+        let mut w = sent.clone();
+        w.timeout_ms = Some(10);
+        let next = apply_rewrite(&cur, &sent, w).unwrap();
+        assert_eq!(next.timeout_ms, Some(10));
+        assert_eq!(next.id, cur.id);
+    }
+
+    #[test]
+    fn rewrite_to_an_empty_program_fails_validation() {
+        let cur = req();
+        let sent = to_wit(&cur, &Normalized::default(), None);
+        let mut w = sent.clone();
+        w.command = wit::Command::Exec(wit::ExecCommand {
+            program: String::new(),
+            args: vec![],
+        });
+        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        assert!(err.contains("not valid"), "{err}");
+    }
+}

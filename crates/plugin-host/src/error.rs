@@ -1,0 +1,165 @@
+//! Errors of the plugin host: creating the host, loading a plugin, and a failed plugin call.
+
+use std::path::PathBuf;
+
+/// A wasmtime error with its chain kept (wasmtime's own error type is not a `std::error::Error`).
+pub type WasmError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Converts a wasmtime error into a boxed `std` error, keeping its source chain.
+pub(crate) fn wasm_error(e: wasmtime::Error) -> WasmError {
+    e.into_boxed_dyn_error()
+}
+
+/// The plugin host could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The wasmtime engine rejected the configuration.
+    #[error("could not create the wasmtime engine")]
+    Engine(#[source] WasmError),
+    /// The compilation cache directory could not be created.
+    #[error("could not create the plugin cache directory {path}")]
+    CacheDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host's helper runtime or epoch thread could not be started.
+    #[error("could not start the plugin host's {what}")]
+    Start {
+        /// What could not be started.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A plugin could not be loaded; nothing of it is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The plugin file could not be read.
+    #[error("plugin '{plugin}': cannot read {path}")]
+    Read {
+        /// Plugin name.
+        plugin: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's sha256 is not the pinned one.
+    #[error("plugin '{plugin}': {source_label} has sha256 {actual}, expected {expected}")]
+    HashMismatch {
+        /// Plugin name.
+        plugin: String,
+        /// The file (or builtin label).
+        source_label: String,
+        /// The pinned hash.
+        expected: String,
+        /// The hash of the bytes.
+        actual: String,
+    },
+    /// The pinned hash is not 64 hex digits.
+    #[error("plugin '{plugin}': sha256 pin {pin:?} is not 64 hex digits")]
+    BadPin {
+        /// Plugin name.
+        plugin: String,
+        /// The pin as given.
+        pin: String,
+    },
+    /// The bytes are not a WebAssembly component (a core module, or not wasm at all).
+    #[error("plugin '{plugin}': {source_label} is not a WebAssembly component ({what})")]
+    NotAComponent {
+        /// Plugin name.
+        plugin: String,
+        /// The file (or builtin label).
+        source_label: String,
+        /// What it is instead.
+        what: String,
+    },
+    /// The component failed to compile.
+    #[error("plugin '{plugin}': {source_label} does not compile")]
+    Compile {
+        /// Plugin name.
+        plugin: String,
+        /// The file (or builtin label).
+        source_label: String,
+        /// The compiler's error.
+        #[source]
+        source: WasmError,
+    },
+    /// The component does not implement the `cloudops:plugin@0.1.0` world (wrong exports,
+    /// another version, or imports the host does not offer).
+    #[error("plugin '{plugin}': {source_label} does not implement {expected}")]
+    WrongWorld {
+        /// Plugin name.
+        plugin: String,
+        /// The file (or builtin label).
+        source_label: String,
+        /// The world expected.
+        expected: &'static str,
+        /// What is wrong.
+        #[source]
+        source: WasmError,
+    },
+    /// `init` trapped, timed out or ran out of memory.
+    #[error("plugin '{plugin}': init failed")]
+    Init {
+        /// Plugin name.
+        plugin: String,
+        /// Why.
+        #[source]
+        source: CallError,
+    },
+    /// `init` refused the config.
+    #[error("plugin '{plugin}': config rejected: {message}")]
+    Config {
+        /// Plugin name.
+        plugin: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The limits are unusable (zero, or memory above the host's maximum).
+    #[error("plugin '{plugin}': {message}")]
+    Limits {
+        /// Plugin name.
+        plugin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A call into a plugin failed: the guest did not produce a usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The call ran past its CPU budget.
+    #[error("exceeded its cpu budget of {ms} ms")]
+    Timeout {
+        /// The budget.
+        ms: u64,
+    },
+    /// The guest tried to grow its memory past the limit.
+    #[error("exceeded its memory limit of {bytes} bytes")]
+    OutOfMemory {
+        /// The limit.
+        bytes: usize,
+    },
+    /// The guest trapped (panic, stack overflow, out-of-bounds access, ...).
+    #[error("trapped: {message}")]
+    Trap {
+        /// The trap description.
+        message: String,
+        /// The trap.
+        #[source]
+        source: WasmError,
+    },
+    /// A new instance could not be made.
+    #[error("could not be instantiated")]
+    Instantiate(#[source] WasmError),
+    /// The guest answered something the host refuses.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+}

@@ -1,0 +1,181 @@
+//! The plugin host: one wasmtime engine (pooling allocator, epoch interruption), its epoch ticker, the linker and the compile cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::v0_1_0::Plugin;
+use crate::cache::{Cache, default_cache_dir};
+use crate::error::{HostError, LoadError, wasm_error};
+use crate::plugin::LoadedPlugin;
+use crate::sandbox::PluginState;
+use crate::spec::PluginSpec;
+
+/// Settings of a [`PluginHost`].
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Where compiled plugins are cached; `None` = [`default_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
+    /// Live instances the pooling allocator can hold, all plugins together (default 256).
+    /// An instantiation beyond it fails, and the plugin's failure policy applies.
+    pub max_instances: u32,
+    /// Upper bound for any plugin's `Limits::memory_bytes` (default 256 MiB).
+    pub max_memory_bytes: usize,
+    /// Keep initialised instances alive between executions (default `true`, see the crate
+    /// docs for what plugin authors may rely on). `false` = a fresh instance per execution.
+    pub reuse_instances: bool,
+    /// Idle instances kept per plugin when reusing (default 8).
+    pub idle_per_plugin: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            cache_dir: None,
+            max_instances: 256,
+            max_memory_bytes: 256 << 20,
+            reuse_instances: true,
+            idle_per_plugin: 8,
+        }
+    }
+}
+
+/// Epoch tick: the granularity of the CPU budget.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Loads plugins and runs them. Cheap to clone (an `Arc` inside); `Send + Sync`.
+#[derive(Clone)]
+pub struct PluginHost {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct HostInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<PluginState>,
+    pub(crate) cache: Cache,
+    pub(crate) config: HostConfig,
+    settings: String,
+    /// Drives host futures (WASI clocks) for calls made outside any tokio runtime.
+    pub(crate) runtime: Option<tokio::runtime::Runtime>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for HostInner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl PluginHost {
+    /// Creates the engine, the epoch ticker thread and the cache directory.
+    pub fn new(cfg: HostConfig) -> Result<Self, HostError> {
+        let mut pool = PoolingAllocationConfig::default();
+        let n = cfg.max_instances.max(1);
+        pool.total_component_instances(n)
+            .total_core_instances(n * 8)
+            .total_memories(n)
+            .total_tables(n * 8)
+            .total_stacks(n)
+            .max_memory_size(cfg.max_memory_bytes);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(wasmtime::OptLevel::Speed)
+            .max_wasm_stack(512 << 10)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // Everything above that can change compiled code goes into the cache key.
+        let settings = "cloudops-plugin-host/1 component-model epoch-interruption opt=speed \
+                        max-wasm-stack=524288 pooling"
+            .to_string();
+        let engine = Engine::new(&config).map_err(|e| HostError::Engine(wasm_error(e)))?;
+        let settings = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            format!("{settings} wasmtime-compat={:016x}", h.finish())
+        };
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| HostError::Engine(wasm_error(e)))?;
+        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| HostError::Engine(wasm_error(e)))?;
+
+        let dir = cfg.cache_dir.clone().unwrap_or_else(default_cache_dir);
+        std::fs::create_dir_all(&dir).map_err(|source| HostError::CacheDir {
+            path: dir.clone(),
+            source,
+        })?;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| HostError::Start {
+                what: "runtime",
+                source,
+            })?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (stop, ticking) = (stop_ticker.clone(), engine.clone());
+        std::thread::Builder::new()
+            .name("cloudops-plugin-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|source| HostError::Start {
+                what: "epoch ticker thread",
+                source,
+            })?;
+
+        Ok(PluginHost {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                cache: Cache::new(dir, settings.clone()),
+                config: cfg,
+                settings,
+                runtime: Some(runtime),
+                stop_ticker,
+            }),
+        })
+    }
+
+    /// Loads a plugin: reads it, checks the pin, compiles it (or loads it from the cache),
+    /// checks that it implements `cloudops:plugin@0.1.0`, and runs `init` with its config
+    /// once, so a bad config is reported here.
+    pub fn load(&self, spec: &PluginSpec) -> Result<Arc<LoadedPlugin>, LoadError> {
+        LoadedPlugin::load(self, spec).map(|(p, _)| Arc::new(p))
+    }
+
+    /// [`PluginHost::load`], also telling whether the compiled code came from the cache.
+    pub fn load_reporting_cache(
+        &self,
+        spec: &PluginSpec,
+    ) -> Result<(Arc<LoadedPlugin>, crate::cache::CacheOutcome), LoadError> {
+        LoadedPlugin::load(self, spec).map(|(p, c)| (Arc::new(p), c))
+    }
+
+    /// The cache file a component with these bytes is (or would be) stored in.
+    pub fn cache_entry_for(&self, bytes: &[u8]) -> PathBuf {
+        self.inner.cache.entry(&crate::cache::sha256_hex(bytes))
+    }
+}

@@ -1,0 +1,44 @@
+//! cloudops-plugin-host: runs policy plugins (WebAssembly components of `cloudops:plugin@0.1.0`) in a wasmtime sandbox, behind the engine's gate seam.
+//!
+//! [`PluginHost`] compiles plugins once (cached on disk), checks their pin and world, and
+//! runs `init` at load time. [`ChainGate`] implements the engine's
+//! [`Gate`](cloudops_execution_engine::Gate): it normalises each request once, runs the
+//! plugins a [`PluginSelector`] picks in order, and builds the [`OutputChain`] that every
+//! batch of output lines goes through.
+//!
+//! # What plugin authors can rely on
+//! - **Sandbox**: no files, environment, arguments, network or stdio (see [`Sandbox`]);
+//!   only the return values and the `log` import leave the plugin.
+//! - **Budgets**: each call (`init`, `check`, one `on-output` batch) has a time budget
+//!   (default 50 ms) and each instance a memory cap (default 32 MiB). Exceeding either,
+//!   trapping or answering nonsense fails the call; the request then follows the plugin's
+//!   failure policy (deny by default) and the instance is thrown away.
+//! - **Instances and state**: instances are initialised (`init` with the config) and kept
+//!   alive between executions, one at a time per call: module state *may* persist from one
+//!   `check` to the next, in any order across requests, and *may* be lost at any time (a
+//!   fresh instance is made after a failure, or when several requests run at once). Do not
+//!   rely on either: decide from the request alone. For output, one instance serves all
+//!   batches of an execution, in order, so state within one execution does persist.
+//!   (Measured: a fresh instance per check costs ~15x a check on a live one; see the
+//!   `plugin_host` bench.)
+
+mod bindings;
+mod cache;
+mod chain;
+mod convert;
+mod error;
+mod host;
+mod output;
+mod plugin;
+mod sandbox;
+mod spec;
+
+pub use bindings::v0_1_0::PACKAGE;
+pub use cache::{CacheOutcome, default_cache_dir};
+pub use chain::{ChainGate, PluginSelector, Selection, StaticSelector};
+pub use error::{CallError, HostError, LoadError, WasmError};
+pub use host::{HostConfig, PluginHost};
+pub use output::OutputChain;
+pub use plugin::LoadedPlugin;
+pub use sandbox::Sandbox;
+pub use spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};

@@ -1,0 +1,174 @@
+//! The output chain of one execution: each batch of whole lines goes through every output plugin in order; a failure withholds it.
+//!
+//! Each output plugin gets its own instance for the whole execution (taken at decision
+//! time), so a plugin may keep state across the batches of one execution. Chunks a
+//! plugin returns without a final `"\n"` get one appended (the engine's contract is whole
+//! lines); empty chunks are dropped. A plugin that traps, times out, runs out of memory
+//! or cannot be instantiated withholds the batch: it is replaced by one stderr line
+//! `[cloudops: output withheld: plugin NAME failed: WHY]`, and every later batch of the
+//! execution is withheld too (counted in a last line at the end). The plugin's failure
+//! policy does not apply here: raw output is never let through.
+
+use std::sync::Arc;
+
+use cloudops_execution_engine::{OutputChunk, OutputFilter, OutputStream};
+use uuid::Uuid;
+
+use crate::bindings::v0_1_0::types as wit;
+use crate::chain::Selection;
+use crate::error::CallError;
+use crate::plugin::{Instance, LoadedPlugin};
+use crate::spec::Hook;
+
+struct Stage {
+    plugin: Arc<LoadedPlugin>,
+    instance: Option<Instance>,
+}
+
+/// The output filter of one execution.
+pub struct OutputChain {
+    execution_id: String,
+    stages: Vec<Stage>,
+    /// Set after a failure: later batches are withheld.
+    failed: bool,
+    withheld_batches: u64,
+}
+
+impl std::fmt::Debug for OutputChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputChain")
+            .field("execution_id", &self.execution_id)
+            .field(
+                "plugins",
+                &self
+                    .stages
+                    .iter()
+                    .map(|s| s.plugin.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+fn withheld(plugin: &str, e: &CallError) -> OutputChunk {
+    let why = e.to_string().replace('\n', " ");
+    OutputChunk {
+        stream: OutputStream::Stderr,
+        text: format!("[cloudops: output withheld: plugin {plugin} failed: {why}]\n"),
+    }
+}
+
+impl OutputChain {
+    /// The chain of the selected plugins that want output, or `None` if there are none.
+    pub(crate) async fn for_selection(selection: &Selection, execution_id: Uuid) -> Option<Self> {
+        let mut stages = Vec::new();
+        for p in selection
+            .plugins
+            .iter()
+            .filter(|p| p.info().wants(Hook::Output))
+        {
+            // A plugin that cannot be instantiated now fails its first batch.
+            let instance = p.acquire().await.ok();
+            stages.push(Stage {
+                plugin: p.clone(),
+                instance,
+            });
+        }
+        (!stages.is_empty()).then(|| OutputChain {
+            execution_id: execution_id.to_string(),
+            stages,
+            failed: false,
+            withheld_batches: 0,
+        })
+    }
+
+    fn run(&mut self, batch: Vec<OutputChunk>) -> Result<Vec<OutputChunk>, OutputChunk> {
+        let mut chunks: Vec<wit::OutputChunk> = batch
+            .into_iter()
+            .map(|c| wit::OutputChunk {
+                stream: match c.stream {
+                    OutputStream::Stdout => wit::OutputStream::Stdout,
+                    OutputStream::Stderr => wit::OutputStream::Stderr,
+                },
+                text: c.text,
+            })
+            .collect();
+        for stage in &mut self.stages {
+            let mut instance = match stage.instance.take() {
+                Some(i) => i,
+                None => stage
+                    .plugin
+                    .acquire_blocking()
+                    .map_err(|e| withheld(stage.plugin.name(), &e))?,
+            };
+            let batch = wit::OutputBatch {
+                execution_id: self.execution_id.clone(),
+                chunks,
+            };
+            // On failure the instance is dropped here, never reused.
+            chunks = stage
+                .plugin
+                .on_output_blocking(&mut instance, &batch)
+                .map_err(|e| withheld(stage.plugin.name(), &e))?;
+            stage.instance = Some(instance);
+        }
+        Ok(chunks
+            .into_iter()
+            .filter(|c| !c.text.is_empty())
+            .map(|c| {
+                let mut text = c.text;
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                OutputChunk {
+                    stream: match c.stream {
+                        wit::OutputStream::Stdout => OutputStream::Stdout,
+                        wit::OutputStream::Stderr => OutputStream::Stderr,
+                    },
+                    text,
+                }
+            })
+            .collect())
+    }
+}
+
+impl OutputFilter for OutputChain {
+    fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+        if self.failed {
+            self.withheld_batches += 1;
+            return Vec::new();
+        }
+        match self.run(batch) {
+            Ok(out) => out,
+            Err(line) => {
+                self.failed = true;
+                tracing::warn!(execution_id = %self.execution_id, "{}", line.text.trim_end());
+                vec![line]
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Vec<OutputChunk> {
+        if self.withheld_batches == 0 {
+            return Vec::new();
+        }
+        vec![OutputChunk {
+            stream: OutputStream::Stderr,
+            text: format!(
+                "[cloudops: output withheld: {} later output batches]\n",
+                self.withheld_batches
+            ),
+        }]
+    }
+}
+
+impl Drop for OutputChain {
+    fn drop(&mut self) {
+        for stage in &mut self.stages {
+            if let Some(i) = stage.instance.take() {
+                stage.plugin.release(i);
+            }
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! A loaded plugin: its compiled, pre-linked component, its limits, and its live instances; every call into the guest goes through here.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+use wasmtime::Trap;
+
+use crate::bindings::v0_1_0::{PACKAGE, Plugin, PluginPre, types as wit};
+use crate::cache::{CacheOutcome, sha256_hex};
+use crate::error::{CallError, LoadError, wasm_error};
+use crate::host::{EPOCH_TICK, HostInner, PluginHost};
+use crate::sandbox::{PluginState, Sandbox};
+use crate::spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
+
+/// Epoch deadline (1 ms ticks) of an instantiation.
+const INSTANTIATE_TICKS: u64 = 1000;
+
+/// Slack added to the CPU budget for the wall-clock deadline of a call.
+const WALL_SLACK: Duration = Duration::from_millis(100);
+
+/// A plugin ready to run. Shared (`Arc`) between the chains that select it.
+pub struct LoadedPlugin {
+    name: Arc<str>,
+    info: PluginInfo,
+    limits: Limits,
+    on_error: FailurePolicy,
+    mode: Mode,
+    config_json: String,
+    pre: PluginPre<PluginState>,
+    host: Arc<HostInner>,
+    idle: Mutex<Vec<Instance>>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("info", &self.info)
+            .field("limits", &self.limits)
+            .field("on_error", &self.on_error)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One live, initialised instance with its own store. Dropped, never reused, after any failure.
+pub(crate) struct Instance {
+    store: Store<PluginState>,
+    bindings: Plugin,
+}
+
+impl LoadedPlugin {
+    /// The name the policy gave the plugin.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the plugin said about itself at load time.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Its failure policy.
+    pub fn on_error(&self) -> FailurePolicy {
+        self.on_error
+    }
+
+    /// Enforce or audit.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub(crate) fn load(
+        host: &PluginHost,
+        spec: &PluginSpec,
+    ) -> Result<(Self, CacheOutcome), LoadError> {
+        let plugin = spec.name.clone();
+        let label = spec.source.label();
+        if spec.limits.cpu_ms == 0 || spec.limits.memory_bytes == 0 {
+            return Err(LoadError::Limits {
+                plugin,
+                message: format!("limits must be above zero, got {:?}", spec.limits),
+            });
+        }
+        if spec.limits.memory_bytes > host.inner.config.max_memory_bytes {
+            return Err(LoadError::Limits {
+                plugin,
+                message: format!(
+                    "memory limit {} bytes is above the host maximum of {} bytes",
+                    spec.limits.memory_bytes, host.inner.config.max_memory_bytes
+                ),
+            });
+        }
+        let bytes: Arc<[u8]> = match &spec.source {
+            PluginSource::Path(path) => std::fs::read(path)
+                .map_err(|source| LoadError::Read {
+                    plugin: plugin.clone(),
+                    path: path.clone(),
+                    source,
+                })?
+                .into(),
+            PluginSource::Bytes { bytes, .. } => bytes.clone(),
+        };
+        let actual = sha256_hex(&bytes);
+        if let Some(pin) = &spec.sha256 {
+            let pin_lc = pin.trim().to_ascii_lowercase();
+            if pin_lc.len() != 64 || !pin_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(LoadError::BadPin {
+                    plugin,
+                    pin: pin.clone(),
+                });
+            }
+            if pin_lc != actual {
+                return Err(LoadError::HashMismatch {
+                    plugin,
+                    source_label: label,
+                    expected: pin_lc,
+                    actual,
+                });
+            }
+        }
+        if let Some(what) = not_a_component(&bytes) {
+            return Err(LoadError::NotAComponent {
+                plugin,
+                source_label: label,
+                what,
+            });
+        }
+        let inner = &host.inner;
+        let (component, outcome) = inner
+            .cache
+            .load_or_compile(&inner.engine, &bytes, &actual)
+            .map_err(|e| LoadError::Compile {
+                plugin: plugin.clone(),
+                source_label: label.clone(),
+                source: wasm_error(e),
+            })?;
+        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
+            plugin: plugin.clone(),
+            source_label: label.clone(),
+            expected: PACKAGE,
+            source: wasm_error(e),
+        };
+        let pre = inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(wrong_world)?;
+        let pre = PluginPre::new(pre).map_err(wrong_world)?;
+        let mut loaded = LoadedPlugin {
+            name: spec.name.as_str().into(),
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                hooks: Vec::new(),
+            },
+            limits: spec.limits,
+            on_error: spec.on_error,
+            mode: spec.mode,
+            config_json: spec.config_json.clone(),
+            pre,
+            host: inner.clone(),
+            idle: Mutex::new(Vec::new()),
+        };
+        let (instance, info) = drive(inner, loaded.wall_instantiate(), loaded.instantiate())
+            .unwrap_or(Err(InitError::Call(CallError::Timeout {
+                ms: loaded.limits.cpu_ms,
+            })))
+            .map_err(|e| match e {
+                InitError::Call(source) => LoadError::Init {
+                    plugin: plugin.clone(),
+                    source,
+                },
+                InitError::Refused(message) => LoadError::Config {
+                    plugin: plugin.clone(),
+                    message,
+                },
+            })?;
+        loaded.info = info;
+        loaded.release(instance);
+        Ok((loaded, outcome))
+    }
+
+    fn wall(&self) -> Duration {
+        Duration::from_millis(self.limits.cpu_ms) + WALL_SLACK
+    }
+
+    fn wall_instantiate(&self) -> Duration {
+        self.wall() + EPOCH_TICK * INSTANTIATE_TICKS as u32
+    }
+
+    fn arm(&self, store: &mut Store<PluginState>) {
+        let ticks = self
+            .limits
+            .cpu_ms
+            .div_ceil(EPOCH_TICK.as_millis().max(1) as u64);
+        store.set_epoch_deadline(ticks.max(1));
+    }
+
+    /// A new instance, with `init` run on it.
+    async fn instantiate(&self) -> Result<(Instance, PluginInfo), InitError> {
+        let sandbox = Sandbox {
+            memory_bytes: self.limits.memory_bytes,
+        };
+        let mut store = Store::new(&self.host.engine, sandbox.state(self.name.clone()));
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        // Instantiation runs no plugin code of interest (start functions only) but can be
+        // slow on a loaded machine: it gets a fixed, generous deadline; `init` the budget.
+        store.set_epoch_deadline(INSTANTIATE_TICKS);
+        let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| {
+            InitError::Call(if e.downcast_ref::<Trap>().is_some() {
+                self.classify(e)
+            } else {
+                CallError::Instantiate(wasm_error(e))
+            })
+        })?;
+        self.arm(&mut store);
+        let info = bindings
+            .call_init(&mut store, &self.config_json)
+            .await
+            .map_err(|e| InitError::Call(self.classify(e)))?
+            .map_err(InitError::Refused)?;
+        let info = PluginInfo {
+            name: info.name,
+            version: info.version,
+            hooks: info
+                .hooks
+                .into_iter()
+                .map(|h| match h {
+                    wit::Hook::Check => Hook::Check,
+                    wit::Hook::Output => Hook::Output,
+                })
+                .collect(),
+        };
+        Ok((Instance { store, bindings }, info))
+    }
+
+    /// An initialised instance: an idle one when reusing, else a fresh one.
+    pub(crate) async fn acquire(&self) -> Result<Instance, CallError> {
+        if self.host.config.reuse_instances
+            && let Some(i) = self.idle.lock().ok().and_then(|mut v| v.pop())
+        {
+            return Ok(i);
+        }
+        let fresh = tokio::time::timeout(self.wall_instantiate(), self.instantiate()).await;
+        match fresh {
+            Err(_) => Err(CallError::Timeout {
+                ms: self.limits.cpu_ms,
+            }),
+            Ok(Err(InitError::Call(e))) => Err(e),
+            Ok(Err(InitError::Refused(m))) => Err(CallError::Malformed(format!(
+                "init refused its config: {m}"
+            ))),
+            Ok(Ok((i, _))) => Ok(i),
+        }
+    }
+
+    /// Gives back a healthy instance (kept when reusing, else dropped).
+    pub(crate) fn release(&self, instance: Instance) {
+        if !self.host.config.reuse_instances {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.host.config.idle_per_plugin
+        {
+            idle.push(instance);
+        }
+    }
+
+    /// Runs `check`; the instance is returned to the pool only if the call succeeded.
+    pub(crate) async fn check(&self, request: &wit::Request) -> Result<wit::Verdict, CallError> {
+        let mut i = self.acquire().await?;
+        self.arm(&mut i.store);
+        let call = i.bindings.call_check(&mut i.store, request);
+        let v = match tokio::time::timeout(self.wall(), call).await {
+            Ok(r) => r.map_err(|e| self.classify(e))?,
+            Err(_) => {
+                return Err(CallError::Timeout {
+                    ms: self.limits.cpu_ms,
+                });
+            }
+        };
+        self.release(i);
+        Ok(v)
+    }
+
+    /// Runs `on-output` on `instance`, blocking the calling thread (at most the wall deadline).
+    /// On `Err` the instance must be dropped.
+    pub(crate) fn on_output_blocking(
+        &self,
+        instance: &mut Instance,
+        batch: &wit::OutputBatch,
+    ) -> Result<Vec<wit::OutputChunk>, CallError> {
+        self.arm(&mut instance.store);
+        let Instance { store, bindings } = instance;
+        match drive(
+            &self.host,
+            self.wall(),
+            bindings.call_on_output(store, batch),
+        ) {
+            Some(r) => r.map_err(|e| self.classify(e)),
+            None => Err(CallError::Timeout {
+                ms: self.limits.cpu_ms,
+            }),
+        }
+    }
+
+    fn classify(&self, e: wasmtime::Error) -> CallError {
+        let trap = e.downcast_ref::<Trap>().copied();
+        if trap == Some(Trap::Interrupt) {
+            return CallError::Timeout {
+                ms: self.limits.cpu_ms,
+            };
+        }
+        if format!("{e:?}").contains("forcing trap when growing memory") {
+            return CallError::OutOfMemory {
+                bytes: self.limits.memory_bytes,
+            };
+        }
+        let message = match trap {
+            Some(t) => t.to_string(),
+            None => e.to_string(),
+        };
+        CallError::Trap {
+            message,
+            source: wasm_error(e),
+        }
+    }
+
+    /// An instance for the output hook of one execution, obtained without an async context.
+    pub(crate) fn acquire_blocking(&self) -> Result<Instance, CallError> {
+        drive(&self.host, self.wall_instantiate(), self.acquire()).unwrap_or(Err(
+            CallError::Timeout {
+                ms: self.limits.cpu_ms,
+            },
+        ))
+    }
+}
+
+enum InitError {
+    Call(CallError),
+    Refused(String),
+}
+
+/// Why `bytes` is not a component, or `None` if it is one (by its header).
+fn not_a_component(bytes: &[u8]) -> Option<String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Some("no WebAssembly header".into());
+    }
+    match (bytes[4..6] == [0x0d, 0x00], &bytes[6..8]) {
+        (_, [1, 0]) => None,
+        (_, [0, 0]) => Some("a core WebAssembly module".into()),
+        (_, layer) => Some(format!("unknown WebAssembly layer {layer:?}")),
+    }
+}
+
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `fut` to completion on this thread, giving up after `wall`.
+///
+/// Outside any tokio runtime the host's own runtime drives it (so WASI clocks work);
+/// inside one (the engine calls output filters from a task) it is polled here and the
+/// thread parked between wake-ups.
+pub(crate) fn drive<F: Future>(host: &HostInner, wall: Duration, fut: F) -> Option<F::Output> {
+    if tokio::runtime::Handle::try_current().is_err()
+        && let Some(rt) = &host.runtime
+    {
+        return rt.block_on(async { tokio::time::timeout(wall, fut).await.ok() });
+    }
+    let deadline = Instant::now() + wall;
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_tell_components_from_modules() {
+        assert_eq!(not_a_component(b"\0asm\x0d\0\x01\0"), None);
+        assert!(
+            not_a_component(b"\0asm\x01\0\0\0")
+                .unwrap()
+                .contains("core")
+        );
+        assert!(not_a_component(b"\x7fELF....").unwrap().contains("header"));
+    }
+}

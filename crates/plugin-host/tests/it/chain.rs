@@ -1,0 +1,264 @@
+//! The chain: order, rewrites seen by later plugins, deny stops it, ask and the approver, audit, failure policies, containment of hostile plugins.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use cloudops_execution_engine::{
+    Approver, DenyApprover, ExecutionRequest, Gate, GateContext, Verdict,
+};
+use cloudops_plugin_host::{
+    ChainGate, FailurePolicy, LoadedPlugin, Mode, PluginSelector, Selection, StaticSelector,
+};
+
+use crate::common::{exec, host, hostile, load, shell, spec};
+
+fn gate(plugins: Vec<Arc<LoadedPlugin>>) -> ChainGate {
+    ChainGate::new(host(), Arc::new(StaticSelector(plugins)))
+}
+
+async fn decide(
+    g: &ChainGate,
+    req: &ExecutionRequest,
+) -> cloudops_execution_engine::DecisionRecord {
+    g.check(
+        req,
+        &GateContext {
+            approver: &DenyApprover,
+        },
+    )
+    .await
+    .unwrap()
+    .record
+}
+
+fn deny_rm() -> Arc<LoadedPlugin> {
+    load(&spec(
+        "deny-pattern",
+        r#"{"substrings":["rm -rf"],"programs":["shutdown"]}"#,
+    ))
+}
+
+#[tokio::test]
+async fn allowed_chain_records_every_step() {
+    let g = gate(vec![load(&spec("allow-all", "{}")), deny_rm()]);
+    let req = shell("ls -la");
+    let r = decide(&g, &req).await;
+    assert!(r.allowed);
+    assert_eq!(r.verdict, Verdict::Allow);
+    assert_eq!(r.request, req);
+    let names: Vec<_> = r.steps.iter().map(|s| s.plugin.as_str()).collect();
+    assert_eq!(names, ["allow-all", "deny-pattern"]);
+    assert!(
+        r.steps
+            .iter()
+            .all(|s| s.enforced && s.verdict == Verdict::Allow)
+    );
+}
+
+#[tokio::test]
+async fn first_deny_stops_the_chain_and_names_plugin_and_reason() {
+    let g = gate(vec![deny_rm(), load(&spec("allow-all", "{}"))]);
+    let r = decide(&g, &shell("rm -rf /tmp/x")).await;
+    assert!(!r.allowed);
+    assert_eq!(r.verdict, Verdict::Deny);
+    assert_eq!(r.plugin.as_deref(), Some("deny-pattern"));
+    assert!(r.reason.as_deref().unwrap().contains("rm -rf"));
+    assert_eq!(r.steps.len(), 1, "the second plugin must not run");
+    // Program names match on exec requests too.
+    let r = decide(&g, &exec("/sbin/shutdown", &["-h", "now"])).await;
+    assert!(!r.allowed && r.reason.unwrap().contains("shutdown"));
+}
+
+#[tokio::test]
+async fn a_rewrite_is_what_the_next_plugin_sees_and_is_diffed() {
+    let clamp = load(&spec(
+        "rewrite",
+        r#"{"max_timeout_ms":1000,"strip_env":["SECRET"]}"#,
+    ));
+    // Denies only a 5000 ms timeout would trip? No: deny-pattern sees the command; use a
+    // second rewrite plugin to show it sees the clamped timeout and has nothing to do.
+    let again = load(&spec("rewrite", r#"{"max_timeout_ms":1000}"#));
+    let g = gate(vec![clamp, again]);
+    let mut req = shell("echo hi");
+    req.timeout_ms = Some(5000);
+    req.env.insert("SECRET".into(), "s3cr3t".into());
+    req.env.insert("KEEP".into(), "1".into());
+    let r = decide(&g, &req).await;
+    assert!(r.allowed);
+    assert_eq!(r.verdict, Verdict::Rewrite);
+    assert_eq!(r.request.timeout_ms, Some(1000));
+    assert!(!r.request.env.contains_key("SECRET") && r.request.env.contains_key("KEEP"));
+    assert_eq!(r.original, req);
+    assert_eq!(r.steps[0].verdict, Verdict::Rewrite);
+    assert_eq!(
+        r.steps[0].diff,
+        [
+            "-env.SECRET: s3cr3t",
+            "-timeout_ms: 5000",
+            "+timeout_ms: 1000"
+        ]
+    );
+    assert_eq!(
+        r.steps[1].verdict,
+        Verdict::Allow,
+        "second plugin saw the rewrite"
+    );
+}
+
+struct Counting(AtomicUsize, bool);
+
+#[async_trait]
+impl Approver for Counting {
+    async fn approve(&self, _: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
+        assert_eq!(plugin, "ask");
+        assert_eq!(reason, "prod change");
+        self.0.fetch_add(1, Ordering::SeqCst);
+        self.1
+    }
+}
+
+#[tokio::test]
+async fn ask_goes_to_the_approver_and_continues_only_if_approved() {
+    let g = gate(vec![load(&spec("ask", "prod change")), deny_rm()]);
+    let yes = Counting(AtomicUsize::new(0), true);
+    let r = g
+        .check(&shell("ls"), &GateContext { approver: &yes })
+        .await
+        .unwrap()
+        .record;
+    assert!(r.allowed);
+    assert_eq!(r.verdict, Verdict::Ask);
+    assert_eq!(r.steps[0].approved, Some(true));
+    assert_eq!(r.steps.len(), 2, "the chain continued");
+    assert_eq!(yes.0.load(Ordering::SeqCst), 1);
+
+    let r = decide(&g, &shell("ls")).await; // default approver says no
+    assert!(!r.allowed);
+    assert_eq!(r.plugin.as_deref(), Some("ask"));
+    assert_eq!(r.reason.as_deref(), Some("prod change"));
+    assert_eq!(r.steps[0].approved, Some(false));
+}
+
+#[tokio::test]
+async fn audit_mode_records_a_would_deny_and_allows() {
+    let mut s = spec("deny-pattern", r#"{"substrings":["rm -rf"]}"#);
+    s.mode = Mode::Audit;
+    let g = gate(vec![load(&s), load(&spec("allow-all", "{}"))]);
+    let r = decide(&g, &shell("rm -rf /tmp/nothing-here")).await;
+    assert!(r.allowed);
+    assert_eq!(r.steps[0].verdict, Verdict::Deny);
+    assert!(!r.steps[0].enforced);
+    assert_eq!(r.steps.len(), 2);
+
+    struct AuditAll(Vec<Arc<LoadedPlugin>>);
+    impl PluginSelector for AuditAll {
+        fn select(&self, _: &ExecutionRequest, _: &cloudops_normalize::Normalized) -> Selection {
+            Selection {
+                plugins: self.0.clone(),
+                audit: true,
+                rules: vec!["audit-everything".into()],
+                profile: Some("staging".into()),
+                deny: None,
+            }
+        }
+    }
+    let g = ChainGate::new(host(), Arc::new(AuditAll(vec![deny_rm()])));
+    let r = decide(&g, &shell("rm -rf /tmp/nothing-here")).await;
+    assert!(r.allowed && !r.steps[0].enforced && r.steps[0].verdict == Verdict::Deny);
+    assert_eq!(r.rules, ["audit-everything"]);
+    assert_eq!(r.profile.as_deref(), Some("staging"));
+}
+
+#[tokio::test]
+async fn a_selection_deny_refuses_before_any_plugin() {
+    struct Unmatched;
+    impl PluginSelector for Unmatched {
+        fn select(&self, _: &ExecutionRequest, _: &cloudops_normalize::Normalized) -> Selection {
+            Selection {
+                deny: Some("no rule matches".into()),
+                ..Selection::default()
+            }
+        }
+    }
+    let g = ChainGate::new(host(), Arc::new(Unmatched));
+    let r = decide(&g, &shell("ls")).await;
+    assert!(!r.allowed && r.steps.is_empty());
+    assert_eq!(r.reason.as_deref(), Some("no rule matches"));
+}
+
+/// Each hostile plugin is contained: the request is denied with an error naming the
+/// plugin, and a normal request right after goes through.
+#[tokio::test]
+async fn hostile_plugins_are_denied_with_a_clear_error_and_the_host_keeps_serving() {
+    let cases = [
+        ("loop", "cpu budget of 50 ms"),
+        ("memory", "memory limit of 33554432 bytes"),
+        ("panic", "trapped"),
+        // A Rust guest overflows its shadow stack in linear memory first: an out-of-bounds trap.
+        ("stack", "trapped"),
+        ("rewrite-id", "it changed id"),
+        ("rewrite-tags", "it changed tags"),
+        ("rewrite-empty", "not valid"),
+        ("sleep", "cpu budget"),
+    ];
+    let ok = gate(vec![load(&spec("allow-all", "{}"))]);
+    for (attack, expect) in cases {
+        let plugin = load(&hostile(attack, "check"));
+        let g = gate(vec![plugin.clone()]);
+        let t = std::time::Instant::now();
+        let r = decide(&g, &shell("echo hi")).await;
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{attack} took {:?}",
+            t.elapsed()
+        );
+        assert!(!r.allowed, "{attack}");
+        assert_eq!(
+            r.plugin.as_deref(),
+            Some(format!("hostile-{attack}").as_str())
+        );
+        let err = r.steps[0].error.clone().unwrap();
+        assert!(err.contains(expect), "{attack}: {err}");
+        assert!(r.reason.unwrap().contains("plugin failed"), "{attack}");
+        // The same plugin fails the same way again (a fresh instance, not a wedged one).
+        let again = decide(&g, &shell("echo hi")).await;
+        assert!(!again.allowed, "{attack} (second time)");
+        // And the host still serves everyone else.
+        assert!(
+            decide(&ok, &shell("echo hi")).await.allowed,
+            "after {attack}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failure_policy_allow_skips_a_failing_plugin_and_records_it() {
+    let mut s = hostile("loop", "check");
+    s.on_error = FailurePolicy::Allow;
+    s.limits.cpu_ms = 20;
+    let g = gate(vec![load(&s), deny_rm()]);
+    let r = decide(&g, &shell("echo hi")).await;
+    assert!(r.allowed);
+    assert!(r.steps[0].error.as_deref().unwrap().contains("20 ms"));
+    assert_eq!(r.steps.len(), 2);
+    // ...but the next plugin still denies.
+    assert!(!decide(&g, &shell("rm -rf /x")).await.allowed);
+}
+
+#[tokio::test]
+async fn hostile_init_fails_the_load() {
+    let msg = host()
+        .load(&hostile("loop", "init"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("hostile-loop") && msg.contains("init failed"),
+        "{msg}"
+    );
+    let msg = host()
+        .load(&hostile("bad-init", "check"))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("refuses its config"), "{msg}");
+}

@@ -1,0 +1,157 @@
+//! Loading: pins, refusals of non-components and wrong worlds, config errors at load, the compile cache.
+
+use std::sync::Arc;
+
+use cloudops_plugin_host::{
+    CacheOutcome, Hook, HostConfig, LoadError, PluginHost, PluginSource, PluginSpec,
+};
+
+use crate::common::{host, plugin_path, spec};
+
+fn fresh_host(dir: &std::path::Path) -> PluginHost {
+    PluginHost::new(HostConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        ..HostConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn load_runs_init_and_reports_the_plugins_info() {
+    let p = host().load(&spec("redact", "{}")).unwrap();
+    assert_eq!(p.name(), "redact");
+    assert_eq!(p.info().name, "redact");
+    assert_eq!(p.info().hooks, vec![Hook::Output]);
+}
+
+#[test]
+fn a_config_the_plugin_rejects_fails_at_load_with_its_message() {
+    let err = host()
+        .load(&spec("deny-pattern", r#"{"subtrings": ["x"]}"#))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, LoadError::Config { .. }), "{msg}");
+    assert!(
+        msg.contains("deny-pattern") && msg.contains("subtrings"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wrong_sha256_pin_names_the_file_expected_and_actual() {
+    let mut s = spec("allow-all", "{}");
+    s.sha256 = Some("ab".repeat(32));
+    let msg = host().load(&s).unwrap_err().to_string();
+    assert!(msg.contains("test_allow_all.wasm"), "{msg}");
+    assert!(msg.contains(&"ab".repeat(32)), "{msg}");
+    let bytes = std::fs::read(plugin_path("allow-all")).unwrap();
+    use sha2::Digest;
+    let actual: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(msg.contains(&actual), "{msg}");
+    // The right pin (any case) loads.
+    s.sha256 = Some(actual.to_uppercase());
+    host().load(&s).unwrap();
+}
+
+#[test]
+fn a_core_module_or_garbage_is_refused_naming_the_source() {
+    let core = PluginSpec::new(
+        "core",
+        PluginSource::Bytes {
+            label: "builtin:core".into(),
+            bytes: Arc::from(&b"\0asm\x01\0\0\0"[..]),
+        },
+    );
+    let msg = host().load(&core).unwrap_err().to_string();
+    assert!(
+        msg.contains("builtin:core") && msg.contains("core WebAssembly module"),
+        "{msg}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, "#!/bin/sh\necho hi\n").unwrap();
+    let msg = host()
+        .load(&PluginSpec::new("junk", PluginSource::Path(junk)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("junk.wasm") && msg.contains("not a WebAssembly component"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_component_of_another_world_is_refused() {
+    // The empty component: valid, but exports nothing of cloudops:plugin@0.1.0.
+    let empty = PluginSpec::new(
+        "empty",
+        PluginSource::Bytes {
+            label: "builtin:empty".into(),
+            bytes: Arc::from(&b"\0asm\x0d\0\x01\0"[..]),
+        },
+    );
+    let err = host().load(&empty).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, LoadError::WrongWorld { .. }), "{msg}");
+    assert!(
+        msg.contains("builtin:empty") && msg.contains("cloudops:plugin@0.1.0"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_missing_file_names_the_path() {
+    let msg = host()
+        .load(&PluginSpec::new(
+            "gone",
+            PluginSource::Path("/nonexistent/gone.wasm".into()),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("/nonexistent/gone.wasm") && msg.contains("gone"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn compiled_once_then_loaded_from_cache_and_a_corrupt_entry_is_recompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = fresh_host(dir.path());
+    let s = spec("allow-all", "{}");
+    let (_, first) = h.load_reporting_cache(&s).unwrap();
+    assert_eq!(first, CacheOutcome::Compiled);
+    let (_, second) = h.load_reporting_cache(&s).unwrap();
+    assert_eq!(second, CacheOutcome::Hit);
+    // A new host (another process, say) finds it too.
+    let (_, third) = fresh_host(dir.path()).load_reporting_cache(&s).unwrap();
+    assert_eq!(third, CacheOutcome::Hit);
+
+    let entry = h.cache_entry_for(&std::fs::read(plugin_path("allow-all")).unwrap());
+    assert!(entry.starts_with(dir.path()) && entry.exists());
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&entry, &bytes).unwrap();
+    let (p, fourth) = h.load_reporting_cache(&s).unwrap();
+    assert_eq!(fourth, CacheOutcome::Compiled);
+    assert_eq!(p.info().name, "allow-all");
+    // No temp files are left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn limits_above_the_host_maximum_are_refused() {
+    let mut s = spec("allow-all", "{}");
+    s.limits.memory_bytes = 1 << 40;
+    let msg = host().load(&s).unwrap_err().to_string();
+    assert!(msg.contains("above the host maximum"), "{msg}");
+}

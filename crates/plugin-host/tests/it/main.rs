@@ -1,0 +1,10 @@
+//! Integration tests of the plugin host: loading, the chain, the sandbox, the output chain, and end-to-end through the engine.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod chain;
+mod common;
+mod engine;
+mod load;
+mod output;
+mod sandbox;
