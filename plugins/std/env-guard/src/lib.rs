@@ -1,0 +1,247 @@
+//! env-guard: denies or strips environment variables that inject code or redirect trust.
+//!
+//! Looks at the request's environment (`action = "strip"` removes them with a rewrite,
+//! `"deny"` refuses), and inside the commands themselves, where stripping is impossible
+//! and the answer is always deny: leading assignments (`LD_PRELOAD=x ls`), bare
+//! assignments (`IFS=x`), `export`/`declare -x`/`typeset`/`readonly`/`local`, and
+//! wrappers that set variables (`env LD_PRELOAD=x cmd`, `sudo LD_PRELOAD=x cmd`, also
+//! inside `sh -c`). See README.md for the config.
+
+use cloudops_plugin_sdk::glob::Glob;
+use cloudops_plugin_sdk::wrappers::invocations;
+use cloudops_plugin_sdk::{Config, Plugin, Request, Verdict, register_plugin};
+use serde::Deserialize;
+
+/// Variables guarded by default.
+pub const DEFAULT_NAMES: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_AUDIT",
+    "LD_LIBRARY_PATH",
+    "DYLD_*",
+    "BASH_ENV",
+    "ENV",
+    "BASH_FUNC_*",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "IFS",
+    "NODE_OPTIONS",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_PROXY_COMMAND",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG_*",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+];
+
+/// What to do with a guarded variable in the request's environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Refuse the request.
+    #[default]
+    Deny,
+    /// Remove the variables (a rewrite) and let the request run.
+    Strip,
+}
+
+/// The `config` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Deny or strip guarded variables of the request environment.
+    #[serde(default)]
+    pub action: Action,
+    /// More names to guard (globs: `MY_*`).
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Names (exact) taken off the default list.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Guard the default list (`false`: only `names`).
+    #[serde(default = "yes")]
+    pub defaults: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The plugin.
+pub struct EnvGuard {
+    action: Action,
+    names: Vec<Glob>,
+    allow: Vec<String>,
+}
+
+impl EnvGuard {
+    fn guarded(&self, name: &str) -> bool {
+        !self.allow.iter().any(|a| a == name) && self.names.iter().any(|g| g.matches(name))
+    }
+}
+
+const EXPORTERS: &[&str] = &["export", "declare", "typeset", "readonly", "local"];
+
+impl Plugin for EnvGuard {
+    fn init(config: Config) -> Result<Self, String> {
+        let s: Settings = config.parse()?;
+        let mut names: Vec<String> = Vec::new();
+        if s.defaults {
+            names.extend(DEFAULT_NAMES.iter().map(|n| n.to_string()));
+        }
+        names.extend(s.names.iter().cloned());
+        if let Some(bad) = names.iter().find(|n| n.trim().is_empty()) {
+            return Err(format!(
+                "invalid plugin config: `names` holds an empty name {bad:?}"
+            ));
+        }
+        Ok(EnvGuard {
+            action: s.action,
+            names: names.iter().map(|n| Glob::new(n)).collect(),
+            allow: s.allow,
+        })
+    }
+
+    fn check(&self, request: &Request) -> Verdict {
+        // Inside the commands: always deny (a shell string cannot be rewritten safely).
+        for cmd in request.commands() {
+            for inv in invocations(cmd) {
+                let mut set: Vec<&str> = inv.env.iter().map(|(n, _)| n.as_str()).collect();
+                if EXPORTERS.contains(&inv.program_name()) {
+                    set.extend(
+                        inv.args()
+                            .iter()
+                            .filter(|a| !a.starts_with('-') && !a.starts_with('+'))
+                            .map(|a| a.split('=').next().unwrap_or(a)),
+                    );
+                }
+                if let Some(name) = set.into_iter().find(|n| self.guarded(n)) {
+                    return Verdict::deny(format!(
+                        "env-guard: `{}` sets {name}, which can inject code or redirect trust",
+                        cmd.display()
+                    ));
+                }
+            }
+        }
+        let found: Vec<String> = request
+            .env
+            .iter()
+            .filter(|v| self.guarded(&v.name))
+            .map(|v| v.name.clone())
+            .collect();
+        if found.is_empty() {
+            return Verdict::Allow;
+        }
+        match self.action {
+            Action::Deny => Verdict::deny(format!(
+                "env-guard: the request environment sets {}, which can inject code or redirect trust",
+                found.join(", ")
+            )),
+            Action::Strip => {
+                let mut changed = request.clone();
+                changed.env.retain(|v| !found.contains(&v.name));
+                changed.into_rewrite(format!(
+                    "env-guard: removed {} from the environment",
+                    found.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+register_plugin!(EnvGuard);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudops_plugin_sdk::testing::{exec, load, shell};
+
+    fn guard(json: &str) -> EnvGuard {
+        load::<EnvGuard>(json).expect("config loads")
+    }
+
+    #[test]
+    fn request_env_injection_is_denied_by_default() {
+        let v = guard("{}").check(&exec("ls", &[]).with_env("LD_PRELOAD", "/tmp/x.so"));
+        assert!(v.is_deny(), "{v:?}");
+        assert!(v.reason().unwrap().contains("LD_PRELOAD"));
+        for name in [
+            "BASH_FUNC_ls%%",
+            "DYLD_INSERT_LIBRARIES",
+            "GIT_CONFIG_COUNT",
+            "NODE_OPTIONS",
+            "AWS_CONFIG_FILE",
+        ] {
+            assert!(
+                guard("{}")
+                    .check(&exec("ls", &[]).with_env(name, "x"))
+                    .is_deny(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn strip_rewrites_the_request_without_the_variables() {
+        let req = shell("ls")
+            .with_env("BASH_ENV", "/tmp/evil")
+            .with_env("LANG", "C");
+        let v = guard(r#"{"action": "strip"}"#).check(&req);
+        let rewritten = v.rewritten().expect("a rewrite");
+        assert!(rewritten.env_var("BASH_ENV").is_none());
+        assert_eq!(rewritten.env_var("LANG"), Some("C"));
+        assert!(v.reason().unwrap().contains("BASH_ENV"));
+    }
+
+    #[test]
+    fn assignments_inside_shell_commands_are_denied_even_in_strip_mode() {
+        let g = guard(r#"{"action": "strip"}"#);
+        for script in [
+            "LD_PRELOAD=/tmp/x.so ls",
+            "export LD_PRELOAD=/tmp/x.so; ls",
+            "declare -x BASH_ENV=/tmp/e",
+            "IFS=/ ; echo x",
+            "env LD_PRELOAD=/tmp/x.so ls",
+            "env -i PS4='$(id)' bash -x -c true",
+            "sudo NODE_OPTIONS=--require=/tmp/x node app.js",
+            "bash -c 'GIT_SSH_COMMAND=\"sh -c id\" git fetch'",
+        ] {
+            let v = g.check(&shell(script));
+            assert!(v.is_deny(), "{script:?}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_variables_pass_and_lists_are_configurable() {
+        let g = guard("{}");
+        assert!(g.check(&shell("RUST_LOG=debug cargo test")).is_allow());
+        assert!(g.check(&shell("export PATH=/usr/bin:$PATH; ls")).is_allow());
+        assert!(
+            g.check(&exec("ls", &[]).with_env("HOME", "/home/a"))
+                .is_allow()
+        );
+        let custom = guard(r#"{"names": ["VAULT_*"], "allow": ["LD_LIBRARY_PATH"]}"#);
+        assert!(custom.check(&shell("VAULT_ADDR=x ls")).is_deny());
+        assert!(
+            custom
+                .check(&shell("LD_LIBRARY_PATH=/opt/lib ./app"))
+                .is_allow()
+        );
+    }
+
+    #[test]
+    fn bad_config_is_reported() {
+        let err = load::<EnvGuard>(r#"{"action": "remove"}"#).err().unwrap();
+        assert!(err.contains("remove"), "{err}");
+        let err = load::<EnvGuard>(r#"{"nams": []}"#).err().unwrap();
+        assert!(err.contains("nams"), "{err}");
+    }
+}
