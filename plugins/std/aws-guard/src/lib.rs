@@ -1,0 +1,522 @@
+//! aws-guard: AWS CLI calls are read-only unless the request carries the write tag (or
+//! uses a profile listed as writable); `--endpoint-url`, `--no-verify-ssl`, `--ca-bundle`
+//! and environment overrides of the CLI's config, credentials or endpoints are refused;
+//! services, profiles and regions can be restricted. Applies to `aws` requests and to
+//! `aws ...` anywhere inside shell commands (wrappers included). See README.md.
+
+use cloudops_plugin_sdk::aws_argv;
+use cloudops_plugin_sdk::glob::Glob;
+use cloudops_plugin_sdk::wrappers::invocations;
+use cloudops_plugin_sdk::{Command, Config, Plugin, Request, Verdict, register_plugin};
+use serde::Deserialize;
+
+/// The `config` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The tag whose presence grants writes (its value must not be `false`, `0` or `no`).
+    #[serde(default = "write_tag")]
+    pub write_tag: String,
+    /// Operation prefixes that are reads.
+    #[serde(default = "read_prefixes")]
+    pub read_prefixes: Vec<String>,
+    /// More reads, as `"service operation"` globs (`"dynamodb query"`).
+    #[serde(default)]
+    pub read_operations: Vec<String>,
+    /// Always denied, tag or not, as `"service operation"` globs
+    /// (`"secretsmanager get-secret-value"`).
+    #[serde(default)]
+    pub deny_operations: Vec<String>,
+    /// Only these services (empty: all).
+    #[serde(default)]
+    pub allow_services: Vec<String>,
+    /// Never these services.
+    #[serde(default)]
+    pub deny_services: Vec<String>,
+    /// Only these profiles (empty: any). A call without a profile uses `default`.
+    #[serde(default)]
+    pub allowed_profiles: Vec<String>,
+    /// Only these regions (empty: any). A call must then name its region.
+    #[serde(default)]
+    pub allowed_regions: Vec<String>,
+    /// Profiles on which writes are allowed without the tag.
+    #[serde(default)]
+    pub write_profiles: Vec<String>,
+    /// Allow `--endpoint-url` / `AWS_ENDPOINT_URL*` (default false).
+    #[serde(default)]
+    pub allow_endpoint_url: bool,
+}
+
+fn write_tag() -> String {
+    "aws-write".to_string()
+}
+
+fn read_prefixes() -> Vec<String> {
+    [
+        "describe-",
+        "list-",
+        "get-",
+        "head-",
+        "batch-get-",
+        "lookup-",
+        "search-",
+        "filter-",
+        "query",
+        "scan",
+        "select-",
+        "wait",
+        "validate-",
+        "estimate-",
+        "preview-",
+        "help",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Reads beyond the prefixes.
+const BUILTIN_READS: &[&str] = &[
+    "s3 ls",
+    "sts get-caller-identity",
+    "sts decode-authorization-message",
+    "logs tail",
+    "configure list",
+    "configure get",
+    "configure list-profiles",
+    "ecr get-login-password",
+];
+
+/// Environment variables that redirect the CLI's config, credentials, models or endpoints.
+const OVERRIDES: &[&str] = &[
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_DATA_PATH",
+    "AWS_CA_BUNDLE",
+];
+
+/// The plugin.
+pub struct AwsGuard {
+    s: Settings,
+    reads: Vec<Glob>,
+    denied: Vec<Glob>,
+}
+
+/// One `aws` call, parsed.
+#[derive(Debug, Default)]
+struct Call {
+    service: Option<String>,
+    operation: Option<String>,
+    operands: Vec<String>,
+    profile: Option<String>,
+    region: Option<String>,
+    endpoint: bool,
+    trust_override: Option<String>,
+}
+
+const GLOBAL_WITH_VALUE: &[&str] = &[
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--output",
+    "--query",
+    "--color",
+    "--ca-bundle",
+    "--cli-read-timeout",
+    "--cli-connect-timeout",
+    "--cli-binary-format",
+];
+
+fn parse(args: &[String]) -> Call {
+    let mut call = Call::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a, None),
+        };
+        if GLOBAL_WITH_VALUE.contains(&name) {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i).cloned().unwrap_or_default()
+                }
+            };
+            match name {
+                "--profile" => call.profile = Some(value),
+                "--region" => call.region = Some(value),
+                "--endpoint-url" => call.endpoint = true,
+                "--ca-bundle" => call.trust_override = Some("--ca-bundle".into()),
+                _ => {}
+            }
+        } else if name == "--no-verify-ssl" {
+            call.trust_override = Some("--no-verify-ssl".into());
+        } else if a.starts_with('-') {
+            // an operation option; its value (if any) is read as an operand, harmlessly
+        } else if call.service.is_none() {
+            call.service = Some(a.to_string());
+        } else if call.operation.is_none() {
+            call.operation = Some(a.to_string());
+        } else {
+            call.operands.push(a.to_string());
+        }
+        i += 1;
+    }
+    call
+}
+
+fn tag_grants(request: &Request, tag: &str) -> bool {
+    request.tag(tag).is_some_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "false" | "0" | "no" | "off"
+        )
+    })
+}
+
+impl AwsGuard {
+    fn is_read(&self, service: &str, operation: &str, call: &Call) -> bool {
+        let pair = format!("{service} {operation}");
+        if self.reads.iter().any(|g| g.matches(&pair)) {
+            return true;
+        }
+        if service == "s3" {
+            // High-level s3: a copy or sync whose destination is local only reads from S3.
+            return match operation {
+                "ls" => true,
+                "cp" | "sync" => call
+                    .operands
+                    .last()
+                    .is_some_and(|dest| !dest.starts_with("s3://")),
+                _ => false,
+            };
+        }
+        self.s
+            .read_prefixes
+            .iter()
+            .any(|p| operation.starts_with(p.as_str()))
+    }
+
+    fn check_call(
+        &self,
+        request: &Request,
+        call: &Call,
+        env: &[(String, String)],
+        shown: &str,
+    ) -> Result<(), String> {
+        let var = |name: &str| -> Option<String> {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| request.env_var(name).map(str::to_string))
+        };
+        if call.endpoint && !self.s.allow_endpoint_url {
+            return Err(format!("`{shown}` overrides the endpoint (--endpoint-url)"));
+        }
+        if let Some(flag) = &call.trust_override {
+            return Err(format!("`{shown}` overrides TLS trust ({flag})"));
+        }
+        if !self.s.allow_endpoint_url
+            && let Some((n, _)) = env.iter().find(|(n, _)| n.starts_with("AWS_ENDPOINT_URL"))
+        {
+            return Err(format!("`{shown}` sets {n}"));
+        }
+        if let Some((n, _)) = env.iter().find(|(n, _)| OVERRIDES.contains(&n.as_str())) {
+            return Err(format!(
+                "`{shown}` sets {n}, which redirects the CLI's configuration or credentials"
+            ));
+        }
+        let (Some(service), operation) = (call.service.as_deref(), call.operation.as_deref())
+        else {
+            return Ok(()); // `aws --version`, `aws help`
+        };
+        if service.contains(['$', '`', '*', '?'])
+            || operation.is_some_and(|o| o.contains(['$', '`', '*', '?']))
+        {
+            return Err(format!(
+                "`{shown}`: the service or operation is only known at run time"
+            ));
+        }
+        if service == "help" || operation == Some("help") {
+            return Ok(());
+        }
+        if self.s.deny_services.iter().any(|s| s == service)
+            || (!self.s.allow_services.is_empty()
+                && !self.s.allow_services.iter().any(|s| s == service))
+        {
+            return Err(format!("`{shown}`: the service {service} is not allowed"));
+        }
+        let operation = operation.unwrap_or("");
+        let pair = format!("{service} {operation}");
+        if self.denied.iter().any(|g| g.matches(&pair)) {
+            return Err(format!("`{shown}`: {pair} is denied by policy"));
+        }
+        let profile = call
+            .profile
+            .clone()
+            .or_else(|| var("AWS_PROFILE"))
+            .or_else(|| var("AWS_DEFAULT_PROFILE"))
+            .unwrap_or_else(|| "default".to_string());
+        if !self.s.allowed_profiles.is_empty() && !self.s.allowed_profiles.contains(&profile) {
+            return Err(format!(
+                "`{shown}`: the profile {profile} is not allowed (allowed: {})",
+                self.s.allowed_profiles.join(", ")
+            ));
+        }
+        let region = call
+            .region
+            .clone()
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"));
+        if !self.s.allowed_regions.is_empty() {
+            match region {
+                Some(r) if self.s.allowed_regions.contains(&r) => {}
+                Some(r) => {
+                    return Err(format!(
+                        "`{shown}`: the region {r} is not allowed (allowed: {})",
+                        self.s.allowed_regions.join(", ")
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "`{shown}`: no region given; pass --region (allowed: {})",
+                        self.s.allowed_regions.join(", ")
+                    ));
+                }
+            }
+        }
+        if self.is_read(service, operation, call) {
+            return Ok(());
+        }
+        if tag_grants(request, &self.s.write_tag) || self.s.write_profiles.contains(&profile) {
+            return Ok(());
+        }
+        Err(format!(
+            "`{shown}` is not a read-only operation; writes need the `{}` tag on the request",
+            self.s.write_tag
+        ))
+    }
+}
+
+impl Plugin for AwsGuard {
+    fn init(config: Config) -> Result<Self, String> {
+        let s: Settings = config.parse()?;
+        if s.write_tag.trim().is_empty() {
+            return Err("invalid plugin config: `write_tag` is empty".into());
+        }
+        let reads = BUILTIN_READS
+            .iter()
+            .map(|r| r.to_string())
+            .chain(s.read_operations.iter().cloned())
+            .map(|r| Glob::new(&r))
+            .collect();
+        let denied = s.deny_operations.iter().map(|r| Glob::new(r)).collect();
+        Ok(AwsGuard { s, reads, denied })
+    }
+
+    fn check(&self, request: &Request) -> Verdict {
+        let deny = |why: String| Verdict::deny(format!("aws-guard: {why}"));
+        if let Some(v) = request.env.iter().find(|v| {
+            OVERRIDES.contains(&v.name.as_str())
+                || (!self.s.allow_endpoint_url && v.name.starts_with("AWS_ENDPOINT_URL"))
+        }) {
+            return deny(format!(
+                "the request environment sets {}, which redirects the AWS CLI's configuration, credentials or endpoint",
+                v.name
+            ));
+        }
+        if let Command::Aws(a) = &request.command {
+            let argv = aws_argv(a);
+            let call = parse(&argv[1..]);
+            if let Err(why) = self.check_call(request, &call, &[], &argv.join(" ")) {
+                return deny(why);
+            }
+            return Verdict::Allow;
+        }
+        for cmd in request.commands() {
+            for inv in invocations(cmd) {
+                if inv.program_name() != "aws" {
+                    continue;
+                }
+                let call = parse(inv.args());
+                if let Err(why) = self.check_call(request, &call, &inv.env, &inv.display()) {
+                    return deny(why);
+                }
+            }
+        }
+        Verdict::Allow
+    }
+}
+
+register_plugin!(AwsGuard);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudops_plugin_sdk::testing::{aws, aws_as, load, shell};
+
+    fn guard(json: &str) -> AwsGuard {
+        load::<AwsGuard>(json).expect("config loads")
+    }
+
+    #[test]
+    fn reads_pass_and_writes_need_the_tag() {
+        let g = guard("{}");
+        for req in [
+            aws("ec2", "describe-instances", &[]),
+            aws("s3", "ls", &[]),
+            aws("sts", "get-caller-identity", &[]),
+            aws("s3", "cp", &["s3://bucket/key", "./local"]),
+            shell("aws s3 ls s3://bucket | head"),
+            shell("aws --profile dev ec2 describe-vpcs --region eu-west-1"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_allow(), "{req:?}: {v:?}");
+        }
+        for req in [
+            aws("ec2", "terminate-instances", &["--instance-ids", "i-1"]),
+            aws("s3", "rm", &["s3://bucket/key"]),
+            aws("s3", "cp", &["./x", "s3://bucket/key"]),
+            shell("aws iam create-user --user-name x"),
+            shell("sudo aws s3 rb s3://bucket --force"),
+            shell("bash -c 'aws ec2 run-instances --image-id ami-1'"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+        }
+        let tagged = aws("ec2", "terminate-instances", &[]).with_tag("aws-write", "true");
+        assert!(g.check(&tagged).is_allow());
+        let untagged = aws("ec2", "terminate-instances", &[]).with_tag("aws-write", "false");
+        assert!(g.check(&untagged).is_deny());
+    }
+
+    #[test]
+    fn endpoint_and_credential_overrides_are_denied() {
+        let g = guard("{}");
+        for req in [
+            aws("s3", "ls", &["--endpoint-url", "http://evil.invalid"]),
+            shell("aws --endpoint-url=http://x s3 ls"),
+            shell("aws s3 ls --no-verify-ssl"),
+            aws("s3", "ls", &[]).with_env("AWS_CONFIG_FILE", "/tmp/cfg"),
+            aws("s3", "ls", &[]).with_env("AWS_SHARED_CREDENTIALS_FILE", "/tmp/c"),
+            aws("s3", "ls", &[]).with_env("AWS_ENDPOINT_URL_S3", "http://x"),
+            shell("AWS_CONFIG_FILE=/tmp/cfg aws s3 ls"),
+            shell("env AWS_ENDPOINT_URL=http://x aws s3 ls"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+        }
+        let open = guard(r#"{"allow_endpoint_url": true}"#);
+        assert!(
+            open.check(&aws(
+                "s3",
+                "ls",
+                &["--endpoint-url", "http://localhost:5000"]
+            ))
+            .is_allow()
+        );
+    }
+
+    #[test]
+    fn services_profiles_and_regions_are_restricted() {
+        let g = guard(
+            r#"{"deny_services": ["iam"], "allowed_profiles": ["dev", "prod"], "allowed_regions": ["eu-west-1"],
+                "write_profiles": ["dev"], "deny_operations": ["secretsmanager get-secret-value"]}"#,
+        );
+        assert!(
+            g.check(&aws_as(
+                "ec2",
+                "describe-vpcs",
+                &[],
+                Some("dev"),
+                Some("eu-west-1")
+            ))
+            .is_allow()
+        );
+        assert!(
+            g.check(&aws_as(
+                "iam",
+                "list-users",
+                &[],
+                Some("dev"),
+                Some("eu-west-1")
+            ))
+            .is_deny()
+        );
+        assert!(
+            g.check(&aws_as(
+                "ec2",
+                "describe-vpcs",
+                &[],
+                Some("other"),
+                Some("eu-west-1")
+            ))
+            .is_deny()
+        );
+        assert!(
+            g.check(&aws_as(
+                "ec2",
+                "describe-vpcs",
+                &[],
+                Some("dev"),
+                Some("us-east-1")
+            ))
+            .is_deny()
+        );
+        assert!(
+            g.check(&aws_as("ec2", "describe-vpcs", &[], Some("dev"), None))
+                .is_deny()
+        );
+        assert!(
+            g.check(&aws_as(
+                "ec2",
+                "run-instances",
+                &[],
+                Some("dev"),
+                Some("eu-west-1")
+            ))
+            .is_allow()
+        );
+        assert!(
+            g.check(&aws_as(
+                "ec2",
+                "run-instances",
+                &[],
+                Some("prod"),
+                Some("eu-west-1")
+            ))
+            .is_deny()
+        );
+        let secret = aws_as(
+            "secretsmanager",
+            "get-secret-value",
+            &[],
+            Some("dev"),
+            Some("eu-west-1"),
+        );
+        assert!(g.check(&secret).is_deny());
+        let env_profile = shell("AWS_PROFILE=prod AWS_REGION=eu-west-1 aws ec2 describe-vpcs");
+        assert!(g.check(&env_profile).is_allow());
+        let only_s3 = guard(r#"{"allow_services": ["s3"]}"#);
+        assert!(only_s3.check(&aws("ec2", "describe-vpcs", &[])).is_deny());
+        assert!(only_s3.check(&aws("s3", "ls", &[])).is_allow());
+    }
+
+    #[test]
+    fn dynamic_calls_and_bad_config_are_refused() {
+        let g = guard("{}");
+        assert!(g.check(&shell("aws $SVC delete-thing")).is_deny());
+        assert!(g.check(&shell("aws --version")).is_allow());
+        assert!(load::<AwsGuard>(r#"{"write_tag": ""}"#).is_err());
+        assert!(
+            load::<AwsGuard>(r#"{"profiles": []}"#)
+                .err()
+                .unwrap()
+                .contains("profiles")
+        );
+    }
+}
