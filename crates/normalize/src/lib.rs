@@ -6,74 +6,29 @@
 //! groups, `$(...)`, backticks, process substitution, here-document bodies, function
 //! bodies, compound commands). What cannot be analysed statically is listed in
 //! [`Normalized::unanalyzable`].
+//!
+//! Layout: [`model`] holds the public types, `request` the per-kind dispatch, `shell`
+//! the script analysis (a fast path for plain commands, the brush-parser path for the
+//! rest), `pathcache` the bounded cache of `PATH` look-ups.
 
-use serde::{Deserialize, Serialize};
+pub mod model;
+mod pathcache;
+mod request;
+mod shell;
+
+pub use model::{Assignment, Normalized, Redirection, SimpleCommand};
+pub use shell::{MAX_NESTING, MAX_SCRIPT_BYTES};
 
 use cloudops_execution_engine::ExecutionRequest;
 
-/// A `NAME=value` pair (a leading assignment of a simple command).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Assignment {
-    /// Variable name.
-    pub name: String,
-    /// Value after quote removal (as written when it holds an expansion).
-    pub value: String,
-}
-
-/// A redirection: `2>&1` is `fd: Some(2), op: ">&", target: "1"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Redirection {
-    /// Explicit file descriptor, if written.
-    pub fd: Option<u32>,
-    /// Operator: `<`, `>`, `>>`, `>|`, `<>`, `<&`, `>&`, `&>`, `&>>`, `<<`, `<<-`, `<<<`.
-    pub op: String,
-    /// Target word after quote removal (for here-documents: the delimiter).
-    pub target: String,
-}
-
-/// One simple command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimpleCommand {
-    /// Words after quote removal; `argv[0]` as written.
-    pub argv: Vec<String>,
-    /// `argv[0]` resolved on the request's PATH to an absolute path, when it could be
-    /// (`None` for shell builtins, functions, dynamic names, and programs not found).
-    pub program: Option<String>,
-    /// Leading assignments.
-    pub assignments: Vec<Assignment>,
-    /// Redirections in order.
-    pub redirections: Vec<Redirection>,
-    /// Enclosing constructs, outermost first: `pipeline`, `subshell`, `brace-group`,
-    /// `command-substitution`, `backticks`, `process-substitution`, `here-document`,
-    /// `function`, `if`, `while`, `until`, `for`, `case`, `arithmetic`.
-    pub context: Vec<String>,
-    /// Some word depends on run-time expansion (`$VAR`, `$(...)`, globs); such words
-    /// stay as written in `argv`.
-    pub dynamic: bool,
-}
-
-/// The structured view of one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Normalized {
-    /// Every simple command in source order (exactly one for exec, script and aws).
-    pub commands: Vec<SimpleCommand>,
-    /// Why the request cannot be fully analysed; empty when the analysis is complete.
-    pub unanalyzable: Vec<String>,
-}
-
-impl Normalized {
-    /// True when nothing in the request escaped static analysis.
-    pub fn is_fully_analyzed(&self) -> bool {
-        self.unanalyzable.is_empty()
-    }
-}
-
-/// Computes the structured view of `request`. Never fails: what cannot be analysed is
-/// reported in `unanalyzable`.
+/// Computes the structured view of `request`. Never fails and never panics: what cannot
+/// be analysed is reported in `unanalyzable`.
 pub fn normalize(request: &ExecutionRequest) -> Normalized {
-    let _ = request;
-    Normalized {
-        commands: Vec::new(),
-        unanalyzable: vec!["not implemented yet".to_string()],
-    }
+    request::normalize_request(request)
+}
+
+/// Analyses a shell script on its own, as [`normalize`] does for a `Shell` request:
+/// programs are resolved on `path` (a `PATH` value), relative to `cwd` for names with a `/`.
+pub fn normalize_shell(script: &str, path: &str, cwd: Option<&std::path::Path>) -> Normalized {
+    shell::analyze(script, path, cwd)
 }

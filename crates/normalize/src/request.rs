@@ -1,0 +1,331 @@
+//! Per-kind normalisation of a request: `Exec`, `Script` and `AwsCli` resolve exactly as
+//! the engine does; `Shell` hands the script to the shell analysis.
+
+use std::path::{Path, PathBuf};
+
+use cloudops_execution_engine::resolve::{read_shebang, search_path};
+use cloudops_execution_engine::{Command, ExecutionRequest};
+
+use crate::model::{Normalized, SimpleCommand};
+use crate::pathcache::resolve_uncached;
+use crate::shell;
+
+/// Environment variables a request may set that make a shell run code that is not in
+/// the script (a startup file, imported functions, options such as `expand_aliases`,
+/// a trace prompt with substitutions).
+const SHELL_CODE_ENV: &[&str] = &["BASH_ENV", "ENV", "BASHOPTS", "SHELLOPTS", "PS4"];
+
+pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
+    let path = search_path(&request.env);
+    let cwd: Option<PathBuf> = request
+        .working_dir
+        .as_ref()
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
+    let cwd = cwd.as_deref();
+    match &request.command {
+        Command::Shell { command, .. } => {
+            let mut n = shell::analyze(command, &path, cwd);
+            shell_env_findings(request, &mut n.unanalyzable);
+            n
+        }
+        Command::Exec { program, args } => {
+            let mut argv = Vec::with_capacity(args.len() + 1);
+            argv.push(program.clone());
+            argv.extend(args.iter().cloned());
+            single(argv, resolve_uncached(program, &path, cwd), Vec::new())
+        }
+        Command::Script {
+            path: script,
+            interpreter,
+        } => normalize_script(script, interpreter.as_deref(), &path, cwd),
+        Command::AwsCli {
+            service,
+            operation,
+            args,
+            profile,
+            region,
+        } => {
+            let mut argv = Vec::with_capacity(args.len() + 7);
+            argv.push("aws".to_string());
+            argv.push(service.clone());
+            argv.push(operation.clone());
+            argv.extend(args.iter().cloned());
+            for (flag, value) in [("--profile", profile), ("--region", region)] {
+                if let Some(v) = value {
+                    argv.push(flag.to_string());
+                    argv.push(v.clone());
+                }
+            }
+            single(argv, resolve_uncached("aws", &path, cwd), Vec::new())
+        }
+    }
+}
+
+fn single(argv: Vec<String>, program: Option<String>, unanalyzable: Vec<String>) -> Normalized {
+    Normalized {
+        commands: vec![SimpleCommand {
+            argv,
+            program,
+            assignments: Vec::new(),
+            redirections: Vec::new(),
+            context: Vec::new(),
+            dynamic: false,
+        }],
+        unanalyzable,
+    }
+}
+
+/// The script's absolute path, as the engine computes it.
+fn script_abs(script: &Path, cwd: Option<&Path>) -> PathBuf {
+    match cwd {
+        Some(c) if script.is_relative() => c.join(script),
+        _ => std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf()),
+    }
+}
+
+fn normalize_script(
+    script: &Path,
+    interpreter: Option<&str>,
+    path: &str,
+    cwd: Option<&Path>,
+) -> Normalized {
+    let abs = script_abs(script, cwd);
+    let abs_s = abs.to_string_lossy().into_owned();
+    if let Some(i) = interpreter {
+        return single(
+            vec![i.to_string(), abs_s],
+            resolve_uncached(i, path, cwd),
+            Vec::new(),
+        );
+    }
+    match read_shebang(&abs) {
+        Ok(Some(sb)) => {
+            let program = resolve_uncached(&sb.interpreter, path, cwd);
+            let mut argv = vec![sb.interpreter];
+            argv.extend(sb.arg);
+            argv.push(abs_s);
+            single(argv, program, Vec::new())
+        }
+        Ok(None) => single(
+            vec![abs_s],
+            None,
+            vec![format!(
+                "script '{}' has no shebang line and no interpreter was given",
+                script.display()
+            )],
+        ),
+        Err(e) => single(
+            vec![abs_s],
+            None,
+            vec![format!(
+                "cannot read the shebang of script '{}': {e}",
+                script.display()
+            )],
+        ),
+    }
+}
+
+fn shell_env_findings(request: &ExecutionRequest, out: &mut Vec<String>) {
+    let mut names: Vec<&str> = request
+        .env
+        .keys()
+        .map(String::as_str)
+        .filter(|k| SHELL_CODE_ENV.contains(k) || k.starts_with("BASH_FUNC_"))
+        .collect();
+    names.sort_unstable();
+    for k in names {
+        out.push(format!(
+            "the request's environment sets {k}: the shell may run code that is not in the script"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudops_execution_engine::ExecutionMetadata;
+    use std::collections::HashMap;
+    use std::os::unix::fs::PermissionsExt;
+
+    pub(crate) fn req(command: Command) -> ExecutionRequest {
+        ExecutionRequest {
+            id: uuid_nil(),
+            command,
+            env: HashMap::new(),
+            working_dir: None,
+            timeout_ms: None,
+            metadata: ExecutionMetadata::default(),
+        }
+    }
+
+    fn uuid_nil() -> uuid::Uuid {
+        uuid::Uuid::nil()
+    }
+
+    #[test]
+    fn exec_resolves_on_the_request_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("mytool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut r = req(Command::Exec {
+            program: "mytool".into(),
+            args: vec!["-x".into()],
+        });
+        r.env
+            .insert("PATH".into(), dir.path().to_string_lossy().into_owned());
+        let n = normalize_request(&r);
+        assert!(n.is_fully_analyzed());
+        assert_eq!(n.commands.len(), 1);
+        assert_eq!(n.commands[0].argv, ["mytool", "-x"]);
+        assert_eq!(
+            n.commands[0].program.as_deref(),
+            Some(tool.to_string_lossy().as_ref())
+        );
+    }
+
+    #[test]
+    fn exec_not_found_is_not_unanalyzable() {
+        let n = normalize_request(&req(Command::Exec {
+            program: "no-such-program-xyz".into(),
+            args: vec![],
+        }));
+        assert!(n.is_fully_analyzed());
+        assert_eq!(n.commands[0].program, None);
+        assert_eq!(n.commands[0].argv, ["no-such-program-xyz"]);
+    }
+
+    #[test]
+    fn exec_relative_name_with_slash_uses_working_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("t.sh");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut r = req(Command::Exec {
+            program: "./t.sh".into(),
+            args: vec![],
+        });
+        r.working_dir = Some(dir.path().to_path_buf());
+        let n = normalize_request(&r);
+        let p = n.commands[0].program.clone().unwrap();
+        assert!(p.ends_with("t.sh") && p.starts_with('/'), "{p}");
+    }
+
+    #[test]
+    fn script_with_env_shebang_and_with_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.py");
+        std::fs::write(&a, "#!/usr/bin/env python3\nprint(1)\n").unwrap();
+        let n = normalize_request(&req(Command::Script {
+            path: a.clone(),
+            interpreter: None,
+        }));
+        assert_eq!(
+            n.commands[0].argv,
+            [
+                "/usr/bin/env".to_string(),
+                "python3".into(),
+                a.to_string_lossy().into_owned()
+            ]
+        );
+        assert_eq!(n.commands[0].program.as_deref(), Some("/usr/bin/env"));
+        let b = dir.path().join("b.sh");
+        std::fs::write(&b, "#!/bin/bash -e\necho\n").unwrap();
+        let n = normalize_request(&req(Command::Script {
+            path: b.clone(),
+            interpreter: None,
+        }));
+        assert_eq!(
+            n.commands[0].argv,
+            [
+                "/bin/bash".to_string(),
+                "-e".into(),
+                b.to_string_lossy().into_owned()
+            ]
+        );
+        assert!(n.commands[0].program.as_deref().unwrap().ends_with("bash"));
+        assert!(n.is_fully_analyzed());
+    }
+
+    #[test]
+    fn script_with_explicit_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("s");
+        std::fs::write(&s, "echo hi\n").unwrap();
+        let n = normalize_request(&req(Command::Script {
+            path: s.clone(),
+            interpreter: Some("sh".into()),
+        }));
+        assert_eq!(
+            n.commands[0].argv,
+            ["sh".to_string(), s.to_string_lossy().into_owned()]
+        );
+        assert!(n.commands[0].program.as_deref().unwrap().starts_with('/'));
+    }
+
+    #[test]
+    fn script_without_shebang_or_unreadable_is_unanalyzable() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("s");
+        std::fs::write(&s, "echo hi\n").unwrap();
+        let n = normalize_request(&req(Command::Script {
+            path: s,
+            interpreter: None,
+        }));
+        assert!(
+            n.unanalyzable[0].contains("no shebang"),
+            "{:?}",
+            n.unanalyzable
+        );
+        assert_eq!(n.commands[0].program, None);
+        let n = normalize_request(&req(Command::Script {
+            path: dir.path().join("missing"),
+            interpreter: None,
+        }));
+        assert!(
+            n.unanalyzable[0].contains("cannot read"),
+            "{:?}",
+            n.unanalyzable
+        );
+    }
+
+    #[test]
+    fn aws_argv_with_profile_and_region() {
+        let n = normalize_request(&req(Command::AwsCli {
+            service: "ec2".into(),
+            operation: "describe-instances".into(),
+            args: vec!["--max-items".into(), "5".into()],
+            profile: Some("dev".into()),
+            region: Some("eu-west-1".into()),
+        }));
+        assert_eq!(
+            n.commands[0].argv,
+            [
+                "aws",
+                "ec2",
+                "describe-instances",
+                "--max-items",
+                "5",
+                "--profile",
+                "dev",
+                "--region",
+                "eu-west-1"
+            ]
+        );
+        assert!(n.is_fully_analyzed());
+    }
+
+    #[test]
+    fn shell_env_that_runs_code_is_reported() {
+        let mut r = req(Command::Shell {
+            command: "ls".into(),
+            shell: "bash".into(),
+        });
+        r.env.insert("BASH_ENV".into(), "/tmp/x".into());
+        r.env
+            .insert("BASH_FUNC_ls%%".into(), "() { rm -rf /; }".into());
+        let n = normalize_request(&r);
+        assert_eq!(n.unanalyzable.len(), 2, "{:?}", n.unanalyzable);
+        assert!(n.unanalyzable[0].contains("BASH_ENV"));
+    }
+}

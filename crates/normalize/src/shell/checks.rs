@@ -1,0 +1,296 @@
+//! Rules on particular commands: names that run strings as code (`eval`, `source`,
+//! `trap`, `alias`), `exec` with dynamic words, `PATH` changes, and the script of
+//! `sh|bash|dash|zsh|ksh|mksh -c SCRIPT`, analysed as a nested shell.
+
+use super::words::clip;
+use super::{Analyzer, Parts, PathOverride};
+
+/// Shell names whose `-c` argument is analysed.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
+
+/// Bash builtins and reserved words: a command with one of these names runs no program.
+const BUILTINS: &[&str] = &[
+    "!",
+    ".",
+    ":",
+    "[",
+    "[[",
+    "]]",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "case",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "compopt",
+    "continue",
+    "coproc",
+    "declare",
+    "dirs",
+    "disown",
+    "do",
+    "done",
+    "echo",
+    "elif",
+    "else",
+    "enable",
+    "esac",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "fi",
+    "for",
+    "function",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "if",
+    "in",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "select",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "then",
+    "time",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "until",
+    "wait",
+    "while",
+    "{",
+    "}",
+];
+
+/// True for a bash builtin or reserved word.
+pub(crate) fn is_builtin_or_keyword(name: &str) -> bool {
+    BUILTINS.contains(&name)
+}
+
+fn basename(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+fn shown(argv: &[String]) -> String {
+    clip(&argv.join(" "))
+}
+
+impl Analyzer {
+    /// Applies the rules on one command (before it is stored).
+    pub(crate) fn check_command(&mut self, parts: &Parts) {
+        let argv = &parts.argv;
+        if argv.is_empty() {
+            if parts.assignments.iter().any(|a| a.name == "PATH") {
+                self.path_changed();
+            }
+            return;
+        }
+        if parts.argv_dynamic[0] {
+            self.flag(format!("command name is dynamic: `{}`", clip(&argv[0])));
+            return;
+        }
+        // Wrappers that run a builtin or replace the shell.
+        let mut e = 0;
+        let mut via_exec = false;
+        while e < argv.len() && !parts.argv_dynamic[e] {
+            match argv[e].as_str() {
+                "builtin" => e += 1,
+                "command" => {
+                    e += 1;
+                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                        if argv[e].contains(['v', 'V']) {
+                            return; // `command -v NAME` only looks NAME up
+                        }
+                        e += 1;
+                    }
+                    if argv.get(e).is_some_and(|w| w == "--") {
+                        e += 1;
+                    }
+                }
+                "exec" => {
+                    via_exec = true;
+                    e += 1;
+                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                        if argv[e].contains('a') {
+                            e += 1;
+                        }
+                        e += 1;
+                    }
+                    if argv.get(e).is_some_and(|w| w == "--") {
+                        e += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if via_exec && parts.argv_dynamic.iter().any(|d| *d) {
+            self.flag(format!("exec runs a dynamic command: `{}`", shown(argv)));
+        }
+        if e >= argv.len() {
+            return;
+        }
+        if parts.argv_dynamic[e] {
+            self.flag(format!("command name is dynamic: `{}`", clip(&argv[e])));
+            return;
+        }
+        let args = &argv[e + 1..];
+        match argv[e].as_str() {
+            "eval" if !args.is_empty() => {
+                self.flag(format!("eval runs a string as code: `{}`", shown(argv)));
+            }
+            "source" | "." if !args.is_empty() => {
+                self.flag(format!(
+                    "{} runs a file as code: `{}`",
+                    argv[e],
+                    shown(argv)
+                ));
+            }
+            "trap" => {
+                let rest: Vec<&String> = args
+                    .iter()
+                    .skip_while(|a| a.starts_with('-') && a.len() > 1)
+                    .collect();
+                let listing = args.iter().any(|a| a == "-p" || a == "-l");
+                if !listing && rest.len() >= 2 && rest[0] != "-" && !rest[0].is_empty() {
+                    self.flag(format!("trap runs a string as code: `{}`", shown(argv)));
+                }
+            }
+            "alias" if args.iter().any(|a| a.contains('=')) => {
+                self.flag(format!(
+                    "alias changes what later command names run: `{}`",
+                    shown(argv)
+                ));
+            }
+            "enable" if args.iter().any(|a| a.starts_with('-') && a.contains('f')) => {
+                self.flag(format!(
+                    "enable -f loads a builtin from a shared object: `{}`",
+                    shown(argv)
+                ));
+            }
+            "hash" if args.iter().any(|a| a.starts_with('-') && a.contains('p')) => {
+                self.path_changed();
+            }
+            "export" | "declare" | "typeset" | "readonly" | "local" | "unset"
+                if args
+                    .iter()
+                    .any(|a| a == "PATH" || a.starts_with("PATH=") || a.starts_with("PATH+=")) =>
+            {
+                self.path_changed();
+            }
+            _ => {}
+        }
+        // `sh -c SCRIPT`, as the command itself or behind a wrapper (`env`, `sudo`, ...).
+        let inherited = parts
+            .path
+            .as_ref()
+            .is_some_and(|p| *p != PathOverride::Inherit);
+        for i in e..argv.len() {
+            if !parts.argv_dynamic[i] && SHELLS.contains(&basename(&argv[i])) {
+                let mut start = i;
+                if basename(&argv[i]) == "busybox" {
+                    if argv
+                        .get(i + 1)
+                        .is_some_and(|s| SHELLS.contains(&s.as_str()))
+                    {
+                        start = i + 1;
+                    } else {
+                        continue;
+                    }
+                }
+                self.shell_c(parts, start, start == e, inherited);
+                break;
+            }
+        }
+    }
+
+    /// Finds the script of `SHELL [options] -c SCRIPT` starting at `argv[start]`.
+    fn shell_c(&mut self, parts: &Parts, start: usize, is_command: bool, path_changed: bool) {
+        let argv = &parts.argv;
+        let mut has_c = false;
+        let mut i = start + 1;
+        while i < argv.len() {
+            if parts.argv_dynamic[i] {
+                if is_command && has_c {
+                    self.flag(format!(
+                        "{} -c runs a dynamic string: `{}`",
+                        basename(&argv[start]),
+                        shown(argv)
+                    ));
+                }
+                return;
+            }
+            let w = argv[i].as_str();
+            if w == "--" || w == "-" {
+                i += 1;
+                break;
+            }
+            if let Some(long) = w.strip_prefix("--") {
+                if matches!(long, "rcfile" | "init-file") {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            if (w.starts_with('-') || w.starts_with('+')) && w.len() > 1 {
+                has_c |= w.starts_with('-') && w.contains('c');
+                if w.contains(['o', 'O']) {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if !has_c {
+            return;
+        }
+        let Some(script) = argv.get(i) else {
+            return;
+        };
+        if parts.argv_dynamic[i] {
+            if is_command {
+                self.flag(format!(
+                    "{} -c runs a dynamic string: `{}`",
+                    basename(&argv[start]),
+                    shown(argv)
+                ));
+            }
+            return;
+        }
+        let script = script.clone();
+        self.shell_c_script(&script, path_changed);
+    }
+}

@@ -1,0 +1,129 @@
+//! Cheap checks run before the parser sees a script: size, nesting, and inputs known to
+//! make brush-parser 0.4 panic or backtrack exponentially.
+
+/// Scripts longer than this are not parsed (reported as unanalysable).
+pub const MAX_SCRIPT_BYTES: usize = 128 * 1024;
+/// Deepest nesting analysed: brackets and compound commands in one script, plus nested
+/// substitutions and `sh -c` scripts across levels.
+pub const MAX_NESTING: usize = 64;
+/// Unclosed `(` left at the end of a script: brush-parser backtracks exponentially on
+/// them (16 take milliseconds, 24 take seconds), and bash rejects such a script anyway.
+const MAX_UNCLOSED_PARENS: usize = 8;
+
+/// Returns why `src` must not be handed to the parser, if it must not.
+pub(crate) fn precheck(src: &str) -> Option<String> {
+    if src.len() > MAX_SCRIPT_BYTES {
+        return Some(format!(
+            "script is too long to analyse ({} bytes, the limit is {MAX_SCRIPT_BYTES})",
+            src.len()
+        ));
+    }
+    let b = src.as_bytes();
+    let mut depth = 0usize;
+    let mut max_depth = 0usize;
+    let mut parens = 0usize;
+    let mut i = 0;
+    let mut in_single = false;
+    let mut digits = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if in_single {
+            if c == b'\'' {
+                in_single = false;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\\' => {
+                i += 2;
+                digits = 0;
+                continue;
+            }
+            b'\'' => in_single = true,
+            b'(' | b'{' => {
+                depth += 1;
+                if c == b'(' {
+                    parens += 1;
+                }
+                max_depth = max_depth.max(depth);
+            }
+            b')' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if c == b')' {
+                    parens = parens.saturating_sub(1);
+                }
+            }
+            b'<' | b'>' if digits > 9 => {
+                return Some("a file descriptor number is too large to analyse".to_string());
+            }
+            _ => {}
+        }
+        digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
+        i += 1;
+    }
+    if max_depth + keyword_depth(src) > MAX_NESTING {
+        return Some(format!("nesting too deep (more than {MAX_NESTING} levels)"));
+    }
+    if parens > MAX_UNCLOSED_PARENS {
+        return Some(format!("{parens} unclosed parentheses: not a valid script"));
+    }
+    if has_huge_tilde_number(b) {
+        return Some("a `~+N`/`~-N` directory-stack index is too large to analyse".into());
+    }
+    None
+}
+
+/// Upper bound of the nesting of compound-command keywords (`if`, `while`, `until`,
+/// `for`, `case`, `select`), counted as whole words.
+fn keyword_depth(src: &str) -> usize {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for w in src.split(|c: char| c.is_ascii_whitespace() || c == ';' || c == '&' || c == '|') {
+        match w {
+            "if" | "while" | "until" | "for" | "case" | "select" => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            "fi" | "done" | "esac" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// `~+123…` with more digits than an integer holds makes the word parser panic.
+fn has_huge_tilde_number(b: &[u8]) -> bool {
+    b.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'~'
+            && (w[1] == b'+' || w[1] == b'-' || w[1].is_ascii_digit())
+            && b[i + 1..]
+                .iter()
+                .skip(usize::from(!w[1].is_ascii_digit()))
+                .take_while(|c| c.is_ascii_digit())
+                .count()
+                > 9
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        assert!(precheck("ls -la").is_none());
+        assert!(precheck("echo '(((((((((((((('").is_none());
+        assert!(precheck(&"(".repeat(20)).unwrap().contains("unclosed"));
+        assert!(precheck(&"(".repeat(200)).unwrap().contains("nesting"));
+        assert!(
+            precheck(&"x".repeat(MAX_SCRIPT_BYTES + 1))
+                .unwrap()
+                .contains("too long")
+        );
+        assert!(precheck("99999999999999999999>x").is_some());
+        assert!(precheck("echo 123456789012").is_none());
+        assert!(precheck("cd ~+99999999999999999999").is_some());
+        assert!(precheck("cd ~+1").is_none());
+    }
+}

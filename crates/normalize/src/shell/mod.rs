@@ -1,0 +1,288 @@
+//! Analysis of a shell script into its simple commands: the analyser state, the entry
+//! point, and the final pass that resolves programs.
+
+mod checks;
+mod fast;
+mod limits;
+mod walk;
+mod words;
+
+#[cfg(test)]
+mod tests;
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+use brush_parser::ParserOptions;
+
+use crate::model::{Assignment, Normalized, Redirection, SimpleCommand};
+use crate::pathcache::resolve_cached;
+
+pub use limits::{MAX_NESTING, MAX_SCRIPT_BYTES};
+
+/// Total bytes parsed for one request, nested scripts included (`sh -c` and
+/// substitutions re-parse parts of the text).
+const MAX_WORK_BYTES: usize = 4 * MAX_SCRIPT_BYTES;
+/// Most commands reported for one request.
+const MAX_COMMANDS: usize = 20_000;
+
+/// Analyses `script`, resolving programs on `path` (relative to `cwd` for names with a `/`).
+pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalized {
+    let mut a = Analyzer::new(true);
+    a.script(script);
+    a.finish(path, cwd)
+}
+
+/// How `PATH` is set for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PathOverride {
+    /// The shell's `PATH`.
+    Inherit,
+    /// `PATH=value cmd` with a static value.
+    Static(String),
+    /// `PATH=$X cmd`: unknown.
+    Dynamic,
+}
+
+/// A shell (the request's, or one started by `sh -c`): what changes name look-up in it.
+struct Scope {
+    parent: Option<usize>,
+    functions: Vec<String>,
+    path_changed: bool,
+}
+
+/// A command found, before its program is resolved.
+pub(crate) struct Pending {
+    cmd: SimpleCommand,
+    name_dynamic: bool,
+    scope: usize,
+    path: PathOverride,
+}
+
+/// The parts of a simple command collected by a front end (the fast path or the walker).
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub argv: Vec<String>,
+    pub argv_dynamic: Vec<bool>,
+    pub assignments: Vec<Assignment>,
+    pub redirections: Vec<Redirection>,
+    pub dynamic: bool,
+    pub path: Option<PathOverride>,
+}
+
+impl Parts {
+    pub(crate) fn push_arg(&mut self, text: String, dynamic: bool) {
+        self.argv.push(text);
+        self.argv_dynamic.push(dynamic);
+        self.dynamic |= dynamic;
+    }
+}
+
+/// The state of one analysis.
+pub(crate) struct Analyzer {
+    pending: Vec<Pending>,
+    unanalyzable: Vec<String>,
+    scopes: Vec<Scope>,
+    scope: usize,
+    pub(crate) ctx: Vec<&'static str>,
+    depth: usize,
+    work: usize,
+    pub(crate) options: ParserOptions,
+    allow_fast: bool,
+}
+
+impl Analyzer {
+    pub(crate) fn new(allow_fast: bool) -> Self {
+        Analyzer {
+            pending: Vec::new(),
+            unanalyzable: Vec::new(),
+            scopes: vec![Scope {
+                parent: None,
+                functions: Vec::new(),
+                path_changed: false,
+            }],
+            scope: 0,
+            ctx: Vec::new(),
+            depth: 0,
+            work: 0,
+            options: ParserOptions::default(),
+            allow_fast,
+        }
+    }
+
+    /// Records why the request cannot be fully analysed (once per reason).
+    pub(crate) fn flag(&mut self, reason: String) {
+        if !self.unanalyzable.contains(&reason) {
+            self.unanalyzable.push(reason);
+        }
+    }
+
+    /// Enters one nesting level; false (and flagged) when too deep.
+    pub(crate) fn enter(&mut self) -> bool {
+        if self.depth >= MAX_NESTING {
+            self.flag(format!("nesting too deep (more than {MAX_NESTING} levels)"));
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Analyses a script (the request's, a substitution's, an `sh -c` argument) in the
+    /// current scope and context.
+    pub(crate) fn script(&mut self, src: &str) {
+        self.work += src.len();
+        if self.work > MAX_WORK_BYTES {
+            self.flag(format!(
+                "too much nested script text to analyse (more than {MAX_WORK_BYTES} bytes)"
+            ));
+            return;
+        }
+        if src.contains('\0') {
+            self.flag("script contains a NUL byte".to_string());
+        }
+        if let Some(reason) = limits::precheck(src) {
+            self.flag(reason);
+            return;
+        }
+        if !self.enter() {
+            return;
+        }
+        if !(self.allow_fast && fast::try_fast(self, src)) {
+            let (ctx_len, depth, scope) = (self.ctx.len(), self.depth, self.scope);
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| self.parse_and_walk(src)));
+            if r.is_err() {
+                self.ctx.truncate(ctx_len);
+                self.depth = depth;
+                self.scope = scope;
+                self.flag("the shell parser failed on this input".to_string());
+            }
+        }
+        self.leave();
+    }
+
+    /// Analyses the script of a substitution under one more context entry.
+    pub(crate) fn sub_script(&mut self, src: &str, ctx: &'static str) {
+        self.ctx.push(ctx);
+        self.script(src);
+        self.ctx.pop();
+    }
+
+    /// Analyses the script of `sh -c SCRIPT` as a new shell.
+    pub(crate) fn shell_c_script(&mut self, src: &str, path_changed: bool) {
+        let parent = self.scope;
+        self.scopes.push(Scope {
+            parent: Some(parent),
+            functions: Vec::new(),
+            path_changed,
+        });
+        self.scope = self.scopes.len() - 1;
+        self.ctx.push("shell-c");
+        self.script(src);
+        self.ctx.pop();
+        self.scope = parent;
+    }
+
+    /// Records a function defined in the current shell.
+    pub(crate) fn define_function(&mut self, name: String) {
+        let s = &mut self.scopes[self.scope];
+        if !s.functions.contains(&name) {
+            s.functions.push(name);
+        }
+    }
+
+    /// The current shell changes `PATH` (or the hash table) somewhere.
+    pub(crate) fn path_changed(&mut self) {
+        self.scopes[self.scope].path_changed = true;
+    }
+
+    /// Reserves the slot of a command whose words are still to be analysed (so that
+    /// commands stay in source order when its substitutions emit theirs first).
+    pub(crate) fn reserve(&mut self) -> Option<usize> {
+        if self.pending.len() >= MAX_COMMANDS {
+            self.flag(format!(
+                "too many commands to analyse (more than {MAX_COMMANDS})"
+            ));
+            return None;
+        }
+        self.pending.push(Pending {
+            cmd: SimpleCommand {
+                argv: Vec::new(),
+                program: None,
+                assignments: Vec::new(),
+                redirections: Vec::new(),
+                context: Vec::new(),
+                dynamic: false,
+            },
+            name_dynamic: false,
+            scope: self.scope,
+            path: PathOverride::Inherit,
+        });
+        Some(self.pending.len() - 1)
+    }
+
+    /// Fills a reserved slot and applies the checks on special commands.
+    pub(crate) fn fill(&mut self, slot: usize, parts: Parts) {
+        self.check_command(&parts);
+        let Some(p) = self.pending.get_mut(slot) else {
+            return;
+        };
+        p.name_dynamic = parts.argv_dynamic.first().copied().unwrap_or(false);
+        p.path = parts.path.unwrap_or(PathOverride::Inherit);
+        p.cmd.argv = parts.argv;
+        p.cmd.assignments = parts.assignments;
+        p.cmd.redirections = parts.redirections;
+        p.cmd.dynamic = parts.dynamic;
+        p.cmd.context = self.ctx.iter().map(|c| (*c).to_string()).collect();
+    }
+
+    fn scope_path_changed(&self, mut scope: usize) -> bool {
+        loop {
+            let s = &self.scopes[scope];
+            if s.path_changed {
+                return true;
+            }
+            match s.parent {
+                Some(p) => scope = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// Resolves programs and returns the result.
+    fn finish(self, path: &str, cwd: Option<&Path>) -> Normalized {
+        let mut commands = Vec::with_capacity(self.pending.len());
+        let changed: Vec<bool> = (0..self.scopes.len())
+            .map(|s| self.scope_path_changed(s))
+            .collect();
+        for mut p in self.pending {
+            p.cmd.program = match p.cmd.argv.first() {
+                Some(name) if !p.name_dynamic && !name.is_empty() => {
+                    let has_slash = name.contains('/');
+                    let shadowed = !has_slash
+                        && (checks::is_builtin_or_keyword(name)
+                            || self.scopes[p.scope].functions.iter().any(|f| f == name));
+                    if shadowed {
+                        None
+                    } else {
+                        match &p.path {
+                            PathOverride::Dynamic => None,
+                            PathOverride::Static(v) => resolve_cached(name, v, cwd),
+                            PathOverride::Inherit if changed[p.scope] && !has_slash => None,
+                            PathOverride::Inherit => resolve_cached(name, path, cwd),
+                        }
+                    }
+                }
+                _ => None,
+            };
+            commands.push(p.cmd);
+        }
+        Normalized {
+            commands,
+            unanalyzable: self.unanalyzable,
+        }
+    }
+}

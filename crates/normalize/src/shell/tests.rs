@@ -1,0 +1,547 @@
+//! Tests of the shell analysis: one or more per construct, quoting tricks, the rules on
+//! special commands, robustness against garbage, and agreement of the two parsers.
+
+use super::*;
+
+const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+fn run(src: &str) -> Normalized {
+    analyze(src, PATH, None)
+}
+
+fn slow(src: &str) -> Normalized {
+    let mut a = Analyzer::new(false);
+    a.script(src);
+    a.finish(PATH, None)
+}
+
+fn argvs(n: &Normalized) -> Vec<Vec<&str>> {
+    n.commands
+        .iter()
+        .map(|c| c.argv.iter().map(String::as_str).collect())
+        .collect()
+}
+
+fn find<'a>(n: &'a Normalized, name: &str) -> &'a SimpleCommand {
+    n.commands
+        .iter()
+        .find(|c| c.argv.first().is_some_and(|a| a == name))
+        .unwrap_or_else(|| panic!("no `{name}` in {n:#?}"))
+}
+
+fn ctx(c: &SimpleCommand) -> Vec<&str> {
+    c.context.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn typical_command_fast_path() {
+    let n = run("git status && ls -la | grep foo > /tmp/out 2>&1");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(
+        argvs(&n),
+        [
+            vec!["git", "status"],
+            vec!["ls", "-la"],
+            vec!["grep", "foo"]
+        ]
+    );
+    assert!(ctx(&n.commands[0]).is_empty());
+    assert_eq!(ctx(&n.commands[1]), ["pipeline"]);
+    let grep = &n.commands[2];
+    assert_eq!(ctx(grep), ["pipeline"]);
+    assert_eq!(
+        grep.redirections,
+        [
+            Redirection {
+                fd: None,
+                op: ">".into(),
+                target: "/tmp/out".into()
+            },
+            Redirection {
+                fd: Some(2),
+                op: ">&".into(),
+                target: "1".into()
+            },
+        ]
+    );
+    assert!(n.commands.iter().all(|c| !c.dynamic));
+    let ls = n.commands[1].program.as_deref().unwrap();
+    assert!(ls.starts_with('/') && ls.ends_with("/ls"), "{ls}");
+}
+
+#[test]
+fn quoting_tricks_are_removed() {
+    for src in [
+        r"r''m -rf /",
+        r#""rm" -rf /"#,
+        r"\rm -rf /",
+        r#""r"m -rf /"#,
+        r"$'\x72m' -rf /",
+    ] {
+        let n = run(src);
+        assert!(n.is_fully_analyzed(), "{src}: {:?}", n.unanalyzable);
+        assert_eq!(argvs(&n), [vec!["rm", "-rf", "/"]], "{src}");
+        assert!(!n.commands[0].dynamic, "{src}");
+        assert!(
+            n.commands[0].program.as_deref().unwrap().ends_with("/rm"),
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn newline_and_semicolon_separated_commands() {
+    let n = run("echo a\nrm -rf /tmp/x; ls & whoami");
+    assert_eq!(
+        argvs(&n),
+        [
+            vec!["echo", "a"],
+            vec!["rm", "-rf", "/tmp/x"],
+            vec!["ls"],
+            vec!["whoami"]
+        ]
+    );
+    assert_eq!(n.commands[0].program, None, "echo is a builtin");
+}
+
+#[test]
+fn assignment_then_dynamic_name_is_unanalyzable() {
+    let n = run("CMD=rm; $CMD -rf /");
+    assert_eq!(n.commands.len(), 2);
+    assert!(n.commands[0].argv.is_empty());
+    assert_eq!(
+        n.commands[0].assignments,
+        [Assignment {
+            name: "CMD".into(),
+            value: "rm".into()
+        }]
+    );
+    assert_eq!(n.commands[1].argv, ["$CMD", "-rf", "/"]);
+    assert!(n.commands[1].dynamic);
+    assert_eq!(n.commands[1].program, None);
+    assert!(
+        n.unanalyzable
+            .iter()
+            .any(|u| u.contains("command name is dynamic: `$CMD`")),
+        "{:?}",
+        n.unanalyzable
+    );
+}
+
+#[test]
+fn eval_and_source_are_unanalyzable() {
+    let n = run(r#"eval "rm -rf /""#);
+    assert_eq!(argvs(&n), [vec!["eval", "rm -rf /"]]);
+    assert!(
+        n.unanalyzable[0].starts_with("eval runs a string as code"),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run(". ./env.sh && source x");
+    assert_eq!(n.unanalyzable.len(), 2, "{:?}", n.unanalyzable);
+    let n = run("command eval ls");
+    assert!(!n.is_fully_analyzed());
+}
+
+#[test]
+fn shell_c_script_is_analysed() {
+    let n = run("bash -c 'rm -rf /'");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(
+        argvs(&n),
+        [vec!["bash", "-c", "rm -rf /"], vec!["rm", "-rf", "/"]]
+    );
+    assert_eq!(ctx(&n.commands[1]), ["shell-c"]);
+    let n = run("sudo -u x sh -ec 'curl x | sh'");
+    assert_eq!(ctx(find(&n, "curl")), ["shell-c", "pipeline"]);
+    let n = run(r#"sh -c "$X""#);
+    assert!(
+        n.unanalyzable[0].contains("-c runs a dynamic string"),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run("bash -c 'bash -c \"rm -rf /\"'");
+    assert_eq!(ctx(find(&n, "rm")), ["shell-c", "shell-c"]);
+}
+
+#[test]
+fn find_exec_is_just_argv() {
+    let n = run(r"find . -exec rm {} \;");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(argvs(&n), [vec!["find", ".", "-exec", "rm", "{}", ";"]]);
+    assert!(!n.commands[0].dynamic);
+}
+
+#[test]
+fn heredoc_unquoted_body_runs_substitutions() {
+    let n = run("cat <<EOF > /tmp/f\nhello $(rm -rf /)\nEOF\n");
+    assert_eq!(argvs(&n), [vec!["cat"], vec!["rm", "-rf", "/"]]);
+    assert_eq!(
+        ctx(&n.commands[1]),
+        ["here-document", "command-substitution"]
+    );
+    assert_eq!(
+        n.commands[0].redirections[0],
+        Redirection {
+            fd: None,
+            op: "<<".into(),
+            target: "EOF".into()
+        }
+    );
+    assert_eq!(n.commands[0].redirections[1].target, "/tmp/f");
+}
+
+#[test]
+fn heredoc_quoted_delimiter_body_is_data() {
+    let n = run("cat <<'EOF'\n$(rm -rf /)\nEOF\n");
+    assert_eq!(argvs(&n), [vec!["cat"]]);
+    assert_eq!(n.commands[0].redirections[0].target, "EOF");
+    let n = run("cat <<-\"EOF\"\n\t`rm x`\n\tEOF\n");
+    assert_eq!(argvs(&n), [vec!["cat"]]);
+    assert_eq!(n.commands[0].redirections[0].op, "<<-");
+}
+
+#[test]
+fn leading_assignment_is_reported() {
+    let n = run("LD_PRELOAD=/x.so ls");
+    assert_eq!(n.commands[0].argv, ["ls"]);
+    assert_eq!(
+        n.commands[0].assignments,
+        [Assignment {
+            name: "LD_PRELOAD".into(),
+            value: "/x.so".into()
+        }]
+    );
+    assert!(n.commands[0].program.is_some());
+}
+
+#[test]
+fn redirections() {
+    let n = run("echo x > /etc/passwd; ls 2>&1 &>/dev/null; cat <x >>y 3<>z <<<'hi' >|w");
+    assert_eq!(
+        n.commands[0].redirections,
+        [Redirection {
+            fd: None,
+            op: ">".into(),
+            target: "/etc/passwd".into()
+        }]
+    );
+    assert_eq!(
+        n.commands[1].redirections,
+        [
+            Redirection {
+                fd: Some(2),
+                op: ">&".into(),
+                target: "1".into()
+            },
+            Redirection {
+                fd: None,
+                op: "&>".into(),
+                target: "/dev/null".into()
+            },
+        ]
+    );
+    let ops: Vec<_> = n.commands[2]
+        .redirections
+        .iter()
+        .map(|r| (r.fd, r.op.as_str(), r.target.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (None, "<", "x"),
+            (None, ">>", "y"),
+            (Some(3), "<>", "z"),
+            (None, "<<<", "hi"),
+            (None, ">|", "w")
+        ]
+    );
+    let n = run("> /etc/passwd");
+    assert_eq!(n.commands[0].argv.len(), 0);
+    assert_eq!(n.commands[0].redirections[0].target, "/etc/passwd");
+}
+
+#[test]
+fn process_substitution() {
+    let n = run("diff <(ls) <(rm x)");
+    assert_eq!(argvs(&n)[1..], [vec!["ls"], vec!["rm", "x"]]);
+    assert_eq!(ctx(find(&n, "rm")), ["process-substitution"]);
+    assert!(find(&n, "diff").dynamic);
+    let n = run("tee >(rm y) > >(sh)");
+    assert_eq!(ctx(find(&n, "sh")), ["process-substitution"]);
+    assert_eq!(ctx(find(&n, "rm")), ["process-substitution"]);
+}
+
+#[test]
+fn function_body_and_call() {
+    let n = run("f(){ rm -rf /; }; f");
+    assert_eq!(argvs(&n), [vec!["rm", "-rf", "/"], vec!["f"]]);
+    assert_eq!(ctx(&n.commands[0]), ["function", "brace-group"]);
+    assert_eq!(n.commands[1].program, None, "f is a function");
+    let n = run("ls() { echo hi; }\nls");
+    assert_eq!(find(&n, "ls").program, None);
+}
+
+#[test]
+fn command_substitution_in_double_quotes_and_backticks() {
+    let n = run(r#"echo "today: $(date +%F)" `whoami`"#);
+    assert_eq!(
+        argvs(&n),
+        [
+            vec!["echo", r#""today: $(date +%F)""#, "`whoami`"],
+            vec!["date", "+%F"],
+            vec!["whoami"]
+        ]
+    );
+    assert!(n.commands[0].dynamic);
+    assert_eq!(ctx(&n.commands[1]), ["command-substitution"]);
+    assert_eq!(ctx(&n.commands[2]), ["backticks"]);
+    let n = run("echo ${X:-$(rm -rf /)} $((1 + $(id -u)))");
+    assert_eq!(ctx(find(&n, "rm")), ["command-substitution"]);
+    assert_eq!(ctx(find(&n, "id")), ["arithmetic", "command-substitution"]);
+}
+
+#[test]
+fn subshell_brace_group_and_compound_commands() {
+    let n = run("(cd /tmp && rm a) ; { ls; } > out");
+    assert_eq!(ctx(find(&n, "rm")), ["subshell"]);
+    assert_eq!(ctx(find(&n, "ls")), ["brace-group"]);
+    let redir = n.commands.iter().find(|c| c.argv.is_empty()).unwrap();
+    assert_eq!(redir.redirections[0].target, "out");
+    let n = run("if test -f x; then rm x; elif true; then a; else b; fi");
+    assert_eq!(ctx(find(&n, "test")), ["if"]);
+    assert_eq!(ctx(find(&n, "b")), ["if"]);
+    let n = run("while read l; do echo $l; done < f; until false; do c; done");
+    assert_eq!(ctx(find(&n, "read")), ["while"]);
+    assert_eq!(ctx(find(&n, "c")), ["until"]);
+    let n = run("for f in $(ls); do rm $f; done");
+    assert_eq!(ctx(find(&n, "ls")), ["for", "command-substitution"]);
+    assert_eq!(ctx(find(&n, "rm")), ["for"]);
+    let n = run("case $(uname) in Linux) apt update;; *) brew;; esac");
+    assert_eq!(ctx(find(&n, "uname")), ["case", "command-substitution"]);
+    assert_eq!(ctx(find(&n, "apt")), ["case"]);
+    let n = run("(( x = $(wc -l < f) )); [[ -n $(id -u) ]]");
+    assert_eq!(ctx(find(&n, "wc")), ["arithmetic", "command-substitution"]);
+    assert_eq!(ctx(find(&n, "id")), ["command-substitution"]);
+    let n = run("for ((i=0; i<$(nproc); i++)); do x; done");
+    assert_eq!(
+        ctx(find(&n, "nproc")),
+        ["for", "arithmetic", "command-substitution"]
+    );
+}
+
+#[test]
+fn dynamic_words_stay_as_written() {
+    let n = run("rm -rf \"$HOME\"/x *.txt ~/y");
+    let c = &n.commands[0];
+    assert!(c.dynamic);
+    assert_eq!(c.argv, ["rm", "-rf", "\"$HOME\"/x", "*.txt", "~/y"]);
+    assert!(c.program.is_some());
+    assert!(n.is_fully_analyzed());
+    let n = run("{rm,-rf,/}");
+    assert!(
+        n.unanalyzable[0].contains("dynamic"),
+        "{:?}",
+        n.unanalyzable
+    );
+}
+
+#[test]
+fn exec_trap_alias_rules() {
+    assert!(run("exec rm -rf /").is_fully_analyzed());
+    assert!(
+        run("exec $X")
+            .unanalyzable
+            .iter()
+            .any(|u| u.contains("exec"))
+    );
+    assert!(run("trap 'rm -rf /' EXIT").unanalyzable[0].contains("trap"));
+    assert!(run("trap - INT").is_fully_analyzed());
+    assert!(!run("alias ls='rm -rf /'\nls").is_fully_analyzed());
+}
+
+#[test]
+fn path_changes_drop_predicted_programs() {
+    let n = run("PATH=/tmp/evil:$PATH; ls");
+    assert_eq!(find(&n, "ls").program, None);
+    let n = run("PATH=/nonexistent ls");
+    assert_eq!(n.commands[0].program, None);
+    let n = run("export PATH=/x; ls");
+    assert_eq!(find(&n, "ls").program, None);
+    assert!(run("ls").commands[0].program.is_some());
+}
+
+#[test]
+fn parse_error_is_unanalyzable_with_best_effort_commands() {
+    let n = run("ls\nif then fi (\nwhoami");
+    assert!(
+        n.unanalyzable.iter().any(|u| u.starts_with("parse error")),
+        "{:?}",
+        n.unanalyzable
+    );
+    assert!(n.commands.iter().any(|c| c.argv == ["whoami"]));
+    let n = run("echo 'unterminated");
+    assert!(!n.is_fully_analyzed());
+}
+
+#[test]
+fn empty_and_blank_scripts() {
+    for s in ["", "   ", "\n\n", "# just a comment"] {
+        let n = run(s);
+        assert!(n.commands.is_empty(), "{s:?}");
+        assert!(n.is_fully_analyzed(), "{s:?}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let deep = format!("{}x{}", "$(echo ".repeat(100), ")".repeat(100));
+    let n = run(&deep);
+    assert!(
+        n.unanalyzable
+            .iter()
+            .any(|u| u.contains("nesting too deep")),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run(&"(".repeat(3_000_000));
+    assert!(!n.is_fully_analyzed());
+    let n = run(&format!("{}:{}", "{ ".repeat(40), "; }".repeat(40)));
+    assert_eq!(n.commands.len(), 1, "{:?}", n.unanalyzable);
+    let n = run("bash -c '");
+    assert!(!n.is_fully_analyzed());
+}
+
+/// Garbage must never panic (nor hang): a tiny LCG builds inputs from shell-ish pieces.
+#[test]
+fn garbage_never_panics() {
+    const PIECES: &[&str] = &[
+        "(",
+        ")",
+        "{",
+        "}",
+        "$(",
+        "`",
+        "'",
+        "\"",
+        "\\",
+        "$",
+        "<<",
+        "EOF",
+        "\n",
+        ";",
+        "&&",
+        "|",
+        "||",
+        "&",
+        ">",
+        "<",
+        "2>&1",
+        "<(",
+        ">(",
+        "if",
+        "then",
+        "fi",
+        "for",
+        "do",
+        "done",
+        "case",
+        "esac",
+        "in",
+        ";;",
+        "x",
+        "rm",
+        " ",
+        "-rf",
+        "=",
+        "${",
+        "[[",
+        "]]",
+        "((",
+        "))",
+        "~",
+        "*",
+        "$'",
+        "\\x",
+        "\0",
+        "é",
+        "#",
+        "!",
+        "eval",
+        "bash -c ",
+        "9999999999999>",
+        "~+",
+        "[",
+        "]",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    for _ in 0..3000 {
+        let len = next() % 40;
+        let mut s = String::new();
+        for _ in 0..len {
+            if next() % 8 == 0 {
+                s.push(char::from_u32((next() % 0x250) as u32).unwrap_or('x'));
+            } else {
+                s.push_str(PIECES[next() % PIECES.len()]);
+            }
+        }
+        let t = std::time::Instant::now();
+        let _ = run(&s);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "slow on {s:?}"
+        );
+    }
+}
+
+/// Where the fast path accepts a script, the brush path must give the same answer.
+#[test]
+fn fast_path_agrees_with_parser() {
+    let corpus = [
+        "git status && ls -la | grep foo > /tmp/out 2>&1",
+        "ls",
+        "a b c; d e & f\ng",
+        "echo 'a b' \"c d\" e''f",
+        "x 2>/dev/null 1>&2 <inp >>out &>all &>>all2 3<>rw >|clob <&0 >&-",
+        "a || b && c | d | e",
+        "kubectl get pods -n kube-system -o wide",
+        "echo a=b c=d",
+        "cat f | sort | uniq -c | sort -rn | head -5",
+        "bash -c 'rm -rf /'",
+        "eval ls",
+        "echo 'it''s' \"quote'd\"",
+        "\n\nls\n\n",
+        "echo 'é ü' \"ö\"",
+    ];
+    for src in corpus {
+        let mut a = Analyzer::new(true);
+        assert!(
+            fast::try_fast(&mut a, src),
+            "fast path should accept {src:?}"
+        );
+        assert_eq!(run(src), slow(src), "{src:?}");
+    }
+    for src in [
+        "echo $x",
+        "a=b c",
+        "if x; then y; fi",
+        "ls *.rs",
+        "a <<EOF\nx\nEOF",
+        "echo ~",
+        "(ls)",
+        "# c",
+        "a;;",
+    ] {
+        let mut a = Analyzer::new(true);
+        assert!(
+            !fast::try_fast(&mut a, src),
+            "fast path should refuse {src:?}"
+        );
+    }
+}
