@@ -1,0 +1,167 @@
+//! What a user sees in redacted output.
+
+use cloudops_plugin_sdk::testing::{load, stdout, text_of};
+use cloudops_plugin_sdk::{OutputBatch, OutputChunk, OutputStream, Plugin};
+
+use crate::RedactSecrets;
+
+fn plugin() -> RedactSecrets {
+    load::<RedactSecrets>("{}").expect("default config loads")
+}
+
+fn run(p: &mut RedactSecrets, text: &str) -> String {
+    text_of(&p.on_output(stdout(text)))
+}
+
+#[test]
+fn tokens_and_keys_are_redacted_with_their_kind() {
+    let mut p = plugin();
+    let cases = [
+        (
+            "key AKIAIOSFODNN7EXAMPLE here\n",
+            "key [REDACTED:aws-access-key] here\n",
+        ),
+        ("ASIAY34FZKBOKMUTVV7A\n", "[REDACTED:aws-access-key]\n"),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+            "aws_secret_access_key = [REDACTED:aws-secret-key]\n",
+        ),
+        (
+            "{\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}\n",
+            "{\"SecretAccessKey\": \"[REDACTED:aws-secret-key]\"}\n",
+        ),
+        (
+            "token ghp_abcdefghijklmnopqrstuvwxyz0123456789\n",
+            "token [REDACTED:github-token]\n",
+        ),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n",
+            "[REDACTED:github-token]\n",
+        ),
+        ("glpat-abcdefghij0123456789\n", "[REDACTED:gitlab-token]\n"),
+        ("xoxb-1234567890-abcdefghij\n", "[REDACTED:slack-token]\n"),
+        (
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc\n",
+            "Authorization: Bearer [REDACTED:bearer]\n",
+        ),
+        (
+            "password=hunter2 user=bob\n",
+            "password=[REDACTED:password] user=bob\n",
+        ),
+        ("passwd: \"s3cr3t\"\n", "passwd: [REDACTED:password]\n"),
+        ("DB_PASSWORD='x y'\n", "DB_PASSWORD=[REDACTED:password]\n"),
+        (
+            "client_secret=abc123&x=1\n",
+            "client_secret=[REDACTED:password]&x=1\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(run(&mut p, input), expected, "input {input:?}");
+    }
+}
+
+#[test]
+fn clean_output_passes_untouched() {
+    let mut p = plugin();
+    let text = "Compiling foo v0.1.0\nrunning 3 tests\nAKIA is a prefix\nthe bearer of news\n";
+    assert_eq!(run(&mut p, text), text);
+}
+
+#[test]
+fn private_key_blocks_are_removed_across_lines_chunks_and_batches() {
+    let mut p = plugin();
+    let first = run(
+        &mut p,
+        "before\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n",
+    );
+    assert_eq!(
+        first,
+        "before\n-----BEGIN RSA PRIVATE KEY-----\n[REDACTED:private-key]\n"
+    );
+    let middle = run(&mut p, "abcdefSECRETBODY\nmore body\n");
+    assert_eq!(middle, "", "body lines in a later batch are dropped");
+    let last = run(
+        &mut p,
+        "tail\n-----END RSA PRIVATE KEY-----\nafter password=x\n",
+    );
+    assert_eq!(
+        last,
+        "-----END RSA PRIVATE KEY-----\nafter password=[REDACTED:password]\n"
+    );
+    let inline = run(
+        &mut p,
+        "{\"key\": \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n\"}\n",
+    );
+    assert_eq!(inline, "{\"key\": \"[REDACTED:private-key]\\n\"}\n");
+}
+
+#[test]
+fn key_state_is_per_stream() {
+    let mut p = plugin();
+    let batch = OutputBatch {
+        execution_id: "e".into(),
+        chunks: vec![
+            OutputChunk {
+                stream: OutputStream::Stderr,
+                text: "-----BEGIN OPENSSH PRIVATE KEY-----\n".into(),
+            },
+            OutputChunk {
+                stream: OutputStream::Stdout,
+                text: "visible\n".into(),
+            },
+            OutputChunk {
+                stream: OutputStream::Stderr,
+                text: "b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n".into(),
+            },
+        ],
+    };
+    let out = p.on_output(batch);
+    assert_eq!(out[1].text, "visible\n");
+    assert_eq!(
+        out[2].text,
+        "[REDACTED:private-key]\n-----END OPENSSH PRIVATE KEY-----\n"
+    );
+}
+
+#[test]
+fn config_changes_replacement_kinds_and_patterns() {
+    let mut p = load::<RedactSecrets>(
+        r#"{"replacement": "***", "disable": ["password"],
+            "patterns": [{"name": "internal", "regex": "itk_[a-z0-9]{8}"},
+                         {"name": "pin", "regex": "pin=(?P<secret>[0-9]+)"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        run(
+            &mut p,
+            "itk_abcd1234 password=x pin=1234 AKIAIOSFODNN7EXAMPLE\n"
+        ),
+        "*** password=x pin=*** ***\n"
+    );
+    let err = load::<RedactSecrets>(r#"{"disable": ["passwords"]}"#)
+        .err()
+        .unwrap();
+    assert!(err.contains("passwords"), "{err}");
+    let err = load::<RedactSecrets>(r#"{"patterns": [{"name": "x", "regex": "("}]}"#)
+        .err()
+        .unwrap();
+    assert!(err.contains("pattern \"x\""), "{err}");
+    assert!(load::<RedactSecrets>(r#"{"replacement": "a\nb"}"#).is_err());
+}
+
+#[test]
+fn every_line_stays_whole_on_hostile_input() {
+    let mut p = plugin();
+    let mut text = String::new();
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "line {i} password= \u{e9} -----BEGIN PRIVATE KEY----- x\n"
+        ));
+    }
+    text.push_str("-----END PRIVATE KEY-----\n");
+    let out = run(&mut p, &text);
+    assert!(out.ends_with('\n'));
+    let mut q = plugin();
+    let weird = "\u{0}\u{feff}AKIA\n".repeat(1000);
+    assert_eq!(run(&mut q, &weird), weird);
+}
