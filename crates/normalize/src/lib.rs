@@ -7,6 +7,30 @@
 //! bodies, compound commands). What cannot be analysed statically is listed in
 //! [`Normalized::unanalyzable`].
 //!
+//! # Shell scripts
+//!
+//! - Every simple command is reported, in source order (a command before the commands of
+//!   its own substitutions). Commands without words are reported too: `CMD=rm` (an
+//!   assignment) and `> /etc/passwd` (a redirection); so are the redirections of a
+//!   compound command (`{ ...; } > f`), as a command without words.
+//! - `argv` holds words after quote removal (`r''m`, `"r"m`, `\rm`, `$'\x72m'` all give
+//!   `rm`); a word that depends on run-time expansion (`$X`, `${..}`, `$(..)`, backticks,
+//!   `$((..))`, globs, brace expansion, `~`) stays as written and sets `dynamic`.
+//! - `context` lists the enclosing constructs, outermost first (see
+//!   [`SimpleCommand::context`]), plus `shell-c` for the commands of the script of
+//!   `sh|bash|dash|zsh|ksh|mksh -c 'SCRIPT'`, which is analysed as a nested shell.
+//! - `program` is predicted: `None` for builtins, reserved words, functions defined in
+//!   the script, dynamic names, names not found, and names looked up after the script
+//!   changes `PATH` (`PATH=...`, `export PATH`, `hash -p`); `PATH=/x cmd` resolves `cmd`
+//!   on `/x`.
+//! - Unanalysable: parse errors (the lines that parse alone are still reported), a
+//!   dynamic command name, `eval`, `source`/`.`, `trap` with a command string, `exec`
+//!   with dynamic words, `sh -c` with a dynamic script, alias definitions (`sh`, `zsh`
+//!   and bash with `expand_aliases` honour them), `enable -f`, request environment
+//!   variables that make the shell run other code (`BASH_ENV`, `ENV`, `BASH_FUNC_*`,
+//!   `BASHOPTS`, `SHELLOPTS`, `PS4`), and inputs beyond the limits ([`MAX_SCRIPT_BYTES`],
+//!   [`MAX_NESTING`]) or that the parser fails on.
+//!
 //! Layout: [`model`] holds the public types, `request` the per-kind dispatch, `shell`
 //! the script analysis (a fast path for plain commands, the brush-parser path for the
 //! rest), `pathcache` the bounded cache of `PATH` look-ups.

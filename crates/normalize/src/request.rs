@@ -1,5 +1,6 @@
-//! Per-kind normalisation of a request: `Exec`, `Script` and `AwsCli` resolve exactly as
-//! the engine does; `Shell` hands the script to the shell analysis.
+//! Per-kind normalisation of a request: `Exec`, `Script` and `AwsCli` resolve as the
+//! engine does (through the look-up cache, see `pathcache`); `Shell` hands the script to
+//! the shell analysis.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,7 @@ use cloudops_execution_engine::resolve::{read_shebang, search_path};
 use cloudops_execution_engine::{Command, ExecutionRequest};
 
 use crate::model::{Normalized, SimpleCommand};
-use crate::pathcache::resolve_uncached;
+use crate::pathcache::resolve_cached as resolve;
 use crate::shell;
 
 /// Environment variables a request may set that make a shell run code that is not in
@@ -32,7 +33,7 @@ pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
             let mut argv = Vec::with_capacity(args.len() + 1);
             argv.push(program.clone());
             argv.extend(args.iter().cloned());
-            single(argv, resolve_uncached(program, &path, cwd), Vec::new())
+            single(argv, resolve(program, &path, cwd), Vec::new())
         }
         Command::Script {
             path: script,
@@ -56,7 +57,7 @@ pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
                     argv.push(v.clone());
                 }
             }
-            single(argv, resolve_uncached("aws", &path, cwd), Vec::new())
+            single(argv, resolve("aws", &path, cwd), Vec::new())
         }
     }
 }
@@ -94,13 +95,13 @@ fn normalize_script(
     if let Some(i) = interpreter {
         return single(
             vec![i.to_string(), abs_s],
-            resolve_uncached(i, path, cwd),
+            resolve(i, path, cwd),
             Vec::new(),
         );
     }
     match read_shebang(&abs) {
         Ok(Some(sb)) => {
-            let program = resolve_uncached(&sb.interpreter, path, cwd);
+            let program = resolve(&sb.interpreter, path, cwd);
             let mut argv = vec![sb.interpreter];
             argv.extend(sb.arg);
             argv.push(abs_s);

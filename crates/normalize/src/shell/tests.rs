@@ -410,6 +410,29 @@ fn deep_nesting_is_bounded() {
     assert_eq!(n.commands.len(), 1, "{:?}", n.unanalyzable);
     let n = run("bash -c '");
     assert!(!n.is_fully_analyzed());
+    // Just under the limits, every kind of nesting: no stack overflow, bounded time.
+    for (open, close) in [
+        ("echo $(", ")"),
+        ("echo \"$(", ")\""),
+        ("echo ${x:-", "}"),
+        ("echo $((1+", "))"),
+        ("(", ")"),
+        ("{ ", ";}"),
+        ("if true; then ", "; fi"),
+        ("f() { ", "; }"),
+        ("echo <(", ")"),
+        ("echo `", "`"),
+    ] {
+        for depth in [8, 30, 60] {
+            let src = format!("{}ls{}", open.repeat(depth), close.repeat(depth));
+            let t = std::time::Instant::now();
+            let _ = run(&src);
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "slow: {src}"
+            );
+        }
+    }
 }
 
 /// Garbage must never panic (nor hang): a tiny LCG builds inputs from shell-ish pieces.
