@@ -568,3 +568,38 @@ fn fast_path_agrees_with_parser() {
         );
     }
 }
+
+/// Random scripts from the fast subset's alphabet: wherever the fast path accepts one,
+/// brush-parser must give the same commands.
+#[test]
+fn fast_path_agrees_with_parser_on_random_scripts() {
+    const PIECES: &[&str] = &[
+        "ls", "a", "-x", "'q x'", "\"d q\"", "2", "a=b", "x''y", "|", "&&", "||", ";", "&", "\n",
+        ">", "2>&1", ">>", "<", "&>", "&>>", "<&", ">&", ">|", "<>", "1>", "3<", "/tmp/f", "--a=b",
+        "''", "\"\"", "-", "0", "in", "echo", "bash -c", "eval",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let mut accepted = 0;
+    for _ in 0..4000 {
+        let len = 1 + next() % 12;
+        let mut s = String::new();
+        for _ in 0..len {
+            s.push_str(PIECES[next() % PIECES.len()]);
+            if next() % 3 != 0 {
+                s.push(' ');
+            }
+        }
+        let mut a = Analyzer::new(true);
+        if fast::try_fast(&mut a, &s) {
+            accepted += 1;
+            assert_eq!(run(&s), slow(&s), "{s:?}");
+        }
+    }
+    assert!(accepted > 200, "only {accepted} accepted");
+}
