@@ -104,8 +104,19 @@ fn basename(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
+/// The command line for a message, words with blanks or quotes in single quotes.
 fn shown(argv: &[String]) -> String {
-    clip(&argv.join(" "))
+    let words: Vec<String> = argv
+        .iter()
+        .map(|w| {
+            if !w.is_empty() && !w.contains([' ', '\t', '\n', '\'', '"']) {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect();
+    clip(&words.join(" "))
 }
 
 impl Analyzer {

@@ -253,10 +253,12 @@ impl Analyzer {
     }
 
     fn assignment(&mut self, a: &ast::Assignment, raw: &str, parts: &mut Parts) {
+        let mut name_dynamic = false;
         let name = match &a.name {
             AssignmentName::VariableName(n) => n.clone(),
             AssignmentName::ArrayElementName(n, idx) => {
                 self.arith(idx);
+                name_dynamic = idx.contains(['$', '`']);
                 format!("{n}[{idx}]")
             }
         };
@@ -282,6 +284,7 @@ impl Analyzer {
         } else {
             value
         };
+        let dynamic = dynamic || name_dynamic;
         if name == "PATH" {
             parts.path = Some(if dynamic {
                 PathOverride::Dynamic
