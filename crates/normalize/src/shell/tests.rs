@@ -417,6 +417,11 @@ fn deep_nesting_is_bounded() {
     assert!(!n.is_fully_analyzed());
     let n = run(&format!("{}:{}", "{ ".repeat(40), "; }".repeat(40)));
     assert_eq!(n.commands.len(), 1, "{:?}", n.unanalyzable);
+    // Balanced overall, unbalanced per line: the per-line retry must not backtrack.
+    let src = format!("{}\n{}\nfi", "(".repeat(20), ")".repeat(20));
+    let t = std::time::Instant::now();
+    assert!(!run(&src).is_fully_analyzed());
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
     let n = run("bash -c '");
     assert!(!n.is_fully_analyzed());
     // Just under the limits, every kind of nesting: no stack overflow, bounded time.

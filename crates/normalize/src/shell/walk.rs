@@ -24,6 +24,9 @@ impl Analyzer {
                 // Best effort: the lines that parse on their own.
                 if src.contains('\n') {
                     for line in src.lines() {
+                        if super::limits::precheck(line).is_some() {
+                            continue;
+                        }
                         if let Ok(p) = parse(line, &self.options) {
                             self.program(&p);
                         }
