@@ -14,6 +14,7 @@ mod tests;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use aho_corasick::{AhoCorasick, Input};
 use cloudops_plugin_sdk::{
     Config, Hook, OutputBatch, OutputChunk, OutputStream, Plugin, register_plugin,
 };
@@ -50,6 +51,14 @@ fn replacement() -> String {
     "[REDACTED:{kind}]".to_string()
 }
 
+/// Finds the lines worth matching.
+enum Prefilter {
+    /// Built-in patterns only: lines holding a keyword.
+    Keywords(AhoCorasick),
+    /// User patterns may match anything: the whole chunk.
+    None,
+}
+
 struct Pattern {
     kind: String,
     regex: Regex,
@@ -65,7 +74,7 @@ struct KeyState {
 
 /// The plugin.
 pub struct RedactSecrets {
-    prefilter: Option<Regex>,
+    prefilter: Prefilter,
     set: RegexSet,
     patterns: Vec<Pattern>,
     template: String,
@@ -127,11 +136,15 @@ impl RedactSecrets {
             .size_limit(32 << 20)
             .build()
             .map_err(|e| format!("invalid plugin config: {e}"))?;
-        // The literal prefilter is only sound when every pattern is a built-in one.
+        // The keyword prefilter is only sound when every pattern is a built-in one.
         let prefilter = if s.patterns.is_empty() {
-            Some(build(patterns::PREFILTER).map_err(|e| e.to_string())?)
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(patterns::KEYWORDS)
+                .map_err(|e| e.to_string())?;
+            Prefilter::Keywords(ac)
         } else {
-            None
+            Prefilter::None
         };
         Ok(RedactSecrets {
             prefilter,
@@ -147,13 +160,44 @@ impl RedactSecrets {
         self.template.replace("{kind}", kind)
     }
 
-    /// Redacts one run of whole lines (no private key block state involved).
+    /// Redacts one run of whole lines (no private key block state involved). With the
+    /// built-in patterns only, one keyword scan covers the text and the patterns run on
+    /// the lines that hold a keyword; a text without any is returned as is.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if let Some(pre) = &self.prefilter
-            && !pre.is_match(text)
-        {
-            return Cow::Borrowed(text);
+        let Prefilter::Keywords(ac) = &self.prefilter else {
+            return self.redact_span(text);
+        };
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        let mut from = 0;
+        while from < text.len() {
+            let Some(m) = ac.find(Input::new(text).span(from..text.len())) else {
+                break;
+            };
+            let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1).max(from);
+            let line_end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |i| m.end() + i + 1);
+            let line = &text[line_start..line_end];
+            if let Cow::Owned(red) = self.redact_span(line) {
+                let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                buf.push_str(&text[copied..line_start]);
+                buf.push_str(&red);
+                copied = line_end;
+            }
+            from = line_end;
         }
+        match out {
+            Some(mut buf) => {
+                buf.push_str(&text[copied..]);
+                Cow::Owned(buf)
+            }
+            None => Cow::Borrowed(text),
+        }
+    }
+
+    /// Runs every pattern over `text`.
+    fn redact_span<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let hits = self.set.matches(text);
         if !hits.matched_any() {
             return Cow::Borrowed(text);

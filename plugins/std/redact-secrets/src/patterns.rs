@@ -11,10 +11,10 @@ pub const BUILTIN: &[(&str, &str, usize)] = &[
     ),
     (
         "github-token",
-        r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36,255}\b",
+        r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36,}\b",
         0,
     ),
-    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b", 0),
+    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{22,}\b", 0),
     ("gitlab-token", r"\bglpat-[A-Za-z0-9_\-]{20,}", 0),
     ("slack-token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}", 0),
     (
@@ -35,8 +35,39 @@ pub const BUILTIN: &[(&str, &str, usize)] = &[
     ),
 ];
 
-/// Literal-ish markers: when none occurs in a chunk, no built-in pattern can match.
-pub const PREFILTER: &str = r"AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|(?i:bearer|authorization|pass(?:word|wd|phrase)|secret|api[_-]?key|access[_-]?token|auth[_-]?token)|PRIVATE KEY-----";
+/// Markers (ASCII case-insensitive): a line in which none occurs cannot hold a built-in
+/// secret, so the patterns only run on lines that hold one.
+pub const KEYWORDS: &[&str] = &[
+    "akia",
+    "asia",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "bearer",
+    "authorization",
+    "passw",
+    "passphrase",
+    "secret",
+    "api_key",
+    "api-key",
+    "apikey",
+    "access_token",
+    "access-token",
+    "accesstoken",
+    "auth_token",
+    "auth-token",
+    "authtoken",
+    "private key-----",
+];
 
 /// Every built-in kind name (for validating `disable`).
 pub fn kinds() -> Vec<&'static str> {
