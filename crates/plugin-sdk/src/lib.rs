@@ -7,12 +7,15 @@
 //! ([`Config::parse`]), `check` gets a [`Request`] with the host's normalised view
 //! ([`Normalized`]), `on-output` gets an [`OutputBatch`].
 //!
-//! ```ignore
+//! ```
+//! use cloudops_plugin_sdk::serde::Deserialize;
 //! use cloudops_plugin_sdk::{Config, Plugin, Request, Verdict, register_plugin};
 //!
-//! #[derive(serde::Deserialize)]
-//! #[serde(deny_unknown_fields)]
-//! struct Settings { programs: Vec<String> }
+//! #[derive(Deserialize)]
+//! #[serde(crate = "cloudops_plugin_sdk::serde", deny_unknown_fields)]
+//! struct Settings {
+//!     programs: Vec<String>,
+//! }
 //!
 //! struct DenyPrograms(Settings);
 //!
@@ -31,6 +34,14 @@
 //! }
 //!
 //! register_plugin!(DenyPrograms);
+//!
+//! // Natively, the harness runs it with the host's normalisation:
+//! # #[cfg(not(target_arch = "wasm32"))] {
+//! use cloudops_plugin_sdk::testing::{load, shell};
+//! let plugin = load::<DenyPrograms>(r#"{"programs": ["rm"]}"#).unwrap();
+//! assert!(plugin.check(&shell("ls -la")).is_allow());
+//! assert!(load::<DenyPrograms>(r#"{"program": []}"#).is_err());
+//! # }
 //! ```
 //!
 //! Helpers: [`Request::commands`], [`SimpleCommand::program_name`],

@@ -6,10 +6,12 @@
 //! `PATH`, or on the request's `PATH` when [`Request::with_env`] set one before
 //! [`renormalize`]).
 //!
-//! ```ignore
-//! use cloudops_plugin_sdk::testing::{load, shell};
-//! let plugin = load::<MyPlugin>(r#"{"programs": ["rm"]}"#).unwrap();
-//! assert!(plugin.check(&shell("rm -rf /")).is_deny());
+//! ```
+//! use cloudops_plugin_sdk::testing::{exec, shell};
+//! let req = shell("sudo rm -rf / && echo done");
+//! assert_eq!(req.kind(), cloudops_plugin_sdk::CommandKind::Shell);
+//! let req = exec("ls", &["-la"]);
+//! assert_eq!(req.commands().next().unwrap().program_name(), "ls");
 //! ```
 
 use std::collections::HashMap;
