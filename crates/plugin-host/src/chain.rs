@@ -73,7 +73,7 @@ enum Outcome {
     Allow,
     Deny(String),
     Ask(String),
-    Rewrite(ExecutionRequest, String),
+    Rewrite(Box<ExecutionRequest>, String),
     Failed(CallError),
 }
 
@@ -125,7 +125,7 @@ impl ChainGate {
                 Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
                 Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
                 Ok(wit::Verdict::Rewrite(rw)) => match apply_rewrite(&current, &sent, rw.request) {
-                    Ok(next) => Outcome::Rewrite(next, rw.reason),
+                    Ok(next) => Outcome::Rewrite(Box::new(next), rw.reason),
                     Err(why) => Outcome::Failed(CallError::Malformed(why)),
                 },
             };
@@ -183,7 +183,7 @@ impl ChainGate {
                     step.reason = Some(r);
                     step.diff = diff(&current, &next);
                     if !audit {
-                        current = next;
+                        current = *next;
                         normalized = cloudops_normalize::normalize(&current);
                         sent = to_wit(&current, &normalized, profile);
                         rewrote = Some(record.steps.len());
