@@ -746,12 +746,13 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
     Ok(toks)
 }
 
+/// One simple command of a split script: `(leading assignments, argv)`.
+pub type SplitCommand = (Vec<(String, String)>, Vec<String>);
+
 /// Splits a small shell script (`-c` argument) into simple commands, each as
 /// `(leading assignments, argv)`. Only words, quotes, `;`, `&&`, `||`, `|`, `&`, newlines,
 /// comments and redirections are understood; `Err` says what was not.
-pub fn split_simple_script(
-    script: &str,
-) -> Result<Vec<(Vec<(String, String)>, Vec<String>)>, String> {
+pub fn split_simple_script(script: &str) -> Result<Vec<SplitCommand>, String> {
     const KEYWORDS: &[&str] = &[
         "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
         "function", "{", "}", "select", "coproc", "[[", "]]",

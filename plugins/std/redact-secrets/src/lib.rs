@@ -14,7 +14,7 @@ mod tests;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, Input};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input};
 use cloudops_plugin_sdk::{
     Config, Hook, OutputBatch, OutputChunk, OutputStream, Plugin, register_plugin,
 };
@@ -140,6 +140,7 @@ impl RedactSecrets {
         let prefilter = if s.patterns.is_empty() {
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(patterns::KEYWORDS)
                 .map_err(|e| e.to_string())?;
             Prefilter::Keywords(ac)
