@@ -50,10 +50,22 @@ register_plugin!(DenyCommands);
 #[derive(Default)]
 struct Findings {
     deny: Option<String>,
+    /// A deny because something could not be analysed: reported only when no rule denies.
+    generic_deny: Option<String>,
     asks: Vec<String>,
 }
 
 impl Findings {
+    fn add_unanalyzable(&mut self, action: Action, reason: String) {
+        if action == Action::Deny {
+            if self.generic_deny.is_none() {
+                self.generic_deny = Some(reason);
+            }
+        } else {
+            self.add(action, reason);
+        }
+    }
+
     fn add(&mut self, action: Action, reason: String) {
         match action {
             Action::Deny => {
@@ -71,7 +83,7 @@ impl Findings {
     }
 
     fn verdict(self) -> Verdict {
-        if let Some(reason) = self.deny {
+        if let Some(reason) = self.deny.or(self.generic_deny) {
             Verdict::deny(format!("deny-commands: {reason}"))
         } else if !self.asks.is_empty() {
             Verdict::ask(format!("deny-commands: {}", self.asks.join("; ")))
@@ -141,15 +153,6 @@ impl DenyCommands {
     }
 
     fn check_into(&self, request: &Request, out: &mut Findings) {
-        if !request.is_fully_analyzed() {
-            out.add(
-                self.on_unanalyzable,
-                format!(
-                    "the request cannot be fully analysed ({})",
-                    request.unanalyzable().join("; ")
-                ),
-            );
-        }
         if self.fork_bombs {
             let texts: Vec<&str> = match &request.command {
                 Command::Shell(s) => vec![s.command.as_str()],
@@ -171,7 +174,7 @@ impl DenyCommands {
         let home = request.home();
         for cmd in request.commands() {
             if cmd.has_dynamic_name() {
-                out.add(
+                out.add_unanalyzable(
                     self.on_unanalyzable,
                     format!(
                         "`{}`: the command name is only known at run time",
@@ -205,7 +208,7 @@ impl DenyCommands {
                         .iter()
                         .any(|s| inv.via.last().is_some_and(|v| v.starts_with(s)));
                     if !(host_parsed_shell_c && splitter && why.starts_with("a -c script")) {
-                        out.add(
+                        out.add_unanalyzable(
                             self.on_unanalyzable,
                             format!("`{}`: {why}", short(&cmd.display())),
                         );
@@ -216,7 +219,7 @@ impl DenyCommands {
                     continue;
                 }
                 if inv.is_wrapped() && inv.argv[0].contains(['$', '`']) {
-                    out.add(
+                    out.add_unanalyzable(
                         self.on_unanalyzable,
                         format!(
                             "{}: the command name is only known at run time",
@@ -232,7 +235,7 @@ impl DenyCommands {
                     && (heredoc || piped)
                     && !inv.is_wrapped()
                 {
-                    out.add(
+                    out.add_unanalyzable(
                         self.on_unanalyzable,
                         format!(
                             "`{}` reads its script from standard input",
@@ -247,6 +250,16 @@ impl DenyCommands {
                     );
                 }
             }
+        }
+        // Last, so that a rule's specific reason wins over the generic one.
+        if !request.is_fully_analyzed() {
+            out.add_unanalyzable(
+                self.on_unanalyzable,
+                format!(
+                    "the request cannot be fully analysed ({})",
+                    request.unanalyzable().join("; ")
+                ),
+            );
         }
     }
 
@@ -337,7 +350,7 @@ impl DenyCommands {
                     ),
                 );
             } else if unknown {
-                out.add(
+                out.add_unanalyzable(
                     self.on_unanalyzable,
                     format!(
                         "{}: its operands are only known at run time, and rule {} ({}) may apply",
