@@ -222,6 +222,8 @@ pub mod __private {
         version: &str,
         config: String,
     ) -> Result<Info, String> {
+        // A failed re-init must not leave the previous instance answering.
+        slot.with(|s| *s.borrow_mut() = None);
         let plugin = P::init(Config::new(config))?;
         let hooks = plugin.hooks();
         slot.with(|s| *s.borrow_mut() = Some(plugin));

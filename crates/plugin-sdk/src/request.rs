@@ -249,9 +249,10 @@ impl SimpleCommand {
     /// True when the command name itself is only known at run time (`$CMD`, `$(...)`,
     /// a glob).
     pub fn has_dynamic_name(&self) -> bool {
-        self.argv
-            .first()
-            .is_some_and(|a0| a0.contains(['$', '`', '*', '?', '[']))
+        self.argv.first().is_some_and(|a0| {
+            a0.contains(['$', '`', '*', '?'])
+                || (a0.contains('[') && a0.contains(']') && a0 != "[" && a0 != "[[")
+        })
     }
 
     /// The command as a shell line (assignments, then argv), for messages.

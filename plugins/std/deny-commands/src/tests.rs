@@ -151,6 +151,8 @@ fn everyday_commands_are_allowed() {
         "python3 script.py",
         "sudo -v",
         "command -v shutdown",
+        "[ -f Cargo.toml ] && cargo build",
+        "test -d target || mkdir target",
     ] {
         assert_allowed(script);
     }
