@@ -26,19 +26,8 @@ pub fn compile_options() -> CompileOptions {
     }
 }
 
-#[cfg(feature = "host")]
 fn builtin_names() -> Option<Vec<String>> {
-    Some(
-        cloudops_builtin_plugins::names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    )
-}
-
-#[cfg(not(feature = "host"))]
-fn builtin_names() -> Option<Vec<String>> {
-    None
+    crate::builtins::names()
 }
 
 /// Reads and compiles a policy file.
@@ -93,29 +82,11 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Loads every plugin the policy (under `profile`) can select and chains them.
-#[cfg(feature = "host")]
+/// Loads every plugin the policy (under `profile`) can select and chains them. Plugins are
+/// compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
 pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
     use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
     let host = PluginHost::new(HostConfig::default())?;
-    let loaded =
-        cloudops_policy::LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::get)?;
+    let loaded = cloudops_policy::LoadedPolicy::load(policy, profile, &host, crate::builtins::get)?;
     Ok(Arc::new(ChainGate::new(host, Arc::new(loaded))))
-}
-
-/// Without the plugin host only plugin-free decisions can be made.
-#[cfg(not(feature = "host"))]
-pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
-    let eff = policy.effective(profile)?;
-    if let Some(p) = eff.loadable().first() {
-        return Err(UserError::new(format!(
-            "plugin '{}' cannot be loaded: this build of cloudops has no plugin host",
-            p.name
-        ))
-        .into());
-    }
-    Ok(Arc::new(crate::nohost::PluginFreeGate {
-        policy,
-        profile: profile.map(str::to_string),
-    }))
 }

@@ -5,12 +5,11 @@
 //! policy; 127 program not found; 130 interrupted.
 
 mod approver;
+mod builtins;
 mod check;
 pub mod cli;
 mod exec;
 mod gate;
-#[cfg(not(feature = "host"))]
-mod nohost;
 mod output;
 mod plan;
 mod plan_file;

@@ -71,7 +71,7 @@ string_enum!(Unmatched { Allow = "allow", Deny = "deny" });
 string_enum!(AskWithoutTty { Deny = "deny", Approve = "approve" });
 
 /// `enforce` or `audit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Verdicts take effect.

@@ -4,6 +4,7 @@ mod check;
 mod exit_codes;
 mod log;
 mod plan;
+mod plugins;
 mod policy_errors;
 mod policy_tests;
 mod util;
