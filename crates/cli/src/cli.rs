@@ -141,11 +141,34 @@ pub enum Commands {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// Serve MCP (Model Context Protocol) on stdio: tools that run commands through the policy
+    Mcp(McpArgs),
     /// Print shell completions
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+/// `cloudops mcp`: the MCP server's options (the shared ones apply too: --policy, --tag,
+/// --source (default `mcp`), --env, --cwd, --timeout, --audit-log, --yes, -v).
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Commands running at once; further tool calls wait for a slot
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_concurrency: usize,
+    /// Bytes of stdout, and of stderr, returned per call (the middle of longer output is cut)
+    #[arg(long, default_value_t = 65536, value_name = "BYTES")]
+    pub max_result_bytes: usize,
+    /// Write logs to this file instead of stderr
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// The shell run_command uses
+    #[arg(long, default_value = "bash")]
+    pub shell: String,
+    /// Time between progress notifications of a running command
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub progress_interval: String,
 }
 
 /// `cloudops policy ...`.

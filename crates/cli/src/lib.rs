@@ -10,6 +10,7 @@ mod check;
 pub mod cli;
 mod exec;
 mod gate;
+pub mod mcp;
 mod output;
 mod plan;
 mod plan_file;
@@ -80,6 +81,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::Plan(path) => plan::run(&s.common, &path).await,
         Action::PolicyValidate(path) => policy_cmd::validate(&s.common, &path),
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
+        Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

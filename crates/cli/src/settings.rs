@@ -74,6 +74,8 @@ pub enum Action {
     PolicyValidate(PathBuf),
     /// Run a policy file's tests.
     PolicyTest(PathBuf),
+    /// Serve MCP on stdio.
+    Mcp(crate::mcp::McpOptions),
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -153,6 +155,7 @@ impl Settings {
                 PolicyAction::Validate { file } => Action::PolicyValidate(file),
                 PolicyAction::Test { file } => Action::PolicyTest(file),
             },
+            Commands::Mcp(args) => Action::Mcp(crate::mcp::McpOptions::from_args(args)?),
             Commands::Completions { shell } => Action::Completions(shell),
         };
         Ok(Settings { common, action })

@@ -1,0 +1,320 @@
+//! The tools' input types (their JSON schemas are what the agent reads) and how results, denials and decisions are turned into tool results.
+
+use std::collections::HashMap;
+
+use cloudops_execution_engine::{DecisionRecord, ExecutionResult, Verdict};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::mcp::elicit::AskOutcome;
+
+/// Arguments of `run_command`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunCommandParams {
+    /// The shell command line, e.g. `ls -la src | head -20`. It runs with `bash -c`
+    /// (non-interactive, no profile or rc files); pipes, `&&`, redirections and `$(...)` work.
+    pub command: String,
+    /// Working directory (an existing directory). Default: the server's working directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Time limit in milliseconds; when it elapses the command and every process it started
+    /// are killed (status `timeout`, exit code 124). Default: the policy's, else none.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Extra environment variables for the command, e.g. {"RUST_LOG": "debug"}.
+    #[serde(default)]
+    pub env: Option<HashMap<String, String>>,
+}
+
+/// Arguments of `run_program`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunProgramParams {
+    /// The program: a name looked up on PATH (e.g. `git`) or a path.
+    pub program: String,
+    /// Its arguments, passed as they are: no shell, so no quoting, globbing or `$VAR` expansion.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Working directory (an existing directory). Default: the server's working directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Time limit in milliseconds; when it elapses the program and every process it started
+    /// are killed (status `timeout`, exit code 124). Default: the policy's, else none.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Extra environment variables for the program, e.g. {"RUST_LOG": "debug"}.
+    #[serde(default)]
+    pub env: Option<HashMap<String, String>>,
+}
+
+/// Arguments of `check_command`: either `command`, or `program` with `args`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCommandParams {
+    /// A shell command line to decide on, as `run_command` would run it. Give this or `program`.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// A program to decide on, as `run_program` would run it. Give this or `command`.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// The program's arguments (only with `program`).
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    /// Working directory the command would run in.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Extra environment variables the command would get.
+    #[serde(default)]
+    pub env: Option<HashMap<String, String>>,
+}
+
+/// Cuts `text` to at most about `cap` bytes, keeping its head and its tail, and says so in
+/// a marker line. `engine_cut` and `total` come from the engine (which keeps only the head
+/// of very large output). Returns the text and whether anything is missing.
+pub fn cap_output(text: &str, engine_cut: bool, total: u64, cap: usize) -> (String, bool) {
+    if text.len() <= cap {
+        if !engine_cut {
+            return (text.to_string(), false);
+        }
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "[cloudops: output truncated: the command wrote {total} bytes, only the first {} were kept]\n",
+            text.len()
+        ));
+        return (out, true);
+    }
+    let mut head = cap / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    // The tail starts at a line start when one is near, for readability.
+    let mut tail = text.len() - (cap - head);
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    if let Some(nl) = text[tail..].find('\n')
+        && nl < 200
+        && tail + nl + 1 < text.len()
+    {
+        tail += nl + 1;
+    }
+    let omitted = tail - head;
+    let mut out = String::with_capacity(cap + 200);
+    out.push_str(&text[..head]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let also = if engine_cut {
+        format!(
+            " (the command wrote {total} bytes; the engine kept the first {} of them)",
+            text.len()
+        )
+    } else {
+        String::new()
+    };
+    out.push_str(&format!(
+        "[cloudops: output truncated: {omitted} bytes omitted here, {} of {} bytes shown{also}]\n",
+        text.len() - omitted,
+        text.len(),
+    ));
+    out.push_str(&text[tail..]);
+    (out, true)
+}
+
+/// The tool result of an execution that ran: structured content plus a readable text.
+///
+/// `isError` is set when the command did not run to its own exit (it timed out, was
+/// cancelled, or could not be started); a non-zero exit code alone is not a tool error.
+pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
+    let (stdout, stdout_cut) = cap_output(&r.stdout, r.stdout_truncated, r.stdout_bytes, cap);
+    let (stderr, stderr_cut) = cap_output(&r.stderr, r.stderr_truncated, r.stderr_bytes, cap);
+    let duration_ms = r.duration.as_millis() as u64;
+    let structured = json!({
+        "status": r.status.to_string(),
+        "exit_code": r.exit_code,
+        "duration_ms": duration_ms,
+        "stdout": stdout,
+        "stderr": stderr,
+        "stdout_truncated": stdout_cut,
+        "stderr_truncated": stderr_cut,
+        "stdout_bytes": r.stdout_bytes,
+        "stderr_bytes": r.stderr_bytes,
+        "signal": r.signal,
+        "error": r.error,
+        "execution_id": r.execution_id.to_string(),
+        "command": r.command.as_ref().map(ToString::to_string),
+    });
+    let mut text = format!(
+        "exit code {} ({}) in {:.3} s",
+        r.exit_code,
+        r.status,
+        r.duration.as_secs_f64()
+    );
+    if let Some(e) = &r.error {
+        text.push_str(&format!("\nerror: {e}"));
+    }
+    for (name, out) in [("stdout", &stdout), ("stderr", &stderr)] {
+        if !out.is_empty() {
+            text.push_str(&format!("\n--- {name} ---\n{out}"));
+            if !out.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    if stdout.is_empty() && stderr.is_empty() {
+        text.push_str("\n(no output)");
+    }
+    let failed_to_finish = !matches!(
+        r.status,
+        cloudops_execution_engine::ExecutionStatus::Completed
+            | cloudops_execution_engine::ExecutionStatus::Failed
+    ) || (r.pid.is_none() && r.exit_code != 0);
+    tool_result(text, structured, failed_to_finish)
+}
+
+/// The tool error of a request the policy denied: it names the plugin and gives its reason.
+pub fn denied(
+    plugin: &str,
+    reason: &str,
+    record: &DecisionRecord,
+    ask: Option<&AskOutcome>,
+) -> CallToolResult {
+    let approval = ask.and_then(AskOutcome::explain);
+    let mut text = format!(
+        "Denied by the cloudops policy: plugin '{plugin}' refused this command: {reason}\n"
+    );
+    if let Some(a) = &approval {
+        text.push_str(&format!("Approval: {a}.\n"));
+    }
+    text.push_str(&format!(
+        "Command: {}\nNothing was run. Do not retry it unchanged: use another command that \
+         does what you need within the policy, or ask the user.",
+        record.original.command
+    ));
+    let structured = json!({
+        "status": "denied",
+        "plugin": plugin,
+        "reason": reason,
+        "verdict": verdict(record),
+        "approval": approval,
+        "rules": record.rules,
+        "command": record.original.command.to_string(),
+    });
+    tool_result(text, structured, true)
+}
+
+/// The tool error of a request that could not run for another reason (bad working
+/// directory, program not found, the gate failed, ...).
+pub fn not_run(error: &dyn std::fmt::Display) -> CallToolResult {
+    let text = format!("cloudops could not run the command: {error}\nNothing was run.");
+    tool_result(
+        text,
+        json!({"status": "error", "error": error.to_string()}),
+        true,
+    )
+}
+
+/// The result of a call cancelled (by the client, or because the server is shutting down)
+/// before its command started.
+pub fn cancelled_before_start(why: &str) -> CallToolResult {
+    tool_result(
+        format!("cancelled before the command started: {why}"),
+        json!({"status": "cancelled", "error": why}),
+        true,
+    )
+}
+
+/// The result of `check_command`: the decision and its trace (nothing ran).
+pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult {
+    let v = verdict(record);
+    let text = crate::check::trace(record, v, policy);
+    let structured = json!({
+        "verdict": v,
+        "allowed": record.allowed,
+        "plugin": record.plugin,
+        "reason": record.reason,
+        "policy": policy,
+        "profile": record.profile,
+        "rules": record.rules,
+        "command": record.request.command.to_string(),
+        "rewritten": record.request.command != record.original.command,
+        "trace": record.steps,
+    });
+    tool_result(text, structured, false)
+}
+
+/// The effective verdict word: `deny` for any refusal except an unanswered `ask`.
+fn verdict(record: &DecisionRecord) -> &'static str {
+    match (record.allowed, record.verdict) {
+        (_, Verdict::Ask) => "ask",
+        (false, _) => "deny",
+        (true, Verdict::Rewrite) => "rewrite",
+        (true, _) => "allow",
+    }
+}
+
+fn tool_result(text: String, structured: Value, is_error: bool) -> CallToolResult {
+    let mut r = if is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    };
+    r.structured_content = Some(structured);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_output_is_returned_whole() {
+        assert_eq!(
+            cap_output("a\nb\n", false, 4, 100),
+            ("a\nb\n".into(), false)
+        );
+    }
+
+    #[test]
+    fn long_output_keeps_head_and_tail_around_a_marker() {
+        let text: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        let (out, cut) = cap_output(&text, false, text.len() as u64, 1000);
+        assert!(cut);
+        assert!(out.starts_with("line 0\n"), "{out}");
+        assert!(out.ends_with("line 999\n"), "{out}");
+        assert!(out.contains("[cloudops: output truncated: "), "{out}");
+        assert!(out.len() < 1200, "{}", out.len());
+        // The marker accounts for every byte: omitted + shown = total.
+        let marker = out.lines().find(|l| l.starts_with("[cloudops")).unwrap();
+        let numbers: Vec<usize> = marker
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect();
+        assert_eq!(numbers[0] + numbers[1], text.len(), "{marker}");
+        assert_eq!(numbers[2], text.len(), "{marker}");
+    }
+
+    #[test]
+    fn engine_truncation_is_reported_even_when_under_the_cap() {
+        let (out, cut) = cap_output("head\n", true, 9_000_000, 100);
+        assert!(cut);
+        assert_eq!(
+            out,
+            "head\n[cloudops: output truncated: the command wrote 9000000 bytes, only the first 5 were kept]\n"
+        );
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_character_boundaries() {
+        let text = "é".repeat(1000);
+        let (out, cut) = cap_output(&text, false, 2000, 301);
+        assert!(cut);
+        assert!(out.contains("bytes omitted here"));
+    }
+}
