@@ -59,7 +59,7 @@ pub struct FlagSet {
 }
 
 impl FlagSet {
-    /// Scans `args` (without argv[0]).
+    /// Scans `args` (without `argv[0]`).
     pub fn parse(args: &[String], aliases: &FlagAliases) -> Self {
         let mut set = FlagSet::default();
         let mut only_operands = false;

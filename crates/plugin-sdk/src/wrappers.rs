@@ -30,7 +30,7 @@ const MAX_DEPTH: usize = 12;
 /// A command that runs, found directly or inside wrappers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
-    /// Its argv (argv[0] as written, possibly a path).
+    /// Its argv (`argv[0]` as written, possibly a path).
     pub argv: Vec<String>,
     /// The resolved program, for the top-level command only (the host resolves nothing
     /// inside wrappers).
@@ -57,7 +57,7 @@ impl Invocation {
         }
     }
 
-    /// Arguments after argv[0].
+    /// Arguments after `argv[0]`.
     pub fn args(&self) -> &[String] {
         self.argv.get(1..).unwrap_or(&[])
     }
