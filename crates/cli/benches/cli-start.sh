@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Start-up cost of the cloudops CLI: `cloudops run --policy <3 plugins> -- true` against a bare
+# `/usr/bin/true`, with hyperfine. Targets: <= 5 ms median with a warm compile cache,
+# <= 300 ms on the very first run (empty cache: every plugin compiled).
+#
+# Usage: crates/cli/benches/cli-start.sh [PATH-TO-CLOUDOPS]   (default: a release build)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install -y hyperfine" >&2; exit 1; }
+BIN=${1:-}
+if [[ -z "$BIN" ]]; then
+    cargo build --release -p cloudops >&2
+    BIN="${CARGO_TARGET_DIR:-target}/release/cloudops"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Three plugins that each check every request: the host's test plugins (built here), so the
+# figure does not depend on which built-in plugins exist.
+wasm_target="${CARGO_TARGET_DIR:-target}/wasm"
+CARGO_TARGET_DIR="$wasm_target" cargo build --release --quiet --target wasm32-wasip2 \
+    --manifest-path plugins/Cargo.toml -p test-allow-all -p test-deny-pattern -p test-rewrite >&2
+for p in allow_all deny_pattern rewrite; do
+    cp "$wasm_target/wasm32-wasip2/release/test_$p.wasm" "$work/$p.wasm"
+done
+cat > "$work/policy.toml" <<'TOML'
+version = 1
+[plugins.allow-all]
+source = "allow_all.wasm"
+[plugins.no-rm]
+source = "deny_pattern.wasm"
+config = { programs = ["rm", "mkfs"], substrings = ["rm -rf"] }
+[plugins.clamp]
+source = "rewrite.wasm"
+config = { strip_env = ["AWS_SECRET_ACCESS_KEY"] }
+[[rules]]
+name = "everything"
+plugins = ["allow-all", "no-rm", "clamp"]
+TOML
+export XDG_CACHE_HOME="$work/cache"
+run=("$BIN" run --policy "$work/policy.toml" -- true)
+"${run[@]}" # check that it works at all (and fill the cache)
+
+echo "== warm compile cache" >&2
+hyperfine -N --warmup 20 --runs 200 --export-json "$work/warm.json" "/usr/bin/true" "${run[*]}"
+
+echo "== first run (empty compile cache each time)" >&2
+hyperfine -N --runs 10 --prepare "rm -rf $work/cache" --export-json "$work/cold.json" "${run[*]}"
+
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+warm = json.load(open(f"{work}/warm.json"))["results"]
+cold = json.load(open(f"{work}/cold.json"))["results"][0]
+true_ms = warm[0]["median"] * 1e3
+cli_ms = warm[1]["median"] * 1e3
+print(f"median /usr/bin/true            {true_ms:7.2f} ms")
+print(f"median cloudops run (warm)      {cli_ms:7.2f} ms   overhead {cli_ms - true_ms:6.2f} ms   target <= 5 ms")
+print(f"median cloudops run (first run) {cold['median'] * 1e3:7.2f} ms   target <= 300 ms")
+PY
