@@ -6,7 +6,7 @@ Usage: mcp_roundtrip.py CLOUDOPS_BINARY [POLICY_FILE] [-n CALLS]
 Measures, each over CALLS calls (default 200) after 10 warm-up calls:
   mcp       one `tools/call run_command {"command": "true"}` from the official MCP Python
             SDK (mcp package) to a running `cloudops mcp` server and back (client-side time);
-  cli       one `cloudops sh true` process, spawned and waited for (a new process, policy
+  cli       one `cloudops --source mcp sh true` process (the same source as the server's), spawned and waited for (a new process, policy
             load and engine each time);
   bash      one `bash -c true` process, the floor under both.
 Prints median, p90 and mean in milliseconds.
@@ -40,7 +40,8 @@ async def mcp_samples(binary, policy_args, n):
                 t0 = time.perf_counter()
                 r = await session.call_tool("run_command", {"command": "true"})
                 samples.append(time.perf_counter() - t0)
-                if r.isError or (r.structuredContent or {}).get("exit_code") != 0:
+                structured = getattr(r, "structured_content", None) or getattr(r, "structuredContent", None) or {}
+                if structured.get("exit_code") != 0:
                     raise SystemExit(f"run_command true failed: {r}")
             return samples
 
@@ -70,7 +71,7 @@ def main():
     policy_args = ["--policy", args[1]] if len(args) > 1 else []
     print(f"cloudops: {binary}; policy: {args[1] if len(args) > 1 else 'none'}; {n} calls each")
     print(summary("mcp", asyncio.run(mcp_samples(binary, policy_args, n))))
-    print(summary("cli", process_samples([binary] + policy_args + ["sh", "true"], n)))
+    print(summary("cli", process_samples([binary] + policy_args + ["--source", "mcp", "sh", "true"], n)))
     print(summary("bash", process_samples(["bash", "-c", "true"], n)))
 
 

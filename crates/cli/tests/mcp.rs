@@ -66,6 +66,52 @@ fn the_python_sdk_is_denied_rm_rf_and_sees_aws_keys_redacted_under_the_agent_pol
     python_client(&policy, &["--redaction"]);
 }
 
+/// Builds the host's test plugin `test-ask` for wasm32-wasip2 (into the same directory as
+/// the CLI's plugin tests) and returns a directory holding it as `ask.wasm` and a policy
+/// that puts every `mcp` request to it.
+fn ask_policy() -> tempfile::TempDir {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("wasm");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
+        .arg("--manifest-path")
+        .arg(repo().join("plugins/Cargo.toml"))
+        .args(["-p", "test-ask"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the test plugin test-ask failed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        target.join("wasm32-wasip2/release/test_ask.wasm"),
+        dir.path().join("ask.wasm"),
+    )
+    .expect("copy the plugin");
+    std::fs::write(
+        dir.path().join("policy.toml"),
+        r#"version = 1
+[plugins.human]
+source = "ask.wasm"
+[[rules]]
+name = "a human decides what mcp runs"
+when = { source = "mcp" }
+plugins = ["human"]
+"#,
+    )
+    .expect("write the policy");
+    dir
+}
+
+#[test]
+fn an_ask_becomes_an_elicitation_and_without_elicitation_a_denial() {
+    let dir = ask_policy();
+    python_client(&dir.path().join("policy.toml"), &["--ask"]);
+}
+
 /// A server on raw pipes, its stdout read line by line on a thread.
 struct Raw {
     child: Child,

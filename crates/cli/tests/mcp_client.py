@@ -2,6 +2,7 @@
 """Drives `cloudops mcp` with the official MCP Python SDK (PyPI `mcp`), a client we did not write.
 
 Usage: mcp_client.py CLOUDOPS_BINARY POLICY_FILE [--redaction] [--audit-log PATH]
+       mcp_client.py CLOUDOPS_BINARY ASK_POLICY_FILE --ask
 
 Checks, in order: the tool list and its schemas; an allowed shell command and an
 allowed program; `check_command` and `run_command` on `rm -rf /` (denied, naming the
@@ -10,7 +11,10 @@ allow it); with --redaction, an AWS access key redacted from the output; a timeo
 output cut with a marker; concurrent calls served concurrently; progress notifications
 while `echo $$; exec sleep 60` runs, then a client cancellation, after which that process
 is gone. With --audit-log, the server writes its decision log there and the script checks
-every request's source, tags and conversation id. Prints `ok: ...` per check; on the first
+every request's source, tags and conversation id. With --ask (a policy whose plugin answers
+`ask` to everything), checks that the question reaches the user as an elicitation (approved:
+the command runs; declined: a denial saying so) and that a client without elicitation
+support gets a denial that says it cannot ask. Prints `ok: ...` per check; on the first
 failure prints `FAILED: ...` and exits 1.
 """
 
@@ -70,7 +74,7 @@ def pid_alive(pid):
         with open(f"/proc/{pid}/stat") as f:
             state = f.read().rsplit(")", 1)[1].split()[0]
         return state != "Z"
-    except FileNotFoundError:
+    except OSError:  # gone (ENOENT, or ESRCH while it was being reaped)
         return False
 
 
@@ -140,11 +144,11 @@ async def run(binary, policy, redaction, audit_log):
             s = sc(r)
             check(is_error(r) is True and s.get("status") == "timeout" and s.get("exit_code") == 124 and time.monotonic() - t0 < 10,
                   "timeout_ms stops a command (status timeout, exit 124)", show(r))
-            r = await session.call_tool("run_command", {"command": "seq 1 200000"})
+            r = await session.call_tool("run_command", {"command": "seq 1 100000"})
             s = sc(r)
             out = s.get("stdout", "")
             check(s.get("stdout_truncated") is True and "[cloudops: output truncated:" in out and out.startswith("1\n")
-                  and out.endswith("200000\n") and len(out) < 70000,
+                  and out.endswith("100000\n") and len(out) < 70000,
                   "long output keeps head and tail around a truncation marker",
                   f"len={len(out)} truncated={s.get('stdout_truncated')} head={out[:40]!r} tail={out[-40:]!r}")
 
@@ -200,6 +204,35 @@ def _metadata_ok(record):
             and bool(record.get("conversation_id")))
 
 
+async def run_ask(binary, policy):
+    params = StdioServerParameters(command=binary, args=["mcp", "--policy", policy])
+    questions = []
+
+    async def answer(context, params):
+        from mcp_types import ElicitResult
+        questions.append(params.message)
+        approve = "approve-me" in params.message
+        return ElicitResult(action="accept", content={"approve": approve})
+
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write, elicitation_callback=answer) as session:
+            await session.initialize()
+            r = await session.call_tool("run_command", {"command": "echo approve-me"})
+            check(not is_error(r) and sc(r).get("stdout") == "approve-me\n" and questions
+                  and "echo approve-me" in questions[-1],
+                  "an `ask` verdict is put to the user as an elicitation; approved, the command runs",
+                  show(r) + f"\nquestions: {questions}")
+            r = await session.call_tool("run_command", {"command": "echo no-thanks"})
+            check(is_error(r) and sc(r).get("status") == "denied" and "declined" in text_of(r),
+                  "declined, it is a denial that says the user declined", show(r))
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            r = await session.call_tool("run_command", {"command": "echo hi"})
+            check(is_error(r) and sc(r).get("status") == "denied" and "cannot ask its user" in text_of(r),
+                  "a client without elicitation gets a denial with the plugin's reason", show(r))
+
+
 def _find_failure(e):
     """The Failure in `e`, which the SDK's task groups may have wrapped in exception groups."""
     if isinstance(e, Failure):
@@ -220,7 +253,10 @@ def main():
     redaction = "--redaction" in argv
     audit_log = argv[argv.index("--audit-log") + 1] if "--audit-log" in argv else None
     try:
-        asyncio.run(run(binary, policy, redaction, audit_log))
+        if "--ask" in argv:
+            asyncio.run(run_ask(binary, policy))
+        else:
+            asyncio.run(run(binary, policy, redaction, audit_log))
     except BaseException as e:
         failure = _find_failure(e)
         if failure is None:
