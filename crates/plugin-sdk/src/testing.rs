@@ -18,8 +18,6 @@ use std::collections::HashMap;
 
 use cloudops_execution_engine as engine;
 
-mod fallback;
-
 use crate::{
     AwsCommand, Command, Config, EnvVar, ExecCommand, Normalized, OutputBatch, OutputChunk,
     OutputStream, Plugin, Redirection, Request, ScriptCommand, ShellCommand, SimpleCommand,
@@ -103,25 +101,11 @@ pub fn from_command(command: Command) -> Request {
     })
 }
 
-/// What `cloudops-normalize` reports while its parser is not implemented yet.
-const NORMALIZE_STUB: &str = "not implemented yet";
-
 /// Recomputes the normalised view from the request's command, env and working dir, as
 /// the host does after every rewrite.
-///
-/// While `cloudops-normalize` is still a stub (it reports only "not implemented yet"),
-/// a small stand-in (the `fallback` module) produces a plausible view instead.
 pub fn renormalize(mut request: Request) -> Request {
-    let engine_request = to_engine(&request);
-    let normalized = cloudops_normalize::normalize(&engine_request);
-    request.normalized = if normalized.commands.is_empty()
-        && normalized.unanalyzable.len() == 1
-        && normalized.unanalyzable[0] == NORMALIZE_STUB
-    {
-        fallback::normalize(&request)
-    } else {
-        from_normalized(normalized)
-    };
+    let normalized = cloudops_normalize::normalize(&to_engine(&request));
+    request.normalized = from_normalized(normalized);
     request
 }
 
