@@ -1,13 +1,16 @@
-//! The built-in plugins (`builtin:NAME` in a policy), embedded in the binary.
+//! The built-in plugins (`builtin:NAME` in a policy), embedded in the binary (crate cloudops-builtin-plugins).
 
 /// The bytes of built-in plugin `name`.
 pub fn get(name: &str) -> Option<&'static [u8]> {
-    let _ = name;
-    None
+    cloudops_builtin_plugins::get(name)
 }
 
-/// The names of the built-in plugins; `None` while this build embeds none (then
-/// `builtin:NAME` is only checked when the plugins are loaded).
+/// The names of the built-in plugins (a policy naming another is an error at its `source`).
 pub fn names() -> Option<Vec<String>> {
-    None
+    Some(
+        cloudops_builtin_plugins::names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
 }

@@ -30,6 +30,14 @@ pub fn request(common: &Common, command: Command) -> ExecutionRequest {
     }
 }
 
+/// Gives `request` the policy's default timeout when it has none, so that plugins see the
+/// timeout that will apply (a `limits` plugin would otherwise impose its own).
+pub fn apply_default_timeout(request: &mut ExecutionRequest, defaults: &Defaults) {
+    if request.timeout_ms.is_none() {
+        request.timeout_ms = defaults.timeout.map(|t| t.as_millis() as u64);
+    }
+}
+
 /// The defaults in force (the policy's under the profile, else the built-in ones).
 pub fn defaults(loaded: &Loaded) -> Defaults {
     loaded
@@ -95,7 +103,8 @@ pub fn engine_config(
 pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Result<i32> {
     let loaded = gate::load(common)?;
     let d = defaults(&loaded);
-    let req = request(common, command);
+    let mut req = request(common, command);
+    apply_default_timeout(&mut req, &d);
     if check {
         return crate::check::check(common, &loaded, req).await;
     }

@@ -66,7 +66,11 @@ pub async fn test(common: &Common, path: &Path) -> anyhow::Result<i32> {
         let ctx = GateContext {
             approver: &approver,
         };
-        let outcome = gate.check(&t.fresh_request(), &ctx).await;
+        let mut request = t.fresh_request();
+        if let Ok(eff) = policy.effective(profile.as_deref()) {
+            crate::exec::apply_default_timeout(&mut request, eff.defaults());
+        }
+        let outcome = gate.check(&request, &ctx).await;
         let verdict = match outcome {
             Ok(o) => t.judge(&o.record),
             Err(e) => Err(format!("the gate failed: {e}")),
