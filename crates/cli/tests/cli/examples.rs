@@ -14,7 +14,11 @@ fn the_example_policies_validate_and_their_tests_pass() {
         d.run(&["policy", "validate", file]).expect_code(0);
         let r = d.run(&["policy", "test", file]);
         r.expect_code(0);
-        assert!(r.stdout().contains(" passed, 0 failed"), "{name}: {}", r.stdout());
+        assert!(
+            r.stdout().contains(" passed, 0 failed"),
+            "{name}: {}",
+            r.stdout()
+        );
     }
 }
 
@@ -22,7 +26,18 @@ fn the_example_policies_validate_and_their_tests_pass() {
 fn the_agent_policy_stops_rm_rf_with_the_plugins_reason() {
     let d = Dir::new();
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/agent.toml");
-    let r = d.run(&["--policy", policy.to_str().expect("utf-8"), "--source", "agent", "sh", "rm -rf /"]);
+    let r = d.run(&[
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--source",
+        "agent",
+        "sh",
+        "rm -rf /",
+    ]);
     r.expect_code(126);
-    assert!(r.stderr().starts_with("error: denied by deny-commands: "), "{}", r.stderr());
+    assert!(
+        r.stderr().starts_with("error: denied by deny-commands: "),
+        "{}",
+        r.stderr()
+    );
 }

@@ -14,16 +14,34 @@ fn built() -> &'static Path {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let target = tmp.parent().expect("target dir").join("wasm");
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/Cargo.toml");
-        let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--release", "--quiet", "--target", "wasm32-wasip2", "--manifest-path"])
-            .arg(manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS");
-        for p in ["allow-all", "deny-pattern", "rewrite", "ask", "redact", "hostile"] {
+        let mut cmd =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        for p in [
+            "allow-all",
+            "deny-pattern",
+            "rewrite",
+            "ask",
+            "redact",
+            "hostile",
+        ] {
             cmd.args(["-p", &format!("test-{p}")]);
         }
-        assert!(cmd.status().expect("cargo").success(), "building the test plugins failed");
+        assert!(
+            cmd.status().expect("cargo").success(),
+            "building the test plugins failed"
+        );
         target.join("wasm32-wasip2/release")
     })
 }
@@ -31,7 +49,14 @@ fn built() -> &'static Path {
 /// A scratch directory with the test plugins copied in as `NAME.wasm`.
 fn dir_with_plugins() -> Dir {
     let d = Dir::new();
-    for p in ["allow-all", "deny-pattern", "rewrite", "ask", "redact", "hostile"] {
+    for p in [
+        "allow-all",
+        "deny-pattern",
+        "rewrite",
+        "ask",
+        "redact",
+        "hostile",
+    ] {
         let from = built().join(format!("test_{}.wasm", p.replace('-', "_")));
         std::fs::copy(&from, d.path().join(format!("{p}.wasm"))).expect("copy plugin");
     }
@@ -88,7 +113,9 @@ expect = "ask"
 fn a_plugin_denial_is_126_and_names_the_plugin_and_reason() {
     let d = dir_with_plugins();
     d.write("p.toml", CHAIN);
-    let r = d.run(&["--policy", "p.toml", "--source", "agent", "run", "--", "rm", "-rf", "x"]);
+    let r = d.run(&[
+        "--policy", "p.toml", "--source", "agent", "run", "--", "rm", "-rf", "x",
+    ]);
     r.expect_code(126);
     insta::assert_snapshot!(r.stderr(), @r#"
     error: denied by no-rm: program "rm" is not allowed
@@ -100,17 +127,30 @@ fn a_plugin_denial_is_126_and_names_the_plugin_and_reason() {
 fn check_shows_each_plugin_its_verdict_and_what_it_changed() {
     let d = dir_with_plugins();
     d.write("p.toml", CHAIN);
-    let r = d.run(&["--policy", "p.toml", "--source", "agent", "--env", "SECRET=x", "--json", "run", "--check", "--", "ls"]);
+    let r = d.run(&[
+        "--policy", "p.toml", "--source", "agent", "--env", "SECRET=x", "--json", "run", "--check",
+        "--", "ls",
+    ]);
     r.expect_code(0);
     let v: serde_json::Value = serde_json::from_str(r.stdout().trim()).expect("json");
     assert_eq!(v["verdict"], "rewrite");
     assert_eq!(v["plugin"], "strip");
     let trace = v["trace"].as_array().expect("trace");
-    let names: Vec<&str> = trace.iter().map(|s| s["plugin"].as_str().unwrap_or("")).collect();
+    let names: Vec<&str> = trace
+        .iter()
+        .map(|s| s["plugin"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(names[..2], ["strip", "no-rm"]);
     assert_eq!(trace[0]["verdict"], "rewrite");
-    assert!(v["request"]["env"].get("SECRET").is_none(), "{}", v["request"]);
-    let text = d.run(&["--policy", "p.toml", "--source", "agent", "--env", "SECRET=x", "run", "--check", "--", "ls"]);
+    assert!(
+        v["request"]["env"].get("SECRET").is_none(),
+        "{}",
+        v["request"]
+    );
+    let text = d.run(&[
+        "--policy", "p.toml", "--source", "agent", "--env", "SECRET=x", "run", "--check", "--",
+        "ls",
+    ]);
     text.expect_code(0);
     let out = text.stdout();
     assert!(out.starts_with("decision: rewrite by strip"), "{out}");
@@ -122,7 +162,16 @@ fn check_shows_each_plugin_its_verdict_and_what_it_changed() {
 fn a_rewrite_changes_what_runs() {
     let d = dir_with_plugins();
     d.write("p.toml", CHAIN);
-    let r = d.run(&["--policy", "p.toml", "--source", "agent", "--env", "SECRET=x", "sh", "echo ${SECRET:-stripped}"]);
+    let r = d.run(&[
+        "--policy",
+        "p.toml",
+        "--source",
+        "agent",
+        "--env",
+        "SECRET=x",
+        "sh",
+        "echo ${SECRET:-stripped}",
+    ]);
     r.expect_code(0);
     assert_eq!(r.stdout(), "stripped\n");
 }
@@ -131,7 +180,14 @@ fn a_rewrite_changes_what_runs() {
 fn secrets_are_redacted_from_the_streamed_output() {
     let d = dir_with_plugins();
     d.write("p.toml", CHAIN);
-    let r = d.run(&["--policy", "p.toml", "--source", "agent", "sh", "echo key=AKIAABCDEFGHIJKLMNOP; echo fine"]);
+    let r = d.run(&[
+        "--policy",
+        "p.toml",
+        "--source",
+        "agent",
+        "sh",
+        "echo key=AKIAABCDEFGHIJKLMNOP; echo fine",
+    ]);
     r.expect_code(0);
     assert_eq!(r.stdout(), "key=[REDACTED]\nfine\n");
 }
@@ -140,11 +196,32 @@ fn secrets_are_redacted_from_the_streamed_output() {
 fn ask_without_a_terminal_is_denied_unless_yes() {
     let d = dir_with_plugins();
     d.write("p.toml", CHAIN);
-    let r = d.run(&["--policy", "p.toml", "--tag", "action=deploy", "sh", "touch ran"]);
+    let r = d.run(&[
+        "--policy",
+        "p.toml",
+        "--tag",
+        "action=deploy",
+        "sh",
+        "touch ran",
+    ]);
     r.expect_code(126);
-    assert!(r.stderr().starts_with("error: denied by human: needs a human"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .starts_with("error: denied by human: needs a human"),
+        "{}",
+        r.stderr()
+    );
     assert!(!d.path().join("ran").exists());
-    d.run(&["--policy", "p.toml", "--tag", "action=deploy", "--yes", "sh", "touch ran"]).expect_code(0);
+    d.run(&[
+        "--policy",
+        "p.toml",
+        "--tag",
+        "action=deploy",
+        "--yes",
+        "sh",
+        "touch ran",
+    ])
+    .expect_code(0);
     assert!(d.path().join("ran").exists());
 }
 
@@ -154,7 +231,11 @@ fn policy_test_runs_the_tests_through_the_plugins() {
     d.write("p.toml", CHAIN);
     let r = d.run(&["policy", "test", "p.toml"]);
     r.expect_code(0);
-    assert!(r.stdout().ends_with("4 passed, 0 failed\n"), "{}", r.stdout());
+    assert!(
+        r.stdout().ends_with("4 passed, 0 failed\n"),
+        "{}",
+        r.stdout()
+    );
     d.run(&["policy", "validate", "p.toml"]).expect_code(0);
 }
 
@@ -162,12 +243,16 @@ fn policy_test_runs_the_tests_through_the_plugins() {
 fn a_failing_plugin_fails_closed_unless_told_otherwise() {
     let d = dir_with_plugins();
     let policy = |on_error: &str| {
-        format!("version = 1\n[plugins.bad]\nsource = \"hostile.wasm\"\non_error = \"{on_error}\"\nconfig = {{ attack = \"panic\" }}\n[[rules]]\nname = \"all\"\nplugins = [\"bad\"]\n")
+        format!(
+            "version = 1\n[plugins.bad]\nsource = \"hostile.wasm\"\non_error = \"{on_error}\"\nconfig = {{ attack = \"panic\" }}\n[[rules]]\nname = \"all\"\nplugins = [\"bad\"]\n"
+        )
     };
     d.write("closed.toml", &policy("deny"));
-    d.run(&["--policy", "closed.toml", "run", "--", "true"]).expect_code(126);
+    d.run(&["--policy", "closed.toml", "run", "--", "true"])
+        .expect_code(126);
     d.write("open.toml", &policy("allow"));
-    d.run(&["--policy", "open.toml", "run", "--", "true"]).expect_code(0);
+    d.run(&["--policy", "open.toml", "run", "--", "true"])
+        .expect_code(0);
 }
 
 fn validate_error(d: &Dir, text: &str) -> String {
@@ -181,7 +266,10 @@ fn validate_error(d: &Dir, text: &str) -> String {
 fn a_file_that_is_not_a_component_is_an_error_at_source() {
     let d = dir_with_plugins();
     d.write("junk.wasm", "this is not wasm");
-    insta::assert_snapshot!(validate_error(&d, "version = 1\n[plugins.junk]\nsource = \"junk.wasm\"\n[[rules]]\nname = \"r\"\nplugins = [\"junk\"]\n"));
+    insta::assert_snapshot!(validate_error(
+        &d,
+        "version = 1\n[plugins.junk]\nsource = \"junk.wasm\"\n[[rules]]\nname = \"r\"\nplugins = [\"junk\"]\n"
+    ));
 }
 
 #[test]
@@ -190,7 +278,9 @@ fn a_sha256_mismatch_is_an_error_at_the_pin() {
     let pin = "0".repeat(64);
     let out = validate_error(
         &d,
-        &format!("version = 1\n[plugins.a]\nsource = \"allow-all.wasm\"\nsha256 = \"{pin}\"\n[[rules]]\nname = \"r\"\nplugins = [\"a\"]\n"),
+        &format!(
+            "version = 1\n[plugins.a]\nsource = \"allow-all.wasm\"\nsha256 = \"{pin}\"\n[[rules]]\nname = \"r\"\nplugins = [\"a\"]\n"
+        ),
     );
     let first = out.lines().take(2).collect::<Vec<_>>().join("\n");
     insta::assert_snapshot!(first, @r"

@@ -39,7 +39,10 @@ impl Dir {
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             // One compile cache for every test: plugins are compiled once per test run.
-            .env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("cloudops-cache"))
+            .env(
+                "XDG_CACHE_HOME",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("cloudops-cache"),
+            )
             .stdin(std::process::Stdio::null());
         c
     }
