@@ -194,7 +194,7 @@ impl LoadedPlugin {
     }
 
     fn wall_instantiate(&self) -> Duration {
-        self.wall() + EPOCH_TICK * INSTANTIATE_TICKS as u32
+        self.wall() + EPOCH_TICK * (2 * INSTANTIATE_TICKS) as u32
     }
 
     fn arm(&self, store: &mut Store<PluginState>) {
@@ -214,7 +214,8 @@ impl LoadedPlugin {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         // Instantiation runs no plugin code of interest (start functions only) but can be
-        // slow on a loaded machine: it gets a fixed, generous deadline; `init` the budget.
+        // slow on a loaded machine, and `init` runs once per instance (compiling a
+        // plugin's patterns, say): both get a fixed, generous deadline, calls the budget.
         store.set_epoch_deadline(INSTANTIATE_TICKS);
         let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| {
             InitError::Call(if e.downcast_ref::<Trap>().is_some() {
@@ -223,7 +224,7 @@ impl LoadedPlugin {
                 CallError::Instantiate(wasm_error(e))
             })
         })?;
-        self.arm(&mut store);
+        store.set_epoch_deadline(INSTANTIATE_TICKS);
         let info = bindings
             .call_init(&mut store, &self.config_json)
             .await

@@ -224,7 +224,12 @@ async fn request_env_is_added_to_a_minimal_base() {
         .map(|l| l.split('=').next().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["GREETING", "PATH"], "{}", r.stdout);
+    assert_eq!(
+        names,
+        ["CLOUDOPS_EXECUTION_ID", "GREETING", "PATH"],
+        "{}",
+        r.stdout
+    );
 }
 
 #[tokio::test]

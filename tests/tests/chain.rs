@@ -1,0 +1,199 @@
+//! The standard policy `policies/agent.toml` enforced through the library: each built-in plugin denying, rewriting or redacting what it should, and everyday work running.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cloudops_execution_engine::{
+    Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionMetadata, ExecutionRequest,
+    ExecutionStatus,
+};
+use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
+use cloudops_policy::{CompileOptions, LoadedPolicy};
+use uuid::Uuid;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// An engine gated by `policies/<name>.toml` under `profile`, with a private plugin cache.
+fn engine(name: &str, profile: Option<&str>, cache: &tempfile::TempDir) -> ExecutionEngine {
+    let opts = CompileOptions {
+        builtins: Some(
+            cloudops_builtin_plugins::names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+    };
+    let policy = Arc::new(
+        cloudops_policy::load_file(&repo().join(format!("policies/{name}.toml")), &opts).unwrap(),
+    );
+    let host = PluginHost::new(HostConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
+    })
+    .unwrap();
+    let loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::get).unwrap();
+    ExecutionEngine::new(
+        ExecutionConfig::default().with_gate(Arc::new(ChainGate::new(host, Arc::new(loaded)))),
+    )
+}
+
+fn agent(command: Command) -> ExecutionRequest {
+    ExecutionRequest {
+        id: Uuid::new_v4(),
+        command,
+        env: HashMap::new(),
+        working_dir: None,
+        timeout_ms: None,
+        metadata: ExecutionMetadata {
+            source: Some("agent".into()),
+            ..Default::default()
+        },
+    }
+}
+
+fn sh(script: &str) -> ExecutionRequest {
+    agent(Command::Shell {
+        command: script.into(),
+        shell: "bash".into(),
+    })
+}
+
+fn denied_by(err: ExecutionError) -> (String, String) {
+    match err {
+        ExecutionError::Denied { plugin, reason, .. } => (plugin, reason),
+        other => panic!("expected a denial, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn destructive_commands_are_denied_and_nothing_runs() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    for script in [
+        "rm -rf /",
+        "sudo rm -fr /",
+        "bash -c 'rm --recursive --force /'",
+    ] {
+        let req = sh(&format!("touch {}; {script}", marker.display()));
+        let (plugin, reason) = denied_by(engine.execute(req).await.unwrap_err());
+        assert_eq!(plugin, "deny-commands", "{script}: {reason}");
+        assert!(!marker.exists(), "{script} spawned something");
+    }
+    let r = engine
+        .wait(
+            engine
+                .execute(sh("ls -la /tmp && git --version"))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
+}
+
+#[tokio::test]
+async fn env_injection_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let mut req = sh("ls");
+    req.env.insert("LD_PRELOAD".into(), "/tmp/evil.so".into());
+    assert_eq!(
+        denied_by(engine.execute(req).await.unwrap_err()).0,
+        "env-guard"
+    );
+    let (plugin, _) = denied_by(
+        engine
+            .execute(sh("BASH_ENV=/tmp/x bash -c true"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(plugin, "env-guard");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_result() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let id = engine
+        .execute(sh("echo key=AKIAABCDEFGHIJKLMNOP; echo token ghp_abcdefghijklmnopqrstuvwxyz0123456789 >&2; echo plain"))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert!(!r.stdout.contains("AKIAABCDEFGHIJKLMNOP"), "{}", r.stdout);
+    assert!(
+        !r.stderr
+            .contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("REDACTED") && r.stdout.contains("plain"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_known_source_are_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let mut req = sh("true");
+    req.metadata.source = None;
+    assert!(matches!(
+        engine.execute(req).await,
+        Err(ExecutionError::Denied { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_jailed_profile_keeps_agents_in_their_roots() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", Some("jailed"), &cache);
+    let mut req = sh("ls");
+    req.working_dir = Some("/etc".into());
+    assert_eq!(
+        denied_by(engine.execute(req).await.unwrap_err()).0,
+        "workdir-jail"
+    );
+    let (plugin, _) = denied_by(engine.execute(sh("cat /etc/shadow")).await.unwrap_err());
+    assert_eq!(plugin, "workdir-jail");
+    let mut req = sh("ls");
+    req.working_dir = Some("/tmp".into());
+    let r = engine
+        .wait(engine.execute(req).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed);
+}
+
+#[tokio::test]
+async fn aws_writes_need_the_write_tag() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let aws = |op: &str, args: &[&str]| {
+        agent(Command::AwsCli {
+            service: "s3".into(),
+            operation: op.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            profile: None,
+            region: Some("us-east-1".into()),
+        })
+    };
+    let (plugin, reason) = denied_by(engine.execute(aws("mb", &["s3://demo"])).await.unwrap_err());
+    assert_eq!(plugin, "aws-guard", "{reason}");
+    let mut endpoint = aws("ls", &["--endpoint-url", "http://evil.example"]);
+    endpoint.metadata.source = Some("agent".into());
+    assert_eq!(
+        denied_by(engine.execute(endpoint).await.unwrap_err()).0,
+        "aws-guard"
+    );
+    let decision = engine.execute(aws("ls", &[])).await;
+    // A read is allowed by policy (it may still fail to reach AWS from here).
+    assert!(decision.is_ok(), "{decision:?}");
+}
