@@ -7,6 +7,7 @@ mod support;
 mod aws;
 mod commands;
 mod events;
+mod faults;
 mod gate;
 mod output;
 mod plans;
