@@ -112,6 +112,16 @@ pub struct ExecutionConfig {
     /// ends (about a millisecond per few hundred processes). A process that clears its
     /// environment still escapes. Default: false (the CLI and the MCP server turn it on).
     pub hunt_escapees: bool,
+    /// Ask the kernel to SIGKILL each child when the thread that spawned it exits
+    /// (`PR_SET_PDEATHSIG`), so that a `kill -9` of the engine's process does not leave
+    /// its commands running. Covers the child itself (and what it `exec`s), not the
+    /// processes it forked: those are orphaned, and end when they next write to the
+    /// closed pipes or on their own. The spawning thread is the one that polls
+    /// `execute`/`execute_plan` (a runtime worker, or the thread in `block_on`): do not
+    /// turn this on if that thread may end before the command. Children are then started
+    /// with `fork` rather than `posix_spawn`. Linux only. Default: false (the CLI and the
+    /// MCP server turn it on).
+    pub die_with_engine: bool,
     /// Refuse to run a request whose decision could not be recorded. Default: true.
     pub require_decision_log: bool,
 }
@@ -134,6 +144,7 @@ impl Default for ExecutionConfig {
             approver: Arc::new(DenyApprover),
             decision_sink: None,
             hunt_escapees: false,
+            die_with_engine: false,
             require_decision_log: true,
         }
     }
@@ -155,6 +166,7 @@ impl std::fmt::Debug for ExecutionConfig {
             .field("gate", &self.gate.is_some())
             .field("decision_sink", &self.decision_sink.is_some())
             .field("hunt_escapees", &self.hunt_escapees)
+            .field("die_with_engine", &self.die_with_engine)
             .field("require_decision_log", &self.require_decision_log)
             .finish_non_exhaustive()
     }

@@ -205,7 +205,11 @@ impl Inner {
 
     /// Spawns the admitted request and supervises it on a task.
     pub(crate) fn start(self: Arc<Self>, admitted: Admitted, reservation: Reservation) {
-        let child = runtime::spawn(admitted.request.id, &admitted.prepared);
+        let child = runtime::spawn(
+            admitted.request.id,
+            &admitted.prepared,
+            self.config.die_with_engine,
+        );
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         tokio::spawn(async move {
@@ -219,7 +223,11 @@ impl Inner {
         admitted: Admitted,
         reservation: Reservation,
     ) -> Arc<ExecutionResult> {
-        let child = runtime::spawn(admitted.request.id, &admitted.prepared);
+        let child = runtime::spawn(
+            admitted.request.id,
+            &admitted.prepared,
+            self.config.die_with_engine,
+        );
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         self.supervise(admitted, reservation, child).await

@@ -41,8 +41,13 @@ fn enlarge_pipe<F: std::os::fd::AsFd>(pipe: Option<&F>) {
     }
 }
 
-/// Spawns the prepared command: own process group, null stdin, piped stdout and stderr.
-pub(crate) fn spawn(id: Uuid, p: &PreparedCommand) -> std::io::Result<Child> {
+/// Spawns the prepared command: own process group, null stdin, piped stdout and stderr;
+/// with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits.
+pub(crate) fn spawn(
+    id: Uuid,
+    p: &PreparedCommand,
+    die_with_engine: bool,
+) -> std::io::Result<Child> {
     let mut cmd = tokio::process::Command::new(&p.program);
     cmd.args(&p.args)
         .env_clear()
@@ -55,8 +60,37 @@ pub(crate) fn spawn(id: Uuid, p: &PreparedCommand) -> std::io::Result<Child> {
     if let Some(dir) = &p.cwd {
         cmd.current_dir(dir);
     }
+    if die_with_engine {
+        die_with_parent(&mut cmd);
+    }
     cmd.spawn()
 }
+
+/// Makes the child ask for SIGKILL when its parent (thread) dies, and exit at once if the
+/// parent is already gone (it died between the fork and the `prctl`).
+#[cfg(target_os = "linux")]
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is the only way to run prctl(2) in the child before exec"
+)]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2)
+    // and getppid(2), which are async-signal-safe, and allocates nothing (an `Errno`
+    // converts into an `io::Error` without allocating).
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            if nix::unistd::getppid() != parent {
+                return Err(nix::errno::Errno::ESRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut tokio::process::Command) {}
 
 fn signal_group(pgid: Option<u32>, sig: Signal) {
     if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {
@@ -168,9 +202,9 @@ impl<R: AsyncRead + Unpin> Pipe<R> {
 }
 
 /// Runs an output filter; a panic withholds the batch (fail-closed) instead of taking the engine down.
-fn guarded_filter(f: &mut dyn OutputFilter, chunk: OutputChunk) -> Vec<OutputChunk> {
-    let stream = chunk.stream;
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.filter(vec![chunk]))).unwrap_or_else(
+fn guarded_filter(f: &mut dyn OutputFilter, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+    let stream = batch.first().map_or(OutputStream::Stdout, |c| c.stream);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.filter(batch))).unwrap_or_else(
         |_| {
             vec![OutputChunk {
                 stream,
@@ -178,6 +212,86 @@ fn guarded_filter(f: &mut dyn OutputFilter, chunk: OutputChunk) -> Vec<OutputChu
             }]
         },
     )
+}
+
+/// Chunks read but not yet filtered, per execution: reading runs this far ahead of the filter.
+const FILTER_QUEUE: usize = 4;
+
+/// An execution's output filter, run on its own thread so that reading the pipes, the
+/// filter (a wasm plugin, say) and storing the result overlap, and a slow filter never
+/// delays the timeout or cancel handling of the supervisor.
+///
+/// Chunks go in through a bounded queue (the supervisor stops reading the pipes while
+/// it is full, so the child is slowed, not the memory grown); chunks that queued up
+/// while the filter was busy are handed to it as one batch. The filtered batches come
+/// back in order, and after the last one the filter's `finish` lines; the channel then
+/// closes.
+struct FilterStage {
+    input: Option<tokio::sync::mpsc::Sender<OutputChunk>>,
+    output: tokio::sync::mpsc::UnboundedReceiver<Vec<OutputChunk>>,
+    /// A chunk waiting for room in the queue.
+    pending: Option<OutputChunk>,
+    done: bool,
+}
+
+impl FilterStage {
+    fn start(id: Uuid, mut filter: Box<dyn OutputFilter>) -> std::io::Result<Self> {
+        let (input, mut rx) = tokio::sync::mpsc::channel::<OutputChunk>(FILTER_QUEUE);
+        let (tx, output) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name(format!("cloudops-output-{}", &id.simple().to_string()[..8]))
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(FILTER_QUEUE);
+                while rx.blocking_recv_many(&mut batch, FILTER_QUEUE) > 0 {
+                    let out = guarded_filter(filter.as_mut(), std::mem::take(&mut batch));
+                    if tx.send(out).is_err() {
+                        return;
+                    }
+                }
+                let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| filter.finish()))
+                    .unwrap_or_default();
+                let _ = tx.send(tail);
+            })?;
+        Ok(FilterStage {
+            input: Some(input),
+            output,
+            pending: None,
+            done: false,
+        })
+    }
+
+    /// Queues a chunk, or keeps it as pending when the queue is full.
+    fn push(&mut self, chunk: OutputChunk) {
+        match self.input.as_ref().map(|tx| tx.try_send(chunk)) {
+            Some(Ok(())) | None => {}
+            Some(Err(tokio::sync::mpsc::error::TrySendError::Full(c))) => self.pending = Some(c),
+            // The filter thread is gone (it cannot be: it ends only when the input closes).
+            Some(Err(tokio::sync::mpsc::error::TrySendError::Closed(_))) => {}
+        }
+    }
+
+    /// Room in the queue for the pending chunk (cancel-safe: nothing is taken before it is ready).
+    async fn room(
+        input: Option<&tokio::sync::mpsc::Sender<OutputChunk>>,
+    ) -> Option<tokio::sync::mpsc::Permit<'_, OutputChunk>> {
+        match input {
+            Some(tx) => tx.reserve().await.ok(),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// No more input: the thread filters what is queued, runs `finish` and ends.
+    fn close(&mut self) {
+        self.input = None;
+    }
+}
+
+/// Waits for the next filtered batch of the stage, if there is one.
+async fn next_filtered(stage: Option<&mut FilterStage>) -> Option<Vec<OutputChunk>> {
+    match stage {
+        Some(st) if !st.done => st.output.recv().await,
+        _ => std::future::pending().await,
+    }
 }
 
 /// Everything the supervisor needs about one run.
@@ -309,7 +423,20 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         OutputStream::Stderr,
         config.max_line_bytes,
     );
-    let mut filter = run.filter;
+    // Without a filter, chunks go straight to the sink; with one, through its thread. A
+    // filter thread that cannot be started withholds all output (fail-closed).
+    let mut withheld = false;
+    let mut stage = match run.filter {
+        None => None,
+        Some(f) => match FilterStage::start(run.id, f) {
+            Ok(st) => Some(st),
+            Err(e) => {
+                tracing::error!(execution_id = %run.id, error = %e, "cannot start the output filter thread");
+                withheld = true;
+                None
+            }
+        },
+    };
     let timeout_ms = run.timeout_ms;
     // A timeout too far away to represent (u64::MAX ms, say) is no timeout at all.
     let mut timeout_at = timeout_ms.and_then(|ms| t0.checked_add(Duration::from_millis(ms)));
@@ -322,16 +449,40 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     let cancel = run.cancel.clone();
 
     loop {
-        if exit.is_some() && !out.open() && !err.open() {
-            break;
+        let pending = stage.as_ref().is_some_and(|st| st.pending.is_some());
+        if exit.is_some() && !out.open() && !err.open() && !pending {
+            match stage.as_mut() {
+                // Drain the filter: what it still holds, then its `finish` lines.
+                Some(st) if !st.done => st.close(),
+                _ => break,
+            }
         }
+        // While a chunk waits for the filter, the pipes are not read (back-pressure).
+        let reading = !pending;
         let wake = [timeout_at, kill_at, pipes_deadline]
             .into_iter()
             .flatten()
             .min();
         let chunk = tokio::select! {
-            n = out.read(), if out.open() => out.take_chunk(n),
-            n = err.read(), if err.open() => err.take_chunk(n),
+            n = out.read(), if reading && out.open() => out.take_chunk(n),
+            n = err.read(), if reading && err.open() => err.take_chunk(n),
+            Some(permit) = FilterStage::room(stage.as_ref().and_then(|st| st.input.as_ref())), if pending => {
+                if let Some(c) = stage.as_mut().and_then(|st| st.pending.take()) {
+                    permit.send(c);
+                }
+                None
+            }
+            filtered = next_filtered(stage.as_mut()) => {
+                match filtered {
+                    Some(chunks) => sink.deliver(chunks).await,
+                    None => {
+                        if let Some(st) = stage.as_mut() {
+                            st.done = true;
+                        }
+                    }
+                }
+                None
+            }
             status = child.wait(), if exit.is_none() => {
                 match status {
                     Ok(s) => exit = Some(s),
@@ -386,12 +537,19 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
             }
         };
         if let Some(chunk) = chunk {
-            let chunks = match filter.as_mut() {
-                Some(f) => guarded_filter(f.as_mut(), chunk),
-                None => vec![chunk],
-            };
-            sink.deliver(chunks).await;
+            match stage.as_mut() {
+                Some(st) => st.push(chunk),
+                None if withheld => {}
+                None => sink.deliver(vec![chunk]).await,
+            }
         }
+    }
+    if withheld {
+        sink.deliver(vec![OutputChunk {
+            stream: OutputStream::Stderr,
+            text: "[cloudops: output withheld: the output filter could not be started]\n".into(),
+        }])
+        .await;
     }
     // Whatever is left of the group (background jobs, a grandchild) goes with the child.
     signal_group(pgid, Signal::SIGKILL);
@@ -403,11 +561,6 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         if killed > 0 {
             tracing::warn!(execution_id = %id, killed, "killed processes that left the execution's process group");
         }
-    }
-    if let Some(mut f) = filter {
-        let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.finish()))
-            .unwrap_or_default();
-        sink.deliver(tail).await;
     }
 
     let finished_at = Utc::now();

@@ -332,3 +332,41 @@ async fn an_escaped_grandchild_holding_the_pipe_after_lots_of_output_is_a_bounde
         }
     }
 }
+
+/// `die_with_engine`: the kernel kills the child when the thread that spawned it ends (as
+/// when the engine's process is killed: every thread ends). Here the spawning thread is
+/// a plain thread calling `block_on`, so it can end while the engine and runtime live on.
+#[test]
+fn die_with_engine_kills_the_child_when_its_spawning_thread_ends() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for die in [false, true] {
+        let m = Marked::new();
+        let engine = std::sync::Arc::new(ExecutionEngine::new(ExecutionConfig {
+            die_with_engine: die,
+            ..quick()
+        }));
+        let (spawner, req, handle) = (engine.clone(), m.sh("exec sleep 300"), rt.handle().clone());
+        let id = std::thread::spawn(move || handle.block_on(spawner.execute(req)))
+            .join()
+            .unwrap()
+            .unwrap();
+        let waited = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(2), engine.wait(id)).await
+        });
+        if die {
+            let r = waited.expect("ended with its thread").unwrap();
+            assert_eq!(r.status, ExecutionStatus::Failed);
+            assert_eq!((r.signal, r.exit_code), (Some(9), 137), "SIGKILLed: {r:?}");
+            assert_eq!(rt.block_on(m.settle()), Vec::<u32>::new());
+        } else {
+            assert!(
+                waited.is_err(),
+                "without it the command outlives the thread"
+            );
+            assert_eq!(m.survivors().len(), 1);
+            rt.block_on(engine.cancel(id)).unwrap();
+            let r = rt.block_on(engine.wait(id)).unwrap();
+            assert_eq!(r.status, ExecutionStatus::Cancelled);
+        }
+    }
+}
