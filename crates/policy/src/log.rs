@@ -2,7 +2,11 @@
 //!
 //! Each record is one line, written with a single `write(2)` on a file opened with
 //! `O_APPEND`, so concurrent writers (several `cloudops` processes) never interleave
-//! within a line; a short write is reported as an error. Durability is set by [`Fsync`]:
+//! within a line; a short write is reported as an error. A write cut short by a `kill -9`
+//! (the kernel may stop a write between pages) leaves a last line without its newline:
+//! the next [`JsonlSink::open`] removes that torn tail, under an exclusive `flock` that
+//! excludes every writer's shared lock, so the log holds only whole lines and the next
+//! record does not run into the fragment. Durability is set by [`Fsync`]:
 //! by default (`never`) a line reaches the kernel before the command runs, which survives
 //! a crash of cloudops but not of the machine; `decisions` fsyncs after each decision
 //! record (about a millisecond on a local disk); `always` after every record.
@@ -18,8 +22,9 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use cloudops_execution_engine::{
@@ -50,6 +55,9 @@ pub struct JsonlSink {
     path: PathBuf,
     file: File,
     fsync: Fsync,
+    /// One record at a time from this process, so the shared `flock` taken around each
+    /// write (one per open file) is never released under another thread's write.
+    writing: Mutex<()>,
 }
 
 #[derive(Serialize)]
@@ -100,10 +108,12 @@ impl JsonlSink {
             .create(true)
             .mode(0o600)
             .open(path)?;
+        remove_torn_tail(&file, path)?;
         Ok(JsonlSink {
             path: path.to_path_buf(),
             file,
             fsync,
+            writing: Mutex::new(()),
         })
     }
 
@@ -115,7 +125,14 @@ impl JsonlSink {
     fn write_line(&self, value: &impl Serialize, sync: bool) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(value).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let n = (&self.file).write(&line)?;
+        let _one = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        // Best effort: a filesystem without `flock` still gets its single write.
+        let locked = self.file.lock_shared().is_ok();
+        let written = (&self.file).write(&line);
+        if locked {
+            let _ = self.file.unlock();
+        }
+        let n = written?;
         if n != line.len() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::WriteZero,
@@ -130,6 +147,57 @@ impl JsonlSink {
         }
         Ok(())
     }
+}
+
+/// If the log's last line has no newline (its writer was killed inside the write), cuts
+/// it off; returns the bytes removed. Holds an exclusive lock meanwhile: writers hold a
+/// shared one for each record, so a record being written is never taken for a torn one.
+/// A log that is not a regular file, that this process may append to but not read, or
+/// whose filesystem has no `flock`, is left as it is.
+fn remove_torn_tail(file: &File, path: &Path) -> std::io::Result<u64> {
+    if !file.metadata()?.is_file() {
+        return Ok(0);
+    }
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    if file.lock().is_err() {
+        return Ok(0);
+    }
+    let mut cut = || {
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Ok(0);
+        }
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1))?;
+        f.read_exact(&mut last)?;
+        if last[0] == b'\n' {
+            return Ok(0);
+        }
+        // Back to the previous newline, a block at a time.
+        let mut end = len;
+        let mut keep = 0;
+        let mut block = vec![0u8; 64 << 10];
+        while end > 0 {
+            let start = end.saturating_sub(block.len() as u64);
+            let chunk = &mut block[..(end - start) as usize];
+            f.seek(SeekFrom::Start(start))?;
+            f.read_exact(chunk)?;
+            if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+                keep = start + i as u64 + 1;
+                break;
+            }
+            end = start;
+        }
+        file.set_len(keep)?;
+        Ok(len - keep)
+    };
+    let cut = cut();
+    let _ = file.unlock();
+    cut
 }
 
 impl DecisionSink for JsonlSink {
@@ -219,6 +287,36 @@ mod tests {
             v.get("original").is_none(),
             "unchanged requests log no original"
         );
+    }
+
+    /// Regression: a record cut short by a `kill -9` of its writer would have run into
+    /// the next record, making both unreadable.
+    #[test]
+    fn a_torn_last_line_is_removed_when_the_log_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        let whole = "{\"type\":\"decision\",\"n\":1}\n";
+        let torn = format!(
+            "{{\"type\":\"decision\",\"request\":\"{}",
+            "x".repeat(100_000)
+        );
+        std::fs::write(&path, format!("{whole}{torn}")).unwrap();
+        let sink = JsonlSink::open(&path, Fsync::Never).unwrap();
+        sink.record_decision(&DecisionRecord::allow_unchanged(&request()))
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", &text[..200.min(text.len())]);
+        assert_eq!(lines[0], whole.trim_end());
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(v["type"], "decision");
+        // A torn first (and only) line goes entirely; a whole log is left alone.
+        std::fs::write(&path, "{\"type\":").unwrap();
+        drop(JsonlSink::open(&path, Fsync::Never).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        std::fs::write(&path, whole).unwrap();
+        drop(JsonlSink::open(&path, Fsync::Never).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
     }
 
     #[test]

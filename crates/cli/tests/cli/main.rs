@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cloudops` binary: exit codes, messages, policies, plans, decision logs.
 
 mod check;
+mod crash;
 mod examples;
 mod exit_codes;
 mod log;
