@@ -5,6 +5,7 @@
 mod chain;
 mod common;
 mod engine;
+mod faults_under_load;
 mod load;
 mod output;
 mod sandbox;
