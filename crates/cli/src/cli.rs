@@ -141,6 +141,12 @@ pub enum Commands {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// Write plugins: scaffold a plugin crate
+    Plugin {
+        /// What to do.
+        #[command(subcommand)]
+        action: PluginAction,
+    },
     /// Serve MCP (Model Context Protocol) on stdio: tools that run commands through the policy
     Mcp(McpArgs),
     /// Print shell completions
@@ -184,4 +190,42 @@ pub enum PolicyAction {
         /// The policy file
         file: PathBuf,
     },
+}
+
+const PLUGIN_NEW_HELP: &str = concat!(
+    "Writes DIR/Cargo.toml (a cdylib with a workspace of its own), DIR/src/lib.rs (an example
+that denies a configurable list of programs), DIR/tests/plugin.rs (native tests through the
+SDK's harness) and DIR/README.md (build, policy, test). Nothing is overwritten: DIR must
+not exist or be empty.
+
+The SDK is not on crates.io; the crate depends on it by path. Default SDK:
+  ",
+    env!("CARGO_MANIFEST_DIR"),
+    "/../plugin-sdk
+(the source tree this cloudops was built from); --sdk takes crates/plugin-sdk of another
+cloudops source tree, or the tree itself.
+
+Then: cd DIR && cargo test && cargo build --release --target wasm32-wasip2
+The plugin is DIR/target/wasm32-wasip2/release/NAME.wasm (NAME with '-' as '_')."
+);
+
+/// `cloudops plugin ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Create a plugin crate that builds for wasm32-wasip2 (Cargo.toml, src/lib.rs, a test, a README)
+    #[command(after_help = PLUGIN_NEW_HELP)]
+    New(PluginNewArgs),
+}
+
+/// `cloudops plugin new`.
+#[derive(Debug, Args)]
+pub struct PluginNewArgs {
+    /// The plugin's name, also its crate's: lowercase letters, digits, '-' and '_', starting with a letter
+    pub name: String,
+    /// Directory to create (default: ./NAME); it must not exist or be empty
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The cloudops plugin SDK: crates/plugin-sdk of a cloudops source tree (default: see below)
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
 }

@@ -16,6 +16,7 @@ mod plan;
 mod plan_file;
 mod policy_cmd;
 pub mod render;
+pub mod scaffold;
 pub mod settings;
 
 use clap::{CommandFactory, Parser};
@@ -81,6 +82,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::Plan(path) => plan::run(&s.common, &path).await,
         Action::PolicyValidate(path) => policy_cmd::validate(&s.common, &path),
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
+        Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Completions(shell) => {
             clap_complete::generate(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use cloudops_execution_engine::Command;
 
-use crate::cli::{Cli, Commands, CommonArgs, PolicyAction};
+use crate::cli::{Cli, Commands, CommonArgs, PluginAction, PolicyAction};
 use crate::render::UserError;
 
 /// Where the policy comes from.
@@ -74,6 +74,8 @@ pub enum Action {
     PolicyValidate(PathBuf),
     /// Run a policy file's tests.
     PolicyTest(PathBuf),
+    /// Scaffold a plugin crate.
+    PluginNew(crate::scaffold::NewPlugin),
     /// Serve MCP on stdio.
     Mcp(crate::mcp::McpOptions),
     /// Print completions.
@@ -155,6 +157,9 @@ impl Settings {
                 PolicyAction::Validate { file } => Action::PolicyValidate(file),
                 PolicyAction::Test { file } => Action::PolicyTest(file),
             },
+            Commands::Plugin {
+                action: PluginAction::New(args),
+            } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
             Commands::Mcp(args) => Action::Mcp(crate::mcp::McpOptions::from_args(args)?),
             Commands::Completions { shell } => Action::Completions(shell),
         };
