@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use cloudops_execution_engine::{
-    Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionStrategy,
+    ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionStrategy,
 };
-use cloudops_policy::Location;
+use cloudops_policy::{CommandFields, Location, command_from_fields};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -155,48 +155,16 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
         let span = s.span();
         let st = s.get_ref();
         let bad = |m: &str| error(path, &text, span.clone(), "invalid step", m);
-        let given = [
-            st.shell.is_some(),
-            st.exec.is_some(),
-            st.script.is_some(),
-            st.aws.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err(bad(
-                "expected exactly one of `shell`, `exec`, `script` or `aws`",
-            ));
-        }
-        let command = if let Some(c) = &st.shell {
-            Command::Shell {
-                command: c.clone(),
-                shell: "bash".into(),
-            }
-        } else if let Some(argv) = &st.exec {
-            let (p, a) = argv
-                .split_first()
-                .ok_or_else(|| bad("expected `exec` to hold at least the program"))?;
-            Command::Exec {
-                program: p.clone(),
-                args: a.to_vec(),
-            }
-        } else if let Some(p) = &st.script {
-            Command::Script {
-                path: dir.join(p),
-                interpreter: st.interpreter.clone(),
-            }
-        } else {
-            let argv = st.aws.as_deref().unwrap_or_default();
-            let [service, operation, args @ ..] = argv else {
-                return Err(bad("expected `aws` to hold at least SERVICE and OPERATION"));
-            };
-            Command::AwsCli {
-                service: service.clone(),
-                operation: operation.clone(),
-                args: args.to_vec(),
-                profile: st.aws_profile.clone(),
-                region: st.aws_region.clone(),
-            }
+        let fields = CommandFields {
+            shell: st.shell.as_deref(),
+            exec: st.exec.as_deref(),
+            script: st.script.as_deref(),
+            interpreter: st.interpreter.as_deref(),
+            aws: st.aws.as_deref(),
+            aws_profile: st.aws_profile.as_deref(),
+            aws_region: st.aws_region.as_deref(),
         };
+        let command = command_from_fields(&fields, dir).map_err(|e| bad(&e.to_string()))?;
         let timeout = match &st.timeout {
             None => common.timeout,
             Some(t) => Some(humantime::parse_duration(t.get_ref()).map_err(|e| {

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use cloudops_execution_engine::Command;
 use toml::Spanned;
 
+use crate::command_table::{CommandFields, command_from_fields};
 use crate::error::{Location, PolicyError};
 use crate::matcher::{Condition, Pattern};
 use crate::model::{RawDefaults, RawPolicy, RawRule, RawTest, RawWhen};
@@ -362,48 +362,17 @@ impl Cx<'_> {
             what: "test",
             message: msg.to_string(),
         };
-        let given = [
-            raw.shell.is_some(),
-            raw.exec.is_some(),
-            raw.script.is_some(),
-            raw.aws.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err(bad(
-                "expected exactly one of `shell`, `exec`, `script` or `aws`",
-            ));
-        }
-        let command = if let Some(s) = &raw.shell {
-            Command::Shell {
-                command: s.clone(),
-                shell: "bash".into(),
-            }
-        } else if let Some(argv) = &raw.exec {
-            let (program, args) = argv
-                .split_first()
-                .ok_or_else(|| bad("expected `exec` to hold at least the program"))?;
-            Command::Exec {
-                program: program.clone(),
-                args: args.to_vec(),
-            }
-        } else if let Some(path) = &raw.script {
-            Command::Script {
-                path: self.relative(path),
-                interpreter: raw.interpreter.clone(),
-            }
-        } else {
-            let argv = raw.aws.as_deref().unwrap_or_default();
-            let [service, operation, args @ ..] = argv else {
-                return Err(bad("expected `aws` to hold at least SERVICE and OPERATION"));
-            };
-            Command::AwsCli {
-                service: service.clone(),
-                operation: operation.clone(),
-                args: args.to_vec(),
-                profile: raw.aws_profile.clone(),
-                region: raw.aws_region.clone(),
-            }
+        let fields = CommandFields {
+            shell: raw.shell.as_deref(),
+            exec: raw.exec.as_deref(),
+            script: raw.script.as_deref(),
+            interpreter: raw.interpreter.as_deref(),
+            aws: raw.aws.as_deref(),
+            aws_profile: raw.aws_profile.as_deref(),
+            aws_region: raw.aws_region.as_deref(),
         };
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        let command = command_from_fields(&fields, dir).map_err(|e| bad(&e.to_string()))?;
         let expect = Expect::parse(raw.expect.get_ref()).ok_or_else(|| {
             self.invalid(
                 raw.expect.span(),

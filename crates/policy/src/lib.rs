@@ -24,6 +24,7 @@
 //!   `[[profiles.NAME.rules]]` (applied after the top-level rules).
 //! - `[[tests]]`: a request and the verdict it must get.
 
+mod command_table;
 mod compile;
 mod error;
 mod log;
@@ -33,6 +34,7 @@ mod policy;
 mod select;
 mod test_case;
 
+pub use command_table::{CommandFields, CommandFieldsError, command_from_fields};
 pub use compile::{CompileOptions, compile, load_file};
 pub use error::{Location, PolicyError};
 pub use log::{Fsync, JsonlSink};
