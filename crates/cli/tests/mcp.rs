@@ -239,8 +239,12 @@ fn bad_input_gets_a_json_rpc_error_and_the_server_keeps_serving() {
     let mut s = Raw::start(&rules_only_policy(dir.path()), &[]);
     s.send_line("this is not JSON {");
     let e = s.next();
-    assert_eq!(e["error"]["code"], -32600, "{e}");
+    assert_eq!(e["error"]["code"], -32700, "{e}");
     assert!(e["id"].is_null(), "{e}");
+    // JSON that is not a JSON-RPC message is an invalid request (rmcp answers it).
+    s.send_line(r#"{"not": "a message"}"#);
+    let e = s.next();
+    assert_eq!(e["error"]["code"], -32600, "{e}");
     s.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "no/such/method"}));
     let e = s.response(7);
     assert_eq!(e["error"]["code"], -32601, "{e}");

@@ -1,21 +1,18 @@
-//! The server's input stream: reports end of input at once, and turns lines that are not JSON into messages the SDK answers with a JSON-RPC error.
+//! The server's input stream: reports end of input at once, and takes out the lines that are not JSON, reporting each so that it gets a JSON-RPC parse error.
 //!
-//! rmcp ignores input that is not JSON at all (no id to answer), and answers JSON that is
-//! not a JSON-RPC message with `-32600 Invalid request`. A client that sends garbage
-//! should learn that it did, so such a line is replaced by a JSON object that is not a
-//! message: the SDK then answers `-32600` and goes on serving. End of input is reported
-//! through a watch channel as soon as it is read, so running commands are stopped without
-//! waiting for the SDK's own drain period.
+//! rmcp ignores input that is not JSON at all (no id to answer; its `-32600 Invalid
+//! request` is only for JSON that is not a message). A client that sends garbage should
+//! learn that it did, so such a line is dropped here and reported to the output task
+//! ([`crate::mcp::output`]), which answers `-32700 Parse error` with id null; the SDK
+//! goes on serving. End of input is reported through a watch channel as soon as it is
+//! read, so running commands are stopped without waiting for the SDK's own drain period.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::watch;
-
-/// What replaces a line that is not JSON: valid JSON, but no JSON-RPC message.
-const NOT_JSON: &[u8] = b"{\"cloudops\":\"this line was not JSON\"}\n";
+use tokio::sync::{mpsc, watch};
 
 /// Wraps the server's input (see the module documentation).
 pub struct GuardedInput<R> {
@@ -28,11 +25,13 @@ pub struct GuardedInput<R> {
     offset: usize,
     eof: bool,
     closed: watch::Sender<bool>,
+    parse_errors: mpsc::Sender<()>,
 }
 
 impl<R> GuardedInput<R> {
-    /// Wraps `inner`; `closed` is set to true when it reaches end of input (or fails).
-    pub fn new(inner: R, closed: watch::Sender<bool>) -> Self {
+    /// Wraps `inner`; `closed` is set to true when it reaches end of input (or fails);
+    /// each line that is not JSON is reported on `parse_errors`.
+    pub fn new(inner: R, closed: watch::Sender<bool>, parse_errors: mpsc::Sender<()>) -> Self {
         GuardedInput {
             inner,
             partial: Vec::new(),
@@ -40,10 +39,12 @@ impl<R> GuardedInput<R> {
             offset: 0,
             eof: false,
             closed,
+            parse_errors,
         }
     }
 
-    /// Moves the whole lines of `partial` into `ready`, replacing those that are not JSON.
+    /// Moves the whole lines of `partial` into `ready`, reporting (and dropping) those that
+    /// are not JSON.
     fn take_lines(&mut self) {
         let mut start = 0;
         while let Some(pos) = self.partial[start..].iter().position(|&b| b == b'\n') {
@@ -51,12 +52,16 @@ impl<R> GuardedInput<R> {
             let line = &self.partial[start..end];
             if is_json_or_blank(line) {
                 self.ready.extend_from_slice(line);
+            } else if self.parse_errors.try_send(()).is_ok() {
+                tracing::warn!(
+                    bytes = line.len(),
+                    "input line is not JSON; answering with a JSON-RPC parse error"
+                );
             } else {
                 tracing::warn!(
                     bytes = line.len(),
-                    "input line is not JSON; answering with a JSON-RPC error"
+                    "input line is not JSON; too many parse errors pending: not answered"
                 );
-                self.ready.extend_from_slice(NOT_JSON);
             }
             start = end;
         }
@@ -128,17 +133,20 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     #[tokio::test]
-    async fn garbage_lines_are_replaced_and_end_of_input_is_reported() {
+    async fn garbage_lines_are_reported_and_dropped_and_end_of_input_is_reported() {
         let input: &[u8] =
             b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\nnot json {\n\n{\"a\":1}";
         let (tx, rx) = watch::channel(false);
-        let mut g = GuardedInput::new(input, tx);
+        let (errors_tx, mut errors) = mpsc::channel(8);
+        let mut g = GuardedInput::new(input, tx, errors_tx);
         let mut out = String::new();
         g.read_to_string(&mut out).await.unwrap();
         assert_eq!(
             out,
-            "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\n{\"cloudops\":\"this line was not JSON\"}\n\n{\"a\":1}"
+            "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\n\n{\"a\":1}"
         );
         assert!(*rx.borrow());
+        assert_eq!(errors.try_recv(), Ok(()));
+        assert!(errors.try_recv().is_err(), "one garbage line, one report");
     }
 }

@@ -9,6 +9,7 @@
 mod elicit;
 mod input;
 mod options;
+mod output;
 mod progress;
 mod server;
 mod tools;
@@ -68,9 +69,10 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
         closed,
         running: Mutex::new(HashSet::new()),
     });
-    let input = GuardedInput::new(tokio::io::stdin(), closed_tx);
+    let (to_client, parse_errors, writer) = output::spawn(tokio::io::stdout());
+    let input = GuardedInput::new(tokio::io::stdin(), closed_tx, parse_errors);
     let service = CloudopsServer::new(shared.clone())
-        .serve((input, tokio::io::stdout()))
+        .serve((input, to_client))
         .await;
     let result = match service {
         Ok(running) => running
@@ -85,6 +87,13 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
         }
     };
     stop_all(&shared, kill_grace + Duration::from_secs(2)).await;
+    // The SDK has dropped its writer: what it wrote is flushed to stdout before exiting.
+    if tokio::time::timeout(Duration::from_secs(2), writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("stdout was not flushed in time");
+    }
     result.map(|()| 0)
 }
 

@@ -1,6 +1,6 @@
 //! The MCP server: the tool handlers (run_command, run_program, check_command), each call a policy-gated execution with progress and cancellation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -22,7 +22,8 @@ use crate::mcp::elicit::ElicitingApprover;
 use crate::mcp::options::{DEFAULT_SOURCE, McpOptions};
 use crate::mcp::progress::{self, OutputWatch};
 use crate::mcp::tools::{
-    self, CheckCommandParams, RunCommandParams, RunProgramParams, cancelled_before_start,
+    self, CallOptions, CheckCommandParams, RunCommandParams, RunParams, RunProgramParams,
+    cancelled_before_start,
 };
 use crate::settings::Common;
 
@@ -78,13 +79,6 @@ pub struct CloudopsServer {
     tool_router: ToolRouter<CloudopsServer>,
 }
 
-/// Options of one call that runs something.
-struct CallOptions {
-    cwd: Option<String>,
-    timeout_ms: Option<u64>,
-    env: Option<HashMap<String, String>>,
-}
-
 /// Undoes a call's registrations however the call ends.
 struct CallGuard<'a> {
     shared: &'a Shared,
@@ -128,16 +122,7 @@ impl CloudopsServer {
         Parameters(p): Parameters<RunCommandParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let command = Command::Shell {
-            command: p.command,
-            shell: self.shared.options.shell.clone(),
-        };
-        let opts = CallOptions {
-            cwd: p.cwd,
-            timeout_ms: p.timeout_ms,
-            env: p.env,
-        };
-        Ok(self.run(command, opts, ctx).await)
+        Ok(self.run_tool(p, ctx).await)
     }
 
     /// Runs a program without a shell.
@@ -155,16 +140,7 @@ impl CloudopsServer {
         Parameters(p): Parameters<RunProgramParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let command = Command::Exec {
-            program: p.program,
-            args: p.args,
-        };
-        let opts = CallOptions {
-            cwd: p.cwd,
-            timeout_ms: p.timeout_ms,
-            env: p.env,
-        };
-        Ok(self.run(command, opts, ctx).await)
+        Ok(self.run_tool(p, ctx).await)
     }
 
     /// Decides on a command without running it.
@@ -262,6 +238,17 @@ impl CloudopsServer {
             req.timeout_ms = Some(t);
         }
         req
+    }
+
+    /// The body of `run_command` and `run_program`: their arguments' command and options,
+    /// run by [`CloudopsServer::run`].
+    async fn run_tool(
+        &self,
+        params: impl RunParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let (command, opts) = params.into_call(&self.shared.options.shell);
+        self.run(command, opts, ctx).await
     }
 
     /// Runs one command for a tool call: waits for a slot, executes through the gate,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use cloudops_execution_engine::{DecisionRecord, ExecutionResult, Verdict};
+use cloudops_execution_engine::{Command, DecisionRecord, ExecutionResult, Verdict};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,6 +47,52 @@ pub struct RunProgramParams {
     /// Extra environment variables for the program, e.g. {"RUST_LOG": "debug"}.
     #[serde(default)]
     pub env: Option<HashMap<String, String>>,
+}
+
+/// The options of one call, beside its command.
+pub struct CallOptions {
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Time limit in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Extra environment variables.
+    pub env: Option<HashMap<String, String>>,
+}
+
+/// The arguments of a tool that runs something (`run_command`, `run_program`).
+pub trait RunParams {
+    /// The command to run (`shell` for a command line) and the call's options.
+    fn into_call(self, shell: &str) -> (Command, CallOptions);
+}
+
+impl RunParams for RunCommandParams {
+    fn into_call(self, shell: &str) -> (Command, CallOptions) {
+        let command = Command::Shell {
+            command: self.command,
+            shell: shell.to_string(),
+        };
+        let opts = CallOptions {
+            cwd: self.cwd,
+            timeout_ms: self.timeout_ms,
+            env: self.env,
+        };
+        (command, opts)
+    }
+}
+
+impl RunParams for RunProgramParams {
+    fn into_call(self, _shell: &str) -> (Command, CallOptions) {
+        let command = Command::Exec {
+            program: self.program,
+            args: self.args,
+        };
+        let opts = CallOptions {
+            cwd: self.cwd,
+            timeout_ms: self.timeout_ms,
+            env: self.env,
+        };
+        (command, opts)
+    }
 }
 
 /// Arguments of `check_command`: either `command`, or `program` with `args`.
