@@ -80,6 +80,15 @@ impl LineSplitter {
         }
     }
 
+    /// True when `data` is whole lines that [`LineSplitter::push`] would pass on unchanged
+    /// (nothing pending, every line within the cap): the caller may use `data` as is.
+    pub(crate) fn passes_whole(&self, data: &[u8]) -> bool {
+        self.pending.is_empty()
+            && !self.discarding
+            && data.len() <= self.max_line
+            && data.last() == Some(&b'\n')
+    }
+
     /// At end of stream: a last line without newline is still a line.
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
         if !self.pending.is_empty() {
@@ -150,6 +159,26 @@ mod tests {
         }
         s.finish(&mut out);
         (to_text(out), s.lines_truncated)
+    }
+
+    /// The zero-copy path is taken only when pushing would pass the read on unchanged.
+    #[test]
+    fn whole_reads_pass_as_they_are_only_when_nothing_would_change() {
+        let mut s = LineSplitter::new(8);
+        assert!(s.passes_whole(b"ab\ncd\n"));
+        assert!(!s.passes_whole(b"ab\ncd"), "an unfinished last line");
+        assert!(!s.passes_whole(b"abcdefghij\n"), "a line over the cap");
+        assert!(!s.passes_whole(b""));
+        let mut out = Vec::new();
+        s.push(b"ab", &mut out);
+        assert!(!s.passes_whole(b"c\n"), "a line is pending");
+        s.push(b"c\n", &mut out);
+        assert!(s.passes_whole(b"d\n"));
+        s.push(b"0123456789", &mut out);
+        assert!(
+            !s.passes_whole(b"x\n"),
+            "the rest of a cut line is being discarded"
+        );
     }
 
     #[test]

@@ -186,11 +186,19 @@ impl<R: AsyncRead + Unpin> Pipe<R> {
             }
             Ok(n) => {
                 self.bytes += n as u64;
-                let full = self.buf.len() == self.buf.capacity();
-                self.splitter.push(&self.buf, &mut out);
-                self.buf.clear();
-                if full && self.buf.capacity() < READ_MAX {
-                    self.buf.reserve(READ_MAX);
+                let cap = self.buf.capacity();
+                let full = self.buf.len() == cap;
+                if self.splitter.passes_whole(&self.buf) {
+                    // The read is whole lines, none over the cap: hand over the buffer
+                    // itself (no copy) and read into a new one.
+                    let want = if full { READ_MAX } else { cap.max(READ_MIN) };
+                    out = std::mem::replace(&mut self.buf, BytesMut::with_capacity(want)).into();
+                } else {
+                    self.splitter.push(&self.buf, &mut out);
+                    self.buf.clear();
+                    if full && self.buf.capacity() < READ_MAX {
+                        self.buf.reserve(READ_MAX);
+                    }
                 }
             }
         }
@@ -227,11 +235,8 @@ const FILTER_QUEUE: usize = 4;
 /// back in order, and after the last one the filter's `finish` lines; the channel then
 /// closes.
 struct FilterStage {
-    input: Option<tokio::sync::mpsc::Sender<OutputChunk>>,
+    input: tokio::sync::mpsc::Sender<OutputChunk>,
     output: tokio::sync::mpsc::UnboundedReceiver<Vec<OutputChunk>>,
-    /// A chunk waiting for room in the queue.
-    pending: Option<OutputChunk>,
-    done: bool,
 }
 
 impl FilterStage {
@@ -248,49 +253,32 @@ impl FilterStage {
                         return;
                     }
                 }
-                let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| filter.finish()))
-                    .unwrap_or_default();
+                let tail =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| filter.finish()))
+                        .unwrap_or_default();
                 let _ = tx.send(tail);
             })?;
-        Ok(FilterStage {
-            input: Some(input),
-            output,
-            pending: None,
-            done: false,
-        })
-    }
-
-    /// Queues a chunk, or keeps it as pending when the queue is full.
-    fn push(&mut self, chunk: OutputChunk) {
-        match self.input.as_ref().map(|tx| tx.try_send(chunk)) {
-            Some(Ok(())) | None => {}
-            Some(Err(tokio::sync::mpsc::error::TrySendError::Full(c))) => self.pending = Some(c),
-            // The filter thread is gone (it cannot be: it ends only when the input closes).
-            Some(Err(tokio::sync::mpsc::error::TrySendError::Closed(_))) => {}
-        }
-    }
-
-    /// Room in the queue for the pending chunk (cancel-safe: nothing is taken before it is ready).
-    async fn room(
-        input: Option<&tokio::sync::mpsc::Sender<OutputChunk>>,
-    ) -> Option<tokio::sync::mpsc::Permit<'_, OutputChunk>> {
-        match input {
-            Some(tx) => tx.reserve().await.ok(),
-            None => std::future::pending().await,
-        }
-    }
-
-    /// No more input: the thread filters what is queued, runs `finish` and ends.
-    fn close(&mut self) {
-        self.input = None;
+        Ok(FilterStage { input, output })
     }
 }
 
-/// Waits for the next filtered batch of the stage, if there is one.
-async fn next_filtered(stage: Option<&mut FilterStage>) -> Option<Vec<OutputChunk>> {
-    match stage {
-        Some(st) if !st.done => st.output.recv().await,
-        _ => std::future::pending().await,
+/// Room in the filter's queue (cancel-safe: nothing is taken before it is ready).
+async fn room(
+    input: Option<&tokio::sync::mpsc::Sender<OutputChunk>>,
+) -> Option<tokio::sync::mpsc::Permit<'_, OutputChunk>> {
+    match input {
+        Some(tx) => tx.reserve().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// The next filtered batch; `None` once the filter thread has sent its last.
+async fn next_filtered(
+    output: Option<&mut tokio::sync::mpsc::UnboundedReceiver<Vec<OutputChunk>>>,
+) -> Option<Vec<OutputChunk>> {
+    match output {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -426,17 +414,19 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     // Without a filter, chunks go straight to the sink; with one, through its thread. A
     // filter thread that cannot be started withholds all output (fail-closed).
     let mut withheld = false;
-    let mut stage = match run.filter {
-        None => None,
-        Some(f) => match FilterStage::start(run.id, f) {
-            Ok(st) => Some(st),
-            Err(e) => {
-                tracing::error!(execution_id = %run.id, error = %e, "cannot start the output filter thread");
-                withheld = true;
-                None
-            }
-        },
+    // `input` is dropped to tell the filter thread that no more output comes; `output` is
+    // dropped once it has sent its last batch; `pending` holds a chunk waiting for room.
+    let (mut input, mut output) = match run.filter.map(|f| FilterStage::start(run.id, f)) {
+        None => (None, None),
+        Some(Ok(st)) => (Some(st.input), Some(st.output)),
+        Some(Err(e)) => {
+            tracing::error!(execution_id = %run.id, error = %e, "cannot start the output filter thread");
+            withheld = true;
+            (None, None)
+        }
     };
+    let filtering = output.is_some();
+    let mut pending: Option<OutputChunk> = None;
     let timeout_ms = run.timeout_ms;
     // A timeout too far away to represent (u64::MAX ms, say) is no timeout at all.
     let mut timeout_at = timeout_ms.and_then(|ms| t0.checked_add(Duration::from_millis(ms)));
@@ -449,16 +439,19 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     let cancel = run.cancel.clone();
 
     loop {
-        let pending = stage.as_ref().is_some_and(|st| st.pending.is_some());
-        if exit.is_some() && !out.open() && !err.open() && !pending {
-            match stage.as_mut() {
-                // Drain the filter: what it still holds, then its `finish` lines.
-                Some(st) if !st.done => st.close(),
-                _ => break,
+        if !out.open() && !err.open() {
+            // Nothing left to wait for on the pipes (the filter may still be draining).
+            pipes_deadline = None;
+        }
+        if exit.is_some() && !out.open() && !err.open() && pending.is_none() {
+            if output.is_none() {
+                break;
             }
+            // Drain the filter: what it still holds, then its `finish` lines.
+            input = None;
         }
         // While a chunk waits for the filter, the pipes are not read (back-pressure).
-        let reading = !pending;
+        let reading = pending.is_none();
         let wake = [timeout_at, kill_at, pipes_deadline]
             .into_iter()
             .flatten()
@@ -466,20 +459,16 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         let chunk = tokio::select! {
             n = out.read(), if reading && out.open() => out.take_chunk(n),
             n = err.read(), if reading && err.open() => err.take_chunk(n),
-            Some(permit) = FilterStage::room(stage.as_ref().and_then(|st| st.input.as_ref())), if pending => {
-                if let Some(c) = stage.as_mut().and_then(|st| st.pending.take()) {
+            Some(permit) = room(input.as_ref()), if pending.is_some() => {
+                if let Some(c) = pending.take() {
                     permit.send(c);
                 }
                 None
             }
-            filtered = next_filtered(stage.as_mut()) => {
+            filtered = next_filtered(output.as_mut()) => {
                 match filtered {
                     Some(chunks) => sink.deliver(chunks).await,
-                    None => {
-                        if let Some(st) = stage.as_mut() {
-                            st.done = true;
-                        }
-                    }
+                    None => output = None,
                 }
                 None
             }
@@ -537,10 +526,16 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
             }
         };
         if let Some(chunk) = chunk {
-            match stage.as_mut() {
-                Some(st) => st.push(chunk),
-                None if withheld => {}
-                None => sink.deliver(vec![chunk]).await,
+            if filtering {
+                // Otherwise sent; or the filter thread is gone, which it cannot be before
+                // `input` closes.
+                if let Some(Err(tokio::sync::mpsc::error::TrySendError::Full(c))) =
+                    input.as_ref().map(|tx| tx.try_send(chunk))
+                {
+                    pending = Some(c);
+                }
+            } else if !withheld {
+                sink.deliver(vec![chunk]).await;
             }
         }
     }
