@@ -116,7 +116,9 @@ fn build_plugins(plugins: &Path, names: &[String], out_dir: &Path) -> PathBuf {
         .arg("--target")
         .arg(TARGET)
         .arg("--manifest-path")
-        .arg(plugins.join("Cargo.toml"));
+        .arg(plugins.join("Cargo.toml"))
+        // plugins/.cargo/config.toml (the guest rustflags) is found from the working directory.
+        .current_dir(plugins);
     for name in names {
         cmd.arg("-p").arg(name);
     }

@@ -77,6 +77,9 @@ fn bench_decision(rt: &tokio::runtime::Runtime) {
         ("live instances (chosen)", true),
         ("fresh instance per execution", false),
     ] {
+        if !reuse && std::env::var_os("CLOUDOPS_BENCH_LIVE_ONLY").is_some() {
+            continue;
+        }
         let host = PluginHost::new(HostConfig {
             cache_dir: Some(common::shared_cache()),
             reuse_instances: reuse,
@@ -284,7 +287,19 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    bench_decision(&rt);
-    bench_redaction(&rt);
-    bench_load();
+    // `cargo bench -p cloudops-plugin-host -- decision` runs only the sections named.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |s: &str| only.is_empty() || only.iter().any(|o| s.contains(o.as_str()));
+    if wanted("decision") {
+        bench_decision(&rt);
+    }
+    if wanted("redaction") {
+        bench_redaction(&rt);
+    }
+    if wanted("load") {
+        bench_load();
+    }
 }

@@ -50,6 +50,8 @@ fn build() -> &'static Path {
             "--manifest-path",
         ])
         .arg(repo_root().join("plugins/Cargo.toml"))
+        // plugins/.cargo/config.toml (the guest rustflags) is found from the working directory.
+        .current_dir(repo_root().join("plugins"))
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
