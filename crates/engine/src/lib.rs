@@ -32,6 +32,7 @@ pub mod gate;
 mod output;
 mod plan;
 pub mod resolve;
+mod rewrite;
 mod runtime;
 mod store;
 mod types;
@@ -45,6 +46,7 @@ pub use gate::{
     GateOutcome, OutputChunk, OutputFilter, Verdict,
 };
 pub use resolve::{PreparedCommand, prepare, prepare_in};
+pub use rewrite::{RewriteAnswer, request_diff, whole_lines};
 pub use runtime::EXECUTION_ID_VAR;
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,

@@ -11,7 +11,7 @@ use cloudops_execution_engine::{
 use cloudops_normalize::Normalized;
 
 use crate::bindings::v0_1_0::types as wit;
-use crate::convert::{apply_rewrite, diff, to_wit};
+use crate::convert::{apply_rewrite, to_wit};
 use crate::error::CallError;
 use crate::host::PluginHost;
 use crate::output::OutputChain;
@@ -181,7 +181,7 @@ impl ChainGate {
                 Outcome::Rewrite(next, r) => {
                     step.verdict = Verdict::Rewrite;
                     step.reason = Some(r);
-                    step.diff = diff(&current, &next);
+                    step.diff = cloudops_execution_engine::request_diff(&current, &next);
                     if !audit {
                         current = *next;
                         normalized = cloudops_normalize::normalize(&current);

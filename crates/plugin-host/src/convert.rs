@@ -1,9 +1,8 @@
-//! Conversions between the engine's request and the WIT `request` record, and the checks and diff of a rewrite.
+//! Conversions between the engine's request and the WIT `request` record, and the checks of a rewrite (the engine's [`RewriteAnswer`] does those that need no WIT types).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use cloudops_execution_engine::{Command, EnvPolicy, ExecutionRequest};
+use cloudops_execution_engine::{Command, EnvPolicy, ExecutionRequest, RewriteAnswer};
 use cloudops_normalize::Normalized;
 
 use crate::bindings::v0_1_0::types as wit;
@@ -166,88 +165,29 @@ pub(crate) fn apply_rewrite(
             changed.join(", ")
         ));
     }
-    let mut env = HashMap::with_capacity(rewritten.env.len());
-    for v in rewritten.env {
-        if env.insert(v.name.clone(), v.value).is_some() {
-            return Err(format!("the rewrite sets env var {:?} twice", v.name));
-        }
-    }
     let working_dir = match rewritten.working_dir {
         // Keep the original path (it may not be UTF-8) when the plugin left it alone.
         Some(w) if Some(&w) == sent.working_dir.as_ref() => current.working_dir.clone(),
         other => other.map(PathBuf::from),
     };
-    let next = ExecutionRequest {
-        id: current.id,
+    RewriteAnswer {
         command: command_from_wit(rewritten.command),
-        env,
+        env: rewritten
+            .env
+            .into_iter()
+            .map(|v| (v.name, v.value))
+            .collect(),
         working_dir,
         timeout_ms: rewritten.timeout_ms,
-        metadata: current.metadata.clone(),
-    };
-    if next.timeout_ms == Some(0) {
-        return Err("the rewrite sets a timeout of 0 ms".into());
     }
-    cloudops_execution_engine::prepare(&next, &EnvPolicy::default())
-        .map_err(|e| format!("the rewritten request is not valid: {e}"))?;
-    Ok(next)
-}
-
-/// What changed from `old` to `new`: `-field: old` / `+field: new` lines, fields in a fixed order.
-pub(crate) fn diff(old: &ExecutionRequest, new: &ExecutionRequest) -> Vec<String> {
-    let mut out = Vec::new();
-    let pair = |out: &mut Vec<String>, field: &str, a: String, b: String| {
-        out.push(format!("-{field}: {a}"));
-        out.push(format!("+{field}: {b}"));
-    };
-    if old.command != new.command {
-        pair(
-            &mut out,
-            "command",
-            old.command.to_string(),
-            new.command.to_string(),
-        );
-    }
-    let mut names: Vec<&String> = old.env.keys().chain(new.env.keys()).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        match (old.env.get(name), new.env.get(name)) {
-            (Some(a), Some(b)) if a != b => {
-                pair(&mut out, &format!("env.{name}"), a.clone(), b.clone())
-            }
-            (Some(a), None) => out.push(format!("-env.{name}: {a}")),
-            (None, Some(b)) => out.push(format!("+env.{name}: {b}")),
-            _ => {}
-        }
-    }
-    let show_dir = |d: &Option<PathBuf>| {
-        d.as_ref()
-            .map_or_else(|| "none".to_string(), |p| p.display().to_string())
-    };
-    if old.working_dir != new.working_dir {
-        pair(
-            &mut out,
-            "working_dir",
-            show_dir(&old.working_dir),
-            show_dir(&new.working_dir),
-        );
-    }
-    let show_ms = |t: Option<u64>| t.map_or_else(|| "none".to_string(), |t| t.to_string());
-    if old.timeout_ms != new.timeout_ms {
-        pair(
-            &mut out,
-            "timeout_ms",
-            show_ms(old.timeout_ms),
-            show_ms(new.timeout_ms),
-        );
-    }
-    out
+    .apply(current, &EnvPolicy::default())
+    .map_err(|e| format!("the rewritten request is not valid: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn req() -> ExecutionRequest {
         ExecutionRequest {
@@ -261,19 +201,6 @@ mod tests {
             timeout_ms: Some(5000),
             metadata: Default::default(),
         }
-    }
-
-    #[test]
-    fn diff_names_each_changed_field() {
-        let old = req();
-        let mut new = old.clone();
-        new.env.remove("B");
-        new.timeout_ms = Some(100);
-        assert_eq!(
-            diff(&old, &new),
-            ["-env.B: 2", "-timeout_ms: 5000", "+timeout_ms: 100"]
-        );
-        assert!(diff(&old, &old).is_empty());
     }
 
     #[test]

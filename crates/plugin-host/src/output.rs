@@ -113,23 +113,15 @@ impl OutputChain {
                 .map_err(|e| withheld(stage.plugin.name(), &e))?;
             stage.instance = Some(instance);
         }
-        Ok(chunks
-            .into_iter()
-            .filter(|c| !c.text.is_empty())
-            .map(|c| {
-                let mut text = c.text;
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                OutputChunk {
-                    stream: match c.stream {
-                        wit::OutputStream::Stdout => OutputStream::Stdout,
-                        wit::OutputStream::Stderr => OutputStream::Stderr,
-                    },
-                    text,
-                }
-            })
-            .collect())
+        Ok(cloudops_execution_engine::whole_lines(
+            chunks.into_iter().map(|c| OutputChunk {
+                stream: match c.stream {
+                    wit::OutputStream::Stdout => OutputStream::Stdout,
+                    wit::OutputStream::Stderr => OutputStream::Stderr,
+                },
+                text: c.text,
+            }),
+        ))
     }
 }
 
