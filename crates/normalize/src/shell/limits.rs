@@ -71,7 +71,73 @@ pub(crate) fn precheck(src: &str) -> Option<String> {
     if has_huge_tilde_number(b) {
         return Some("a `~+N`/`~-N` directory-stack index is too large to analyse".into());
     }
+    if has_empty_heredoc_delimiter(src) {
+        return Some("a here-document with an empty delimiter: not analysed".into());
+    }
     None
+}
+
+/// A here-document (`<<` or `<<-`, outside quotes) whose delimiter word is empty once
+/// quotes, backslashes and leading ASCII whitespace are taken away (`<<''`, `<<""`,
+/// `<<\r`): brush-parser 0.4 loops for ever, allocating, when such a here-document meets
+/// the end of the input (found by the `normalize_shell` fuzz target). Errs towards
+/// flagging (`<<$''`, `<<\\` are flagged too).
+fn has_empty_heredoc_delimiter(src: &str) -> bool {
+    let b = src.as_bytes();
+    let (mut i, mut single, mut double) = (0, false, false);
+    while i < b.len() {
+        let c = b[i];
+        if single {
+            single = c != b'\'';
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\\' => i += 1,
+            b'\'' if !double => single = true,
+            b'"' => double = !double,
+            // `<<<`: a here-string, not a here-document.
+            b'<' if !double && b[i..].starts_with(b"<<<") => i += 2,
+            b'<' if !double && b.get(i + 1) == Some(&b'<') => {
+                i += 2;
+                if b.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                let start = i;
+                let (mut sq, mut dq) = (false, false);
+                while let Some(&w) = b.get(i) {
+                    match w {
+                        b'\'' if !dq => sq = !sq,
+                        b'"' if !sq => dq = !dq,
+                        b'\\' if !sq => i += 1,
+                        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>'
+                            if !sq && !dq =>
+                        {
+                            break;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                let word = &b[start..i.min(b.len())];
+                if !word.is_empty()
+                    && word
+                        .trim_ascii_start()
+                        .iter()
+                        .all(|c| matches!(c, b'\'' | b'"' | b'\\' | b'$'))
+                {
+                    return true;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Upper bound of the nesting of compound-command keywords (`if`, `while`, `until`,
@@ -125,5 +191,33 @@ mod tests {
         assert!(precheck("echo 123456789012").is_none());
         assert!(precheck("cd ~+99999999999999999999").is_some());
         assert!(precheck("cd ~+1").is_none());
+    }
+
+    #[test]
+    fn empty_heredoc_delimiters_are_flagged() {
+        for s in [
+            "n<<'' ",
+            "n<<'' \nfoo",
+            "h<<\"\" \\\n",
+            "h<<\r ",
+            "h<<-\r\r ",
+            "h<<\x0c ",
+            "cat <<'' >f\nbody\n\n",
+        ] {
+            assert!(
+                precheck(s).is_some_and(|r| r.contains("empty delimiter")),
+                "{s:?}"
+            );
+        }
+        for s in [
+            "cat <<EOF\nx\nEOF\n",
+            "cat <<-'EOF' >f\nx\nEOF",
+            "cat <<< ''",
+            "echo '<<' \"<<''\"",
+            "echo $((1<<2))",
+            "h<<\rx ",
+        ] {
+            assert!(precheck(s).is_none(), "{s:?}");
+        }
     }
 }

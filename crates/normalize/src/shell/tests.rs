@@ -617,3 +617,25 @@ fn fast_path_agrees_with_parser_on_random_scripts() {
     }
     assert!(accepted > 200, "only {accepted} accepted");
 }
+
+/// Found by the `normalize_shell` fuzz target: brush-parser 0.4 looped for ever (and ate
+/// gigabytes) on a here-document with an empty delimiter at the end of the input, in the
+/// script itself, in a `sh -c` script and in the per-line retry after a parse error.
+#[test]
+fn empty_heredoc_delimiter_does_not_hang() {
+    for src in [
+        "h<<\r in *.lmp \"$f\"; doex xd \nq(",
+        "cat <<'' ",
+        "cat <<\"\" \\\n",
+        "bash -c \"cat <<'' \"",
+        "echo ok\nif\ncat <<'' \nfoo",
+    ] {
+        let t = std::time::Instant::now();
+        let n = run(src);
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{src:?}");
+        assert!(
+            n.unanalyzable.iter().any(|u| u.contains("empty delimiter")),
+            "{src:?}: {n:?}"
+        );
+    }
+}
