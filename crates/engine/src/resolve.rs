@@ -59,6 +59,16 @@ fn no_nul(what: &str, s: &str) -> Result<(), ExecutionError> {
     Ok(())
 }
 
+fn no_nul_path(what: &str, p: &Path) -> Result<(), ExecutionError> {
+    if p.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(invalid(format!(
+            "{what} contains a NUL byte: {:?}",
+            p.as_os_str()
+        )));
+    }
+    Ok(())
+}
+
 /// The `PATH` used to resolve programs: the request's own `PATH` if it sets one, else the engine's.
 pub fn search_path(env: &HashMap<String, String>) -> String {
     env.get("PATH")
@@ -126,10 +136,23 @@ pub struct Shebang {
 
 /// Reads the shebang of `path`; `Ok(None)` when the file has none.
 pub fn read_shebang(path: &Path) -> Result<Option<Shebang>, ExecutionError> {
-    let file = std::fs::File::open(path).map_err(|e| ExecutionError::Io {
-        context: format!("opening script '{}'", path.display()),
-        source: e,
-    })?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // Non-blocking, and only a regular file is read: opening a FIFO for reading would
+    // otherwise wait for a writer for ever.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| ExecutionError::Io {
+            context: format!("opening script '{}'", path.display()),
+            source: e,
+        })?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(ExecutionError::Io {
+            context: format!("reading script '{}'", path.display()),
+            source: std::io::Error::other("not a regular file"),
+        });
+    }
     let mut line = Vec::new();
     BufReader::new(file)
         .take(4096)
@@ -205,6 +228,7 @@ pub fn prepare_in(
             if dir.as_os_str().is_empty() {
                 return Err(invalid("working_dir is empty"));
             }
+            no_nul_path("working_dir", dir)?;
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
@@ -275,10 +299,19 @@ pub fn prepare_in(
             if script.as_os_str().is_empty() {
                 return Err(invalid("script path is empty"));
             }
+            no_nul_path("script path", script)?;
             let script_abs = match &cwd {
                 Some(c) if script.is_relative() => c.join(script),
                 _ => std::path::absolute(script).unwrap_or_else(|_| script.clone()),
             };
+            // The interpreter gets the path as an argument, and arguments are UTF-8 here:
+            // refuse rather than hand it a mangled path.
+            if script_abs.to_str().is_none() {
+                return Err(invalid(format!(
+                    "script path '{}' is not valid UTF-8",
+                    script_abs.display()
+                )));
+            }
             if !script_abs.is_file() {
                 return Err(invalid(format!(
                     "script '{}' does not exist or is not a file",

@@ -5,6 +5,7 @@
 mod support;
 
 mod aws;
+mod bad_input;
 mod commands;
 mod events;
 mod faults;
