@@ -20,11 +20,35 @@ pub struct CompileOptions {
     pub builtins: Option<Vec<String>>,
 }
 
+/// Largest policy file read (4 MiB): a policy is a few kilobytes, and a path such as
+/// `/dev/zero` must not be read until memory runs out.
+const MAX_POLICY_BYTES: u64 = 4 << 20;
+
 /// Reads and compiles the policy file at `path`.
 pub fn load_file(path: &Path, opts: &CompileOptions) -> Result<Policy, PolicyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+    use std::io::Read as _;
+    let read_error = |source| PolicyError::Read {
         path: path.to_path_buf(),
         source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_POLICY_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_POLICY_BYTES {
+        return Err(read_error(std::io::Error::other(format!(
+            "the file is larger than the {} MiB a policy file may have",
+            MAX_POLICY_BYTES >> 20
+        ))));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // Point at the first byte that is not UTF-8, in the text as far as it is readable.
+        let at = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes());
+        PolicyError::Syntax {
+            at: Box::new(Location::from_span(path, &lossy, at..at + 1)),
+            message: "invalid UTF-8: a policy file must be UTF-8 text".into(),
+        }
     })?;
     compile(path, &text, opts)
 }
@@ -57,6 +81,7 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
         plugins.insert(name.get_ref().clone(), decl);
     }
     let known: Vec<String> = plugins.keys().cloned().collect();
+    cx.unique_rule_names(&raw.rules, &[])?;
     let rules = raw
         .rules
         .iter()
@@ -65,6 +90,7 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
     let mut profiles = BTreeMap::new();
     for (name, p) in &raw.profiles {
         let pr = p.get_ref();
+        cx.unique_rule_names(&pr.rules, &raw.rules)?;
         let profile = Profile {
             name: name.get_ref().clone(),
             description: pr.description.clone(),
@@ -136,6 +162,14 @@ impl Cx<'_> {
                     format!("{e}; expected a duration such as \"30s\", \"5m\" or \"1h 30m\""),
                 )
             })?;
+            if v.is_zero() || u64::try_from(v.as_millis()).is_err() {
+                return Err(self.invalid(
+                    t.span(),
+                    "timeout",
+                    "expected a positive duration of at most a few million years; \
+                     leave `timeout` out for none",
+                ));
+            }
             d.timeout = Some(v);
         }
         if let Some(v) = &raw.max_output_bytes {
@@ -253,6 +287,37 @@ impl Cx<'_> {
         })
     }
 
+    /// Rule names are not empty and name one rule: `rules`, and `also` (the top-level
+    /// rules, which apply together with a profile's).
+    fn unique_rule_names(
+        &self,
+        rules: &[Spanned<RawRule>],
+        also: &[Spanned<RawRule>],
+    ) -> Result<(), PolicyError> {
+        for (i, r) in rules.iter().enumerate() {
+            let name = &r.get_ref().name;
+            if name.get_ref().trim().is_empty() {
+                return Err(self.invalid(name.span(), "rule name", "expected a non-empty name"));
+            }
+            let earlier = also
+                .iter()
+                .chain(&rules[..i])
+                .find(|o| o.get_ref().name.get_ref() == name.get_ref());
+            if let Some(o) = earlier {
+                let line = self.at(o.get_ref().name.span()).line;
+                return Err(self.invalid(
+                    name.span(),
+                    "rule name",
+                    format!(
+                        "rule '{}' is already defined on line {line}; decision records name rules, so each needs its own name",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn rule(&self, r: &Spanned<RawRule>, known: &[String]) -> Result<Rule, PolicyError> {
         let raw = r.get_ref();
         let name = raw.name.get_ref().clone();
@@ -266,9 +331,17 @@ impl Cx<'_> {
                     known: known.to_vec(),
                 });
             }
-            if !plugins.contains(p.get_ref()) {
-                plugins.push(p.get_ref().clone());
+            if plugins.contains(p.get_ref()) {
+                return Err(self.invalid(
+                    p.span(),
+                    "plugins",
+                    format!(
+                        "plugin '{}' is listed twice in rule '{name}'; a plugin runs once",
+                        p.get_ref()
+                    ),
+                ));
             }
+            plugins.push(p.get_ref().clone());
         }
         let when = match &raw.when {
             None => Condition::default(),

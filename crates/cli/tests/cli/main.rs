@@ -1,5 +1,6 @@
 //! End-to-end tests of the `cloudops` binary: exit codes, messages, policies, plans, decision logs.
 
+mod bad_input;
 mod check;
 mod crash;
 mod examples;
