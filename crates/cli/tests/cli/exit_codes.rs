@@ -160,3 +160,43 @@ fn an_unknown_profile_is_an_error_listing_the_defined_ones() {
     hint: the policy defines these profiles: dev, prod
     ");
 }
+
+#[test]
+fn a_child_killed_by_a_signal_is_128_plus_the_signal() {
+    let d = Dir::new();
+    d.run(&["sh", "kill -TERM $$"]).expect_code(128 + 15);
+    d.run(&["run", "--", "sh", "-c", "kill -KILL $$"])
+        .expect_code(128 + 9);
+}
+
+#[test]
+fn a_timed_out_plan_step_fails_the_plan_with_1_and_is_counted() {
+    let d = Dir::new();
+    d.write(
+        "plan.toml",
+        "strategy = \"serial\"\n[[steps]]\nname = \"slow\"\nshell = \"sleep 20\"\ntimeout = \"300ms\"\n[[steps]]\nshell = \"touch ran\"\n",
+    );
+    let start = Instant::now();
+    let r = d.run(&["plan", "plan.toml"]);
+    r.expect_code(1);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(r.stderr().contains(" 1 timed out, "), "{}", r.stderr());
+    assert!(
+        !d.path().join("ran").exists(),
+        "stop_on_error stops at a timeout too"
+    );
+}
+
+#[test]
+fn json_errors_carry_the_exit_code() {
+    let d = Dir::new();
+    d.write("p.toml", DENY_UNMATCHED);
+    let r = d.run(&["--json", "--policy", "p.toml", "run", "--", "true"]);
+    r.expect_code(126);
+    let v: serde_json::Value = serde_json::from_str(r.stdout().trim()).expect("one JSON object");
+    assert_eq!(v["exit_code"], 126);
+    assert_eq!(
+        v["error"],
+        "denied by policy: no rule of the policy matches this request"
+    );
+}

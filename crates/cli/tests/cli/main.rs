@@ -1,5 +1,6 @@
 //! End-to-end tests of the `cloudops` binary: exit codes, messages, policies, plans, decision logs.
 
+mod aws;
 mod bad_input;
 mod check;
 mod crash;
@@ -10,6 +11,11 @@ mod plan;
 mod plugins;
 mod policy_errors;
 mod policy_tests;
+mod profiles;
+mod script;
+mod signals;
+mod tree;
+mod tty;
 mod util;
 
 use clap::CommandFactory;

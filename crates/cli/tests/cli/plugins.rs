@@ -47,7 +47,7 @@ fn built() -> &'static Path {
 }
 
 /// A scratch directory with the test plugins copied in as `NAME.wasm`.
-fn dir_with_plugins() -> Dir {
+pub fn dir_with_plugins() -> Dir {
     let d = Dir::new();
     for p in [
         "allow-all",

@@ -1,0 +1,164 @@
+//! Which policy and which profile apply: `--policy`, `CLOUDOPS_POLICY`, the default search
+//! (`./cloudops.toml`, `$XDG_CONFIG_HOME/cloudops/policy.toml`), `--profile`, `CLOUDOPS_PROFILE`.
+
+use crate::util::Dir;
+
+/// Anything runs by default; the `strict` profile lets only `ci` run; `lenient` changes nothing.
+const PROFILES: &str = r#"version = 1
+[defaults]
+unmatched = "allow"
+[profiles.strict]
+defaults = { unmatched = "deny" }
+[[profiles.strict.rules]]
+name = "ci only"
+when = { source = "ci" }
+plugins = []
+[profiles.lenient]
+"#;
+
+/// Nothing runs.
+const DENY_ALL: &str = "version = 1\n[defaults]\nunmatched = \"deny\"\n";
+/// Everything runs.
+const ALLOW_ALL: &str = "version = 1\n[defaults]\nunmatched = \"allow\"\n";
+
+#[test]
+fn profile_flag_selects_the_profile() {
+    let d = Dir::new();
+    d.write("p.toml", PROFILES);
+    d.run(&["--policy", "p.toml", "run", "--", "true"])
+        .expect_code(0);
+    let r = d.run(&[
+        "--policy",
+        "p.toml",
+        "--profile",
+        "strict",
+        "sh",
+        "touch ran",
+    ]);
+    r.expect_code(126);
+    assert!(!d.path().join("ran").exists());
+    d.run(&[
+        "--policy",
+        "p.toml",
+        "--profile",
+        "strict",
+        "--source",
+        "ci",
+        "run",
+        "--",
+        "true",
+    ])
+    .expect_code(0);
+}
+
+#[test]
+fn cloudops_profile_selects_the_profile_and_the_flag_wins_over_it() {
+    let d = Dir::new();
+    d.write("p.toml", PROFILES);
+    let r = d
+        .cmd(&[
+            "--policy", "p.toml", "--json", "run", "--check", "--", "true",
+        ])
+        .env("CLOUDOPS_PROFILE", "strict")
+        .output()
+        .expect("spawn");
+    assert_eq!(r.status.code(), Some(126));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).expect("json");
+    assert_eq!(v["profile"], "strict");
+    let r = d
+        .cmd(&[
+            "--policy",
+            "p.toml",
+            "--profile",
+            "lenient",
+            "run",
+            "--",
+            "true",
+        ])
+        .env("CLOUDOPS_PROFILE", "strict")
+        .output()
+        .expect("spawn");
+    assert_eq!(r.status.code(), Some(0));
+}
+
+#[test]
+fn cloudops_profile_naming_an_unknown_profile_is_an_error() {
+    let d = Dir::new();
+    d.write("p.toml", PROFILES);
+    let r = d
+        .cmd(&["--policy", "p.toml", "run", "--", "true"])
+        .env("CLOUDOPS_PROFILE", "prod")
+        .output()
+        .expect("spawn");
+    assert_eq!(r.status.code(), Some(125));
+    insta::assert_snapshot!(String::from_utf8_lossy(&r.stderr), @r"
+    error: unknown profile 'prod' in policy 'p.toml'
+    hint: the policy defines these profiles: lenient, strict
+    ");
+}
+
+#[test]
+fn a_profile_without_any_policy_is_an_error() {
+    let d = Dir::new();
+    let r = d.run(&["--profile", "strict", "run", "--", "true"]);
+    r.expect_code(125);
+    insta::assert_snapshot!(r.stderr(), @r"
+    error: --profile strict given, but no policy file was found
+    hint: pass --policy FILE (or set CLOUDOPS_POLICY), or create ./cloudops.toml
+    ");
+}
+
+#[test]
+fn cloudops_policy_selects_the_policy_over_the_default_search() {
+    let d = Dir::new();
+    d.write("cloudops.toml", ALLOW_ALL);
+    d.write("etc/deny.toml", DENY_ALL);
+    let with_env = |args: &[&str]| {
+        d.cmd(args)
+            .env("CLOUDOPS_POLICY", d.path().join("etc/deny.toml"))
+            .output()
+            .expect("spawn")
+            .status
+            .code()
+    };
+    d.run(&["run", "--", "true"]).expect_code(0);
+    assert_eq!(with_env(&["run", "--", "true"]), Some(126));
+    // --policy wins over the variable.
+    assert_eq!(
+        with_env(&["--policy", "cloudops.toml", "run", "--", "true"]),
+        Some(0)
+    );
+}
+
+#[test]
+fn cloudops_policy_naming_a_missing_file_is_an_error_not_an_open_door() {
+    let d = Dir::new();
+    d.write("cloudops.toml", ALLOW_ALL);
+    let r = d
+        .cmd(&["sh", "touch ran"])
+        .env("CLOUDOPS_POLICY", "no-such-policy.toml")
+        .output()
+        .expect("spawn");
+    assert_eq!(r.status.code(), Some(125));
+    assert!(!d.path().join("ran").exists());
+    insta::assert_snapshot!(String::from_utf8_lossy(&r.stderr), @r"
+    error: policy file 'no-such-policy.toml' not found
+    hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+    ");
+}
+
+#[test]
+fn the_search_falls_back_to_the_user_config_and_the_current_directory_wins() {
+    let d = Dir::new();
+    // Dir runs cloudops with XDG_CONFIG_HOME=<dir>/config.
+    d.write("config/cloudops/policy.toml", DENY_ALL);
+    let r = d.run(&["-v", "run", "--", "true"]);
+    r.expect_code(126);
+    assert!(
+        r.stderr().contains("config/cloudops/policy.toml"),
+        "-v names the policy in force: {}",
+        r.stderr()
+    );
+    d.write("cloudops.toml", ALLOW_ALL);
+    d.run(&["run", "--", "true"]).expect_code(0);
+}
