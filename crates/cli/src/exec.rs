@@ -69,6 +69,8 @@ pub fn engine_config(
         max_output_bytes: d.max_output_bytes.unwrap_or(base.max_output_bytes),
         max_line_bytes: d.max_line_bytes.unwrap_or(base.max_line_bytes),
         event_queue: 1 << 16,
+        // Nothing here subscribes to the broadcast stream; its slots are allocated up front.
+        broadcast_capacity: 1,
         // Nothing cloudops starts outlives it: processes that left the group are hunted
         // down by their marker, and a `kill -9` of cloudops takes its commands with it.
         hunt_escapees: true,

@@ -86,7 +86,12 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
 /// compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
 pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
     use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
-    let host = PluginHost::new(HostConfig::default())?;
+    // Instances on demand, not from a pool: the pool's set-up costs milliseconds at every
+    // start and reserves ~1 TiB of address space (refused under `ulimit -v`).
+    let host = PluginHost::new(HostConfig {
+        pooling: false,
+        ..HostConfig::default()
+    })?;
     let loaded = cloudops_policy::LoadedPolicy::load(policy, profile, &host, crate::builtins::get)?;
     Ok(Arc::new(ChainGate::new(host, Arc::new(loaded))))
 }

@@ -1,4 +1,4 @@
-//! The plugin host: one wasmtime engine (pooling allocator, epoch interruption), its epoch ticker, the linker and the compile cache.
+//! The plugin host: one wasmtime engine (pooling or on-demand allocation, epoch interruption), its epoch ticker, the linker and the compile cache.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +30,12 @@ pub struct HostConfig {
     pub reuse_instances: bool,
     /// Idle instances kept per plugin when reusing (default 8).
     pub idle_per_plugin: usize,
+    /// Take instances from a pooling allocator (default `true`): a little faster per
+    /// instantiation, but setting the pool up reserves address space for `max_instances`
+    /// memories (about 1 TiB with the defaults, which fails under `ulimit -v`) and costs a
+    /// few milliseconds at start. `false` allocates each instance on demand (the memory cap
+    /// still applies): the better choice for a short-lived process such as the CLI.
+    pub pooling: bool,
 }
 
 impl Default for HostConfig {
@@ -40,6 +46,7 @@ impl Default for HostConfig {
             max_memory_bytes: 256 << 20,
             reuse_instances: true,
             idle_per_plugin: 8,
+            pooling: true,
         }
     }
 }
@@ -97,8 +104,10 @@ impl PluginHost {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
-            .max_wasm_stack(512 << 10)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .max_wasm_stack(512 << 10);
+        if cfg.pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         // Everything above that can change compiled code goes into the cache key.
         let settings = "cloudops-plugin-host/1 component-model epoch-interruption opt=speed \
                         max-wasm-stack=524288 pooling"
