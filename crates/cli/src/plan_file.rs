@@ -42,7 +42,7 @@ struct RawPlan {
     stop_on_error: Option<bool>,
     #[serde(default)]
     max_concurrency: Option<Spanned<i64>>,
-    steps: Vec<Spanned<RawStep>>,
+    steps: Spanned<Vec<Spanned<RawStep>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,14 +98,46 @@ fn error(
         .into()
 }
 
-/// Reads and validates the plan at `path`; steps inherit `--source`, `--tag`, `--env`, `--timeout`.
-pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Largest plan file read (4 MiB): a path such as `/dev/zero` must not be read until
+/// memory runs out.
+const MAX_PLAN_BYTES: u64 = 4 << 20;
+
+/// The text of the plan file: at most [`MAX_PLAN_BYTES`], UTF-8 (else an error at the
+/// first byte that is not).
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
         anyhow::Error::new(e).context(UserError::new(format!(
             "could not read plan file '{}'",
             path.display()
         )))
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(cannot(std::io::Error::other(format!(
+            "the file is larger than the {} MiB a plan file may have",
+            MAX_PLAN_BYTES >> 20
+        ))));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        error(
+            path,
+            &lossy,
+            at..at + 1,
+            "invalid UTF-8: a plan file must be UTF-8 text",
+            "",
+        )
+    })
+}
+
+/// Reads and validates the plan at `path`; steps inherit `--source`, `--tag`, `--env`, `--timeout`.
+pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
+    let text = read_text(path)?;
     let raw: RawPlan = toml::from_str(&text).map_err(|e| {
         error(
             path,
@@ -151,7 +183,16 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut commands = Vec::new();
     let mut names = Vec::new();
-    for s in &raw.steps {
+    if raw.steps.get_ref().is_empty() {
+        return Err(error(
+            path,
+            &text,
+            raw.steps.span(),
+            "invalid steps",
+            "expected at least one step",
+        ));
+    }
+    for s in raw.steps.get_ref() {
         let span = s.span();
         let st = s.get_ref();
         let bad = |m: &str| error(path, &text, span.clone(), "invalid step", m);
@@ -167,15 +208,18 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
         let command = command_from_fields(&fields, dir).map_err(|e| bad(&e.to_string()))?;
         let timeout = match &st.timeout {
             None => common.timeout,
-            Some(t) => Some(humantime::parse_duration(t.get_ref()).map_err(|e| {
-                error(
-                    path,
-                    &text,
-                    t.span(),
-                    "invalid timeout",
-                    &format!("{e}; expected a duration such as \"30s\""),
-                )
-            })?),
+            Some(t) => {
+                let bad = |m: &str| error(path, &text, t.span(), "invalid timeout", m);
+                let d = humantime::parse_duration(t.get_ref())
+                    .map_err(|e| bad(&format!("{e}; expected a duration such as \"30s\"")))?;
+                if d.is_zero() || u64::try_from(d.as_millis()).is_err() {
+                    return Err(bad(
+                        "expected a positive duration of at most a few million years; \
+                         leave `timeout` out for none",
+                    ));
+                }
+                Some(d)
+            }
         };
         let mut env: HashMap<String, String> = common.env.clone();
         env.extend(st.env.clone());
@@ -190,7 +234,7 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
             command,
             env,
             working_dir: cwd,
-            timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            timeout_ms: timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             metadata: ExecutionMetadata {
                 source: st.source.clone(),
                 conversation_id: None,

@@ -301,6 +301,33 @@ fn plan_mistakes_are_located_and_nothing_runs() {
 }
 
 #[test]
+fn plan_timeouts_out_of_range_empty_plans_and_bad_bytes() {
+    for (timeout, says) in [
+        ("0s", "expected a positive duration"),
+        ("1000000000 years", "expected a positive duration"),
+    ] {
+        let line = format!("timeout = \"{timeout}\"");
+        let e = refused_plan(
+            format!("strategy = \"serial\"\n[[steps]]\nshell = \"touch ran\"\n{line}\n").as_bytes(),
+        );
+        assert_located(&e, "plan.toml:4:11", &line, says);
+    }
+    let e = refused_plan(b"strategy = \"serial\"\nsteps = []\n");
+    assert_located(
+        &e,
+        "plan.toml:2:9",
+        "steps = []",
+        "expected at least one step",
+    );
+    let e = refused_plan(b"strategy = \"serial\"\n# caf\xe9\n[[steps]]\nshell = \"touch ran\"\n");
+    assert_located(&e, "plan.toml:2:6", "# caf\u{fffd}", "invalid UTF-8");
+    let mut big = b"strategy = \"serial\"\n[[steps]]\nshell = \"touch ran\"\n".to_vec();
+    big.extend(b"# padding\n".repeat(500_000));
+    let e = refused_plan(&big);
+    assert!(e.contains("larger than the 4 MiB"), "{e}");
+}
+
+#[test]
 fn requests_with_bad_parts_are_refused_before_anything_runs() {
     let d = Dir::new();
     d.write("file", "");
