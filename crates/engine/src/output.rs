@@ -107,10 +107,18 @@ pub(crate) fn to_text(bytes: Vec<u8>) -> String {
     }
 }
 
+/// Smallest string a [`Capture`] takes over as a part of its own (smaller ones are copied).
+const PART_MIN: usize = 64 << 10;
+
 /// The head of a stream, up to a cap, cut at a line boundary when possible.
+///
+/// Kept as the chunks that came in (moved, not copied) and joined once at the end, so a
+/// large capture costs one copy instead of a copy per chunk plus the copies of a growing
+/// string.
 #[derive(Default)]
 pub(crate) struct Capture {
-    pub(crate) text: String,
+    parts: Vec<String>,
+    len: usize,
     pub(crate) truncated: bool,
     cap: usize,
 }
@@ -118,22 +126,58 @@ pub(crate) struct Capture {
 impl Capture {
     pub(crate) fn new(cap: usize) -> Self {
         Capture {
-            text: String::new(),
+            parts: Vec::new(),
+            len: 0,
             truncated: false,
             cap,
         }
     }
 
+    /// Appends a copy of `s`.
     pub(crate) fn push(&mut self, s: &str) {
         if self.truncated || s.is_empty() {
             return;
         }
-        let room = self.cap.saturating_sub(self.text.len());
-        if s.len() <= room {
-            self.text.push_str(s);
+        if s.len() <= self.cap.saturating_sub(self.len) {
+            self.append(s);
             return;
         }
-        let mut cut = room;
+        self.push_head(s);
+    }
+
+    /// Appends `s`: a large string that fits is moved in; a small one (or one with much
+    /// unused capacity) is copied onto the last part, so the parts never hold much more
+    /// memory than text.
+    pub(crate) fn push_owned(&mut self, s: String) {
+        if self.truncated || s.is_empty() {
+            return;
+        }
+        if s.len() > self.cap.saturating_sub(self.len) {
+            self.push_head(&s);
+        } else if s.len() >= PART_MIN && s.capacity() <= 2 * s.len() {
+            self.len += s.len();
+            self.parts.push(s);
+        } else {
+            self.append(&s);
+        }
+    }
+
+    fn append(&mut self, s: &str) {
+        self.len += s.len();
+        match self.parts.last_mut() {
+            Some(last) if last.capacity() - last.len() >= s.len() => last.push_str(s),
+            _ => {
+                let mut part = String::with_capacity(s.len().max(PART_MIN));
+                part.push_str(s);
+                self.parts.push(part);
+            }
+        }
+    }
+
+    /// Keeps what fits of `s`, cut after its last whole line when there is one; marks the
+    /// capture truncated.
+    fn push_head(&mut self, s: &str) {
+        let mut cut = self.cap.saturating_sub(self.len);
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -142,8 +186,22 @@ impl Capture {
             Some(i) => &head[..=i],
             None => head,
         };
-        self.text.push_str(head);
+        self.append(head);
         self.truncated = true;
+    }
+
+    /// The captured text (the capture is left empty).
+    pub(crate) fn take_text(&mut self) -> String {
+        self.len = 0;
+        match self.parts.len() {
+            0 => String::new(),
+            1 => self.parts.pop().unwrap_or_default(),
+            _ => {
+                let text = self.parts.concat();
+                self.parts = Vec::new();
+                text
+            }
+        }
     }
 }
 
@@ -232,7 +290,33 @@ mod tests {
         c.push("1234\n");
         c.push("5678\n90ab\n");
         c.push("more\n");
-        assert_eq!(c.text, "1234\n5678\n");
         assert!(c.truncated);
+        assert_eq!(c.take_text(), "1234\n5678\n");
+    }
+
+    /// Big chunks are moved in; small ones (or ones with much spare capacity, such as a
+    /// read buffer holding one line) are copied, so memory stays close to the text kept.
+    #[test]
+    fn capture_moves_big_chunks_and_copies_small_ones() {
+        let mut c = Capture::new(1 << 30);
+        let big = "x".repeat(PART_MIN - 1) + "\n";
+        let big_ptr = big.as_ptr();
+        c.push_owned(big);
+        assert_eq!(c.parts.len(), 1);
+        assert_eq!(c.parts[0].as_ptr(), big_ptr, "moved, not copied");
+        for _ in 0..1000 {
+            let mut line = String::with_capacity(256 << 10);
+            line.push_str("one line\n");
+            c.push_owned(line);
+        }
+        let held: usize = c.parts.iter().map(String::capacity).sum();
+        assert!(
+            held < 4 * PART_MIN,
+            "{held} bytes held for {} of text",
+            c.len
+        );
+        let text = c.take_text();
+        assert_eq!(text.len(), PART_MIN + 9000);
+        assert!(text.ends_with("one line\n"));
     }
 }

@@ -30,6 +30,8 @@ use crate::types::{ExecutionResult, ExecutionStatus, OutputStream};
 
 const READ_MIN: usize = 8 << 10;
 const READ_MAX: usize = 256 << 10;
+/// Reads at least this large are handed on without a copy when they are whole lines.
+const ZERO_COPY_MIN: usize = 32 << 10;
 /// Pipe capacity asked of the kernel for a child's stdout and stderr: a chatty child then
 /// writes in larger slices and both sides switch less often. Pages are only used as filled.
 const PIPE_SIZE: i32 = 1 << 20;
@@ -188,7 +190,7 @@ impl<R: AsyncRead + Unpin> Pipe<R> {
                 self.bytes += n as u64;
                 let cap = self.buf.capacity();
                 let full = self.buf.len() == cap;
-                if self.splitter.passes_whole(&self.buf) {
+                if n >= ZERO_COPY_MIN && self.splitter.passes_whole(&self.buf) {
                     // The read is whole lines, none over the cap: hand over the buffer
                     // itself (no copy) and read into a new one.
                     let want = if full { READ_MAX } else { cap.max(READ_MIN) };
@@ -306,29 +308,32 @@ struct Sink<'a> {
 impl Sink<'_> {
     async fn deliver(&mut self, chunks: Vec<OutputChunk>) {
         for chunk in chunks {
+            if self.listeners {
+                self.emit_lines(&chunk).await;
+            }
             match chunk.stream {
-                OutputStream::Stdout => self.stdout.push(&chunk.text),
-                OutputStream::Stderr => self.stderr.push(&chunk.text),
+                OutputStream::Stdout => self.stdout.push_owned(chunk.text),
+                OutputStream::Stderr => self.stderr.push_owned(chunk.text),
             }
-            if !self.listeners {
-                continue;
-            }
-            for line in chunk.text.lines() {
-                let (execution_id, line, timestamp) = (self.id, line.to_string(), Utc::now());
-                let ev = match chunk.stream {
-                    OutputStream::Stdout => ExecutionEvent::Stdout {
-                        execution_id,
-                        line,
-                        timestamp,
-                    },
-                    OutputStream::Stderr => ExecutionEvent::Stderr {
-                        execution_id,
-                        line,
-                        timestamp,
-                    },
-                };
-                self.bus.emit(ev, &self.dropped).await;
-            }
+        }
+    }
+
+    async fn emit_lines(&self, chunk: &OutputChunk) {
+        for line in chunk.text.lines() {
+            let (execution_id, line, timestamp) = (self.id, line.to_string(), Utc::now());
+            let ev = match chunk.stream {
+                OutputStream::Stdout => ExecutionEvent::Stdout {
+                    execution_id,
+                    line,
+                    timestamp,
+                },
+                OutputStream::Stderr => ExecutionEvent::Stderr {
+                    execution_id,
+                    line,
+                    timestamp,
+                },
+            };
+            self.bus.emit(ev, &self.dropped).await;
         }
     }
 }
@@ -593,8 +598,8 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         exit_code,
         pid: pgid,
         signal,
-        stdout: std::mem::take(&mut sink.stdout.text),
-        stderr: std::mem::take(&mut sink.stderr.text),
+        stdout: sink.stdout.take_text(),
+        stderr: sink.stderr.take_text(),
         stdout_truncated: sink.stdout.truncated,
         stderr_truncated: sink.stderr.truncated,
         stdout_bytes: out.bytes,
