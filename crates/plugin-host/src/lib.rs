@@ -9,8 +9,10 @@
 //! # What plugin authors can rely on
 //! - **Sandbox**: no files, environment, arguments, network or stdio (see [`Sandbox`]);
 //!   only the return values and the `log` import leave the plugin.
-//! - **Budgets**: each call (`init`, `check`, one `on-output` batch) has a time budget
-//!   (default 50 ms) and each instance a memory cap (default 32 MiB). Exceeding either,
+//! - **Budgets**: each call (`check`, one `on-output` batch) has a CPU budget (default
+//!   50 ms of the calling thread's CPU time, checked every 1 ms; waiting for a core on a
+//!   busy machine is not charged), a wall-clock limit of budget + 1 s, and each instance a
+//!   memory cap (default 32 MiB); `init` gets 1 s of CPU. Exceeding either,
 //!   trapping or answering nonsense fails the call; the request then follows the plugin's
 //!   failure policy (deny by default) and the instance is thrown away.
 //! - **Instances and state**: instances are initialised (`init` with the config) and kept

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use wasmtime::Store;
-use wasmtime::Trap;
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::v0_1_0::{PACKAGE, Plugin, PluginPre, types as wit};
 use crate::cache::{CacheOutcome, sha256_hex};
@@ -16,11 +15,13 @@ use crate::host::{EPOCH_TICK, HostInner, PluginHost};
 use crate::sandbox::{PluginState, Sandbox};
 use crate::spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
 
-/// Epoch deadline (1 ms ticks) of an instantiation.
-const INSTANTIATE_TICKS: u64 = 1000;
+/// CPU budget of an instantiation and of `init` (which may compile a plugin's patterns).
+const INSTANTIATE_CPU: Duration = Duration::from_secs(1);
 
-/// Slack added to the CPU budget for the wall-clock deadline of a call.
-const WALL_SLACK: Duration = Duration::from_millis(100);
+/// Wall-clock limit of a call beyond its CPU budget: what a busy machine may add (time
+/// spent waiting for a core is not charged to the budget), and the bound for a guest
+/// blocked in a host call (a WASI sleep), which no epoch check interrupts.
+const WALL_SLACK: Duration = Duration::from_secs(1);
 
 /// A plugin ready to run. Shared (`Arc`) between the chains that select it.
 pub struct LoadedPlugin {
@@ -194,15 +195,23 @@ impl LoadedPlugin {
     }
 
     fn wall_instantiate(&self) -> Duration {
-        self.wall() + EPOCH_TICK * (2 * INSTANTIATE_TICKS) as u32
+        self.wall() + 2 * INSTANTIATE_CPU
+    }
+
+    /// Starts the budget of one call: `cpu` of CPU time on this thread, `wall` at most.
+    fn arm_for(store: &mut Store<PluginState>, cpu: Duration, wall: Duration) {
+        store.data_mut().clock = crate::sandbox::CallClock::start(cpu, wall);
+        let tick_ns = EPOCH_TICK.as_nanos().max(1);
+        let ticks = u64::try_from(cpu.as_nanos().div_ceil(tick_ns)).unwrap_or(u64::MAX);
+        store.set_epoch_deadline(ticks.max(1));
     }
 
     fn arm(&self, store: &mut Store<PluginState>) {
-        let ticks = self
-            .limits
-            .cpu_ms
-            .div_ceil(EPOCH_TICK.as_millis().max(1) as u64);
-        store.set_epoch_deadline(ticks.max(1));
+        Self::arm_for(
+            store,
+            Duration::from_millis(self.limits.cpu_ms),
+            self.wall(),
+        );
     }
 
     /// A new instance, with `init` run on it.
@@ -212,11 +221,17 @@ impl LoadedPlugin {
         };
         let mut store = Store::new(&self.host.engine, sandbox.state(self.name.clone()));
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_trap();
-        // Instantiation runs no plugin code of interest (start functions only) but can be
-        // slow on a loaded machine, and `init` runs once per instance (compiling a
-        // plugin's patterns, say): both get a fixed, generous deadline, calls the budget.
-        store.set_epoch_deadline(INSTANTIATE_TICKS);
+        // At each deadline: over budget traps (as an interrupt), else the deadline moves
+        // by what is left of the budget (see `CallClock`).
+        store.epoch_deadline_callback(|ctx| match ctx.data().clock.remaining_ticks(EPOCH_TICK) {
+            Some(ticks) => Ok(UpdateDeadline::Continue(ticks)),
+            None => Err(Trap::Interrupt.into()),
+        });
+        // Instantiation runs no plugin code of interest (start functions only), and
+        // `init` runs once per instance (compiling a plugin's patterns, say): both get a
+        // fixed, generous budget; calls get the plugin's.
+        let wall = self.wall_instantiate();
+        Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
         let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| {
             InitError::Call(if e.downcast_ref::<Trap>().is_some() {
                 self.classify(e)
@@ -224,7 +239,7 @@ impl LoadedPlugin {
                 CallError::Instantiate(wasm_error(e))
             })
         })?;
-        store.set_epoch_deadline(INSTANTIATE_TICKS);
+        Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
         let info = bindings
             .call_init(&mut store, &self.config_json)
             .await

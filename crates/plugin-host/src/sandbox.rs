@@ -52,7 +52,78 @@ impl Sandbox {
             wasi: Self::wasi_ctx(),
             table: ResourceTable::new(),
             limits: self.limits(),
+            clock: CallClock::start(std::time::Duration::ZERO, std::time::Duration::ZERO),
         }
+    }
+}
+
+/// The CPU budget of the call in progress on a store.
+///
+/// The epoch ticks every millisecond of wall time; when a call's deadline comes, the
+/// store's callback asks [`CallClock::remaining_ticks`] what the calling thread has
+/// really spent on the CPU since the call began. Time the thread spent waiting for a
+/// core (a busy machine) is not charged; the deadline is pushed back by what is left.
+/// `wall_limit` stops a call whatever its CPU use (a guest blocked in a host call does
+/// not reach an epoch check: the caller's wall-clock timeout covers that case).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallClock {
+    cpu_budget: std::time::Duration,
+    wall_limit: std::time::Duration,
+    started: std::time::Instant,
+    thread: std::thread::ThreadId,
+    cpu_at_start: Option<std::time::Duration>,
+}
+
+/// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu() -> Option<std::time::Duration> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    Some(std::time::Duration::new(
+        u64::try_from(t.tv_sec()).ok()?,
+        u32::try_from(t.tv_nsec()).ok()?,
+    ))
+}
+
+impl CallClock {
+    /// Starts the clock of a call on the current thread.
+    pub(crate) fn start(cpu_budget: std::time::Duration, wall_limit: std::time::Duration) -> Self {
+        CallClock {
+            cpu_budget,
+            wall_limit,
+            started: std::time::Instant::now(),
+            thread: std::thread::current().id(),
+            cpu_at_start: thread_cpu(),
+        }
+    }
+
+    /// CPU time the call has used: the thread's CPU time, or the wall time when that
+    /// cannot be told (no thread clock, or the call moved to another thread).
+    pub(crate) fn used(&self) -> std::time::Duration {
+        let wall = self.started.elapsed();
+        if std::thread::current().id() != self.thread {
+            return wall;
+        }
+        match (self.cpu_at_start, thread_cpu()) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => wall,
+        }
+    }
+
+    /// Epoch ticks to wait before looking again, or `None` when the call is over budget
+    /// (CPU) or over its wall-clock limit.
+    pub(crate) fn remaining_ticks(&self, tick: std::time::Duration) -> Option<u64> {
+        if self.started.elapsed() >= self.wall_limit {
+            return None;
+        }
+        let left = self.cpu_budget.checked_sub(self.used())?;
+        if left.is_zero() {
+            return None;
+        }
+        let tick_ns = tick.as_nanos().max(1);
+        Some(
+            u64::try_from(left.as_nanos().div_ceil(tick_ns))
+                .unwrap_or(u64::MAX)
+                .max(1),
+        )
     }
 }
 
@@ -62,6 +133,8 @@ pub(crate) struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
+    /// The budget of the call in progress.
+    pub(crate) clock: CallClock,
 }
 
 impl WasiView for PluginState {
@@ -85,5 +158,56 @@ impl host::Host for PluginState {
             host::LogLevel::Warn => tracing::warn!(plugin, "{message}"),
             host::LogLevel::Error => tracing::error!(plugin, "{message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::CallClock;
+
+    const TICK: Duration = Duration::from_millis(1);
+
+    /// Waiting (for a core, or here asleep) is not charged to the CPU budget; computing is.
+    #[test]
+    fn the_budget_counts_cpu_time_not_waiting() {
+        let clock = CallClock::start(Duration::from_millis(30), Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(
+            clock.remaining_ticks(TICK).is_some(),
+            "60 ms asleep used {:?} of a 30 ms CPU budget",
+            clock.used()
+        );
+        let spin = Instant::now();
+        while clock.remaining_ticks(TICK).is_some() {
+            assert!(
+                spin.elapsed() < Duration::from_secs(3),
+                "the budget never ran out"
+            );
+            std::hint::black_box((0..1000u64).sum::<u64>());
+        }
+        assert!(clock.used() >= Duration::from_millis(30));
+    }
+
+    /// The wall-clock limit ends a call whatever its CPU use.
+    #[test]
+    fn the_wall_limit_ends_a_call_that_uses_no_cpu() {
+        let clock = CallClock::start(Duration::from_secs(10), Duration::from_millis(20));
+        assert!(clock.remaining_ticks(TICK).is_some());
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(clock.remaining_ticks(TICK), None);
+    }
+
+    /// Called from another thread than the one the call began on, the clock falls back to
+    /// wall time (a thread's CPU clock says nothing about another's).
+    #[test]
+    fn on_another_thread_wall_time_counts() {
+        let clock = CallClock::start(Duration::from_millis(20), Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(30));
+        let left = std::thread::spawn(move || clock.remaining_ticks(TICK))
+            .join()
+            .unwrap();
+        assert_eq!(left, None);
     }
 }

@@ -30,9 +30,11 @@ impl PluginSource {
 /// Per-call resource limits of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Time budget of one call (`init`, `check` or one `on-output` batch), in milliseconds.
-    /// Enforced by epoch interruption (1 ms ticks) while the guest computes, and as a
-    /// wall-clock deadline (budget + 100 ms) around the whole call.
+    /// CPU budget of one call (`check` or one `on-output` batch), in milliseconds: CPU
+    /// time of the calling thread, checked at 1 ms epoch ticks (time spent waiting for a
+    /// core on a busy machine is not charged). A call also ends after a wall-clock limit
+    /// of budget + 1 s, whatever its CPU use (a guest blocked in a host call). `init` gets
+    /// 1 s of CPU.
     pub cpu_ms: u64,
     /// Maximum linear memory of an instance, in bytes.
     pub memory_bytes: usize,

@@ -210,7 +210,9 @@ async fn a_looping_a_memory_hungry_and_a_panicking_plugin_under_100_concurrent_r
             latency(chain)
         );
     }
-    let bound = BUDGET + Duration::from_millis(100) + Duration::from_millis(350);
+    // The budget is CPU time; a call's hard bound is its wall-clock limit (budget + 1 s,
+    // what a busy machine may add), plus scheduling slack.
+    let bound = BUDGET + Duration::from_secs(1) + Duration::from_millis(350);
     for chain in ["loop", "memory", "panic"] {
         let step = failing_step(chain);
         assert!(
