@@ -19,6 +19,17 @@ fn repo() -> PathBuf {
 
 /// An engine gated by `policies/<name>.toml` under `profile`, with a private plugin cache.
 fn engine(name: &str, profile: Option<&str>, cache: &tempfile::TempDir) -> ExecutionEngine {
+    engine_with_env(name, profile, cache, Vec::new())
+}
+
+/// [`engine`], with `extra_env` in every child's environment (set by whoever runs the
+/// engine, so plugins do not see it as part of a request).
+fn engine_with_env(
+    name: &str,
+    profile: Option<&str>,
+    cache: &tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+) -> ExecutionEngine {
     let opts = CompileOptions {
         builtins: Some(
             cloudops_builtin_plugins::names()
@@ -37,7 +48,11 @@ fn engine(name: &str, profile: Option<&str>, cache: &tempfile::TempDir) -> Execu
     .unwrap();
     let loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::get).unwrap();
     ExecutionEngine::new(
-        ExecutionConfig::default().with_gate(Arc::new(ChainGate::new(host, Arc::new(loaded)))),
+        ExecutionConfig {
+            extra_env,
+            ..ExecutionConfig::default()
+        }
+        .with_gate(Arc::new(ChainGate::new(host, Arc::new(loaded)))),
     )
 }
 
@@ -193,7 +208,164 @@ async fn aws_writes_need_the_write_tag() {
         denied_by(engine.execute(endpoint).await.unwrap_err()).0,
         "aws-guard"
     );
-    let decision = engine.execute(aws("ls", &[])).await;
-    // A read is allowed by policy (it may still fail to reach AWS from here).
-    assert!(decision.is_ok(), "{decision:?}");
+    // That a read is allowed and runs is shown against moto below.
+}
+
+/// limits (agent policy): a timeout above the maximum is clamped, a request without one
+/// gets the default, and an oversized request is refused before anything runs.
+#[tokio::test]
+async fn limits_clamps_and_defaults_timeouts_and_refuses_oversized_requests() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+
+    let mut long = sh("echo clamped");
+    long.timeout_ms = Some(10 * 3_600_000);
+    let r = engine
+        .wait(engine.execute(long).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed);
+    let d = r.decision.unwrap();
+    assert_eq!(d.request.timeout_ms, Some(3_600_000), "{d:?}");
+    let step = d.steps.iter().find(|s| s.plugin == "limits").unwrap();
+    assert!(
+        step.diff.iter().any(|l| l == "+timeout_ms: 3600000"),
+        "{:?}",
+        step.diff
+    );
+
+    let r = engine
+        .wait(engine.execute(sh("echo defaulted")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.decision.unwrap().request.timeout_ms, Some(600_000));
+
+    let marker = tempfile::tempdir().unwrap();
+    let ran = marker.path().join("ran");
+    let mut args = vec!["-c".to_string(), format!("touch {}", ran.display())];
+    args.extend((0..5000).map(|i| i.to_string()));
+    let huge = agent(Command::Exec {
+        program: "sh".into(),
+        args,
+    });
+    let (plugin, reason) = denied_by(engine.execute(huge).await.unwrap_err());
+    assert_eq!(plugin, "limits", "{reason}");
+    assert!(!ran.exists(), "a refused request ran");
+}
+
+/// aws-guard (agent policy) against a moto server: a read runs and sees the server, a
+/// write without the `aws-write` tag is refused and changes nothing, the same write with
+/// the tag runs.
+#[tokio::test]
+async fn aws_guard_against_moto_reads_run_writes_need_the_tag() {
+    let moto = Moto::start();
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine_with_env("agent", None, &cache, moto.env());
+    let aws = |op: &str, args: &[&str]| {
+        agent(Command::AwsCli {
+            service: "s3".into(),
+            operation: op.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            profile: None,
+            region: Some("us-east-1".into()),
+        })
+    };
+    let run = |req: ExecutionRequest| {
+        let engine = &engine;
+        async move {
+            engine
+                .wait(engine.execute(req).await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    let r = run(aws("ls", &[])).await;
+    assert_eq!(r.status, ExecutionStatus::Completed, "{}", r.stderr);
+    assert!(!r.stdout.contains("cloudops-e2e"), "{}", r.stdout);
+
+    let (plugin, reason) = denied_by(
+        engine
+            .execute(aws("mb", &["s3://cloudops-e2e"]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(plugin, "aws-guard", "{reason}");
+    let r = run(aws("ls", &[])).await;
+    assert!(
+        !r.stdout.contains("cloudops-e2e"),
+        "a denied write ran: {}",
+        r.stdout
+    );
+
+    let mut write = aws("mb", &["s3://cloudops-e2e"]);
+    write
+        .metadata
+        .tags
+        .insert("aws-write".into(), "true".into());
+    let r = run(write).await;
+    assert_eq!(r.status, ExecutionStatus::Completed, "{}", r.stderr);
+    let r = run(aws("ls", &[])).await;
+    assert!(r.stdout.contains("cloudops-e2e"), "{}", r.stdout);
+}
+
+/// A moto server on loopback with dummy credentials, killed on drop.
+struct Moto {
+    child: std::process::Child,
+    endpoint: String,
+    dir: tempfile::TempDir,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server not found: run scripts/setup.sh");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), "[default]\nregion = us-east-1\n").unwrap();
+        std::fs::write(
+            dir.path().join("credentials"),
+            "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        )
+        .unwrap();
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            dir,
+        }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let p = |f: &str| self.dir.path().join(f).to_string_lossy().into_owned();
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_CONFIG_FILE".into(), p("config")),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), p("credentials")),
+            ("AWS_PAGER".into(), String::new()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
