@@ -149,8 +149,9 @@ fn has_empty_heredoc_delimiter(src: &str) -> bool {
                     i += 1;
                 }
                 let word = &b[start..i.min(b.len())];
-                if !word.is_empty()
-                    && word
+                // An empty word too (`<< ;`): brush-parser takes what follows as the delimiter.
+                if word.is_empty()
+                    || word
                         .trim_ascii_start()
                         .iter()
                         .all(|c| matches!(c, b'\'' | b'"' | b'\\' | b'$'))
@@ -232,6 +233,7 @@ mod tests {
             "\"$(w<<  H \" $((2)",
             "echo $(wh<<-\t\tHO $(why:-/}\" $((2+2)",
             "l=\"x $(wh<<\r\r\r\r y\" z",
+            "m$(h e b<ca << ; }; f ls[=\"\"; }; f ",
         ] {
             assert!(
                 precheck(s).is_some_and(|r| r.contains("here-document")),
