@@ -10,6 +10,30 @@ pub const MAX_NESTING: usize = 64;
 /// them (16 take milliseconds, 24 take seconds), and bash rejects such a script anyway.
 const MAX_UNCLOSED_PARENS: usize = 8;
 
+/// A here-document delimiter holding an expansion (`<<x$[ <#`): brush-parser 0.4 loops
+/// for ever, allocating gigabytes, on one left unterminated (found by the
+/// normalize_request fuzz target). No sane delimiter holds `$[`, `$(`, `${` or a
+/// backtick, so any such `<<` word is flagged, quoted or not (fail-closed).
+fn expanding_heredoc_delimiter(b: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while let Some(off) = b[i..].windows(2).position(|w| w == b"<<") {
+        let mut j = i + off + 2;
+        while j < b.len() && matches!(b[j], b'<' | b'-' | b' ' | b'\t') {
+            j += 1;
+        }
+        let word_end = b[j..]
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || b";|&<>()".contains(c))
+            .map_or(b.len(), |p| j + p);
+        let word = &b[j..word_end];
+        if word.windows(2).any(|w| matches!(w, b"$[" | b"$(" | b"${")) || word.contains(&b'`') {
+            return Some("a here-document delimiter holds an expansion".to_string());
+        }
+        i += off + 2;
+    }
+    None
+}
+
 /// Returns why `src` must not be handed to the parser, if it must not.
 pub(crate) fn precheck(src: &str) -> Option<String> {
     if src.len() > MAX_SCRIPT_BYTES {
@@ -19,6 +43,23 @@ pub(crate) fn precheck(src: &str) -> Option<String> {
         ));
     }
     let b = src.as_bytes();
+    // brush-parser 0.4 unwraps the number of a redirection (`99999999999>x`) into an i32
+    // and panics when it overflows. Checked on the raw text, quotes or not: a quoted run
+    // of digits before `<` / `>` is only flagged (fail-closed), and the quoting rules
+    // (single quotes are literal inside double quotes...) are the parser's to know.
+    let mut run = 0usize;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => run += 1,
+            b'<' | b'>' if run > 9 => {
+                return Some("a file descriptor number is too large to analyse".to_string());
+            }
+            _ => run = 0,
+        }
+    }
+    if let Some(why) = expanding_heredoc_delimiter(b) {
+        return Some(why);
+    }
     let mut depth = 0usize;
     let mut max_depth = 0usize;
     let mut parens = 0usize;

@@ -641,3 +641,51 @@ fn empty_heredoc_delimiter_does_not_hang() {
         );
     }
 }
+
+/// Found by the normalize_shell fuzz target: a long redirection number after a `'` that
+/// sits inside double quotes (literal there) made brush-parser 0.4 panic on an i32 parse.
+#[test]
+fn a_huge_fd_number_after_quotes_is_flagged_not_a_panic() {
+    let src = "ech\"$Vr ''' v;1  true((0+*)$)\"0${/Qa,b}\n\n02222222222222222222221>(ru\n";
+    let n = run(src);
+    assert!(
+        n.unanalyzable.iter().any(|u| u.contains("file descriptor")),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run("echo '12345678901>' ok");
+    assert!(
+        !n.is_fully_analyzed(),
+        "quoted or not, flagged (fail-closed)"
+    );
+}
+
+/// Found by the normalize_request fuzz target: a here-document delimiter holding an
+/// unterminated `$[` made brush-parser 0.4 loop, allocating gigabytes.
+#[test]
+fn a_heredoc_delimiter_with_an_expansion_is_flagged_not_parsed() {
+    for src in [
+        "<<x$[ <#",
+        "cat <<x$$[\u{c}<#<",
+        "cat <<x${y",
+        "cat <<`x`",
+    ] {
+        let n = run(src);
+        assert!(
+            n.unanalyzable
+                .iter()
+                .any(|u| u.contains("here-document delimiter")),
+            "{src:?}: {:?}",
+            n.unanalyzable
+        );
+    }
+    // Ordinary here-documents and here-strings are still analysed.
+    let n = run("cat <<'EOF'\nhello\nEOF\ncat <<< \"$x\"");
+    assert!(
+        !n.unanalyzable
+            .iter()
+            .any(|u| u.contains("here-document delimiter")),
+        "{:?}",
+        n.unanalyzable
+    );
+}

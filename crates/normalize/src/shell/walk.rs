@@ -20,7 +20,7 @@ impl Analyzer {
         match parse(src, &self.options) {
             Ok(program) => self.program(&program),
             Err(e) => {
-                self.flag(format!("parse error: {}", clip(&e.to_string())));
+                self.flag(format!("parse error: {}", clip(&e)));
                 // Best effort: the lines that parse on their own.
                 if src.contains('\n') {
                     for line in src.lines() {
@@ -349,11 +349,14 @@ impl Analyzer {
     }
 }
 
-fn parse(
-    src: &str,
-    options: &brush_parser::ParserOptions,
-) -> Result<ast::Program, brush_parser::ParseError> {
-    Parser::new(BufReader::new(src.as_bytes()), options).parse_program()
+/// Parses `src`; a panic inside brush-parser (it has some on odd input) is a parse error,
+/// never the caller's crash.
+fn parse(src: &str, options: &brush_parser::ParserOptions) -> Result<ast::Program, String> {
+    std::panic::catch_unwind(|| {
+        Parser::new(BufReader::new(src.as_bytes()), options).parse_program()
+    })
+    .map_err(|_| "the parser failed on this input".to_string())?
+    .map_err(|e| e.to_string())
 }
 
 /// The context name of a compound command.
