@@ -664,12 +664,7 @@ fn a_huge_fd_number_after_quotes_is_flagged_not_a_panic() {
 /// unterminated `$[` made brush-parser 0.4 loop, allocating gigabytes.
 #[test]
 fn a_heredoc_delimiter_with_an_expansion_is_flagged_not_parsed() {
-    for src in [
-        "<<x$[ <#",
-        "cat <<x$$[\u{c}<#<",
-        "cat <<x${y",
-        "cat <<`x`",
-    ] {
+    for src in ["<<x$[ <#", "cat <<x$$[\u{c}<#<", "cat <<x${y", "cat <<`x`"] {
         let n = run(src);
         assert!(
             n.unanalyzable
