@@ -200,10 +200,10 @@ impl LoadedPlugin {
 
     /// Starts the budget of one call: `cpu` of CPU time on this thread, `wall` at most.
     fn arm_for(store: &mut Store<PluginState>, cpu: Duration, wall: Duration) {
-        store.data_mut().clock = crate::sandbox::CallClock::start(cpu, wall);
-        let tick_ns = EPOCH_TICK.as_nanos().max(1);
-        let ticks = u64::try_from(cpu.as_nanos().div_ceil(tick_ns)).unwrap_or(u64::MAX);
-        store.set_epoch_deadline(ticks.max(1));
+        let clock = crate::sandbox::CallClock::start(cpu, wall);
+        let first = clock.first_deadline(EPOCH_TICK);
+        store.data_mut().clock = clock;
+        store.set_epoch_deadline(first);
     }
 
     fn arm(&self, store: &mut Store<PluginState>) {
@@ -223,9 +223,11 @@ impl LoadedPlugin {
         store.limiter(|s| &mut s.limits);
         // At each deadline: over budget traps (as an interrupt), else the deadline moves
         // by what is left of the budget (see `CallClock`).
-        store.epoch_deadline_callback(|ctx| match ctx.data().clock.remaining_ticks(EPOCH_TICK) {
-            Some(ticks) => Ok(UpdateDeadline::Continue(ticks)),
-            None => Err(Trap::Interrupt.into()),
+        store.epoch_deadline_callback(|mut ctx| {
+            match ctx.data_mut().clock.remaining_ticks(EPOCH_TICK) {
+                Some(ticks) => Ok(UpdateDeadline::Continue(ticks)),
+                None => Err(Trap::Interrupt.into()),
+            }
         });
         // Instantiation runs no plugin code of interest (start functions only), and
         // `init` runs once per instance (compiling a plugin's patterns, say): both get a

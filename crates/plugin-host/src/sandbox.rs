@@ -59,10 +59,12 @@ impl Sandbox {
 
 /// The CPU budget of the call in progress on a store.
 ///
-/// The epoch ticks every millisecond of wall time; when a call's deadline comes, the
-/// store's callback asks [`CallClock::remaining_ticks`] what the calling thread has
-/// really spent on the CPU since the call began. Time the thread spent waiting for a
-/// core (a busy machine) is not charged; the deadline is pushed back by what is left.
+/// The epoch ticks every millisecond of wall time. The first deadline of a call comes
+/// after [`CallClock::FIRST_CHECK`] (or its whole budget, if smaller): that wall time is
+/// charged in full, and the calling thread's CPU clock is read. At each later deadline
+/// only the CPU time the thread really used since then is added, so time spent waiting
+/// for a core (a busy machine) is not charged, and the deadline moves by what is left.
+/// A short call (nearly all of them) never reads the CPU clock (a system call).
 /// `wall_limit` stops a call whatever its CPU use (a guest blocked in a host call does
 /// not reach an epoch check: the caller's wall-clock timeout covers that case).
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +73,8 @@ pub(crate) struct CallClock {
     wall_limit: std::time::Duration,
     started: std::time::Instant,
     thread: std::thread::ThreadId,
-    cpu_at_start: Option<std::time::Duration>,
+    /// At the first deadline: the thread's CPU clock then, and what was charged by then.
+    mark: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`).
@@ -84,6 +87,9 @@ fn thread_cpu() -> Option<std::time::Duration> {
 }
 
 impl CallClock {
+    /// Wall time charged in full before the CPU clock is consulted.
+    pub(crate) const FIRST_CHECK: std::time::Duration = std::time::Duration::from_millis(2);
+
     /// Starts the clock of a call on the current thread.
     pub(crate) fn start(cpu_budget: std::time::Duration, wall_limit: std::time::Duration) -> Self {
         CallClock {
@@ -91,26 +97,35 @@ impl CallClock {
             wall_limit,
             started: std::time::Instant::now(),
             thread: std::thread::current().id(),
-            cpu_at_start: thread_cpu(),
+            mark: None,
         }
     }
 
-    /// CPU time the call has used: the thread's CPU time, or the wall time when that
-    /// cannot be told (no thread clock, or the call moved to another thread).
-    pub(crate) fn used(&self) -> std::time::Duration {
+    /// The first deadline, in ticks.
+    pub(crate) fn first_deadline(&self, tick: std::time::Duration) -> u64 {
+        ticks(self.cpu_budget.min(Self::FIRST_CHECK), tick)
+    }
+
+    /// What the call is charged so far (see the type's docs); sets the mark on first use.
+    pub(crate) fn used(&mut self) -> std::time::Duration {
         let wall = self.started.elapsed();
-        if std::thread::current().id() != self.thread {
-            return wall;
-        }
-        match (self.cpu_at_start, thread_cpu()) {
-            (Some(a), Some(b)) => b.saturating_sub(a),
-            _ => wall,
+        let now = (std::thread::current().id() == self.thread)
+            .then(thread_cpu)
+            .flatten();
+        match (self.mark, now) {
+            (Some((cpu0, charged)), Some(cpu)) => charged + cpu.saturating_sub(cpu0),
+            (None, Some(cpu)) => {
+                self.mark = Some((cpu, wall));
+                wall
+            }
+            // No CPU clock, or the call moved to another thread: wall time counts.
+            (_, None) => wall,
         }
     }
 
     /// Epoch ticks to wait before looking again, or `None` when the call is over budget
     /// (CPU) or over its wall-clock limit.
-    pub(crate) fn remaining_ticks(&self, tick: std::time::Duration) -> Option<u64> {
+    pub(crate) fn remaining_ticks(&mut self, tick: std::time::Duration) -> Option<u64> {
         if self.started.elapsed() >= self.wall_limit {
             return None;
         }
@@ -118,13 +133,16 @@ impl CallClock {
         if left.is_zero() {
             return None;
         }
-        let tick_ns = tick.as_nanos().max(1);
-        Some(
-            u64::try_from(left.as_nanos().div_ceil(tick_ns))
-                .unwrap_or(u64::MAX)
-                .max(1),
-        )
+        Some(ticks(left, tick))
     }
+}
+
+/// `d` in ticks, rounded up, at least one.
+fn ticks(d: std::time::Duration, tick: std::time::Duration) -> u64 {
+    let tick_ns = tick.as_nanos().max(1);
+    u64::try_from(d.as_nanos().div_ceil(tick_ns))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// The data of one plugin store.
@@ -172,7 +190,10 @@ mod tests {
     /// Waiting (for a core, or here asleep) is not charged to the CPU budget; computing is.
     #[test]
     fn the_budget_counts_cpu_time_not_waiting() {
-        let clock = CallClock::start(Duration::from_millis(30), Duration::from_secs(5));
+        let mut clock = CallClock::start(Duration::from_millis(30), Duration::from_secs(5));
+        // The first check charges the wall time before it (a couple of ms in practice).
+        std::thread::sleep(CallClock::FIRST_CHECK);
+        assert!(clock.remaining_ticks(TICK).is_some());
         std::thread::sleep(Duration::from_millis(60));
         assert!(
             clock.remaining_ticks(TICK).is_some(),
@@ -193,7 +214,7 @@ mod tests {
     /// The wall-clock limit ends a call whatever its CPU use.
     #[test]
     fn the_wall_limit_ends_a_call_that_uses_no_cpu() {
-        let clock = CallClock::start(Duration::from_secs(10), Duration::from_millis(20));
+        let mut clock = CallClock::start(Duration::from_secs(10), Duration::from_millis(20));
         assert!(clock.remaining_ticks(TICK).is_some());
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(clock.remaining_ticks(TICK), None);
@@ -203,7 +224,7 @@ mod tests {
     /// wall time (a thread's CPU clock says nothing about another's).
     #[test]
     fn on_another_thread_wall_time_counts() {
-        let clock = CallClock::start(Duration::from_millis(20), Duration::from_secs(5));
+        let mut clock = CallClock::start(Duration::from_millis(20), Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(30));
         let left = std::thread::spawn(move || clock.remaining_ticks(TICK))
             .join()
