@@ -21,9 +21,9 @@
 //!   fresh instance is made after a failure, or when several requests run at once). Do not
 //!   rely on either: decide from the request alone. For output, one instance serves all
 //!   batches of an execution, in order, so state within one execution does persist.
-//!   (Measured with `cargo bench -p cloudops-plugin-host`, 3-plugin chain, loaded 2-core
-//!   machine: live instances p50 30 us / p99 102 us; a fresh instance per execution p50
-//!   155 us / p99 3.8 ms. Hence live instances.)
+//!   (Measured with `cargo bench -p cloudops-plugin-host`, 3-plugin chain, 2-core machine
+//!   at load ~2: live instances p50 17.4 us / p99 35 us; a fresh instance per execution
+//!   p50 146 us / p99 195 us. Hence live instances.)
 
 mod bindings;
 mod cache;
