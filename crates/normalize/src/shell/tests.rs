@@ -684,3 +684,13 @@ fn a_heredoc_delimiter_with_an_expansion_is_flagged_not_parsed() {
         n.unanalyzable
     );
 }
+
+/// Found by the normalize_shell fuzz target on the final build: brush-parser 0.4's
+/// tokenizer unwraps a missing character inside an unterminated `${` here. The panic is
+/// caught and the script reported unanalysable (fail-closed), never the caller's crash.
+#[test]
+fn a_panic_inside_the_parser_is_unanalysable_not_a_crash() {
+    let src = "inat r coe''m \"r\"P+m%<<-\\e(>>>\u{0}\u{0}| gok || x| xite \u{0};echo $(+hoem) \"$' r''m \"r\" $((0+*)$)\"0${Qab,!!!!!!!!!!!!!!!!!!!!!!!!!!!!e\u{a}\u{1a}\u{a}\u{a}e";
+    let n = run(src);
+    assert!(!n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+}
