@@ -41,7 +41,17 @@ struct Input {
     working_dir: Option<Vec<u8>>,
 }
 
+/// libfuzzer-sys aborts in its panic hook, even on a panic that is caught. The normaliser
+/// catches panics inside brush-parser on purpose (the script is then unanalysable): put
+/// the standard hook back, so only a panic that escapes the normaliser ends the run (the
+/// harness aborts on it).
+fn standard_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| drop(std::panic::take_hook()));
+}
+
 fuzz_target!(|input: Input| {
+    standard_panic_hook();
     let command = match input.kind {
         Kind::Shell { command, shell } => Command::Shell { command, shell },
         Kind::Exec { program, args } => Command::Exec { program, args },
