@@ -694,3 +694,20 @@ fn a_panic_inside_the_parser_is_unanalysable_not_a_crash() {
     let n = run(src);
     assert!(!n.is_fully_analyzed(), "{:?}", n.unanalyzable);
 }
+
+/// Found by the normalize_shell fuzz target on the final build: ~30 unclosed `[` made
+/// brush-parser 0.4 backtrack for minutes. Flagged before parsing; ordinary globs and
+/// tests still parse.
+#[test]
+fn many_unclosed_brackets_are_flagged_not_parsed() {
+    let n = run(
+        "f[$$$$f[f[$$$$f[f[$\u{5}UUUUUUU$f[$$$$f[ff[$$$$f[f[$$$$f[f[$\u{5}UUUUUUU$f[$$$$f[f[$$$$f[f[$$$4''$$_''m[$$$$f[f[$$$$''$$_f[$$$$f[f[$\u{5}UUUUUUU$f[$$$$f[ff[$$$$f[f[$$$$f[f[$\u{5}UUUUUUU$f[$$$$f[f[$$$$f[f[$$$4''$$_''m[$$$$f[f[$$$$''$''m",
+    );
+    assert!(
+        n.unanalyzable.iter().any(|u| u.contains("unclosed `[`")),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run("ls [a-z]*.txt && [ -f x ] && [[ -d y ]] && echo $[1+2]");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+}
