@@ -136,7 +136,9 @@ pub(crate) fn precheck(src: &str) -> Option<String> {
 /// loops for ever at the end of an unterminated construct (`"$(w<<  H " $((2)`, found by
 /// the `normalize_shell` fuzz target). Rare in real scripts; flagged, not parsed.
 fn has_blank_padded_heredoc(b: &[u8]) -> bool {
-    let blank = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
+    // Form feed, vertical tab and CR count too (`<<\f\f` inside `"${x:-…}"` ran out of
+    // memory the same way).
+    let blank = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t' | b'\r' | 0x0b | 0x0c));
     (0..b.len().saturating_sub(1)).any(|i| {
         if b[i] != b'<'
             || b[i + 1] != b'<'

@@ -711,3 +711,17 @@ fn many_unclosed_brackets_are_flagged_not_parsed() {
     let n = run("ls [a-z]*.txt && [ -f x ] && [[ -d y ]] && echo $[1+2]");
     assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
 }
+
+/// Found by the normalize_shell fuzz target on the final build: a here-document whose
+/// delimiter is form feeds, inside `${…}` in double quotes, ran brush-parser out of memory.
+#[test]
+fn a_heredoc_padded_with_form_feeds_is_flagged_not_parsed() {
+    let n = run(
+        "ecy\u{a}.. \"${HOME:-/o %e$'FFFF\u{7}F\\q t\u{1b}N\u{0}\u{0}\u{0};'$m \\rm;c<<\u{c}\u{c}\u{c}\u{c}\u{c}}\" ",
+    );
+    assert!(
+        n.unanalyzable.iter().any(|u| u.contains("blank-padded")),
+        "{:?}",
+        n.unanalyzable
+    );
+}
