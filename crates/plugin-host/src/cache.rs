@@ -1,13 +1,20 @@
 //! The on-disk cache of compiled plugins: keyed by content, wasmtime version and engine settings, written atomically, verified on load.
 //!
 //! An entry is `<key>.cwasm`: the bytes of `Engine::precompile_component` followed by
-//! their sha256 (32 bytes). The key is the sha256 of the plugin's sha256, the wasmtime version
-//! and the host's engine settings (our description of the `Config` plus wasmtime's own
-//! `Engine::precompile_compatibility_hash`), so a change of any of them misses the cache instead of
-//! loading code compiled for another configuration. An entry whose trailer does not match
-//! its contents, or that wasmtime refuses, is deleted and recompiled.
+//! their CRC-32 (4 bytes, little endian). The key is the sha256 of the plugin's sha256, the
+//! entry format, the wasmtime version and the host's engine settings (our description of
+//! the `Config` plus wasmtime's own `Engine::precompile_compatibility_hash`), so a change of
+//! any of them misses the cache instead of loading code compiled for another configuration.
+//!
+//! A hit is checked and then mapped, not copied: the checksum is computed by streaming the
+//! file through a small buffer, and wasmtime maps the file itself
+//! (`Component::deserialize_file`), so a start with a warm cache reads each entry once and
+//! allocates nothing for it. Entries are renamed into place but not fsynced: an entry torn
+//! by a crash fails its checksum, and an entry whose checksum fails, or that wasmtime
+//! refuses, is deleted and recompiled. The checksum guards against corruption, not
+//! tampering: whoever can write the cache directory can write the policy too.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -27,6 +34,9 @@ fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+/// The layout of an entry (bumped when it changes, so old entries are missed, not misread).
+const ENTRY_FORMAT: &str = "cwasm+crc32le";
 
 /// The wasmtime version the host is built with (pinned with `=` in Cargo.toml; wasmtime
 /// exports no version constant).
@@ -59,7 +69,11 @@ impl Cache {
     /// The entry path for a plugin whose bytes hash to `content_sha256`.
     pub(crate) fn entry(&self, content_sha256: &str) -> PathBuf {
         let key = sha256_hex(
-            format!("{content_sha256}\n{}\n{}", WASMTIME_VERSION, self.settings).as_bytes(),
+            format!(
+                "{content_sha256}\n{ENTRY_FORMAT}\n{WASMTIME_VERSION}\n{}",
+                self.settings
+            )
+            .as_bytes(),
         );
         self.dir.join(format!("{key}.cwasm"))
     }
@@ -72,20 +86,21 @@ impl Cache {
         content_sha256: &str,
     ) -> Result<(Component, CacheOutcome), wasmtime::Error> {
         let path = self.entry(content_sha256);
-        if let Ok(entry) = std::fs::read(&path) {
-            match verified(&entry).map(|cwasm| deserialize(engine, cwasm)) {
-                Some(Ok(component)) => return Ok((component, CacheOutcome::Hit)),
-                Some(Err(e)) => tracing::warn!(
+        match check_entry(&path) {
+            Entry::Valid => match deserialize_file(engine, &path) {
+                Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                Err(e) => tracing::warn!(
                     path = %path.display(), error = %e,
                     "cached plugin refused by wasmtime; recompiling"
                 ),
-                None => tracing::warn!(
-                    path = %path.display(),
-                    "cached plugin is corrupt (checksum mismatch); recompiling"
-                ),
-            }
-            let _ = std::fs::remove_file(&path);
+            },
+            Entry::Corrupt => tracing::warn!(
+                path = %path.display(),
+                "cached plugin is corrupt (checksum mismatch); recompiling"
+            ),
+            Entry::Missing => {}
         }
+        let _ = std::fs::remove_file(&path);
         let cwasm = engine.precompile_component(bytes)?;
         let outcome = match write_atomically(&path, &cwasm) {
             Ok(()) => CacheOutcome::Compiled,
@@ -98,31 +113,74 @@ impl Cache {
     }
 }
 
-/// The cwasm part of a cache entry whose checksum trailer matches, else `None`.
-fn verified(entry: &[u8]) -> Option<&[u8]> {
-    let split = entry.len().checked_sub(32)?;
-    let (cwasm, sum) = entry.split_at(split);
-    (Sha256::digest(cwasm).as_slice() == sum).then_some(cwasm)
+/// What [`check_entry`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry {
+    /// No entry (or it cannot be read).
+    Missing,
+    /// Its checksum trailer does not match its contents (or it is too short to have one).
+    Corrupt,
+    /// Whole: its trailer matches.
+    Valid,
 }
 
-/// Loads precompiled code that this host produced.
+/// Checks an entry's CRC-32 trailer by streaming the file (no copy of the whole entry).
+fn check_entry(path: &Path) -> Entry {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Entry::Missing;
+    };
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 64 << 10];
+    // The last 4 bytes read so far, kept out of the hash until we know they are the trailer.
+    let mut tail: Vec<u8> = Vec::with_capacity(4 + buf.len());
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Entry::Missing,
+        };
+        tail.extend_from_slice(&buf[..n]);
+        let keep = tail.len().saturating_sub(4);
+        hasher.update(&tail[..keep]);
+        tail.drain(..keep);
+    }
+    match <[u8; 4]>::try_from(tail.as_slice()) {
+        Ok(sum) if u32::from_le_bytes(sum) == hasher.finalize() => Entry::Valid,
+        _ => Entry::Corrupt,
+    }
+}
+
+/// Loads code that `engine.precompile_component` produced just now, in this process.
 fn deserialize(engine: &Engine, cwasm: &[u8]) -> Result<Component, wasmtime::Error> {
-    // SAFETY: `cwasm` is either the output of `engine.precompile_component` in this very
-    // call, or a cache entry this module wrote: named by the sha256 of the plugin bytes,
-    // the wasmtime version and the engine settings, written to a temp file and renamed
-    // into place, and checked against the sha256 trailer written with it just above. So
-    // it is wasmtime's own output for this configuration, not arbitrary bytes; wasmtime
-    // further checks its header, version and engine compatibility.
-    #[expect(
-        unsafe_code,
-        reason = "loading our own precompiled, checksummed cache entries"
-    )]
+    // SAFETY: `cwasm` is the output of `engine.precompile_component` in this very call
+    // (`load_or_compile`), with this engine: wasmtime's own output for this configuration.
+    #[expect(unsafe_code, reason = "loading code this engine just compiled")]
     unsafe {
         Component::deserialize(engine, cwasm)
     }
 }
 
-/// Writes `cwasm` plus its sha256 to `path` through a temp file and a rename.
+/// Maps a checked cache entry that this host wrote.
+fn deserialize_file(engine: &Engine, path: &Path) -> Result<Component, wasmtime::Error> {
+    // SAFETY: `path` names a cache entry that this module wrote: named by the sha256 of the
+    // plugin bytes, the entry format, the wasmtime version and the engine settings, written
+    // to a temp file and renamed into place (so never modified in place while mapped), and
+    // just checked against the CRC-32 trailer written with it. So it is wasmtime's own
+    // output for this configuration, not arbitrary bytes; wasmtime further checks its
+    // header, version and engine compatibility. (The trailer after the ELF image is ignored
+    // by wasmtime's parser.)
+    #[expect(
+        unsafe_code,
+        reason = "loading our own precompiled, checksummed cache entries"
+    )]
+    unsafe {
+        Component::deserialize_file(engine, path)
+    }
+}
+
+/// Writes `cwasm` plus its CRC-32 to `path` through a temp file and a rename (no fsync:
+/// see the module docs).
 fn write_atomically(path: &Path, cwasm: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -135,8 +193,7 @@ fn write_atomically(path: &Path, cwasm: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(cwasm)?;
-        f.write_all(&Sha256::digest(cwasm))?;
-        f.sync_all()?;
+        f.write_all(&crc32fast::hash(cwasm).to_le_bytes())?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -170,11 +227,21 @@ mod tests {
 
     #[test]
     fn a_flipped_byte_fails_verification() {
-        let mut entry = b"compiled code".to_vec();
-        entry.extend_from_slice(&Sha256::digest(b"compiled code"));
-        assert_eq!(verified(&entry), Some(&b"compiled code"[..]));
-        entry[3] ^= 1;
-        assert_eq!(verified(&entry), None);
-        assert_eq!(verified(b"short"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.cwasm");
+        assert_eq!(check_entry(&path), Entry::Missing);
+        // Bigger than the read buffer, so the trailer straddles reads.
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut entry = body.clone();
+        entry.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        std::fs::write(&path, &entry).unwrap();
+        assert_eq!(check_entry(&path), Entry::Valid);
+        entry[70_000] ^= 1;
+        std::fs::write(&path, &entry).unwrap();
+        assert_eq!(check_entry(&path), Entry::Corrupt);
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(check_entry(&path), Entry::Corrupt);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(check_entry(&path), Entry::Corrupt);
     }
 }
