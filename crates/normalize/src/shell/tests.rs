@@ -720,7 +720,9 @@ fn a_heredoc_padded_with_form_feeds_is_flagged_not_parsed() {
         "ecy\u{a}.. \"${HOME:-/o %e$'FFFF\u{7}F\\q t\u{1b}N\u{0}\u{0}\u{0};'$m \\rm;c<<\u{c}\u{c}\u{c}\u{c}\u{c}}\" ",
     );
     assert!(
-        n.unanalyzable.iter().any(|u| u.contains("blank-padded")),
+        n.unanalyzable
+            .iter()
+            .any(|u| u.contains("here-document delimiter")),
         "{:?}",
         n.unanalyzable
     );
