@@ -328,32 +328,16 @@ impl Drop for AbandonGuard<'_> {
             return;
         };
         runtime::kill_group(self.pgid);
-        let now = chrono::Utc::now();
-        let result = ExecutionResult {
-            execution_id: r.id,
-            status: ExecutionStatus::Failed,
-            exit_code: 125,
-            pid: self.pgid,
-            signal: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            stdout_bytes: 0,
-            stderr_bytes: 0,
-            lines_truncated: 0,
-            events_dropped: 0,
-            output_incomplete: true,
-            started_at: now,
-            finished_at: now,
-            duration: std::time::Duration::ZERO,
-            command: None,
-            error: Some(
-                "the execution's supervisor stopped unexpectedly; its process group was killed"
-                    .into(),
-            ),
-            decision: None,
-        };
+        let mut result = ExecutionResult::without_output(
+            r.id,
+            ExecutionStatus::Failed,
+            125,
+            None,
+            "the execution's supervisor stopped unexpectedly; its process group was killed"
+                .into(),
+        );
+        result.pid = self.pgid;
+        result.output_incomplete = true;
         self.inner.store.complete(r, Arc::new(result));
     }
 }

@@ -106,29 +106,13 @@ pub(crate) async fn execute_plan(
 
 /// The result of a step that never started.
 fn not_run(request: &ExecutionRequest, why: &str) -> ExecutionResult {
-    let now = Utc::now();
-    ExecutionResult {
-        execution_id: request.id,
-        status: ExecutionStatus::Cancelled,
-        exit_code: 130,
-        pid: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        stdout_bytes: 0,
-        stderr_bytes: 0,
-        lines_truncated: 0,
-        events_dropped: 0,
-        output_incomplete: false,
-        started_at: now,
-        finished_at: now,
-        duration: Duration::ZERO,
-        command: Some(request.command.clone()),
-        error: Some(format!("not run: {why}")),
-        decision: None,
-    }
+    ExecutionResult::without_output(
+        request.id,
+        ExecutionStatus::Cancelled,
+        130,
+        Some(request.command.clone()),
+        format!("not run: {why}"),
+    )
 }
 
 async fn progress(

@@ -345,37 +345,20 @@ pub(crate) fn spawn_failure(
     err: &std::io::Error,
     decision: Option<DecisionRecord>,
 ) -> ExecutionResult {
-    let now = Utc::now();
     let exit_code = if err.kind() == std::io::ErrorKind::NotFound {
         127
     } else {
         126
     };
-    ExecutionResult {
-        execution_id: id,
-        status: ExecutionStatus::Failed,
+    let mut result = ExecutionResult::without_output(
+        id,
+        ExecutionStatus::Failed,
         exit_code,
-        pid: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        stdout_bytes: 0,
-        stderr_bytes: 0,
-        lines_truncated: 0,
-        events_dropped: 0,
-        output_incomplete: false,
-        started_at: now,
-        finished_at: now,
-        duration: Duration::ZERO,
-        command: Some(prepared.resolved.clone()),
-        error: Some(format!(
-            "could not start '{}': {err}",
-            prepared.program.display()
-        )),
-        decision,
-    }
+        Some(prepared.resolved.clone()),
+        format!("could not start '{}': {err}", prepared.program.display()),
+    );
+    result.decision = decision;
+    result
 }
 
 /// Supervises a spawned child to the end and builds its result. Emits `Started` and the

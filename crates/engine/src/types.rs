@@ -300,6 +300,42 @@ pub struct ExecutionResult {
     pub decision: Option<DecisionRecord>,
 }
 
+impl ExecutionResult {
+    /// The result of an execution that produced no output: it never started, or its
+    /// supervisor was lost. Started and finished now, no pid, nothing captured.
+    pub(crate) fn without_output(
+        execution_id: Uuid,
+        status: ExecutionStatus,
+        exit_code: i32,
+        command: Option<Command>,
+        error: String,
+    ) -> Self {
+        let now = Utc::now();
+        ExecutionResult {
+            execution_id,
+            status,
+            exit_code,
+            pid: None,
+            signal: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            stdout_bytes: 0,
+            stderr_bytes: 0,
+            lines_truncated: 0,
+            events_dropped: 0,
+            output_incomplete: false,
+            started_at: now,
+            finished_at: now,
+            duration: Duration::ZERO,
+            command,
+            error: Some(error),
+            decision: None,
+        }
+    }
+}
+
 /// The outcome of a plan, steps in plan order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanExecutionResult {
