@@ -177,13 +177,7 @@ fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result
     };
     let policy = match a.policy {
         Some(p) => {
-            if !p.is_file() {
-                return Err(
-                    UserError::new(format!("policy file '{}' not found", p.display()))
-                        .hint("--policy (or CLOUDOPS_POLICY) must name an existing TOML file")
-                        .into(),
-                );
-            }
+            check_policy_file(&p)?;
             PolicySource::Explicit(p)
         }
         None => search_policy(env),
@@ -205,6 +199,48 @@ fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result
             a.verbose.min(100) as i8
         },
     })
+}
+
+/// An explicit policy path must be a regular file that can be opened; the error says
+/// which of these it is not (missing, a directory, a device or pipe, or the OS error).
+fn check_policy_file(p: &Path) -> Result<(), UserError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let hint = "--policy (or CLOUDOPS_POLICY) must name an existing TOML file";
+    let shown = p.display();
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(UserError::new(format!("policy file '{shown}' not found")).hint(hint));
+        }
+        Err(e) => {
+            return Err(
+                UserError::new(format!("cannot read policy file '{shown}': {e}")).hint(hint),
+            );
+        }
+    };
+    let t = meta.file_type();
+    let not_a_file = if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("is a directory")
+    } else if t.is_char_device() {
+        Some("is not a regular file (it is a character device)")
+    } else if t.is_block_device() {
+        Some("is not a regular file (it is a block device)")
+    } else if t.is_fifo() {
+        Some("is not a regular file (it is a pipe)")
+    } else if t.is_socket() {
+        Some("is not a regular file (it is a socket)")
+    } else {
+        Some("is not a regular file")
+    };
+    if let Some(what) = not_a_file {
+        return Err(UserError::new(format!("policy file '{shown}' {what}")).hint(hint));
+    }
+    std::fs::File::open(p).map_err(|e| {
+        UserError::new(format!("cannot read policy file '{shown}': {e}")).hint(hint)
+    })?;
+    Ok(())
 }
 
 /// The default policy search: `./cloudops.toml`, then `$XDG_CONFIG_HOME/cloudops/policy.toml`

@@ -148,6 +148,42 @@ fn cloudops_policy_naming_a_missing_file_is_an_error_not_an_open_door() {
 }
 
 #[test]
+fn a_policy_path_that_is_no_readable_file_says_what_it_is() {
+    let d = Dir::new();
+    let refused = |policy: &str| {
+        let r = d.run(&["--policy", policy, "sh", "touch ran"]);
+        r.expect_code(125);
+        assert!(!d.path().join("ran").exists());
+        r.stderr()
+    };
+    insta::assert_snapshot!(refused("/dev/zero"), @r"
+    error: policy file '/dev/zero' is not a regular file (it is a character device)
+    hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+    ");
+    std::fs::create_dir(d.path().join("policies")).expect("mkdir");
+    insta::assert_snapshot!(refused("policies"), @r"
+    error: policy file 'policies' is a directory
+    hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+    ");
+    // The OS error when the file cannot be reached (a symlink loop: ELOOP even for root).
+    std::os::unix::fs::symlink("loop", d.path().join("loop")).expect("symlink");
+    insta::assert_snapshot!(refused("loop"), @r"
+    error: cannot read policy file 'loop': Too many levels of symbolic links (os error 40)
+    hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+    ");
+    // A file without read permission (root reads it anyway: checked only when it can't).
+    let locked = d.write("locked.toml", ALLOW_ALL);
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+        .expect("chmod");
+    if std::fs::File::open(&locked).is_err() {
+        insta::assert_snapshot!(refused("locked.toml"), @r"
+        error: cannot read policy file 'locked.toml': Permission denied (os error 13)
+        hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+        ");
+    }
+}
+
+#[test]
 fn the_search_falls_back_to_the_user_config_and_the_current_directory_wins() {
     let d = Dir::new();
     // Dir runs cloudops with XDG_CONFIG_HOME=<dir>/config.
