@@ -14,6 +14,14 @@ use crate::output::{Streamer, Terminal};
 use crate::render::{EXIT_INTERRUPTED, UserError};
 use crate::settings::Common;
 
+/// A timeout in the engine's unit, whole milliseconds in a `u64`. Every timeout that gets
+/// here was checked to fit when it was read (`--timeout` in the settings, the policy's and a
+/// plan's when compiled); one that did not would saturate at `u64::MAX` ms (about 584
+/// million years, no limit in practice), never wrap around to a short timeout.
+pub fn millis(timeout: Duration) -> u64 {
+    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The request for `command` with the common options (tags, source, env, cwd, timeout).
 pub fn request(common: &Common, command: Command) -> ExecutionRequest {
     ExecutionRequest {
@@ -21,7 +29,7 @@ pub fn request(common: &Common, command: Command) -> ExecutionRequest {
         command,
         env: common.env.clone(),
         working_dir: common.cwd.clone(),
-        timeout_ms: common.timeout.map(|t| t.as_millis() as u64),
+        timeout_ms: common.timeout.map(millis),
         metadata: ExecutionMetadata {
             source: common.source.clone(),
             conversation_id: None,
@@ -34,7 +42,7 @@ pub fn request(common: &Common, command: Command) -> ExecutionRequest {
 /// timeout that will apply (a `limits` plugin would otherwise impose its own).
 pub fn apply_default_timeout(request: &mut ExecutionRequest, defaults: &Defaults) {
     if request.timeout_ms.is_none() {
-        request.timeout_ms = defaults.timeout.map(|t| t.as_millis() as u64);
+        request.timeout_ms = defaults.timeout.map(millis);
     }
 }
 
@@ -65,7 +73,7 @@ pub fn engine_config(
     let d = defaults(loaded);
     let base = ExecutionConfig::default();
     let mut config = ExecutionConfig {
-        default_timeout_ms: d.timeout.map(|t| t.as_millis() as u64),
+        default_timeout_ms: d.timeout.map(millis),
         max_output_bytes: d.max_output_bytes.unwrap_or(base.max_output_bytes),
         max_line_bytes: d.max_line_bytes.unwrap_or(base.max_line_bytes),
         event_queue: 1 << 16,

@@ -234,7 +234,7 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
             command,
             env,
             working_dir: cwd,
-            timeout_ms: timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            timeout_ms: timeout.map(crate::exec::millis),
             metadata: ExecutionMetadata {
                 source: st.source.clone(),
                 conversation_id: None,

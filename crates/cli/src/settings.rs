@@ -170,10 +170,24 @@ impl Settings {
 fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Common> {
     let timeout = match &a.timeout {
         None => None,
-        Some(t) => Some(humantime::parse_duration(t).map_err(|e| {
-            UserError::new(format!("invalid --timeout {t:?}: {e}"))
-                .hint("write a duration such as 500ms, 30s, 5m or 1h")
-        })?),
+        Some(t) => {
+            let bad = |why: &dyn std::fmt::Display| {
+                UserError::new(format!("invalid --timeout {t:?}: {why}")).hint(
+                    "write a duration such as 500ms, 30s, 5m or 1h; leave --timeout out for none",
+                )
+            };
+            let d = humantime::parse_duration(t).map_err(|e| bad(&e))?;
+            // The engine takes whole milliseconds in a u64: a longer duration is refused
+            // here, not wrapped around to a short one.
+            if u64::try_from(d.as_millis()).is_err() {
+                return Err(bad(&format!(
+                    "too long: at most {} ms (about 584 million years)",
+                    u64::MAX
+                ))
+                .into());
+            }
+            Some(d)
+        }
     };
     let policy = match a.policy {
         Some(p) => {
@@ -352,6 +366,30 @@ mod tests {
         assert!(
             e.to_string().starts_with("invalid --timeout \"soon\""),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_timeout_longer_than_u64_milliseconds_is_refused_not_wrapped() {
+        // u64::MAX ms is 18446744073709551.615 s: this many seconds fits humantime's u64
+        // seconds but not the engine's u64 milliseconds (`as u64` made it 384 ms).
+        let e = parse(&["--timeout", "18446744073709552s", "run", "--", "true"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid --timeout \"18446744073709552s\": too long: at most 18446744073709551615 ms (about 584 million years)"
+        );
+        // Too large for humantime itself: refused by its parser, naming the flag.
+        let e = parse(&["--timeout", "600000000000000000000s", "run", "--", "true"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid --timeout \"600000000000000000000s\": "),
+            "{e}"
+        );
+        // The longest that fits is kept as it is.
+        let s = parse(&["--timeout", "18446744073709551s", "run", "--", "true"]).unwrap();
+        assert_eq!(
+            s.common.timeout,
+            Some(Duration::from_secs(18_446_744_073_709_551))
         );
     }
 

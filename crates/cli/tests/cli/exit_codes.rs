@@ -45,6 +45,29 @@ fn a_timeout_is_124_and_says_so() {
 }
 
 #[test]
+fn a_timeout_too_long_for_the_engine_is_refused_not_cut_short() {
+    let d = Dir::new();
+    // One second past u64::MAX milliseconds: a truncating cast made this a 384 ms timeout.
+    let r = d.run(&["--timeout", "18446744073709552s", "sh", "touch ran"]);
+    r.expect_code(125);
+    insta::assert_snapshot!(r.stderr(), @r#"
+    error: invalid --timeout "18446744073709552s": too long: at most 18446744073709551615 ms (about 584 million years)
+    hint: write a duration such as 500ms, 30s, 5m or 1h; leave --timeout out for none
+    "#);
+    assert!(!d.path().join("ran").exists(), "nothing runs");
+    // Too long even for the duration parser: refused too, naming the flag.
+    let r = d.run(&["--timeout", "600000000000000000000s", "sh", "touch ran"]);
+    r.expect_code(125);
+    assert!(
+        r.stderr()
+            .starts_with("error: invalid --timeout \"600000000000000000000s\": "),
+        "{}",
+        r.stderr()
+    );
+    assert!(!d.path().join("ran").exists(), "nothing runs");
+}
+
+#[test]
 fn a_denial_is_126_with_the_reason_and_a_hint() {
     let d = Dir::new();
     d.write("p.toml", DENY_UNMATCHED);
