@@ -1,9 +1,14 @@
 //! Who answers `ask` verdicts: a y/N prompt on a terminal, else `--yes` or the policy's `ask_without_tty`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use cloudops_execution_engine::{Approver, ExecutionRequest};
+use cloudops_execution_engine::{Approver, ExecutionError, ExecutionRequest};
+use uuid::Uuid;
+
+use crate::render::{EXIT_DENIED, UserError};
 
 /// How `ask` verdicts are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +40,39 @@ impl AskMode {
 #[derive(Debug)]
 pub struct CliApprover {
     mode: AskMode,
+    /// The requests whose question the user answered with no at the prompt, and the
+    /// plugin that asked.
+    declined: Mutex<HashMap<Uuid, String>>,
 }
 
 impl CliApprover {
     /// An approver answering per `mode`.
     pub fn new(mode: AskMode) -> Self {
-        CliApprover { mode }
+        CliApprover {
+            mode,
+            declined: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The error to show for `err`, the engine's refusal of request `id`: a denial that
+    /// followed the user's no at the prompt says so (still exit 126), anything else is
+    /// shown as it is.
+    pub fn explain(&self, id: Uuid, err: ExecutionError) -> anyhow::Error {
+        let declined_by = self
+            .declined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        match &err {
+            ExecutionError::Denied { plugin, reason, .. }
+                if declined_by.as_deref() == Some(plugin.as_str()) =>
+            {
+                UserError::new(format!("declined at the prompt: {reason}"))
+                    .code(EXIT_DENIED)
+                    .into()
+            }
+            _ => err.into(),
+        }
     }
 }
 
@@ -55,26 +87,33 @@ impl Approver for CliApprover {
                     "cloudops: {plugin} asks for approval: {reason}\n  command: {}\nrun it? [y/N] ",
                     request.command
                 );
-                tokio::task::spawn_blocking(move || prompt(&question))
+                let answer = tokio::task::spawn_blocking(move || prompt(&question))
                     .await
-                    .unwrap_or(false)
+                    .unwrap_or(None);
+                if answer == Some(false) {
+                    self.declined
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(request.id, plugin.to_string());
+                }
+                answer == Some(true)
             }
         }
     }
 }
 
-fn prompt(question: &str) -> bool {
+/// Asks `question` on stderr and reads the answer: `Some(true)` for y or yes, `Some(false)`
+/// for anything else the user typed (Enter alone, or end of input, is the default N);
+/// `None` when the question could not be asked or the answer not read.
+fn prompt(question: &str) -> Option<bool> {
     let mut err = std::io::stderr().lock();
-    if err
-        .write_all(question.as_bytes())
+    err.write_all(question.as_bytes())
         .and_then(|_| err.flush())
-        .is_err()
-    {
-        return false;
-    }
+        .ok()?;
     let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

@@ -123,13 +123,17 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         return crate::check::check(common, &loaded, req).await;
     }
     let approver = approver(common, &d);
-    let config = engine_config(common, &loaded, approver)?;
+    let config = engine_config(common, &loaded, approver.clone())?;
     let streamer = Arc::new(Streamer::new(Terminal::default()));
     let engine = ExecutionEngine::new(config);
     if !common.json {
         engine.add_event_handler(streamer.clone());
     }
-    let id = engine.execute(req).await?;
+    let request_id = req.id;
+    let id = engine
+        .execute(req)
+        .await
+        .map_err(|e| approver.explain(request_id, e))?;
     let result = tokio::select! {
         r = engine.wait(id) => r?,
         _ = tokio::signal::ctrl_c() => {

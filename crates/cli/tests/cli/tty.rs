@@ -84,7 +84,7 @@ fn ask_on_a_terminal_shows_the_command_and_the_reason_and_y_runs_it() {
 }
 
 #[test]
-fn ask_on_a_terminal_answered_n_is_denied_with_126() {
+fn ask_on_a_terminal_answered_n_is_declined_with_126() {
     let d = dir_with_plugins();
     d.write("p.toml", ASKS);
     let mut s = spawn_tty(
@@ -96,10 +96,9 @@ fn ask_on_a_terminal_answered_n_is_denied_with_126() {
     s.send_line("n").expect("answer");
     let (code, out) = finish(s);
     assert_eq!(code, 126, "{out}");
-    insta::assert_snapshot!(out, @r"
-    error: denied by human: needs a human
-    hint: the policy's rules everything asks apply to this request; run it with --check to see the decision trace
-    ");
+    // The user's own no, not the policy's denial without a terminal
+    // (`error: denied by human: needs a human`, plugins.rs).
+    insta::assert_snapshot!(out, @"error: declined at the prompt: needs a human");
     assert!(
         !d.path().join("ran").exists(),
         "a declined command must not run"
@@ -119,6 +118,7 @@ fn ask_on_a_terminal_answered_with_just_enter_is_denied() {
     s.send_line("").expect("answer");
     let (code, out) = finish(s);
     assert_eq!(code, 126, "{out}");
+    assert_eq!(out.trim(), "error: declined at the prompt: needs a human");
     assert!(!d.path().join("ran").exists(), "N is the default");
 }
 
