@@ -1,4 +1,4 @@
-//! `cloudops plugin new`: writes a plugin crate (Cargo.toml, src/lib.rs, a native test, a README) from the templates in `templates/plugin`.
+//! `cloudops plugin new`: writes a plugin crate (Cargo.toml, src/lib.rs, a native test, a README, the guest build flags) from the templates in `templates/plugin`.
 //!
 //! The crate depends on `cloudops-plugin-sdk` by path (the SDK is not on crates.io): by
 //! default `crates/plugin-sdk` of the source tree this binary was built from, else
@@ -28,6 +28,7 @@ const LIB_RS: &str = include_str!("../templates/plugin/lib.rs.tmpl");
 const TEST_RS: &str = include_str!("../templates/plugin/test.rs.tmpl");
 const README_MD: &str = include_str!("../templates/plugin/README.md.tmpl");
 const GITIGNORE: &str = include_str!("../templates/plugin/gitignore.tmpl");
+const CARGO_CONFIG: &str = include_str!("../templates/plugin/cargo-config.toml.tmpl");
 
 /// Names a crate may not take: Rust keywords (cargo refuses them), names of the standard
 /// library's crates and of cargo's own output directories, and the crates the plugin
@@ -304,6 +305,7 @@ pub fn render(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
         ("tests/plugin.rs", fill(TEST_RS)),
         ("README.md", fill(README_MD)),
         (".gitignore", fill(GITIGNORE)),
+        (".cargo/config.toml", fill(CARGO_CONFIG)),
     ]
 }
 
@@ -486,6 +488,14 @@ mod tests {
         assert!(cargo["workspace"].as_table().unwrap().is_empty());
         assert!(files[1].1.contains("pub struct DenyDownloads {"));
         assert!(files[2].1.contains("use deny_downloads::DenyDownloads;"));
+        // Built like cloudops's own plugins (plugins/.cargo/config.toml): with Wasm SIMD.
+        let (rel, config) = &files[5];
+        assert_eq!(*rel, ".cargo/config.toml");
+        let config: toml::Table = config.parse().unwrap();
+        assert_eq!(
+            config["target"]["wasm32-wasip2"]["rustflags"],
+            toml::Value::Array(vec!["-C".into(), "target-feature=+simd128".into()])
+        );
         // A name whose type would shadow one the code uses gets a suffix.
         assert!(
             render("config", sdk)[1]

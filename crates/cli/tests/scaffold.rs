@@ -119,9 +119,25 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_denies_through_a_policy() {
         "tests/plugin.rs",
         "README.md",
         ".gitignore",
+        ".cargo/config.toml",
     ] {
         assert!(krate.join(rel).is_file(), "{rel} was not written");
+        assert!(
+            made["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == rel)),
+            "{rel} is not listed: {made}"
+        );
     }
+    // Built with WebAssembly SIMD, as the standard plugins are (plugins/.cargo/config.toml).
+    let config = std::fs::read_to_string(krate.join(".cargo/config.toml")).expect("config");
+    assert!(config.starts_with("# "), "a comment says why:\n{config}");
+    let config: toml::Table = config.parse().expect("TOML");
+    assert_eq!(
+        config["target"]["wasm32-wasip2"]["rustflags"],
+        toml::Value::Array(vec!["-C".into(), "target-feature=+simd128".into()]),
+        "{config}"
+    );
     let readme = std::fs::read_to_string(krate.join("README.md")).expect("README");
     assert!(readme.contains("cargo build --release --target wasm32-wasip2"));
     std::fs::copy(
@@ -130,11 +146,25 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_denies_through_a_policy() {
     )
     .expect("seed Cargo.lock");
 
-    // Build for wasm32-wasip2, and run the native tests it came with.
-    cargo(
+    // Build for wasm32-wasip2 (the crate's own .cargo/config.toml applies: it is compiled
+    // with +simd128), and run the native tests it came with.
+    let build = cargo(
         &krate,
         &wasm_target_dir(),
-        &["build", "--release", "--target", "wasm32-wasip2"],
+        &[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--verbose",
+        ],
+    );
+    let log = String::from_utf8_lossy(&build.stderr);
+    assert!(
+        log.lines().any(
+            |l| l.contains("--crate-name scaffold_ci") && l.contains("target-feature=+simd128")
+        ),
+        "the plugin was not compiled with +simd128:\n{log}"
     );
     let tests = cargo(&krate, &target_dir(), &["test"]);
     let stdout = String::from_utf8_lossy(&tests.stdout);
