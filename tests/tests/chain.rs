@@ -11,6 +11,7 @@ use cloudops_execution_engine::{
 };
 use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
 use cloudops_policy::{CompileOptions, LoadedPolicy};
+use cloudops_test_support::Moto;
 use uuid::Uuid;
 
 fn repo() -> PathBuf {
@@ -307,65 +308,4 @@ async fn aws_guard_against_moto_reads_run_writes_need_the_tag() {
     assert_eq!(r.status, ExecutionStatus::Completed, "{}", r.stderr);
     let r = run(aws("ls", &[])).await;
     assert!(r.stdout.contains("cloudops-e2e"), "{}", r.stdout);
-}
-
-/// A moto server on loopback with dummy credentials, killed on drop.
-struct Moto {
-    child: std::process::Child,
-    endpoint: String,
-    dir: tempfile::TempDir,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("moto_server not found: run scripts/setup.sh");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "moto_server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config"), "[default]\nregion = us-east-1\n").unwrap();
-        std::fs::write(
-            dir.path().join("credentials"),
-            "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
-        )
-        .unwrap();
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            dir,
-        }
-    }
-
-    fn env(&self) -> Vec<(String, String)> {
-        let p = |f: &str| self.dir.path().join(f).to_string_lossy().into_owned();
-        vec![
-            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
-            ("AWS_CONFIG_FILE".into(), p("config")),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), p("credentials")),
-            ("AWS_PAGER".into(), String::new()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ]
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

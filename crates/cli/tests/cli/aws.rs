@@ -1,68 +1,25 @@
 //! `cloudops aws SERVICE OPERATION ... --aws-profile --region` end to end, against a moto
 //! server on loopback (`moto_server` from PyPI, installed by scripts/setup.sh with awscli).
 
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use cloudops_test_support::Moto;
 
 use crate::util::{Dir, Run};
 
-/// A moto server on loopback and an AWS config with `production` and `sandbox` profiles;
-/// the server is killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-    dir: tempfile::TempDir,
+/// The AWS side of these tests: a moto server (its config has `production` and `sandbox`
+/// profiles) and `cloudops` pointed at it.
+trait MotoCli {
+    /// `cmd` pointed at this server (the aws CLI inherits the variables through cloudops),
+    /// with the caller's own AWS profile, region and keys taken away.
+    fn point<'c>(&self, cmd: &'c mut Command) -> &'c mut Command;
+    /// `cloudops ARGS` in `d` against this server.
+    fn run(&self, d: &Dir, args: &[&str]) -> Run;
 }
 
-impl Moto {
-    fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect(
-                "moto_server not found: run scripts/setup.sh (pip install awscli 'moto[server]')",
-            );
-        let mut moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || moto.child.try_wait().ok().flatten().is_some() {
-                panic!("moto_server did not start on {}", moto.endpoint);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let write = |name: &str, text: &str| {
-            std::fs::write(moto.dir.path().join(name), text).expect("write aws config");
-        };
-        write(
-            "config",
-            "[default]\nregion = us-east-1\n[profile production]\nregion = us-west-2\n[profile sandbox]\nregion = eu-west-1\n",
-        );
-        let keys = "aws_access_key_id = testing\naws_secret_access_key = testing\n";
-        write(
-            "credentials",
-            &format!("[default]\n{keys}[production]\n{keys}[sandbox]\n{keys}"),
-        );
-        moto
-    }
-
-    /// `cmd` pointed at this server (the aws CLI inherits the variables through cloudops).
-    fn env<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
-        let p = |f: &str| self.dir.path().join(f);
-        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_CONFIG_FILE", p("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", p("credentials"))
-            .env("AWS_PAGER", "")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+impl MotoCli for Moto {
+    fn point<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.envs(self.env())
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_PROFILE")
             .env_remove("AWS_REGION")
@@ -71,17 +28,9 @@ impl Moto {
             .env_remove("AWS_SECRET_ACCESS_KEY")
     }
 
-    /// `cloudops ARGS` in `d` against this server.
     fn run(&self, d: &Dir, args: &[&str]) -> Run {
         let mut cmd = d.cmd(args);
-        Run(self.env(&mut cmd).output().expect("spawn cloudops"))
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Run(self.point(&mut cmd).output().expect("spawn cloudops"))
     }
 }
 
@@ -141,7 +90,7 @@ fn a_failing_aws_call_passes_the_aws_clis_exit_code_and_stderr_through() {
         "--region",
         "us-east-1",
     ]);
-    let direct = moto.env(&mut direct).output().expect("aws");
+    let direct = moto.point(&mut direct).output().expect("aws");
     let want = direct.status.code().expect("aws exit code");
     assert_ne!(want, 0);
     let r = moto.run(

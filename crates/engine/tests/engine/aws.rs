@@ -4,7 +4,9 @@ use cloudops_execution_engine::{
     Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionStatus,
 };
 
-use crate::support::{Moto, request};
+use cloudops_test_support::Moto;
+
+use crate::support::request;
 
 fn aws(
     service: &str,

@@ -1,6 +1,8 @@
 // Tests of the guide's snippets; included into `mod guide` so they can call its private functions.
 
-use crate::support::{Moto, sh};
+use cloudops_test_support::Moto;
+
+use crate::support::sh;
 
 fn moto_engine(moto: &Moto) -> ExecutionEngine {
     ExecutionEngine::new(ExecutionConfig { extra_env: moto.env(), ..Default::default() })

@@ -1,8 +1,7 @@
-//! Helpers shared by the engine's integration tests: request builders, an event collector, process probes, a moto server.
+//! Helpers shared by the engine's integration tests: request builders, an event collector, process probes.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -153,77 +152,4 @@ pub async fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     pred()
-}
-
-/// A moto server on loopback, killed on drop.
-pub struct Moto {
-    child: std::process::Child,
-    pub endpoint: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Moto {
-    /// Starts `moto_server` on a free port and writes an AWS config with a `production`
-    /// profile and dummy credentials. Panics with a clear message if moto is not installed
-    /// (`pip install awscli 'moto[server]'`; `.ci/run` does it).
-    pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("moto_server not found: install it with `pip install 'moto[server]' awscli`");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start on {endpoint}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            &dir.path().join("config"),
-            "[default]\nregion = us-east-1\n[profile production]\nregion = us-west-2\n",
-        );
-        write(
-            &dir.path().join("credentials"),
-            "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n\
-             [production]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
-        );
-        Moto {
-            child,
-            endpoint,
-            dir,
-        }
-    }
-
-    /// Environment that points the aws CLI at this server.
-    pub fn env(&self) -> Vec<(String, String)> {
-        let p = |f: &str| self.dir.path().join(f).to_string_lossy().into_owned();
-        vec![
-            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
-            ("AWS_CONFIG_FILE".into(), p("config")),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), p("credentials")),
-            ("AWS_PAGER".into(), String::new()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ]
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
