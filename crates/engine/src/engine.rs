@@ -333,8 +333,7 @@ impl Drop for AbandonGuard<'_> {
             ExecutionStatus::Failed,
             125,
             None,
-            "the execution's supervisor stopped unexpectedly; its process group was killed"
-                .into(),
+            "the execution's supervisor stopped unexpectedly; its process group was killed".into(),
         );
         result.pid = self.pgid;
         result.output_incomplete = true;
