@@ -708,7 +708,16 @@ fn many_unclosed_brackets_are_flagged_not_parsed() {
         "{:?}",
         n.unanalyzable
     );
-    let n = run("ls [a-z]*.txt && [ -f x ] && [[ -d y ]] && echo $[1+2]");
+    // Four unclosed `[` inside `${…}` took brush-parser 8 s (normalize_shell fuzz target).
+    let n = run(
+        "eshoa \"\n${IK[E}ls$ (JK[E}ls$ (w${H),$!...3.s$o ok\"\\\"\"it\u{0}\u{0}\u{0}\u{0}f()\nt \"\n${HK[E\u{d}xco $1sho}\")$(ho $(sa \"\n${HK[E\u{d}xco $1sho}\")$((2+2)) ~/(2+2)) ~/x a,b}\n\u{0}\u{0}\u{0}\u{0}f()\n)' t'p_>!\"=\"\"\\\"\"it\u{0})w!($, \"$",
+    );
+    assert!(
+        n.unanalyzable.iter().any(|u| u.contains("unclosed `[`")),
+        "{:?}",
+        n.unanalyzable
+    );
+    let n = run("ls [a-z]*.txt && [ -f x ] && [[ -d y ]] && echo $[1+2] ${a[0]} \"[x\"");
     assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
 }
 
