@@ -17,6 +17,7 @@ Exit codes:
 
 Policy search (first found): --policy FILE, $CLOUDOPS_POLICY, ./cloudops.toml,
 $XDG_CONFIG_HOME/cloudops/policy.toml (default ~/.config/cloudops/policy.toml).
+A path that exists but is no readable file (a directory, a dangling link) is an error.
 No policy found: commands run without a gate (-v says so).";
 
 /// cloudops: run commands, scripts, AWS CLI calls and plans through a policy of sandboxed plugins.

@@ -17,7 +17,7 @@ pub enum PolicySource {
     Explicit(PathBuf),
     /// Found by the default search.
     Found(PathBuf),
-    /// None found: no gate.
+    /// None found (or none looked for: the action runs no command): no gate.
     None,
 }
 
@@ -94,7 +94,17 @@ pub struct Settings {
 impl Settings {
     /// Converts and validates the parsed command line; `env` looks up environment variables.
     pub fn from_cli(cli: Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let common = common(cli.common, env)?;
+        // The actions that run (or decide on) commands under the policy in force.
+        let uses_policy = matches!(
+            cli.command,
+            Commands::Run { .. }
+                | Commands::Sh { .. }
+                | Commands::Script { .. }
+                | Commands::Aws { .. }
+                | Commands::Plan { .. }
+                | Commands::Mcp(_)
+        );
+        let common = common(cli.common, uses_policy, env)?;
         let action = match cli.command {
             Commands::Run { check, argv } => {
                 let (program, args) = argv.split_first().context("expected a PROGRAM to run")?;
@@ -167,7 +177,11 @@ impl Settings {
     }
 }
 
-fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Common> {
+fn common(
+    a: CommonArgs,
+    uses_policy: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Common> {
     let timeout = match &a.timeout {
         None => None,
         Some(t) => {
@@ -191,10 +205,13 @@ fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result
     };
     let policy = match a.policy {
         Some(p) => {
-            check_policy_file(&p)?;
+            check_policy_file(&p, EXPLICIT_HINT)?;
             PolicySource::Explicit(p)
         }
-        None => search_policy(env),
+        // Only the actions that run commands look for a policy: `cloudops completions`
+        // does not fail for a broken ./cloudops.toml.
+        None if uses_policy => search_policy(env)?,
+        None => PolicySource::None,
     };
     Ok(Common {
         policy,
@@ -215,51 +232,86 @@ fn common(a: CommonArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result
     })
 }
 
-/// An explicit policy path must be a regular file that can be opened; the error says
-/// which of these it is not (missing, a directory, a device or pipe, or the OS error).
-fn check_policy_file(p: &Path) -> Result<(), UserError> {
+/// The hint under an unusable `--policy` (or `CLOUDOPS_POLICY`) path.
+const EXPLICIT_HINT: &str = "--policy (or CLOUDOPS_POLICY) must name an existing TOML file";
+
+/// The hint under an unusable path of the default search.
+const SEARCH_HINT: &str = "the policy search (./cloudops.toml, then $XDG_CONFIG_HOME/cloudops/policy.toml) \
+     stops at the first path where something exists: make it a TOML policy file, remove it, \
+     or pass --policy FILE";
+
+/// What is at a policy path.
+enum PolicyPath {
+    /// A regular file that could be opened.
+    File,
+    /// Nothing at all: no file, no symbolic link.
+    Missing,
+    /// Something that is no usable policy file; the message names the path and says why.
+    Unusable(String),
+}
+
+/// Looks at `p` without reading it: a regular file that opens, nothing, or what else is
+/// there (a directory, a device, a pipe, a dangling symbolic link, or the OS error).
+fn inspect_policy_path(p: &Path) -> PolicyPath {
     use std::os::unix::fs::FileTypeExt as _;
-    let hint = "--policy (or CLOUDOPS_POLICY) must name an existing TOML file";
     let shown = p.display();
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(UserError::new(format!("policy file '{shown}' not found")).hint(hint));
+            // Only the link itself exists: that is something there, not nothing.
+            return match std::fs::read_link(p) {
+                Ok(target) => PolicyPath::Unusable(format!(
+                    "policy file '{shown}' is a dangling symbolic link (to '{}', which does not exist)",
+                    target.display()
+                )),
+                Err(_) => PolicyPath::Missing,
+            };
         }
         Err(e) => {
-            return Err(
-                UserError::new(format!("cannot read policy file '{shown}': {e}")).hint(hint),
-            );
+            return PolicyPath::Unusable(format!("cannot read policy file '{shown}': {e}"));
         }
     };
     let t = meta.file_type();
-    let not_a_file = if t.is_file() {
-        None
+    let what = if t.is_file() {
+        return match std::fs::File::open(p) {
+            Ok(_) => PolicyPath::File,
+            Err(e) => PolicyPath::Unusable(format!("cannot read policy file '{shown}': {e}")),
+        };
     } else if t.is_dir() {
-        Some("is a directory")
+        "is a directory"
     } else if t.is_char_device() {
-        Some("is not a regular file (it is a character device)")
+        "is not a regular file (it is a character device)"
     } else if t.is_block_device() {
-        Some("is not a regular file (it is a block device)")
+        "is not a regular file (it is a block device)"
     } else if t.is_fifo() {
-        Some("is not a regular file (it is a pipe)")
+        "is not a regular file (it is a pipe)"
     } else if t.is_socket() {
-        Some("is not a regular file (it is a socket)")
+        "is not a regular file (it is a socket)"
     } else {
-        Some("is not a regular file")
+        "is not a regular file"
     };
-    if let Some(what) = not_a_file {
-        return Err(UserError::new(format!("policy file '{shown}' {what}")).hint(hint));
+    PolicyPath::Unusable(format!("policy file '{shown}' {what}"))
+}
+
+/// A policy path given by the user must be a regular file that can be opened; the error
+/// says which of these it is not (missing, a directory, a device or pipe, a dangling
+/// symbolic link, or the OS error), with `hint` under it.
+pub(crate) fn check_policy_file(p: &Path, hint: &str) -> Result<(), UserError> {
+    match inspect_policy_path(p) {
+        PolicyPath::File => Ok(()),
+        PolicyPath::Missing => {
+            Err(UserError::new(format!("policy file '{}' not found", p.display())).hint(hint))
+        }
+        PolicyPath::Unusable(why) => Err(UserError::new(why).hint(hint)),
     }
-    std::fs::File::open(p).map_err(|e| {
-        UserError::new(format!("cannot read policy file '{shown}': {e}")).hint(hint)
-    })?;
-    Ok(())
 }
 
 /// The default policy search: `./cloudops.toml`, then `$XDG_CONFIG_HOME/cloudops/policy.toml`
-/// (or `~/.config/cloudops/policy.toml`).
-pub fn search_policy(env: &dyn Fn(&str) -> Option<String>) -> PolicySource {
+/// (or `~/.config/cloudops/policy.toml`). The first path where anything exists is the
+/// policy: if it is no usable file (a directory, a device, a dangling symbolic link, an
+/// unreadable file) that is an error, never a quiet fall-through to the next path or to
+/// running without a policy. Nothing at any path: no policy.
+pub fn search_policy(env: &dyn Fn(&str) -> Option<String>) -> Result<PolicySource, UserError> {
     let mut candidates = vec![PathBuf::from("cloudops.toml")];
     let config = env("XDG_CONFIG_HOME")
         .filter(|s| !s.is_empty())
@@ -268,10 +320,14 @@ pub fn search_policy(env: &dyn Fn(&str) -> Option<String>) -> PolicySource {
     if let Some(c) = config {
         candidates.push(c.join("cloudops").join("policy.toml"));
     }
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .map_or(PolicySource::None, PolicySource::Found)
+    for p in candidates {
+        match inspect_policy_path(&p) {
+            PolicyPath::File => return Ok(PolicySource::Found(p)),
+            PolicyPath::Missing => {}
+            PolicyPath::Unusable(why) => return Err(UserError::new(why).hint(SEARCH_HINT)),
+        }
+    }
+    Ok(PolicySource::None)
 }
 
 fn pairs(items: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>> {
@@ -401,9 +457,9 @@ mod tests {
         std::fs::write(&f, "version = 1\n").unwrap();
         let d = dir.path().to_str().unwrap().to_string();
         let found = search_policy(&|k| (k == "XDG_CONFIG_HOME").then(|| d.clone()));
-        assert_eq!(found, PolicySource::Found(f));
+        assert_eq!(found.unwrap(), PolicySource::Found(f));
         assert_eq!(
-            search_policy(&|_| Some("/nonexistent".into())),
+            search_policy(&|_| Some("/nonexistent".into())).unwrap(),
             PolicySource::None
         );
     }

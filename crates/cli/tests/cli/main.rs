@@ -44,6 +44,7 @@ fn help_lists_exit_codes_and_the_policy_search() {
         "126               denied by the policy",
         "./cloudops.toml",
         "$XDG_CONFIG_HOME/cloudops/policy.toml",
+        "A path that exists but is no readable file (a directory, a dangling link) is an error.",
     ] {
         assert!(out.contains(want), "missing {want:?} in\n{out}");
     }

@@ -198,3 +198,81 @@ fn the_search_falls_back_to_the_user_config_and_the_current_directory_wins() {
     d.write("cloudops.toml", ALLOW_ALL);
     d.run(&["run", "--", "true"]).expect_code(0);
 }
+
+#[test]
+fn a_search_path_that_exists_but_is_no_policy_file_is_an_error_not_no_policy() {
+    let d = Dir::new();
+    let refused = |d: &Dir| {
+        let r = d.run(&["sh", "touch ran"]);
+        r.expect_code(125);
+        assert!(
+            !d.path().join("ran").exists(),
+            "nothing runs without its policy"
+        );
+        r.stderr()
+            .replace(d.path().to_str().expect("utf-8 path"), "[DIR]")
+    };
+    // A directory at ./cloudops.toml: an error, not a fall-through to the user's policy
+    // (which would allow this) nor to running without a gate.
+    d.write("config/cloudops/policy.toml", ALLOW_ALL);
+    std::fs::create_dir(d.path().join("cloudops.toml")).expect("mkdir");
+    insta::assert_snapshot!(refused(&d), @r"
+    error: policy file 'cloudops.toml' is a directory
+    hint: the policy search (./cloudops.toml, then $XDG_CONFIG_HOME/cloudops/policy.toml) stops at the first path where something exists: make it a TOML policy file, remove it, or pass --policy FILE
+    ");
+    // Commands that use no policy do not look for one.
+    d.run(&["completions", "bash"]).expect_code(0);
+    std::fs::remove_dir(d.path().join("cloudops.toml")).expect("rmdir");
+
+    // A dangling symbolic link is something there, not nothing.
+    std::os::unix::fs::symlink("policies/strict.toml", d.path().join("cloudops.toml"))
+        .expect("symlink");
+    insta::assert_snapshot!(refused(&d), @r"
+    error: policy file 'cloudops.toml' is a dangling symbolic link (to 'policies/strict.toml', which does not exist)
+    hint: the policy search (./cloudops.toml, then $XDG_CONFIG_HOME/cloudops/policy.toml) stops at the first path where something exists: make it a TOML policy file, remove it, or pass --policy FILE
+    ");
+    std::fs::remove_file(d.path().join("cloudops.toml")).expect("rm");
+
+    // The same at the second path of the search: a pipe, then a directory.
+    let user = d.path().join("config/cloudops/policy.toml");
+    std::fs::remove_file(&user).expect("rm");
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(&user)
+        .status()
+        .expect("mkfifo");
+    assert!(mkfifo.success());
+    insta::assert_snapshot!(refused(&d), @r"
+    error: policy file '[DIR]/config/cloudops/policy.toml' is not a regular file (it is a pipe)
+    hint: the policy search (./cloudops.toml, then $XDG_CONFIG_HOME/cloudops/policy.toml) stops at the first path where something exists: make it a TOML policy file, remove it, or pass --policy FILE
+    ");
+    std::fs::remove_file(&user).expect("rm");
+    std::fs::create_dir(&user).expect("mkdir");
+    insta::assert_snapshot!(refused(&d), @r"
+    error: policy file '[DIR]/config/cloudops/policy.toml' is a directory
+    hint: the policy search (./cloudops.toml, then $XDG_CONFIG_HOME/cloudops/policy.toml) stops at the first path where something exists: make it a TOML policy file, remove it, or pass --policy FILE
+    ");
+    std::fs::remove_dir(&user).expect("rmdir");
+
+    // Nothing at either path: commands run without a gate, as before (-v says so).
+    let r = d.run(&["-v", "sh", "touch ran"]);
+    r.expect_code(0);
+    assert!(
+        r.stderr().contains("no policy file found"),
+        "{}",
+        r.stderr()
+    );
+    assert!(d.path().join("ran").exists());
+}
+
+#[test]
+fn an_explicit_policy_that_is_a_dangling_symlink_says_so() {
+    let d = Dir::new();
+    std::os::unix::fs::symlink("gone.toml", d.path().join("p.toml")).expect("symlink");
+    let r = d.run(&["--policy", "p.toml", "sh", "touch ran"]);
+    r.expect_code(125);
+    assert!(!d.path().join("ran").exists());
+    insta::assert_snapshot!(r.stderr(), @r"
+    error: policy file 'p.toml' is a dangling symbolic link (to 'gone.toml', which does not exist)
+    hint: --policy (or CLOUDOPS_POLICY) must name an existing TOML file
+    ");
+}
