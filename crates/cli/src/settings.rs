@@ -191,6 +191,11 @@ fn common(
                 )
             };
             let d = humantime::parse_duration(t).map_err(|e| bad(&e))?;
+            // Zero (or less than the engine's millisecond) would kill the command at once,
+            // as a timeout of 0 ms; policy and plan files refuse zero too.
+            if d < Duration::from_millis(1) {
+                return Err(bad(&"expected a positive duration (at least 1ms)").into());
+            }
             // The engine takes whole milliseconds in a u64: a longer duration is refused
             // here, not wrapped around to a short one.
             if u64::try_from(d.as_millis()).is_err() {
@@ -423,6 +428,19 @@ mod tests {
             e.to_string().starts_with("invalid --timeout \"soon\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_not_an_instant_kill() {
+        for t in ["0s", "0", "0ms", "999us", "1ns"] {
+            let e = parse(&["--timeout", t, "run", "--", "true"]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid --timeout {t:?}: expected a positive duration (at least 1ms)")
+            );
+        }
+        let s = parse(&["--timeout", "1ms", "run", "--", "true"]).unwrap();
+        assert_eq!(s.common.timeout, Some(Duration::from_millis(1)));
     }
 
     #[test]

@@ -68,6 +68,32 @@ fn a_timeout_too_long_for_the_engine_is_refused_not_cut_short() {
 }
 
 #[test]
+fn a_zero_timeout_is_refused_not_an_instant_kill() {
+    let d = Dir::new();
+    // It was accepted and the command killed at once (exit 124); policy and plan files
+    // refuse a zero timeout as well.
+    let r = d.run(&["--timeout", "0s", "sh", "touch ran"]);
+    r.expect_code(125);
+    insta::assert_snapshot!(r.stderr(), @r#"
+    error: invalid --timeout "0s": expected a positive duration (at least 1ms)
+    hint: write a duration such as 500ms, 30s, 5m or 1h; leave --timeout out for none
+    "#);
+    assert!(!d.path().join("ran").exists(), "nothing runs");
+    // Less than the engine's millisecond is zero to it: refused the same way, for plans too.
+    d.write(
+        "plan.toml",
+        "strategy = \"serial\"\n[[steps]]\nshell = \"touch ran\"\n",
+    );
+    let r = d.run(&["--timeout", "500us", "plan", "plan.toml"]);
+    r.expect_code(125);
+    assert_eq!(
+        r.stderr().lines().next(),
+        Some("error: invalid --timeout \"500us\": expected a positive duration (at least 1ms)")
+    );
+    assert!(!d.path().join("ran").exists(), "nothing runs");
+}
+
+#[test]
 fn a_denial_is_126_with_the_reason_and_a_hint() {
     let d = Dir::new();
     d.write("p.toml", DENY_UNMATCHED);
