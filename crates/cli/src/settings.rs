@@ -163,9 +163,23 @@ impl Settings {
                 }
             }
             Commands::Plan { file } => Action::Plan(file),
+            // The file is checked as `--policy` is: a directory, a device, a dangling link
+            // is said to be one, not read (`/dev/zero` until the size limit).
             Commands::Policy { action } => match action {
-                PolicyAction::Validate { file } => Action::PolicyValidate(file),
-                PolicyAction::Test { file } => Action::PolicyTest(file),
+                PolicyAction::Validate { file } => {
+                    check_policy_file(
+                        &file,
+                        "`cloudops policy validate FILE` needs an existing TOML policy file",
+                    )?;
+                    Action::PolicyValidate(file)
+                }
+                PolicyAction::Test { file } => {
+                    check_policy_file(
+                        &file,
+                        "`cloudops policy test FILE` needs an existing TOML policy file",
+                    )?;
+                    Action::PolicyTest(file)
+                }
             },
             Commands::Plugin {
                 action: PluginAction::New(args),
@@ -298,10 +312,11 @@ fn inspect_policy_path(p: &Path) -> PolicyPath {
     PolicyPath::Unusable(format!("policy file '{shown}' {what}"))
 }
 
-/// A policy path given by the user must be a regular file that can be opened; the error
+/// A policy path given by the user (`--policy`, `CLOUDOPS_POLICY`, the FILE of `cloudops
+/// policy validate` and `test`) must be a regular file that can be opened; the error
 /// says which of these it is not (missing, a directory, a device or pipe, a dangling
 /// symbolic link, or the OS error), with `hint` under it.
-pub(crate) fn check_policy_file(p: &Path, hint: &str) -> Result<(), UserError> {
+fn check_policy_file(p: &Path, hint: &str) -> Result<(), UserError> {
     match inspect_policy_path(p) {
         PolicyPath::File => Ok(()),
         PolicyPath::Missing => {

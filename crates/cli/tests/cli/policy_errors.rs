@@ -88,3 +88,49 @@ fn a_valid_plugin_free_policy_validates() {
         "policy.toml: ok (0 plugins loaded and initialised, 1 rules, 0 profiles, 0 tests)\n"
     );
 }
+
+#[test]
+fn policy_validate_and_test_say_what_a_path_that_is_no_policy_file_is() {
+    let d = Dir::new();
+    std::fs::create_dir(d.path().join("policies")).expect("mkdir");
+    std::os::unix::fs::symlink("gone.toml", d.path().join("link.toml")).expect("symlink");
+    let mut shown = String::new();
+    for action in ["validate", "test"] {
+        for file in ["/dev/zero", "policies", "link.toml", "missing.toml"] {
+            let r = d.run(&["policy", action, file]);
+            r.expect_code(125);
+            shown.push_str(&format!(
+                "$ cloudops policy {action} {file}\n{}",
+                r.stderr()
+            ));
+        }
+    }
+    // The messages of --policy (profiles.rs), not "larger than the 4 MiB" for /dev/zero or
+    // "could not read ... Is a directory".
+    insta::assert_snapshot!(shown, @r"
+    $ cloudops policy validate /dev/zero
+    error: policy file '/dev/zero' is not a regular file (it is a character device)
+    hint: `cloudops policy validate FILE` needs an existing TOML policy file
+    $ cloudops policy validate policies
+    error: policy file 'policies' is a directory
+    hint: `cloudops policy validate FILE` needs an existing TOML policy file
+    $ cloudops policy validate link.toml
+    error: policy file 'link.toml' is a dangling symbolic link (to 'gone.toml', which does not exist)
+    hint: `cloudops policy validate FILE` needs an existing TOML policy file
+    $ cloudops policy validate missing.toml
+    error: policy file 'missing.toml' not found
+    hint: `cloudops policy validate FILE` needs an existing TOML policy file
+    $ cloudops policy test /dev/zero
+    error: policy file '/dev/zero' is not a regular file (it is a character device)
+    hint: `cloudops policy test FILE` needs an existing TOML policy file
+    $ cloudops policy test policies
+    error: policy file 'policies' is a directory
+    hint: `cloudops policy test FILE` needs an existing TOML policy file
+    $ cloudops policy test link.toml
+    error: policy file 'link.toml' is a dangling symbolic link (to 'gone.toml', which does not exist)
+    hint: `cloudops policy test FILE` needs an existing TOML policy file
+    $ cloudops policy test missing.toml
+    error: policy file 'missing.toml' not found
+    hint: `cloudops policy test FILE` needs an existing TOML policy file
+    ");
+}
