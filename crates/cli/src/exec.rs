@@ -130,10 +130,7 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         engine.add_event_handler(streamer.clone());
     }
     let request_id = req.id;
-    let id = engine
-        .execute(req)
-        .await
-        .map_err(|e| approver.explain(request_id, e))?;
+    let id = approver.settle(&[request_id], engine.execute(req).await)?;
     let result = tokio::select! {
         r = engine.wait(id) => r?,
         _ = tokio::signal::ctrl_c() => {

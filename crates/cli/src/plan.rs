@@ -8,14 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cloudops_execution_engine::{ExecutionEngine, ExecutionStatus, PlanExecutionResult};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::approver::Refused;
 use crate::exec;
 use crate::gate;
 use crate::output::{LineSink, Streamer, Terminal};
-use crate::render::{EXIT_FAILED, EXIT_INTERRUPTED};
+use crate::render::{EXIT_DENIED, EXIT_FAILED, EXIT_INTERRUPTED, UserError};
 use crate::settings::Common;
 
 /// Prints step output with a `[name] ` prefix, and progress as steps end.
@@ -60,7 +61,8 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     for step in &mut file.plan.commands {
         exec::apply_default_timeout(step, &d);
     }
-    let config = exec::engine_config(common, &loaded, exec::approver(common, &d))?;
+    let approver = exec::approver(common, &d);
+    let config = exec::engine_config(common, &loaded, approver.clone())?;
     let total = file.plan.commands.len();
     let mut prefixes = HashMap::new();
     let mut names = HashMap::new();
@@ -70,14 +72,15 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     }
     let tty = std::io::stderr().is_terminal() && !common.json && common.verbosity >= 0;
     let bar = tty.then(|| {
-        let bar = ProgressBar::new(total as u64);
+        // Drawn once every step is admitted: the y/N prompts of `ask` verdicts come first,
+        // and a refused plan leaves no bar behind.
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
     let sink = PlanSink {
@@ -92,7 +95,29 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     let engine = ExecutionEngine::new(config);
     engine.add_event_handler(streamer.clone());
     let step_ids: Vec<Uuid> = file.plan.commands.iter().map(|r| r.id).collect();
-    let plan_id = engine.execute_plan(file.plan).await?;
+    // Every step is decided before any runs: a no at the prompt refuses the whole plan.
+    let plan_id = approver
+        .settle(&step_ids, engine.execute_plan(file.plan).await)
+        .map_err(|refused| match refused {
+            Refused::Declined { id, reason } => {
+                let i = step_ids.iter().position(|s| *s == id).unwrap_or_default();
+                anyhow::Error::from(
+                    UserError::new(format!(
+                        "step {} ({}): declined at the prompt: {reason}",
+                        i + 1,
+                        file.names[i]
+                    ))
+                    .hint("every step is decided before any runs: nothing in the plan ran")
+                    .code(EXIT_DENIED),
+                )
+            }
+            other => other.into(),
+        })?;
+    if let Some(bar) = &bar {
+        bar.reset_elapsed();
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(120));
+    }
     let interrupted = tokio::select! {
         r = engine.wait(plan_id) => { r?; false }
         _ = tokio::signal::ctrl_c() => {

@@ -137,6 +137,43 @@ fn yes_skips_the_prompt_on_a_terminal() {
     assert!(d.path().join("ran").exists());
 }
 
+#[test]
+fn a_plan_step_declined_at_the_prompt_is_named_and_nothing_in_the_plan_runs() {
+    let d = dir_with_plugins();
+    d.write("p.toml", ASKS);
+    d.write(
+        "plan.toml",
+        "strategy = \"serial\"\n[[steps]]\nname = \"build\"\nshell = \"touch built\"\n\
+         [[steps]]\nname = \"deploy\"\nshell = \"touch deployed\"\n",
+    );
+    let mut s = spawn_tty(&d, &["--policy", "p.toml", "plan", "plan.toml"], None);
+    // Every step is asked about before any runs, with no progress bar drawn over the
+    // questions: yes to the first, no to the second.
+    insta::assert_snapshot!(prompt(&mut s).trim_end(), @r"
+    cloudops: human asks for approval: needs a human
+      command: bash -c 'touch built'
+    run it? [y/N]
+    ");
+    s.send_line("y").expect("answer");
+    assert_eq!(
+        prompt(&mut s).trim(),
+        "cloudops: human asks for approval: needs a human\n  command: bash -c 'touch deployed'\nrun it? [y/N]"
+    );
+    s.send_line("n").expect("answer");
+    let (code, out) = finish(s);
+    assert_eq!(code, 126, "{out}");
+    // Not `error: denied by human: needs a human`, the denial of an ask without a
+    // terminal, and no bar left behind.
+    insta::assert_snapshot!(out.trim(), @r"
+    error: step 2 (deploy): declined at the prompt: needs a human
+    hint: every step is decided before any runs: nothing in the plan ran
+    ");
+    assert!(
+        !d.path().join("built").exists() && !d.path().join("deployed").exists(),
+        "nothing runs"
+    );
+}
+
 const TWO_STEPS: &str = r#"description = "two steps"
 strategy = "serial"
 [[steps]]
