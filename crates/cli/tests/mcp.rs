@@ -326,3 +326,66 @@ fn max_concurrency_makes_further_calls_wait_for_a_slot() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_timeout_ms_of_0_or_beyond_2_pow_53_minus_1_is_a_tool_error_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Raw::start(&rules_only_policy(dir.path()), &[]);
+    // 0 went to the engine and killed the command at once ("timed out after 0 ms").
+    let calls = [
+        (
+            "run_command",
+            json!({"command": "echo ran", "timeout_ms": 0}),
+            "0",
+        ),
+        (
+            "run_program",
+            json!({"program": "echo", "args": ["ran"], "timeout_ms": 9_007_199_254_740_992_u64}),
+            "9007199254740992",
+        ),
+        (
+            "run_program",
+            json!({"program": "echo", "args": ["ran"], "timeout_ms": -1}),
+            "-1",
+        ),
+    ];
+    for (id, (tool, args, shown)) in (1..).zip(calls) {
+        s.call(id, tool, args);
+        let r = s.response(id);
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert!(
+            r["result"].get("structuredContent").is_none(),
+            "nothing ran: {r}"
+        );
+        assert_eq!(
+            r["result"]["content"][0]["text"],
+            format!(
+                "failed to deserialize parameters: invalid timeout_ms {shown}: expected a whole \
+                 number of milliseconds from 1 to 9007199254740991; leave timeout_ms out for \
+                 the default (the policy's, else none)"
+            ),
+            "{r}"
+        );
+    }
+    // The largest accepted, and the schema says so.
+    s.call(
+        4,
+        "run_command",
+        json!({"command": "echo ran", "timeout_ms": 9_007_199_254_740_991_u64}),
+    );
+    let r = s.response(4);
+    assert_eq!(r["result"]["structuredContent"]["stdout"], "ran\n", "{r}");
+    s.send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}));
+    let tools = s.response(5);
+    for tool in tools["result"]["tools"].as_array().expect("tools") {
+        if tool["name"] != "check_command" {
+            let t = &tool["inputSchema"]["properties"]["timeout_ms"];
+            assert_eq!(
+                (&t["minimum"], &t["maximum"]),
+                (&json!(1), &json!(9_007_199_254_740_991_u64)),
+                "{tool}"
+            );
+        }
+    }
+    assert!(s.close_and_wait(Duration::from_secs(10)).success());
+}

@@ -19,9 +19,11 @@ pub struct RunCommandParams {
     /// Working directory (an existing directory). Default: the server's working directory.
     #[serde(default)]
     pub cwd: Option<String>,
-    /// Time limit in milliseconds; when it elapses the command and every process it started
-    /// are killed (status `timeout`, exit code 124). Default: the policy's, else none.
-    #[serde(default)]
+    /// Time limit in milliseconds, from 1 to 9007199254740991; when it elapses the command
+    /// and every process it started are killed (status `timeout`, exit code 124). Default:
+    /// the policy's, else none.
+    #[serde(default, deserialize_with = "timeout_ms")]
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
     /// Extra environment variables for the command, e.g. {"RUST_LOG": "debug"}.
     #[serde(default)]
@@ -40,13 +42,39 @@ pub struct RunProgramParams {
     /// Working directory (an existing directory). Default: the server's working directory.
     #[serde(default)]
     pub cwd: Option<String>,
-    /// Time limit in milliseconds; when it elapses the program and every process it started
-    /// are killed (status `timeout`, exit code 124). Default: the policy's, else none.
-    #[serde(default)]
+    /// Time limit in milliseconds, from 1 to 9007199254740991; when it elapses the program
+    /// and every process it started are killed (status `timeout`, exit code 124). Default:
+    /// the policy's, else none.
+    #[serde(default, deserialize_with = "timeout_ms")]
+    #[schemars(range(min = 1, max = MAX_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
     /// Extra environment variables for the program, e.g. {"RUST_LOG": "debug"}.
     #[serde(default)]
     pub env: Option<HashMap<String, String>>,
+}
+
+/// The longest `timeout_ms` a call may give: 2^53 - 1 ms (about 285 000 years), the largest
+/// integer a JSON number carries exactly (RFC 7493, I-JSON; JavaScript's
+/// `Number.MAX_SAFE_INTEGER`): a larger one may not be the number the agent meant.
+pub const MAX_TIMEOUT_MS: u64 = (1 << 53) - 1;
+
+/// Reads `timeout_ms`: whole milliseconds from 1 to [`MAX_TIMEOUT_MS`], or nothing (null).
+/// Any other value (0, which would kill the command at once, as `--timeout 0s` is refused;
+/// a larger number; a negative, fractional or non-numeric one) fails the call with an error
+/// naming the field, which the agent gets as a tool error: the engine never sees it.
+fn timeout_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let shown = match Option::<Value>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => return Ok(Some(ms)),
+            _ => n.to_string(),
+        },
+        Some(other) => other.to_string(),
+    };
+    Err(serde::de::Error::custom(format!(
+        "invalid timeout_ms {shown}: expected a whole number of milliseconds from 1 to \
+         {MAX_TIMEOUT_MS}; leave timeout_ms out for the default (the policy's, else none)"
+    )))
 }
 
 /// The options of one call, beside its command.
@@ -317,6 +345,46 @@ fn tool_result(text: String, structured: Value, is_error: bool) -> CallToolResul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_ms_is_whole_milliseconds_from_1_to_2_pow_53_minus_1() {
+        let parse = |t: Value| {
+            serde_json::from_value::<RunCommandParams>(json!({"command": "true", "timeout_ms": t}))
+                .map(|p| p.timeout_ms)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse(json!(1)), Ok(Some(1)));
+        assert_eq!(parse(json!(MAX_TIMEOUT_MS)), Ok(Some(MAX_TIMEOUT_MS)));
+        assert_eq!(parse(Value::Null), Ok(None));
+        let missing = serde_json::from_value::<RunProgramParams>(json!({"program": "true"}));
+        assert_eq!(missing.unwrap().timeout_ms, None);
+        for (bad, shown) in [
+            (json!(0), "0"),
+            (json!(MAX_TIMEOUT_MS + 1), "9007199254740992"),
+            (json!(u64::MAX), "18446744073709551615"),
+            (json!(-5), "-5"),
+            (json!(1.5), "1.5"),
+            (json!("30s"), "\"30s\""),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("invalid timeout_ms {shown}: expected a whole number of milliseconds from 1 to 9007199254740991;")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_schema_tells_the_agent_the_range_of_timeout_ms() {
+        for schema in [
+            schemars::schema_for!(RunCommandParams),
+            schemars::schema_for!(RunProgramParams),
+        ] {
+            let t = &schema.as_value()["properties"]["timeout_ms"];
+            assert_eq!(t["minimum"], 1, "{t}");
+            assert_eq!(t["maximum"], MAX_TIMEOUT_MS, "{t}");
+        }
+    }
 
     #[test]
     fn short_output_is_returned_whole() {
