@@ -212,10 +212,13 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
                 let bad = |m: &str| error(path, &text, t.span(), "invalid timeout", m);
                 let d = humantime::parse_duration(t.get_ref())
                     .map_err(|e| bad(&format!("{e}; expected a duration such as \"30s\"")))?;
-                if d.is_zero() || u64::try_from(d.as_millis()).is_err() {
+                // Under the engine's 1 ms is a timeout of 0 ms: the step would be killed
+                // at once.
+                if d < std::time::Duration::from_millis(1) || u64::try_from(d.as_millis()).is_err()
+                {
                     return Err(bad(
-                        "expected a positive duration of at most a few million years; \
-                         leave `timeout` out for none",
+                        "expected a positive duration (at least 1ms) of at most a few million \
+                         years; leave `timeout` out for none",
                     ));
                 }
                 Some(d)

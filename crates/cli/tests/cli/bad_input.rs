@@ -304,6 +304,8 @@ fn plan_mistakes_are_located_and_nothing_runs() {
 fn plan_timeouts_out_of_range_empty_plans_and_bad_bytes() {
     for (timeout, says) in [
         ("0s", "expected a positive duration"),
+        // Zero to the engine, which counts whole milliseconds: it timed out at once.
+        ("500us", "expected a positive duration (at least 1ms)"),
         ("1000000000 years", "expected a positive duration"),
     ] {
         let line = format!("timeout = \"{timeout}\"");
