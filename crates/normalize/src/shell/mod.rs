@@ -2,6 +2,7 @@
 //! point, and the final pass that resolves programs.
 
 mod checks;
+mod deadline;
 mod fast;
 mod limits;
 mod walk;
@@ -27,9 +28,15 @@ const MAX_WORK_BYTES: usize = 4 * MAX_SCRIPT_BYTES;
 const MAX_COMMANDS: usize = 20_000;
 
 /// Analyses `script`, resolving programs on `path` (relative to `cwd` for names with a `/`).
+/// Flat command lines are analysed here by the fast path; anything that needs the shell
+/// parser is analysed under a deadline ([`deadline`]).
 pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalized {
     let mut a = Analyzer::new(true);
+    a.parse_allowed = false;
     a.script(script);
+    if a.needs_parser {
+        return deadline::analyze(script, path, cwd);
+    }
     a.finish(path, cwd)
 }
 
@@ -89,6 +96,10 @@ pub(crate) struct Analyzer {
     work: usize,
     pub(crate) options: ParserOptions,
     allow_fast: bool,
+    /// False for a first pass that only tries the fast path ([`analyze`]).
+    parse_allowed: bool,
+    /// Set by such a pass when the script needs the parser.
+    needs_parser: bool,
 }
 
 impl Analyzer {
@@ -107,6 +118,8 @@ impl Analyzer {
             work: 0,
             options: ParserOptions::default(),
             allow_fast,
+            parse_allowed: true,
+            needs_parser: false,
         }
     }
 
@@ -151,7 +164,10 @@ impl Analyzer {
         if !self.enter() {
             return;
         }
-        if !(self.allow_fast && fast::try_fast(self, src)) {
+        let fast = self.allow_fast && fast::try_fast(self, src);
+        if !fast && !self.parse_allowed {
+            self.needs_parser = true;
+        } else if !fast {
             let (ctx_len, depth, scope) = (self.ctx.len(), self.depth, self.scope);
             let r = std::panic::catch_unwind(AssertUnwindSafe(|| self.parse_and_walk(src)));
             if r.is_err() {

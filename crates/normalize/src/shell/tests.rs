@@ -736,3 +736,33 @@ fn a_heredoc_padded_with_form_feeds_is_flagged_not_parsed() {
         n.unanalyzable
     );
 }
+
+/// A script the parser chews on for longer than the deadline is cut off and reported
+/// unanalysable, and the analyser keeps serving (another thread takes the next script).
+/// A job that sleeps stands in for brush-parser backtracking: the inputs that do so are
+/// stopped by the cheap checks before they get here.
+#[test]
+fn an_analysis_that_overruns_is_cut_off_at_the_deadline() {
+    use std::time::{Duration, Instant};
+    let t = Instant::now();
+    let n = super::deadline::bounded(|| {
+        std::thread::sleep(Duration::from_secs(3));
+        crate::Normalized::default()
+    });
+    let took = t.elapsed();
+    assert!(
+        n.unanalyzable
+            .iter()
+            .any(|u| u.contains("took longer than")),
+        "{n:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // The stuck thread does not hold up the next script.
+    let n = crate::normalize_shell(
+        "echo $(date) && for f in *.txt; do wc -l \"$f\"; done",
+        "/usr/bin:/bin",
+        None,
+    );
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(n.commands.len(), 3, "{:?}", n.commands);
+}
