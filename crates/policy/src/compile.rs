@@ -162,12 +162,14 @@ impl Cx<'_> {
                     format!("{e}; expected a duration such as \"30s\", \"5m\" or \"1h 30m\""),
                 )
             })?;
-            if v.is_zero() || u64::try_from(v.as_millis()).is_err() {
+            // Under the engine's 1 ms is a timeout of 0 ms: every command would be killed
+            // at once.
+            if v < std::time::Duration::from_millis(1) || u64::try_from(v.as_millis()).is_err() {
                 return Err(self.invalid(
                     t.span(),
                     "timeout",
-                    "expected a positive duration of at most a few million years; \
-                     leave `timeout` out for none",
+                    "expected a positive duration (at least 1ms) of at most a few million \
+                     years; leave `timeout` out for none",
                 ));
             }
             d.timeout = Some(v);

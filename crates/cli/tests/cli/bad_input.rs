@@ -117,6 +117,11 @@ fn policy_numbers_and_durations_out_of_range() {
         ("max_line_bytes = -5", 18, "expected a positive integer"),
         ("timeout = \"0s\"", 11, "expected a positive duration"),
         (
+            "timeout = \"500us\"",
+            11,
+            "expected a positive duration (at least 1ms)",
+        ),
+        (
             "timeout = \"1000000000 years\"",
             11,
             "expected a positive duration",
