@@ -71,6 +71,17 @@ fn agent(command: Command) -> ExecutionRequest {
     }
 }
 
+/// An agent's `aws s3 OP ARGS…` in us-east-1.
+fn s3(op: &str, args: &[&str]) -> ExecutionRequest {
+    agent(Command::AwsCli {
+        service: "s3".into(),
+        operation: op.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        profile: None,
+        region: Some("us-east-1".into()),
+    })
+}
+
 fn sh(script: &str) -> ExecutionRequest {
     agent(Command::Shell {
         command: script.into(),
@@ -192,18 +203,9 @@ async fn the_jailed_profile_keeps_agents_in_their_roots() {
 async fn aws_writes_need_the_write_tag() {
     let cache = tempfile::tempdir().unwrap();
     let engine = engine("agent", None, &cache);
-    let aws = |op: &str, args: &[&str]| {
-        agent(Command::AwsCli {
-            service: "s3".into(),
-            operation: op.into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            profile: None,
-            region: Some("us-east-1".into()),
-        })
-    };
-    let (plugin, reason) = denied_by(engine.execute(aws("mb", &["s3://demo"])).await.unwrap_err());
+    let (plugin, reason) = denied_by(engine.execute(s3("mb", &["s3://demo"])).await.unwrap_err());
     assert_eq!(plugin, "aws-guard", "{reason}");
-    let mut endpoint = aws("ls", &["--endpoint-url", "http://evil.example"]);
+    let mut endpoint = s3("ls", &["--endpoint-url", "http://evil.example"]);
     endpoint.metadata.source = Some("agent".into());
     assert_eq!(
         denied_by(engine.execute(endpoint).await.unwrap_err()).0,
@@ -262,15 +264,6 @@ async fn aws_guard_against_moto_reads_run_writes_need_the_tag() {
     let moto = Moto::start();
     let cache = tempfile::tempdir().unwrap();
     let engine = engine_with_env("agent", None, &cache, moto.env());
-    let aws = |op: &str, args: &[&str]| {
-        agent(Command::AwsCli {
-            service: "s3".into(),
-            operation: op.into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            profile: None,
-            region: Some("us-east-1".into()),
-        })
-    };
     let run = |req: ExecutionRequest| {
         let engine = &engine;
         async move {
@@ -281,31 +274,31 @@ async fn aws_guard_against_moto_reads_run_writes_need_the_tag() {
         }
     };
 
-    let r = run(aws("ls", &[])).await;
+    let r = run(s3("ls", &[])).await;
     assert_eq!(r.status, ExecutionStatus::Completed, "{}", r.stderr);
     assert!(!r.stdout.contains("cloudops-e2e"), "{}", r.stdout);
 
     let (plugin, reason) = denied_by(
         engine
-            .execute(aws("mb", &["s3://cloudops-e2e"]))
+            .execute(s3("mb", &["s3://cloudops-e2e"]))
             .await
             .unwrap_err(),
     );
     assert_eq!(plugin, "aws-guard", "{reason}");
-    let r = run(aws("ls", &[])).await;
+    let r = run(s3("ls", &[])).await;
     assert!(
         !r.stdout.contains("cloudops-e2e"),
         "a denied write ran: {}",
         r.stdout
     );
 
-    let mut write = aws("mb", &["s3://cloudops-e2e"]);
+    let mut write = s3("mb", &["s3://cloudops-e2e"]);
     write
         .metadata
         .tags
         .insert("aws-write".into(), "true".into());
     let r = run(write).await;
     assert_eq!(r.status, ExecutionStatus::Completed, "{}", r.stderr);
-    let r = run(aws("ls", &[])).await;
+    let r = run(s3("ls", &[])).await;
     assert!(r.stdout.contains("cloudops-e2e"), "{}", r.stdout);
 }
