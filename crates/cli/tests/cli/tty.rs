@@ -83,8 +83,9 @@ fn ask_on_a_terminal_shows_the_command_and_the_reason_and_y_runs_it() {
     assert!(d.path().join("ran").exists());
 }
 
-#[test]
-fn ask_on_a_terminal_answered_n_is_declined_with_126() {
+/// `cloudops run -- touch ran` under a policy that asks, answered `reply` at the prompt:
+/// the exit code, what was shown, and whether the command ran.
+fn answer_ask(reply: &str) -> (i32, String, bool) {
     let d = dir_with_plugins();
     d.write("p.toml", ASKS);
     let mut s = spawn_tty(
@@ -93,33 +94,27 @@ fn ask_on_a_terminal_answered_n_is_declined_with_126() {
         None,
     );
     prompt(&mut s);
-    s.send_line("n").expect("answer");
+    s.send_line(reply).expect("answer");
     let (code, out) = finish(s);
+    (code, out, d.path().join("ran").exists())
+}
+
+#[test]
+fn ask_on_a_terminal_answered_n_is_declined_with_126() {
+    let (code, out, ran) = answer_ask("n");
     assert_eq!(code, 126, "{out}");
     // The user's own no, not the policy's denial without a terminal
     // (`error: denied by human: needs a human`, plugins.rs).
     insta::assert_snapshot!(out, @"error: declined at the prompt: needs a human");
-    assert!(
-        !d.path().join("ran").exists(),
-        "a declined command must not run"
-    );
+    assert!(!ran, "a declined command must not run");
 }
 
 #[test]
 fn ask_on_a_terminal_answered_with_just_enter_is_denied() {
-    let d = dir_with_plugins();
-    d.write("p.toml", ASKS);
-    let mut s = spawn_tty(
-        &d,
-        &["--policy", "p.toml", "run", "--", "touch", "ran"],
-        None,
-    );
-    prompt(&mut s);
-    s.send_line("").expect("answer");
-    let (code, out) = finish(s);
+    let (code, out, ran) = answer_ask("");
     assert_eq!(code, 126, "{out}");
     assert_eq!(out.trim(), "error: declined at the prompt: needs a human");
-    assert!(!d.path().join("ran").exists(), "N is the default");
+    assert!(!ran, "N is the default");
 }
 
 #[test]
