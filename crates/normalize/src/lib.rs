@@ -1,6 +1,8 @@
 //! cloudops-normalize: the structured view of a request that plugins reason on.
 //!
-//! [`normalize`] resolves the program of an `Exec`, the interpreter of a `Script`, the
+//! [`normalize`] resolves the program of an `Exec` (and analyses the script of an `Exec`
+//! of `sh|bash|dash|zsh|... -c SCRIPT`, also behind wrappers such as `sudo` or `timeout`,
+//! as below), the interpreter of a `Script`, the
 //! argv of an `AwsCli`, and parses a `Shell` command with a real bash parser into every
 //! simple command it contains (pipelines, `&&`/`||`/`;`, newlines, subshells, brace
 //! groups, `$(...)`, backticks, process substitution, here-document bodies, function
@@ -25,7 +27,8 @@
 //!   on `/x`.
 //! - Unanalysable: parse errors (the lines that parse alone are still reported), a
 //!   dynamic command name, `eval`, `source`/`.`, `trap` with a command string, `exec`
-//!   with dynamic words, `sh -c` with a dynamic script, alias definitions (`sh`, `zsh`
+//!   with dynamic words, `sh -c` with a dynamic script (also behind a wrapper:
+//!   `sudo sh -c "$X"`), alias definitions (`sh`, `zsh`
 //!   and bash with `expand_aliases` honour them), `enable -f`, request environment
 //!   variables that make the shell run other code (`BASH_ENV`, `ENV`, `BASH_FUNC_*`,
 //!   `BASHOPTS`, `SHELLOPTS`, `PS4`), and inputs beyond the limits ([`MAX_SCRIPT_BYTES`],

@@ -33,7 +33,19 @@ pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
             let mut argv = Vec::with_capacity(args.len() + 1);
             argv.push(program.clone());
             argv.extend(args.iter().cloned());
-            single(argv, resolve(program, &path, cwd), Vec::new())
+            let resolved = resolve(program, &path, cwd);
+            // `bash -c SCRIPT` (also behind `sudo`, `env`, `timeout`, ...): the script's
+            // commands, as for a shell request.
+            match shell::analyze_argv(&argv, &path, cwd) {
+                None => single(argv, resolved, Vec::new()),
+                Some(inner) => {
+                    let mut n = single(argv, resolved, inner.unanalyzable);
+                    n.commands
+                        .extend(inner.commands.into_iter().filter(|c| !c.context.is_empty()));
+                    shell_env_findings(request, &mut n.unanalyzable);
+                    n
+                }
+            }
         }
         Command::Script {
             path: script,
@@ -183,6 +195,80 @@ mod tests {
             n.commands[0].program.as_deref(),
             Some(tool.to_string_lossy().as_ref())
         );
+    }
+
+    fn exec_req(argv: &[&str]) -> ExecutionRequest {
+        req(Command::Exec {
+            program: argv[0].into(),
+            args: argv[1..].iter().map(|a| a.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn exec_of_a_shell_c_script_reports_the_scripts_commands() {
+        let n = normalize_request(&exec_req(&[
+            "bash",
+            "-c",
+            "for i in 1; do LD_PRELOAD=/x.so ls; done",
+        ]));
+        assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+        assert_eq!(n.commands[0].argv[0], "bash");
+        assert!(n.commands[0].program.as_deref().unwrap().ends_with("/bash"));
+        let ls = n
+            .commands
+            .iter()
+            .find(|c| c.argv.first().is_some_and(|a| a == "ls"))
+            .expect("the loop's `ls` is reported");
+        assert_eq!(ls.context, ["shell-c", "for"]);
+        assert_eq!(ls.assignments[0].name, "LD_PRELOAD");
+        assert!(ls.program.as_deref().unwrap().ends_with("/ls"));
+    }
+
+    #[test]
+    fn exec_of_a_shell_c_script_behind_wrappers_is_analysed() {
+        for argv in [
+            &["sudo", "-u", "root", "sh", "-c", "rm -rf / && echo done"][..],
+            &["timeout", "60", "env", "A=1", "dash", "-c", "rm -rf /"],
+            &["/usr/bin/zsh", "-c", "x=1; rm -rf /"],
+        ] {
+            let n = normalize_request(&exec_req(argv));
+            assert!(n.is_fully_analyzed(), "{argv:?}: {:?}", n.unanalyzable);
+            assert_eq!(n.commands[0].argv, argv, "the argv itself comes first");
+            let rm = n
+                .commands
+                .iter()
+                .find(|c| c.argv.first().is_some_and(|a| a == "rm"))
+                .unwrap_or_else(|| panic!("{argv:?}: no rm in {:?}", n.commands));
+            assert_eq!(rm.argv, ["rm", "-rf", "/"]);
+            assert_eq!(rm.context, ["shell-c"]);
+        }
+    }
+
+    #[test]
+    fn exec_of_a_shell_c_script_that_cannot_be_analysed_says_so() {
+        let n = normalize_request(&exec_req(&["bash", "-c", "eval \"$1\"", "_", "rm -rf /"]));
+        assert!(
+            n.unanalyzable.iter().any(|u| u.contains("eval")),
+            "{:?}",
+            n.unanalyzable
+        );
+        let mut r = exec_req(&["bash", "-c", "ls"]);
+        r.env.insert("BASH_ENV".into(), "/tmp/x".into());
+        let n = normalize_request(&r);
+        assert!(
+            n.unanalyzable.iter().any(|u| u.contains("BASH_ENV")),
+            "{:?}",
+            n.unanalyzable
+        );
+    }
+
+    #[test]
+    fn exec_without_a_shell_is_one_command() {
+        let n = normalize_request(&exec_req(&["git", "commit", "-m", "bash -c 'rm -rf /'"]));
+        assert_eq!(n.commands.len(), 1);
+        assert!(n.is_fully_analyzed());
+        let n = normalize_request(&exec_req(&["bash", "build.sh"]));
+        assert_eq!(n.commands.len(), 1);
     }
 
     #[test]

@@ -95,6 +95,12 @@ const BUILTINS: &[&str] = &[
     "}",
 ];
 
+/// True when some word of `argv` names a shell whose `-c` script would be analysed (a
+/// cheap test that keeps argv without one off the analyser).
+pub(crate) fn mentions_shell(argv: &[String]) -> bool {
+    argv.iter().any(|w| SHELLS.contains(&basename(w)))
+}
+
 /// True for a bash builtin or reserved word.
 pub(crate) fn is_builtin_or_keyword(name: &str) -> bool {
     BUILTINS.contains(&name)
@@ -241,20 +247,22 @@ impl Analyzer {
                         continue;
                     }
                 }
-                self.shell_c(parts, start, start == e, inherited);
+                self.shell_c(parts, start, inherited);
                 break;
             }
         }
     }
 
-    /// Finds the script of `SHELL [options] -c SCRIPT` starting at `argv[start]`.
-    fn shell_c(&mut self, parts: &Parts, start: usize, is_command: bool, path_changed: bool) {
+    /// Finds the script of `SHELL [options] -c SCRIPT` starting at `argv[start]`. A
+    /// dynamic script is unanalysable wherever the shell stands: as the command itself or
+    /// behind a wrapper (`sudo sh -c "$X"`, `timeout 5 bash -c "$X"`).
+    fn shell_c(&mut self, parts: &Parts, start: usize, path_changed: bool) {
         let argv = &parts.argv;
         let mut has_c = false;
         let mut i = start + 1;
         while i < argv.len() {
             if parts.argv_dynamic[i] {
-                if is_command && has_c {
+                if has_c {
                     self.flag(format!(
                         "{} -c runs a dynamic string: `{}`",
                         basename(&argv[start]),
@@ -292,13 +300,11 @@ impl Analyzer {
             return;
         };
         if parts.argv_dynamic[i] {
-            if is_command {
-                self.flag(format!(
-                    "{} -c runs a dynamic string: `{}`",
-                    basename(&argv[start]),
-                    shown(argv)
-                ));
-            }
+            self.flag(format!(
+                "{} -c runs a dynamic string: `{}`",
+                basename(&argv[start]),
+                shown(argv)
+            ));
             return;
         }
         let script = script.clone();

@@ -104,6 +104,17 @@ pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalize
     })
 }
 
+/// The full analysis of an argv run without a shell (see `super::analyze_argv`), or an
+/// unanalysable result after [`DEADLINE`].
+pub(crate) fn analyze_argv(argv: &[String], path: &str, cwd: Option<&Path>) -> Normalized {
+    let (argv, path, cwd) = (argv.to_vec(), path.to_string(), cwd.map(PathBuf::from));
+    bounded(move || {
+        let mut a = Analyzer::new(true);
+        a.argv_command(&argv);
+        a.finish(&path, cwd.as_deref())
+    })
+}
+
 /// Runs `work` on the pool; its result, or an unanalysable one after [`DEADLINE`].
 pub(crate) fn bounded(work: impl FnOnce() -> Normalized + Send + 'static) -> Normalized {
     let pool = pool();

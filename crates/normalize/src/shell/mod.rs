@@ -40,6 +40,25 @@ pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalize
     a.finish(path, cwd)
 }
 
+/// Analyses the argv of a command run without a shell (an `Exec` request) for the
+/// script of `sh|bash|... -c SCRIPT`, as the command itself or behind a wrapper
+/// (`sudo`, `env`, `timeout`, ...): `None` when no word names such a shell (nothing to
+/// do); else the argv as the first command, then the commands of the script (context
+/// `shell-c`), and why they cannot be analysed. The first command's program is resolved
+/// as in a script; the caller replaces it with its own resolution.
+pub(crate) fn analyze_argv(argv: &[String], path: &str, cwd: Option<&Path>) -> Option<Normalized> {
+    if !checks::mentions_shell(argv) {
+        return None;
+    }
+    let mut a = Analyzer::new(true);
+    a.parse_allowed = false;
+    a.argv_command(argv);
+    if a.needs_parser {
+        return Some(deadline::analyze_argv(argv, path, cwd));
+    }
+    Some(a.finish(path, cwd))
+}
+
 /// How `PATH` is set for one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathOverride {
@@ -178,6 +197,20 @@ impl Analyzer {
             }
         }
         self.leave();
+    }
+
+    /// Records `argv` (static words, no shell expansion) as one command, applying the
+    /// checks on special commands (so the script of `sh -c SCRIPT` in it is analysed).
+    pub(crate) fn argv_command(&mut self, argv: &[String]) {
+        let Some(slot) = self.reserve() else {
+            return;
+        };
+        let mut parts = Parts::default();
+        for w in argv {
+            self.work += w.len();
+            parts.push_arg(w.clone(), false);
+        }
+        self.fill(slot, parts);
     }
 
     /// Analyses the script of a substitution under one more context entry.

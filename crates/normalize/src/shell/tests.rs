@@ -165,6 +165,31 @@ fn shell_c_script_is_analysed() {
 }
 
 #[test]
+fn a_dynamic_shell_c_script_behind_a_wrapper_is_unanalyzable() {
+    // Regression: only `sh -c "$X"` as the command itself was flagged, so a static
+    // `bash -c` elsewhere hid `sudo sh -c "$X"` from the plugins.
+    for src in [
+        r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#,
+        r#"sudo -u root bash -c "$X""#,
+        r#"timeout 60 env A=1 nice -n 5 sh -ec "$X""#,
+        r#"sudo sh -c $(cat cmd.txt)"#,
+    ] {
+        let n = run(src);
+        assert!(
+            n.unanalyzable
+                .iter()
+                .any(|u| u.contains("-c runs a dynamic string")),
+            "{src}: {:?}",
+            n.unanalyzable
+        );
+    }
+    // A static script behind a wrapper is still analysed, and not flagged.
+    let n = run("sudo sh -c 'rm -rf /tmp/x'");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(ctx(find(&n, "rm")), ["shell-c"]);
+}
+
+#[test]
 fn find_exec_is_just_argv() {
     let n = run(r"find . -exec rm {} \;");
     assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
