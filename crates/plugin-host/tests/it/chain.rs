@@ -262,3 +262,65 @@ async fn hostile_init_fails_the_load() {
         .to_string();
     assert!(msg.contains("refuses its config"), "{msg}");
 }
+
+/// A rewrite that replaces the command goes out with the `normalized` view of the old one
+/// (a plugin may not change it): the next plugin must see the new command normalised again,
+/// so a program-name rule matches the program the rewrite brought in.
+#[tokio::test]
+async fn a_rewritten_command_is_normalised_again_before_the_next_plugin() {
+    let to_rm = load(&spec("rewrite", r#"{"command":{"shell":"rm -rf /tmp/x"}}"#));
+    // Programs only: deny-pattern looks at the normalised commands of a shell request.
+    let no_rm = load(&spec("deny-pattern", r#"{"programs":["rm"]}"#));
+    let g = gate(vec![to_rm, no_rm]);
+    let req = shell("echo hi");
+    let r = decide(&g, &req).await;
+    assert!(!r.allowed, "{r:?}");
+    assert_eq!(r.plugin.as_deref(), Some("deny-pattern"));
+    assert_eq!(r.reason.as_deref(), Some(r#"program "rm" is not allowed"#));
+    assert_eq!(r.steps.len(), 2);
+    assert_eq!(r.steps[0].verdict, Verdict::Rewrite);
+    assert_eq!(r.steps[0].reason.as_deref(), Some("command replaced"));
+    assert_eq!(
+        r.steps[0].diff,
+        [
+            "-command: bash -c 'echo hi'",
+            "+command: bash -c 'rm -rf /tmp/x'"
+        ]
+    );
+    assert_eq!(r.original, req);
+    assert_eq!(r.request.command.to_string(), "bash -c 'rm -rf /tmp/x'");
+}
+
+/// A rewrite to a request that fails validation (an empty program) is malformed: under the
+/// default failure policy the request is denied by that plugin; under `allow` the rewrite is
+/// dropped and the rest of the chain sees the request as it was.
+#[tokio::test]
+async fn a_rewrite_to_an_invalid_request_is_malformed_and_never_applied() {
+    let empty = r#"{"command":{"exec":{"program":""}}}"#;
+    let no_rm = || load(&spec("deny-pattern", r#"{"programs":["rm"]}"#));
+    let req = exec("/bin/ls", &["-l"]);
+
+    let g = gate(vec![load(&spec("rewrite", empty)), no_rm()]);
+    let r = decide(&g, &req).await;
+    assert!(!r.allowed);
+    assert_eq!(r.plugin.as_deref(), Some("rewrite"));
+    let err = r.steps[0].error.as_deref().unwrap();
+    assert!(err.contains("not valid"), "{err}");
+    assert!(r.reason.as_deref().unwrap().starts_with("plugin failed"));
+    assert_eq!(r.steps.len(), 1, "the chain stopped");
+
+    let mut lenient = spec("rewrite", empty);
+    lenient.on_error = FailurePolicy::Allow;
+    let g = gate(vec![load(&lenient), no_rm()]);
+    let r = decide(&g, &req).await;
+    assert!(r.allowed, "{r:?}");
+    assert_eq!(r.verdict, Verdict::Allow, "no rewrite was applied");
+    assert!(r.steps[0].error.as_deref().unwrap().contains("not valid"));
+    assert!(r.steps[0].diff.is_empty());
+    assert_eq!(r.steps[1].verdict, Verdict::Allow);
+    assert_eq!(r.request, req);
+    // And the next plugin still judges the original request.
+    let r = decide(&g, &exec("/bin/rm", &["-rf", "/tmp/x"])).await;
+    assert!(!r.allowed);
+    assert_eq!(r.plugin.as_deref(), Some("deny-pattern"));
+}

@@ -1,13 +1,16 @@
-//! Test plugin: clamps the timeout to `max_timeout_ms` and strips the env vars named in
-//! `strip_env`; allows unchanged requests.
+//! Test plugin: clamps the timeout to `max_timeout_ms`, strips the env vars named in
+//! `strip_env` and replaces the command with `command`; allows unchanged requests.
 //!
-//! Config: `{"max_timeout_ms": 1000, "strip_env": ["AWS_SECRET_ACCESS_KEY"]}`.
+//! Config: `{"max_timeout_ms": 1000, "strip_env": ["AWS_SECRET_ACCESS_KEY"],
+//! "command": {"shell": "rm -rf /tmp/x"}}` (or `"command": {"exec": {"program": "rm",
+//! "args": ["-rf", "/tmp/x"]}}`). The new command goes out with the request's `normalized`
+//! view left as it was sent (a rewrite may not change it): the host must normalise again.
 
 wit_bindgen::generate!({ path: "../../../wit/v0.1.0", world: "plugin" });
 
 use std::sync::OnceLock;
 
-use cloudops::plugin::types::{Hook, Rewrite};
+use cloudops::plugin::types::{Command, ExecCommand, Hook, Rewrite, ShellCommand};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +19,22 @@ struct Config {
     max_timeout_ms: Option<u64>,
     #[serde(default)]
     strip_env: Vec<String>,
+    #[serde(default)]
+    command: Option<NewCommand>,
+}
+
+/// The command a rewrite puts in place of the request's.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+enum NewCommand {
+    /// `bash -c <text>`.
+    Shell(String),
+    /// A program and its arguments.
+    Exec {
+        program: String,
+        #[serde(default)]
+        args: Vec<String>,
+    },
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -52,6 +71,19 @@ impl Guest for Clamp {
         request.env.retain(|v| !cfg.strip_env.contains(&v.name));
         if request.env.len() != before {
             why.push("env stripped".to_string());
+        }
+        if let Some(new) = &cfg.command {
+            request.command = match new {
+                NewCommand::Shell(command) => Command::Shell(ShellCommand {
+                    command: command.clone(),
+                    shell: "bash".into(),
+                }),
+                NewCommand::Exec { program, args } => Command::Exec(ExecCommand {
+                    program: program.clone(),
+                    args: args.clone(),
+                }),
+            };
+            why.push("command replaced".to_string());
         }
         if why.is_empty() {
             Verdict::Allow
