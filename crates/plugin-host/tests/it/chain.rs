@@ -324,3 +324,32 @@ async fn a_rewrite_to_an_invalid_request_is_malformed_and_never_applied() {
     assert!(!r.allowed);
     assert_eq!(r.plugin.as_deref(), Some("deny-pattern"));
 }
+
+/// A trapped instance is dropped, never handed out again. The default host keeps live
+/// instances between requests, so reuse would show here, in two ways: wasmtime refuses to
+/// enter a trapped instance again (a "cannot enter component instance" trap), and should it
+/// ever let the call in, the `poison` attack's mark (set before it panics) makes the
+/// instance deny "reused".
+#[tokio::test]
+async fn a_trapped_instance_is_never_reused() {
+    let plugin = load(&hostile("poison", "check"));
+    let g = gate(vec![plugin]);
+    let ok = gate(vec![load(&spec("allow-all", "{}"))]);
+    // Healthy calls first, so the pool holds an instance that has served.
+    assert!(decide(&g, &shell("echo hi")).await.allowed);
+    for round in 0..3 {
+        let r = decide(&g, &shell("echo poison")).await;
+        assert!(!r.allowed, "round {round}");
+        let err = r.steps[0].error.as_deref().unwrap();
+        assert!(err.contains("trapped"), "round {round}: {err}");
+        for _ in 0..3 {
+            let r = decide(&g, &shell("echo hi")).await;
+            assert_eq!(
+                (r.allowed, r.steps[0].error.as_deref(), r.reason.as_deref()),
+                (true, None, None),
+                "round {round}: the next call must get a fresh (or healthy) instance"
+            );
+        }
+        assert!(decide(&ok, &shell("echo hi")).await.allowed);
+    }
+}

@@ -6,11 +6,14 @@
 //! 127.0.0.1 and report what they found in the verdict reason), `rewrite-id` (a rewrite
 //! that changes the request id), `rewrite-empty` (a rewrite to an empty program),
 //! `bad-init` (init returns an error), `partial-lines` (output chunks without a final newline),
-//! `sleep` (sleeps 10 s in the hook).
+//! `sleep` (sleeps 10 s in the hook), `poison` (on a shell command holding "poison": marks
+//! the instance, then panics; an instance that finds its mark denies "reused: ..."; other
+//! requests are allowed).
 
 wit_bindgen::generate!({ path: "../../../wit/v0.1.0", world: "plugin" });
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use cloudops::plugin::types::{Command, ExecCommand, Hook, Rewrite};
 
@@ -42,6 +45,9 @@ fn recurse(depth: u64, buf: &mut [u8; 64]) -> u64 {
     buf[0] = local[3];
     recurse(depth + 1, buf) + u64::from(local[(depth % 7) as usize])
 }
+
+/// Set by `poison` just before it panics: only an instance reused after its trap sees it.
+static POISONED: AtomicBool = AtomicBool::new(false);
 
 fn probe_fs() -> String {
     let passwd = match std::fs::read_to_string("/etc/passwd") {
@@ -153,6 +159,20 @@ impl Guest for Hostile {
                     request,
                     reason: "extra tag".into(),
                 })
+            }
+            "poison" => {
+                if POISONED.load(Ordering::SeqCst) {
+                    return Verdict::Deny("reused: this instance trapped before".into());
+                }
+                let poison = match &request.command {
+                    Command::Shell(s) => s.command.contains("poison"),
+                    _ => false,
+                };
+                if poison {
+                    POISONED.store(true, Ordering::SeqCst);
+                    panic!("hostile plugin poisons its instance and panics");
+                }
+                Verdict::Allow
             }
             _ => match attack() {
                 Some(found) => Verdict::Deny(found),
