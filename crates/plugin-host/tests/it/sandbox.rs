@@ -1,6 +1,6 @@
-//! The sandbox grants nothing: probes of the filesystem, environment and network find nothing.
+//! The sandbox grants nothing: probes of the filesystem, environment and network find nothing; the `log` import is the way out.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cloudops_execution_engine::{DenyApprover, Gate, GateContext};
 use cloudops_plugin_host::{ChainGate, Sandbox, StaticSelector};
@@ -74,4 +74,97 @@ fn sandbox_limits_cap_memory_and_the_wasi_context_builds() {
     s.limits.memory_bytes = 64 << 10;
     let msg = host().load(&s).unwrap_err().to_string();
     assert!(msg.contains("init failed"), "{msg}");
+}
+
+/// One captured `tracing` event: its level and fields.
+#[derive(Debug, Clone)]
+struct Event {
+    level: tracing::Level,
+    fields: Vec<(String, String)>,
+}
+
+impl Event {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A subscriber that keeps every event (no spans).
+#[derive(Default, Clone)]
+struct Capture(Arc<Mutex<Vec<Event>>>);
+
+impl tracing::field::Visit for Event {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.fields.push((field.name().into(), value.into()));
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.fields
+            .push((field.name().into(), format!("{value:?}")));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut e = Event {
+            level: *event.metadata().level(),
+            fields: Vec::new(),
+        };
+        event.record(&mut e);
+        self.0.lock().unwrap().push(e);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A plugin's call to the host's `log` import comes out as a `tracing` event at the level
+/// it asked for, with its message and a `plugin` field holding the name the policy gave it.
+#[tokio::test]
+async fn the_log_import_is_routed_to_tracing_under_the_plugins_name() {
+    use tracing::instrument::WithSubscriber;
+
+    let capture = Capture::default();
+    let g = ChainGate::new(
+        host(),
+        Arc::new(StaticSelector(vec![load(&hostile("log", "check"))])),
+    );
+    let r = async {
+        g.check(
+            &shell("true"),
+            &GateContext {
+                approver: &DenyApprover,
+            },
+        )
+        .await
+    }
+    .with_subscriber(capture.clone())
+    .await
+    .unwrap()
+    .record;
+    assert!(r.allowed && r.steps[0].error.is_none(), "{r:?}");
+    let events = capture.0.lock().unwrap().clone();
+    let logged: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.field("message") == Some("hostile plugin logs through the host"))
+        .collect();
+    assert_eq!(logged.len(), 1, "{events:?}");
+    assert_eq!(logged[0].level, tracing::Level::WARN);
+    assert_eq!(logged[0].field("plugin"), Some("hostile-log"), "{events:?}");
 }

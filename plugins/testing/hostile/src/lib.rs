@@ -8,7 +8,7 @@
 //! `bad-init` (init returns an error), `partial-lines` (output chunks without a final newline),
 //! `sleep` (sleeps 10 s in the hook), `poison` (on a shell command holding "poison": marks
 //! the instance, then panics; an instance that finds its mark denies "reused: ..."; other
-//! requests are allowed).
+//! requests are allowed), `log` (calls the host's `log` import at warn level, then allows).
 
 wit_bindgen::generate!({ path: "../../../wit/v0.1.0", world: "plugin" });
 
@@ -48,6 +48,9 @@ fn recurse(depth: u64, buf: &mut [u8; 64]) -> u64 {
 
 /// Set by `poison` just before it panics: only an instance reused after its trap sees it.
 static POISONED: AtomicBool = AtomicBool::new(false);
+
+/// What `log` logs.
+const LOG_MESSAGE: &str = "hostile plugin logs through the host";
 
 fn probe_fs() -> String {
     let passwd = match std::fs::read_to_string("/etc/passwd") {
@@ -94,6 +97,10 @@ fn attack() -> Option<String> {
             Some("slept".into())
         }
         "fs" => Some(probe_fs()),
+        "log" => {
+            cloudops::plugin::host::log(cloudops::plugin::host::LogLevel::Warn, LOG_MESSAGE);
+            None
+        }
         "env" => {
             let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
             let args: Vec<String> = std::env::args().collect();
