@@ -1,5 +1,6 @@
-//! The sandbox grants nothing: probes of the filesystem, environment and network find nothing; the `log` import is the way out.
+//! The sandbox grants nothing: probes of the filesystem, environment, network and stdio find nothing; the `log` import is the way out.
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use cloudops_execution_engine::{DenyApprover, Gate, GateContext};
@@ -74,6 +75,65 @@ fn sandbox_limits_cap_memory_and_the_wasi_context_builds() {
     s.limits.memory_bytes = 64 << 10;
     let msg = host().load(&s).unwrap_err().to_string();
     assert!(msg.contains("init failed"), "{msg}");
+}
+
+/// Set in the child process that [`a_plugins_stdio_is_cut_off_from_the_host`] runs.
+const STDIO_CHILD: &str = "CLOUDOPS_TEST_STDIO_PROBE_CHILD";
+
+/// What the child prints before the probe's finding (proves its stdout is seen).
+const CHILD_SAYS: &str = "stdio probe found: ";
+
+/// The `stdio` attack writes a marker to its stdout and stderr and reads its stdin. Run in a
+/// child process whose stdio are pipes (libtest's capture would not see raw writes to fd 1
+/// and 2): nothing of the marker may come out of the child, and the data waiting on the
+/// child's stdin must not reach the plugin.
+#[tokio::test]
+async fn a_plugins_stdio_is_cut_off_from_the_host() {
+    if std::env::var_os(STDIO_CHILD).is_some() {
+        let found = probe("stdio", None).await;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{CHILD_SAYS}{found}").unwrap();
+        out.flush().unwrap();
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sandbox::a_plugins_stdio_is_cut_off_from_the_host",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(STDIO_CHILD, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Small enough for the pipe's buffer: written before the child reads anything.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"host stdin, not for plugins\n").unwrap();
+    drop(stdin);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child: {stdout}\n{stderr}");
+    let found = stdout
+        .lines()
+        .find_map(|l| l.split_once(CHILD_SAYS).map(|(_, found)| found))
+        .unwrap_or_else(|| panic!("the child ran no probe: {stdout}\n{stderr}"));
+    assert!(
+        found.starts_with("stdout: written; stderr: written; stdin: 0 bytes \"\""),
+        "{found}"
+    );
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !text.contains("HOSTILE-STDIO-MARKER"),
+            "the plugin's output reached the host's {name}: {text}"
+        );
+    }
 }
 
 /// One captured `tracing` event: its level and fields.

@@ -8,10 +8,13 @@
 //! `bad-init` (init returns an error), `partial-lines` (output chunks without a final newline),
 //! `sleep` (sleeps 10 s in the hook), `poison` (on a shell command holding "poison": marks
 //! the instance, then panics; an instance that finds its mark denies "reused: ..."; other
-//! requests are allowed), `log` (calls the host's `log` import at warn level, then allows).
+//! requests are allowed), `log` (calls the host's `log` import at warn level, then allows),
+//! `stdio` (writes [`STDIO_MARKER`] to stdout and stderr, reads stdin to its end, and
+//! reports what happened in the verdict reason).
 
 wit_bindgen::generate!({ path: "../../../wit/v0.1.0", world: "plugin" });
 
+use std::io::{Read, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -49,8 +52,33 @@ fn recurse(depth: u64, buf: &mut [u8; 64]) -> u64 {
 /// Set by `poison` just before it panics: only an instance reused after its trap sees it.
 static POISONED: AtomicBool = AtomicBool::new(false);
 
+/// What `stdio` writes to stdout and stderr (nothing of it may reach the host's).
+const STDIO_MARKER: &str = "HOSTILE-STDIO-MARKER";
+
 /// What `log` logs.
 const LOG_MESSAGE: &str = "hostile plugin logs through the host";
+
+fn probe_stdio() -> String {
+    let out = std::io::stdout()
+        .write_all(format!("{STDIO_MARKER} on stdout\n").as_bytes())
+        .and_then(|()| std::io::stdout().flush());
+    let err = std::io::stderr().write_all(format!("{STDIO_MARKER} on stderr\n").as_bytes());
+    let mut input = Vec::new();
+    let read = std::io::stdin().read_to_end(&mut input);
+    let shown = |r: std::io::Result<()>| match r {
+        Ok(()) => "written".to_string(),
+        Err(e) => format!("error ({e})"),
+    };
+    let stdin = match read {
+        Ok(n) => format!("{n} bytes {:?}", String::from_utf8_lossy(&input)),
+        Err(e) => format!("error ({e})"),
+    };
+    format!(
+        "stdout: {}; stderr: {}; stdin: {stdin}",
+        shown(out),
+        shown(err)
+    )
+}
 
 fn probe_fs() -> String {
     let passwd = match std::fs::read_to_string("/etc/passwd") {
@@ -97,6 +125,7 @@ fn attack() -> Option<String> {
             Some("slept".into())
         }
         "fs" => Some(probe_fs()),
+        "stdio" => Some(probe_stdio()),
         "log" => {
             cloudops::plugin::host::log(cloudops::plugin::host::LogLevel::Warn, LOG_MESSAGE);
             None
