@@ -24,6 +24,12 @@ pub const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "rbash",
 ];
 
+/// Shells whose `-c` script the host analyses itself (into commands with context
+/// `shell-c`), wherever the shell stands in a command's argv. Kept equal to the host
+/// normaliser's list.
+pub const HOST_PARSED_SHELLS: &[&str] =
+    &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
+
 /// How deep wrappers are followed (`sudo sudo sudo ...`); deeper is opaque.
 const MAX_DEPTH: usize = 12;
 
@@ -79,7 +85,15 @@ impl Invocation {
 }
 
 /// The command itself and every command found inside its wrappers, outermost first.
+/// Every `-c` script the splitter cannot read is reported opaque; see
+/// [`command_invocations`] for the view that leaves out the scripts the host analysed.
 pub fn invocations(cmd: &SimpleCommand) -> Vec<Invocation> {
+    walk(cmd, None)
+}
+
+/// Walks the wrappers of `cmd`. When `host_parsed` is the argv of the shell whose `-c`
+/// script the host analysed, the splitter's give-up on that very script is left out.
+fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> {
     let top = Invocation {
         argv: cmd.argv.clone(),
         program: cmd.program.clone(),
@@ -105,7 +119,16 @@ pub fn invocations(cmd: &SimpleCommand) -> Vec<Invocation> {
             unwrap(&inv.argv)
         };
         let label = wrapper_label(&inv);
+        let parsed_by_host = host_parsed.is_some_and(|h| h == inv.argv.as_slice());
         for child in inner.into_iter().rev() {
+            if parsed_by_host
+                && child
+                    .opaque
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with(SPLITTER_GAVE_UP))
+            {
+                continue;
+            }
             let mut via = inv.via.clone();
             via.push(label.clone());
             let mut env = inv.env.clone();
@@ -127,31 +150,54 @@ pub fn invocations(cmd: &SimpleCommand) -> Vec<Invocation> {
     out
 }
 
-/// Every invocation of every simple command of `request`. A `-c` script that the
-/// splitter here cannot read is not reported opaque when the host already analysed
-/// `-c` scripts (commands with context `shell-c` exist) or already listed the request
-/// as unanalysable.
+/// Every invocation of every simple command of `request` ([`command_invocations`] of
+/// each).
 pub fn request_invocations(request: &Request) -> Vec<Invocation> {
-    let host_parsed =
+    request
+        .commands()
+        .flat_map(|cmd| command_invocations(request, cmd))
+        .collect()
+}
+
+/// The invocations of `cmd`, one of `request`'s commands. A `-c` script the splitter
+/// here cannot read is left out (not reported opaque) only when the host analysed that
+/// very script: the shell is the one the host picks in `cmd`'s argv (the first word
+/// naming one of [`HOST_PARSED_SHELLS`]), and no word of `cmd` depends on run-time
+/// expansion (`cmd.dynamic` is false, so the script is known text). Everything else the
+/// splitter gives up on stays opaque: a script behind `su -c`, `watch` or `eval`, inside
+/// a script the splitter split itself, of a shell the host does not parse (`fish`), or
+/// made of an expansion (`sudo sh -c "$X"`).
+pub fn command_invocations(request: &Request, cmd: &SimpleCommand) -> Vec<Invocation> {
+    let host_analysed =
         request.commands().any(|c| c.in_context("shell-c")) || !request.is_fully_analyzed();
-    let mut out = Vec::new();
-    for cmd in request.commands() {
-        for mut inv in invocations(cmd) {
-            if host_parsed
-                && inv
-                    .opaque
-                    .as_deref()
-                    .is_some_and(|o| o.starts_with(SPLITTER_GAVE_UP))
-            {
-                inv.opaque = None;
-                if inv.argv.is_empty() {
-                    continue;
-                }
-            }
-            out.push(inv);
+    let host_parsed = if host_analysed && !cmd.dynamic {
+        host_shell_index(&cmd.argv).map(|k| &cmd.argv[k..])
+    } else {
+        None
+    };
+    walk(cmd, host_parsed)
+}
+
+/// The index of the shell whose `-c` script the host analyses in `argv`, as the host
+/// picks it: the first word whose basename is one of [`HOST_PARSED_SHELLS`] (for
+/// `busybox SHELL`, the word after `busybox`).
+fn host_shell_index(argv: &[String]) -> Option<usize> {
+    for (i, w) in argv.iter().enumerate() {
+        let name = basename(w);
+        if !HOST_PARSED_SHELLS.contains(&name) {
+            continue;
+        }
+        if name != "busybox" {
+            return Some(i);
+        }
+        if argv
+            .get(i + 1)
+            .is_some_and(|s| HOST_PARSED_SHELLS.contains(&s.as_str()))
+        {
+            return Some(i + 1);
         }
     }
-    out
+    None
 }
 
 fn wrapper_label(inv: &Invocation) -> String {
@@ -583,8 +629,8 @@ fn unwrap_shell(args: &[String]) -> Vec<Inner> {
             if a.contains('s') && a.starts_with('-') {
                 reads_stdin = true;
             }
-            if a.ends_with('o') || a.ends_with('O') {
-                i += 1; // -o option-name
+            if a.contains(['o', 'O']) {
+                i += 1; // -o option-name (anywhere in a cluster: `-eo pipefail`, `-ox x`)
             }
             i += 1;
             continue;
@@ -877,6 +923,44 @@ mod tests {
         assert!(stdin[0].contains("standard input"), "{stdin:?}");
         assert!(inner_argvs(&["bash", "build.sh"]).is_empty());
         assert_eq!(inner_argvs(&["su", "-c", "rm -rf /", "root"]), ["rm -rf /"]);
+    }
+
+    fn opaque_in(script: &str) -> Vec<String> {
+        let req = crate::testing::shell(script);
+        request_invocations(&req)
+            .into_iter()
+            .filter_map(|i| i.opaque)
+            .collect()
+    }
+
+    #[test]
+    fn a_script_the_host_parsed_is_not_reported_opaque() {
+        for script in [
+            "sudo bash -c 'for f in a b; do echo $f; done'",
+            "timeout 5 sh -c 'if true; then ls; fi'",
+            "busybox sh -c 'while false; do :; done'",
+        ] {
+            assert_eq!(opaque_in(script), Vec::<String>::new(), "{script}");
+        }
+    }
+
+    #[test]
+    fn an_opaque_script_the_host_did_not_parse_stays_opaque() {
+        // Regression: any `sh -c` the host parsed anywhere in the request made every
+        // splitter give-up of the request disappear.
+        for script in [
+            r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#,
+            "bash -c true; su -c 'for i in 1; do rm -rf /; done' root",
+            "bash -c true; rbash -c 'for i in 1; do rm -rf /; done'",
+            r#"bash -c true; su -c "bash -c 'for i in 1; do rm -rf /; done'" root"#,
+            "bash -c true; sudo -u sh bash -c 'for i in 1; do rm -rf /; done'",
+        ] {
+            let opaque = opaque_in(script);
+            assert!(
+                opaque.iter().any(|o| o.starts_with(SPLITTER_GAVE_UP)),
+                "{script}: {opaque:?}"
+            );
+        }
     }
 
     #[test]
