@@ -4,19 +4,48 @@ use std::collections::BTreeMap;
 
 use cloudops_plugin_sdk::FlagAliases;
 use cloudops_plugin_sdk::glob::Glob;
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
-/// What to answer for a class of requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// What to answer for a class of requests. There is no "allow": inline code and what
+/// cannot be analysed are never silently let through (issue 5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Action {
     /// Refuse.
     #[default]
     Deny,
     /// Ask the approver (a deny where there is none).
     Ask,
-    /// Let it through.
-    Allow,
+}
+
+/// Reads the value of the action key `key`: `"deny"` or `"ask"`; anything else (notably
+/// `"allow"`, accepted by earlier versions) is an error naming the key and the values.
+fn action<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Action, D::Error> {
+    let word = String::deserialize(d)?;
+    match word.as_str() {
+        "deny" => Ok(Action::Deny),
+        "ask" => Ok(Action::Ask),
+        other => Err(D::Error::custom(format!(
+            "`{key}` must be \"deny\" or \"ask\", not {other:?}{}",
+            if other == "allow" {
+                " (deny-commands never silently allows; use \"ask\", and let the policy's approver decide)"
+            } else {
+                ""
+            }
+        ))),
+    }
+}
+
+fn on_inline_code<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    action(d, "on_inline_code")
+}
+
+fn on_unanalyzable<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    action(d, "on_unanalyzable")
+}
+
+fn rule_action<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    action(d, "action")
 }
 
 /// The `config` table.
@@ -37,11 +66,11 @@ pub struct Settings {
     #[serde(default)]
     pub redirect_targets: Vec<String>,
     /// Interpreters given inline code (`python -c`, `node -e`, awk `system()`, ...).
-    #[serde(default = "ask")]
+    #[serde(default = "ask", deserialize_with = "on_inline_code")]
     pub on_inline_code: Action,
     /// Requests the host could not fully analyse, dynamic command names, and shells
     /// whose script this plugin cannot see.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "on_unanalyzable")]
     pub on_unanalyzable: Action,
 }
 
@@ -83,7 +112,7 @@ pub struct RuleConfig {
     /// The reason given to the requester.
     pub reason: String,
     /// Deny (default) or ask.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rule_action")]
     pub action: Action,
 }
 
@@ -113,11 +142,6 @@ impl RuleConfig {
         }
         if self.reason.trim().is_empty() {
             return Err(format!("rule {name}: `reason` is empty"));
-        }
-        if matches!(self.action, Action::Allow) {
-            return Err(format!(
-                "rule {name}: `action` must be \"deny\" or \"ask\" (a rule that allows matches nothing useful)"
-            ));
         }
         let mut aliases = FlagAliases::none();
         for (short, long) in &self.aliases {

@@ -14,7 +14,7 @@ mod tests;
 
 use cloudops_plugin_sdk::glob::Glob;
 use cloudops_plugin_sdk::path::{join, normalize};
-use cloudops_plugin_sdk::wrappers::{Invocation, SHELLS, invocations};
+use cloudops_plugin_sdk::wrappers::{Invocation, SHELLS, command_invocations};
 use cloudops_plugin_sdk::{
     Command, Config, FlagSet, Plugin, Request, SimpleCommand, Verdict, register_plugin,
 };
@@ -78,7 +78,6 @@ impl Findings {
                     self.asks.push(reason);
                 }
             }
-            Action::Allow => {}
         }
     }
 
@@ -168,8 +167,6 @@ impl DenyCommands {
                 );
             }
         }
-        let host_parsed_shell_c =
-            request.commands().any(|c| c.in_context("shell-c")) || !request.is_fully_analyzed();
         let cwd = request.working_dir.as_deref();
         let home = request.home();
         for cmd in request.commands() {
@@ -202,17 +199,14 @@ impl DenyCommands {
             }
             let heredoc = cmd.redirections.iter().any(|r| r.op.starts_with("<<"));
             let piped = cmd.in_context("pipeline");
-            for inv in invocations(cmd) {
+            // The SDK leaves out only the `-c` scripts the host analysed itself (their
+            // commands are in the request); every other opaque invocation counts.
+            for inv in command_invocations(request, cmd) {
                 if let Some(why) = &inv.opaque {
-                    let splitter = SHELLS
-                        .iter()
-                        .any(|s| inv.via.last().is_some_and(|v| v.starts_with(s)));
-                    if !(host_parsed_shell_c && splitter && why.starts_with("a -c script")) {
-                        out.add_unanalyzable(
-                            self.on_unanalyzable,
-                            format!("`{}`: {why}", short(&cmd.display())),
-                        );
-                    }
+                    out.add_unanalyzable(
+                        self.on_unanalyzable,
+                        format!("`{}`: {why}", short(&cmd.display())),
+                    );
                     continue;
                 }
                 if inv.argv.is_empty() {

@@ -86,6 +86,72 @@ fn wrappers_do_not_hide_a_recursive_delete() {
 }
 
 #[test]
+fn a_dynamic_script_behind_a_wrapper_is_not_hidden_by_another_shell_c() {
+    // Regression (audit): `bash -c true` made the plugin drop the "cannot split" finding
+    // of `sudo sh -c "$X"`, and the host did not flag a dynamic script behind sudo.
+    for script in [
+        r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#,
+        r#"bash -c true; timeout 60 bash -c "$X""#,
+        "bash -c true; su -c 'for i in 1; do rm -rf /; done' root",
+        r#"bash -c true; su -c "bash -c 'for i in 1; do rm -rf /; done'" root"#,
+    ] {
+        assert_denied(script);
+    }
+    let ask = load::<DenyCommands>(r#"{"on_unanalyzable": "ask"}"#).unwrap();
+    let v = ask.check(&shell(r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#));
+    assert!(v.is_ask(), "{v:?}");
+}
+
+#[test]
+fn every_shell_and_nested_shells_are_seen_through() {
+    for script in [
+        "dash -c 'rm -rf /'",
+        "zsh -c 'rm -rf /'",
+        "bash -c \"sh -c 'rm -rf /'\"",
+        "sudo zsh -c 'for d in /; do rm -rf $d; done'",
+        "/usr/bin/time -v rm -rf /",
+        "xargs rm -rf /",
+    ] {
+        assert_denied_because(script, "recursive delete");
+    }
+    assert!(verdict(&exec("time", &["rm", "-rf", "/"])).is_deny());
+    assert!(verdict(&exec("dash", &["-c", "rm -rf /"])).is_deny());
+    // An exec'd shell script the SDK's splitter cannot read is parsed by the host.
+    let v = verdict(&exec("bash", &["-c", "for d in /; do rm -rf \"$d\"; done"]));
+    assert!(v.is_deny(), "{v:?}");
+    let v = verdict(&exec("bash", &["-c", "for i in 1 2; do echo $i; done"]));
+    assert!(v.is_allow(), "{v:?}");
+}
+
+#[test]
+fn user_rules_with_args_except_args_and_redirect_targets() {
+    let p = load::<DenyCommands>(
+        r#"{
+            "defaults": false,
+            "redirect_targets": ["/etc/*"],
+            "rules": [{
+                "name": "no-deploy-delete",
+                "program": "rm",
+                "args": ["/srv/**", "/srv"],
+                "except_args": ["/srv/tmp/**"],
+                "reason": "deployments are not deleted by hand"
+            }]
+        }"#,
+    )
+    .unwrap();
+    let v = p.check(&shell("rm /srv/app/current"));
+    assert!(v.is_deny(), "{v:?}");
+    assert!(v.reason().unwrap().contains("no-deploy-delete"), "{v:?}");
+    assert!(p.check(&shell("rm -rf /srv")).is_deny());
+    assert!(p.check(&shell("rm /srv/tmp/cache.bin")).is_allow());
+    assert!(p.check(&shell("rm /home/a/x")).is_allow());
+    let v = p.check(&shell("echo evil > /etc/passwd"));
+    assert!(v.is_deny(), "{v:?}");
+    assert!(v.reason().unwrap().contains("/etc/passwd"), "{v:?}");
+    assert!(p.check(&shell("cat /etc/passwd > copy.txt")).is_allow());
+}
+
+#[test]
 fn exec_requests_are_checked_like_shell_ones() {
     assert!(verdict(&exec("rm", &["-rf", "/"])).is_deny());
     assert!(verdict(&exec("bash", &["-c", "rm -rf /"])).is_deny());
@@ -173,8 +239,24 @@ fn inline_code_asks_by_default_and_follows_the_config() {
     }
     let deny = load::<DenyCommands>(r#"{"on_inline_code": "deny"}"#).unwrap();
     assert!(deny.check(&shell("python3 -c 'print(1)'")).is_deny());
-    let allow = load::<DenyCommands>(r#"{"on_inline_code": "allow"}"#).unwrap();
-    assert!(allow.check(&shell("python3 -c 'print(1)'")).is_allow());
+}
+
+#[test]
+fn allow_is_refused_for_inline_code_and_unanalysable_commands() {
+    for key in ["on_inline_code", "on_unanalyzable"] {
+        let err = load::<DenyCommands>(&format!(r#"{{"{key}": "allow"}}"#))
+            .err()
+            .unwrap_or_else(|| panic!("{key} = allow must be refused"));
+        assert!(err.contains(&format!("`{key}`")), "{err}");
+        assert!(err.contains(r#""deny" or "ask""#), "{err}");
+        assert!(err.contains("allow"), "{err}");
+    }
+    let err = load::<DenyCommands>(
+        r#"{"rules": [{"program": "git", "reason": "r", "action": "allow"}]}"#,
+    )
+    .err()
+    .unwrap();
+    assert!(err.contains("`action`"), "{err}");
 }
 
 #[test]
