@@ -5,10 +5,13 @@
 //! and the answer is always deny: leading assignments (`LD_PRELOAD=x ls`), bare
 //! assignments (`IFS=x`), `export`/`declare -x`/`typeset`/`readonly`/`local`, and
 //! wrappers that set variables (`env LD_PRELOAD=x cmd`, `sudo LD_PRELOAD=x cmd`, also
-//! inside `sh -c`). See README.md for the config.
+//! inside `sh -c`). What it cannot read (a request the host could not fully analyse, a
+//! `-c` script nobody could split, `xargs env ...` whose words come from stdin) is denied,
+//! or asked about with `on_unanalyzable = "ask"`, never skipped. See README.md for the
+//! config.
 
 use cloudops_plugin_sdk::glob::Glob;
-use cloudops_plugin_sdk::wrappers::invocations;
+use cloudops_plugin_sdk::wrappers::command_invocations;
 use cloudops_plugin_sdk::{Config, Plugin, Request, Verdict, register_plugin};
 use serde::Deserialize;
 
@@ -53,6 +56,17 @@ pub enum Action {
     Strip,
 }
 
+/// What to answer for what the plugin cannot read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnanalyzable {
+    /// Refuse the request.
+    #[default]
+    Deny,
+    /// Ask the approver (a deny where there is none).
+    Ask,
+}
+
 /// The `config` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +83,11 @@ pub struct Settings {
     /// Guard the default list (`false`: only `names`).
     #[serde(default = "yes")]
     pub defaults: bool,
+    /// Requests the host could not fully analyse, and commands whose variables cannot be
+    /// read (an opaque `-c` script, `xargs env` with words from stdin): `"deny"` or
+    /// `"ask"`.
+    #[serde(default)]
+    pub on_unanalyzable: OnUnanalyzable,
 }
 
 fn yes() -> bool {
@@ -80,6 +99,7 @@ pub struct EnvGuard {
     action: Action,
     names: Vec<Glob>,
     allow: Vec<String>,
+    on_unanalyzable: OnUnanalyzable,
 }
 
 impl EnvGuard {
@@ -89,6 +109,9 @@ impl EnvGuard {
 }
 
 const EXPORTERS: &[&str] = &["export", "declare", "typeset", "readonly", "local"];
+
+/// Wrappers whose words set variables for the command they run.
+const SETTERS: &[&str] = &["env", "sudo", "doas"];
 
 impl Plugin for EnvGuard {
     fn init(config: Config) -> Result<Self, String> {
@@ -107,15 +130,34 @@ impl Plugin for EnvGuard {
             action: s.action,
             names: names.iter().map(|n| Glob::new(n)).collect(),
             allow: s.allow,
+            on_unanalyzable: s.on_unanalyzable,
         })
     }
 
     fn check(&self, request: &Request) -> Verdict {
         // Inside the commands: always deny (a shell string cannot be rewritten safely).
+        // What cannot be read is collected, and answered after the specific denies.
+        let mut unreadable: Vec<String> = Vec::new();
         for cmd in request.commands() {
-            for inv in invocations(cmd) {
+            for inv in command_invocations(request, cmd) {
+                if let Some(why) = &inv.opaque {
+                    unreadable.push(format!(
+                        "`{}` runs a command that cannot be read ({why})",
+                        cmd.display()
+                    ));
+                    continue;
+                }
+                let program = inv.program_name();
+                if inv.stdin_operands
+                    && (SETTERS.contains(&program) || EXPORTERS.contains(&program))
+                {
+                    unreadable.push(format!(
+                        "`{}` takes more words from standard input, which may set any variable",
+                        inv.display()
+                    ));
+                }
                 let mut set: Vec<&str> = inv.env.iter().map(|(n, _)| n.as_str()).collect();
-                if EXPORTERS.contains(&inv.program_name()) {
+                if EXPORTERS.contains(&program) {
                     set.extend(
                         inv.args()
                             .iter()
@@ -137,6 +179,36 @@ impl Plugin for EnvGuard {
             .filter(|v| self.guarded(&v.name))
             .map(|v| v.name.clone())
             .collect();
+        // The host reports a shell request whose environment sets BASH_ENV (and the like)
+        // as unanalysable; those variables are denied or stripped below, so that finding
+        // is not a reason of its own.
+        let unanalyzable: Vec<&String> = request
+            .unanalyzable()
+            .iter()
+            .filter(|u| {
+                !found
+                    .iter()
+                    .any(|n| u.starts_with(&format!("the request's environment sets {n}:")))
+            })
+            .collect();
+        if !unanalyzable.is_empty() {
+            unreadable.push(format!(
+                "the request cannot be fully analysed ({}), so the variables it sets are unknown",
+                unanalyzable
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        if !unreadable.is_empty() {
+            let why = format!("env-guard: {}", unreadable.join("; "));
+            // Asking would let the guarded variables of the request through unstripped.
+            return match self.on_unanalyzable {
+                OnUnanalyzable::Ask if found.is_empty() => Verdict::ask(why),
+                _ => Verdict::deny(why),
+            };
+        }
         if found.is_empty() {
             return Verdict::Allow;
         }
@@ -235,6 +307,107 @@ mod tests {
                 .check(&shell("LD_LIBRARY_PATH=/opt/lib ./app"))
                 .is_allow()
         );
+    }
+
+    /// The variables issue 5 lists, each as a name a shell accepts in an assignment and
+    /// as a name the request environment may carry (they differ for `BASH_FUNC_*`).
+    const ISSUE_NAMES: [(&str, &str); 20] = [
+        ("LD_PRELOAD", "LD_PRELOAD"),
+        ("LD_AUDIT", "LD_AUDIT"),
+        ("LD_LIBRARY_PATH", "LD_LIBRARY_PATH"),
+        ("DYLD_INSERT_LIBRARIES", "DYLD_INSERT_LIBRARIES"),
+        ("BASH_ENV", "BASH_ENV"),
+        ("ENV", "ENV"),
+        ("BASH_FUNC_ls", "BASH_FUNC_ls%%"),
+        ("PROMPT_COMMAND", "PROMPT_COMMAND"),
+        ("SHELLOPTS", "SHELLOPTS"),
+        ("PS4", "PS4"),
+        ("IFS", "IFS"),
+        ("NODE_OPTIONS", "NODE_OPTIONS"),
+        ("PYTHONSTARTUP", "PYTHONSTARTUP"),
+        ("PERL5OPT", "PERL5OPT"),
+        ("RUBYOPT", "RUBYOPT"),
+        ("JAVA_TOOL_OPTIONS", "JAVA_TOOL_OPTIONS"),
+        ("GIT_SSH_COMMAND", "GIT_SSH_COMMAND"),
+        ("GIT_CONFIG_COUNT", "GIT_CONFIG_COUNT"),
+        ("AWS_CONFIG_FILE", "AWS_CONFIG_FILE"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "AWS_SHARED_CREDENTIALS_FILE"),
+    ];
+
+    #[test]
+    fn every_variable_the_issue_lists_is_denied_in_the_env_and_in_assignments() {
+        let g = guard("{}");
+        for (assign_name, env_name) in ISSUE_NAMES {
+            let v = g.check(&exec("ls", &[]).with_env(env_name, "x"));
+            assert!(v.is_deny(), "env {env_name}: {v:?}");
+            assert!(v.reason().unwrap().contains(env_name), "{v:?}");
+            for script in [
+                format!("{assign_name}=x ls"),
+                format!("cd /tmp && {assign_name}=x git status"),
+                format!("sudo {assign_name}=x ls"),
+            ] {
+                let v = g.check(&shell(&script));
+                assert!(v.is_deny(), "{script}: {v:?}");
+                assert!(v.reason().unwrap().contains(assign_name), "{script}: {v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_exec_shell_script_is_read_not_skipped() {
+        // Regression (audit): the script of an exec'd `bash -c` was only split by the SDK,
+        // which gives up on a loop; the invocation was then skipped.
+        let g = guard("{}");
+        let v = g.check(&exec(
+            "bash",
+            &["-c", "for i in 1; do LD_PRELOAD=/x.so ls; done"],
+        ));
+        assert!(v.is_deny(), "{v:?}");
+        assert!(v.reason().unwrap().contains("LD_PRELOAD"), "{v:?}");
+        let v = g.check(&exec(
+            "sudo",
+            &["sh", "-c", "if true; then export BASH_ENV=/x; fi"],
+        ));
+        assert!(v.is_deny(), "{v:?}");
+        let v = g.check(&exec("bash", &["-c", "for i in 1 2; do echo $i; done"]));
+        assert!(v.is_allow(), "{v:?}");
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_denied_by_default_and_asked_when_configured() {
+        let g = guard("{}");
+        for req in [
+            shell("eval \"$SETUP\"; ls"),
+            shell(r#"X='LD_PRELOAD=/x.so ls'; bash -c true; sudo sh -c "$X""#),
+            shell("bash -c true; su -c 'for i in 1; do LD_PRELOAD=/x.so ls; done' root"),
+            shell("echo LD_PRELOAD=/x.so ls | xargs env"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().starts_with("env-guard: "), "{v:?}");
+        }
+        let ask = guard(r#"{"on_unanalyzable": "ask"}"#);
+        assert!(ask.check(&shell("eval \"$SETUP\"; ls")).is_ask());
+        // Asking cannot strip: a guarded request variable makes it a deny.
+        let both = guard(r#"{"on_unanalyzable": "ask", "action": "strip"}"#);
+        let v = both.check(&shell("eval \"$SETUP\"").with_env("LD_PRELOAD", "/x.so"));
+        assert!(v.is_deny(), "{v:?}");
+        assert!(load::<EnvGuard>(r#"{"on_unanalyzable": "allow"}"#).is_err());
+    }
+
+    #[test]
+    fn defaults_false_guards_only_the_listed_names() {
+        let g = guard(r#"{"defaults": false, "names": ["VAULT_TOKEN"]}"#);
+        assert!(
+            g.check(&exec("ls", &[]).with_env("LD_PRELOAD", "/x.so"))
+                .is_allow()
+        );
+        assert!(g.check(&shell("LD_PRELOAD=/x.so ls")).is_allow());
+        assert!(
+            g.check(&exec("ls", &[]).with_env("VAULT_TOKEN", "s"))
+                .is_deny()
+        );
+        assert!(g.check(&shell("VAULT_TOKEN=s ls")).is_deny());
     }
 
     #[test]
