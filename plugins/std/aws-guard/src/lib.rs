@@ -2,13 +2,27 @@
 //! uses a profile listed as writable); `--endpoint-url`, `--no-verify-ssl`, `--ca-bundle`
 //! and environment overrides of the CLI's config, credentials or endpoints are refused;
 //! services, profiles and regions can be restricted. Applies to `aws` requests and to
-//! `aws ...` anywhere inside shell commands (wrappers included). See README.md.
+//! `aws ...` anywhere inside shell commands (wrappers included). What it cannot read (a
+//! request the host could not fully analyse, a `-c` script nobody could split, a wrapped
+//! command whose name is only known at run time, `xargs aws`) may call AWS: it is denied,
+//! or asked about with `on_unanalyzable = "ask"`, never skipped. See README.md.
 
 use cloudops_plugin_sdk::aws_argv;
 use cloudops_plugin_sdk::glob::Glob;
-use cloudops_plugin_sdk::wrappers::invocations;
+use cloudops_plugin_sdk::wrappers::command_invocations;
 use cloudops_plugin_sdk::{Command, Config, Plugin, Request, Verdict, register_plugin};
 use serde::Deserialize;
+
+/// What to answer for what the plugin cannot read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnanalyzable {
+    /// Refuse the request.
+    #[default]
+    Deny,
+    /// Ask the approver (a deny where there is none).
+    Ask,
+}
 
 /// The `config` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +59,10 @@ pub struct Settings {
     /// Allow `--endpoint-url` / `AWS_ENDPOINT_URL*` (default false).
     #[serde(default)]
     pub allow_endpoint_url: bool,
+    /// Requests the host could not fully analyse and commands that cannot be read (they
+    /// may call AWS): `"deny"` or `"ask"`.
+    #[serde(default)]
+    pub on_unanalyzable: OnUnanalyzable,
 }
 
 fn write_tag() -> String {
@@ -336,9 +354,31 @@ impl Plugin for AwsGuard {
             }
             return Verdict::Allow;
         }
+        let mut unreadable: Vec<String> = Vec::new();
         for cmd in request.commands() {
-            for inv in invocations(cmd) {
+            for inv in command_invocations(request, cmd) {
+                if let Some(why) = &inv.opaque {
+                    unreadable.push(format!(
+                        "`{}` runs a command that cannot be read ({why})",
+                        cmd.display()
+                    ));
+                    continue;
+                }
+                if inv.is_wrapped() && inv.argv.first().is_some_and(|a| a.contains(['$', '`'])) {
+                    unreadable.push(format!(
+                        "`{}` runs a command whose name is only known at run time",
+                        cmd.display()
+                    ));
+                    continue;
+                }
                 if inv.program_name() != "aws" {
+                    continue;
+                }
+                if inv.stdin_operands {
+                    unreadable.push(format!(
+                        "`{}` takes its service and operation from standard input",
+                        inv.display()
+                    ));
                     continue;
                 }
                 let call = parse(inv.args());
@@ -347,7 +387,20 @@ impl Plugin for AwsGuard {
                 }
             }
         }
-        Verdict::Allow
+        if !request.is_fully_analyzed() {
+            unreadable.push(format!(
+                "the request cannot be fully analysed ({}), so the AWS calls it makes are unknown",
+                request.unanalyzable().join("; ")
+            ));
+        }
+        if unreadable.is_empty() {
+            return Verdict::Allow;
+        }
+        let why = format!("aws-guard: {}", unreadable.join("; "));
+        match self.s.on_unanalyzable {
+            OnUnanalyzable::Deny => Verdict::deny(why),
+            OnUnanalyzable::Ask => Verdict::ask(why),
+        }
     }
 }
 
@@ -356,7 +409,7 @@ register_plugin!(AwsGuard);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudops_plugin_sdk::testing::{aws, aws_as, load, shell};
+    use cloudops_plugin_sdk::testing::{aws, aws_as, exec, load, shell};
 
     fn guard(json: &str) -> AwsGuard {
         load::<AwsGuard>(json).expect("config loads")
@@ -504,6 +557,66 @@ mod tests {
         let only_s3 = guard(r#"{"allow_services": ["s3"]}"#);
         assert!(only_s3.check(&aws("ec2", "describe-vpcs", &[])).is_deny());
         assert!(only_s3.check(&aws("s3", "ls", &[])).is_allow());
+    }
+
+    #[test]
+    fn a_wrapped_write_is_denied_and_what_cannot_be_read_is_not_skipped() {
+        let g = guard("{}");
+        for req in [
+            shell("timeout 60 aws s3 rb s3://x --force"),
+            exec("timeout", &["60", "aws", "s3", "rb", "s3://x", "--force"]),
+            exec(
+                "bash",
+                &["-c", "for b in x; do aws s3 rb s3://$b --force; done"],
+            ),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+        }
+        for req in [
+            shell("eval \"$CMD\""),
+            shell(r#"X='aws s3 rb s3://x'; bash -c true; sudo sh -c "$X""#),
+            shell("bash -c true; su -c 'for b in x; do aws s3 rb s3://x; done' root"),
+            shell("sudo $AWS s3 rb s3://x --force"),
+            shell("echo s3 rb s3://x --force | xargs aws"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().starts_with("aws-guard: "), "{v:?}");
+        }
+        let ask = guard(r#"{"on_unanalyzable": "ask"}"#);
+        assert!(ask.check(&shell("eval \"$CMD\"")).is_ask());
+        // Commands that are not AWS calls pass.
+        for script in ["ls -la", "git status", "cargo test", "timeout 5 make"] {
+            assert!(g.check(&shell(script)).is_allow(), "{script}");
+        }
+    }
+
+    #[test]
+    fn write_tag_read_prefixes_and_read_operations_are_configurable() {
+        let g = guard(
+            r#"{"write_tag": "change-ticket", "read_prefixes": ["describe-"],
+                "read_operations": ["dynamodb query", "ssm get-*"]}"#,
+        );
+        let write = aws("ec2", "terminate-instances", &[]);
+        let v = g.check(&write);
+        assert!(v.reason().unwrap().contains("change-ticket"), "{v:?}");
+        assert!(
+            g.check(&write.clone().with_tag("aws-write", "true"))
+                .is_deny(),
+            "the default tag no longer grants"
+        );
+        assert!(
+            g.check(&write.with_tag("change-ticket", "CHG-1"))
+                .is_allow()
+        );
+        assert!(g.check(&aws("ec2", "describe-vpcs", &[])).is_allow());
+        // `list-` is no longer a read prefix.
+        assert!(g.check(&aws("iam", "list-users", &[])).is_deny());
+        assert!(g.check(&aws("dynamodb", "query", &[])).is_allow());
+        assert!(g.check(&aws("ssm", "get-parameter", &[])).is_allow());
+        assert!(g.check(&aws("dynamodb", "put-item", &[])).is_deny());
     }
 
     #[test]
