@@ -197,6 +197,23 @@ mod tests {
     }
 
     #[test]
+    fn too_many_commands_are_denied_counting_nested_scripts() {
+        let l = limits(r#"{"max_commands": 3}"#);
+        let v = l.check(&shell("true; true; true; true"));
+        assert!(
+            v.is_deny() && v.reason().unwrap().contains("4 commands"),
+            "{v:?}"
+        );
+        // The commands of a `bash -c` script count too (the host reports them).
+        let v = l.check(&shell("bash -c 'true; true; true'"));
+        assert!(v.is_deny(), "{v:?}");
+        let v = l.check(&exec("bash", &["-c", "true; true; true"]));
+        assert!(v.is_deny(), "{v:?}");
+        let ok = l.check(&shell("true; true; true").with_timeout_ms(Some(1000)));
+        assert!(ok.is_allow(), "{ok:?}");
+    }
+
+    #[test]
     fn inconsistent_config_is_refused() {
         let err = load::<Limits>(r#"{"max_timeout_ms": 10, "default_timeout_ms": 20}"#)
             .err()
