@@ -61,6 +61,52 @@ fn tokens_and_keys_are_redacted_with_their_kind() {
 }
 
 #[test]
+fn bare_bearer_tokens_and_key_value_secrets_the_readme_claims_are_redacted() {
+    let mut p = plugin();
+    let cases = [
+        (
+            "curl -H 'x: Bearer abcdefghijklmnopqrstuvwxyz012345' https://api\n",
+            "curl -H 'x: Bearer [REDACTED:bearer]' https://api\n",
+        ),
+        (
+            "sent bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig== ok\n",
+            "sent bearer [REDACTED:bearer] ok\n",
+        ),
+        ("api_key=abc123def\n", "api_key=[REDACTED:password]\n"),
+        ("X-Api-Key: k-9f8e7d\n", "X-Api-Key: [REDACTED:password]\n"),
+        (
+            "{\"access_token\": \"ya29.a0Af\", \"expires_in\": 3599}\n",
+            "{\"access_token\": [REDACTED:password], \"expires_in\": 3599}\n",
+        ),
+        (
+            "ACCESS_TOKEN=tok_live_1 next\n",
+            "ACCESS_TOKEN=[REDACTED:password] next\n",
+        ),
+        ("auth_token: s3cr3t\n", "auth_token: [REDACTED:password]\n"),
+        (
+            "SLACK_AUTH_TOKEN='xyz abc'\n",
+            "SLACK_AUTH_TOKEN=[REDACTED:password]\n",
+        ),
+        (
+            "ssh-keygen passphrase: correct-horse-battery\n",
+            "ssh-keygen passphrase: [REDACTED:password]\n",
+        ),
+        (
+            "KEY_PASSPHRASE=\"a b c\"\n",
+            "KEY_PASSPHRASE=[REDACTED:password]\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(run(&mut p, input), expected, "input {input:?}");
+    }
+    // A short word after "bearer" is prose, not a token (the README's stance).
+    assert_eq!(
+        run(&mut p, "the bearer of this note\n"),
+        "the bearer of this note\n"
+    );
+}
+
+#[test]
 fn clean_output_passes_untouched() {
     let mut p = plugin();
     let text = "Compiling foo v0.1.0\nrunning 3 tests\nAKIA is a prefix\nthe bearer of news\n";
