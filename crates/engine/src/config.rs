@@ -109,8 +109,10 @@ pub struct ExecutionConfig {
     /// After each execution, also kill processes that escaped its process group (`setsid`,
     /// a daemon's double fork). Every child inherits `CLOUDOPS_EXECUTION_ID=<id>` in its
     /// environment; with this on, `/proc` is scanned for that marker when the execution
-    /// ends (about a millisecond per few hundred processes). A process that clears its
-    /// environment still escapes. Default: false (the CLI and the MCP server turn it on).
+    /// ends (about a millisecond per few hundred processes), or only this process's own
+    /// descendants if it is a child subreaper (see [`crate::adopt_orphans`]). A process
+    /// that clears its environment still escapes. Default: false (the CLI and the MCP
+    /// server turn it on).
     pub hunt_escapees: bool,
     /// Ask the kernel to SIGKILL each child when the thread that spawned it exits
     /// (`PR_SET_PDEATHSIG`), so that a `kill -9` of the engine's process does not leave

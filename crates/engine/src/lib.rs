@@ -47,7 +47,7 @@ pub use gate::{
 };
 pub use resolve::{PreparedCommand, prepare, prepare_in};
 pub use rewrite::{RewriteAnswer, request_diff, whole_lines};
-pub use runtime::EXECUTION_ID_VAR;
+pub use runtime::{EXECUTION_ID_VAR, adopt_orphans};
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,
     ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult,
