@@ -14,6 +14,19 @@ use crate::output::{Streamer, Terminal};
 use crate::render::{EXIT_INTERRUPTED, UserError};
 use crate::settings::Common;
 
+/// Set when `run` has its command's result and output: nothing cloudops started is still
+/// running, so the process may exit without tearing down the async runtime.
+pub static FINISHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Skips the teardown of `value` (the engine, the loaded plugins): the process exits right
+/// after, and the kernel frees their memory faster than their destructors would (unmapping
+/// each plugin's reservations, stopping the epoch thread). Only for values whose drop has
+/// no effect outside the process: the decision log is written line by line, unbuffered.
+fn keep_until_exit<T>(value: T) {
+    FINISHED.store(true, std::sync::atomic::Ordering::Release);
+    std::mem::forget(value);
+}
+
 /// A timeout in the engine's unit, whole milliseconds in a `u64`. Every timeout that gets
 /// here was checked to fit when it was read (`--timeout` in the settings, the policy's and a
 /// plan's when compiled); one that did not would saturate at `u64::MAX` ms (about 584
@@ -145,6 +158,7 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         }
     };
     streamer.drained(id, Duration::from_secs(5)).await;
+    keep_until_exit((engine, loaded));
     if common.json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(result.exit_code);

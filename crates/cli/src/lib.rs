@@ -42,6 +42,15 @@ pub fn main() -> i32 {
         Err(e) => return report(&e, false),
     };
     let json = settings.common.json;
+    if matches!(
+        settings.action,
+        Action::Execute { check: false, .. } | Action::Plan(_)
+    ) {
+        // A run is short-lived: orphans of its commands come to us, and the hunt for
+        // escapees walks our descendants instead of every process on the machine. (Not
+        // for the long-running MCP server, which would collect its orphans' zombies.)
+        cloudops_execution_engine::adopt_orphans();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -59,7 +68,13 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => report(&e, json),
     };
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if exec::FINISHED.load(std::sync::atomic::Ordering::Acquire) {
+        // Nothing is left running (see `exec::FINISHED`): the workers' teardown would only
+        // delay the exit, which ends them anyway.
+        std::mem::forget(runtime);
+    } else {
+        runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    }
     code
 }
 
