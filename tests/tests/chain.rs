@@ -47,7 +47,8 @@ fn engine_with_env(
         ..Default::default()
     })
     .unwrap();
-    let loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::get).unwrap();
+    let loaded =
+        LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::lookup).unwrap();
     ExecutionEngine::new(
         ExecutionConfig {
             extra_env,
@@ -122,6 +123,41 @@ async fn destructive_commands_are_denied_and_nothing_runs() {
         .await
         .unwrap();
     assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
+}
+
+/// Regression (audit): a static `bash -c` anywhere in the request made deny-commands drop
+/// the "cannot split" finding of a dynamic `-c` script behind a wrapper, and the
+/// normaliser did not flag such a script, so `sudo sh -c "$X"` ran whatever `$X` held.
+/// An exec'd `bash -c` loop was not analysed at all.
+#[tokio::test]
+async fn a_dynamic_or_exec_shell_c_script_behind_a_wrapper_is_denied_and_nothing_runs() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine = engine("agent", None, &cache);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    for script in [
+        format!(r#"X='{touch}'; bash -c true; timeout 5 sh -c "$X""#),
+        format!(r#"X='{touch}'; bash -c true; sudo sh -c "$X""#),
+    ] {
+        let (plugin, reason) = denied_by(engine.execute(sh(&script)).await.unwrap_err());
+        assert_eq!(plugin, "deny-commands", "{script}: {reason}");
+        assert!(reason.contains("$X"), "{script}: {reason}");
+        assert!(!marker.exists(), "{script} ran");
+    }
+    let looped = agent(Command::Exec {
+        program: "timeout".into(),
+        args: vec![
+            "5".into(),
+            "bash".into(),
+            "-c".into(),
+            format!("{touch}; for d in /; do rm -rf \"$d\"; done"),
+        ],
+    });
+    let (plugin, reason) = denied_by(engine.execute(looped).await.unwrap_err());
+    assert_eq!(plugin, "deny-commands", "{reason}");
+    assert!(reason.contains("recursive delete"), "{reason}");
+    assert!(!marker.exists(), "the exec'd loop ran");
 }
 
 #[tokio::test]
