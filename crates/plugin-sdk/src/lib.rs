@@ -46,7 +46,9 @@
 //!
 //! Helpers: [`Request::commands`], [`SimpleCommand::program_name`],
 //! [`SimpleCommand::has_flag`] / [`FlagAliases`], [`glob::glob_match`], [`path`],
-//! [`wrappers::invocations`] (sees through `sudo`, `env`, `xargs`, `sh -c`, ...), and,
+//! [`wrappers::invocations`] (sees through `sudo`, `env`, `xargs`, `sh -c`, ...),
+//! [`wrappers::command_invocations`] (the same, without the `-c` scripts the host
+//! analysed itself), and,
 //! on the host only, [`testing`] (plain `cargo test`, real normalisation).
 
 extern crate self as cloudops_plugin_sdk;
