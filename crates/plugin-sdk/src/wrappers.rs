@@ -162,20 +162,30 @@ pub fn request_invocations(request: &Request) -> Vec<Invocation> {
 /// The invocations of `cmd`, one of `request`'s commands. A `-c` script the splitter
 /// here cannot read is left out (not reported opaque) only when the host analysed that
 /// very script: the shell is the one the host picks in `cmd`'s argv (the first word
-/// naming one of [`HOST_PARSED_SHELLS`]), and no word of `cmd` depends on run-time
-/// expansion (`cmd.dynamic` is false, so the script is known text). Everything else the
+/// naming one of [`HOST_PARSED_SHELLS`]), and none of its words depends on run-time
+/// expansion (`cmd.dynamic` is false, or the dynamic words stand before the shell:
+/// `sudo -u "$U" bash -c '…'`), so the script is known text. Everything else the
 /// splitter gives up on stays opaque: a script behind `su -c`, `watch` or `eval`, inside
 /// a script the splitter split itself, of a shell the host does not parse (`fish`), or
 /// made of an expansion (`sudo sh -c "$X"`).
 pub fn command_invocations(request: &Request, cmd: &SimpleCommand) -> Vec<Invocation> {
     let host_analysed =
         request.commands().any(|c| c.in_context("shell-c")) || !request.is_fully_analyzed();
-    let host_parsed = if host_analysed && !cmd.dynamic {
-        host_shell_index(&cmd.argv).map(|k| &cmd.argv[k..])
+    let host_parsed = if host_analysed {
+        host_shell_index(&cmd.argv)
+            .map(|k| &cmd.argv[k..])
+            .filter(|shell| !cmd.dynamic || shell.iter().all(|w| !looks_dynamic(w)))
     } else {
         None
     };
     walk(cmd, host_parsed)
+}
+
+/// True when a word may be one the host kept as written because it depends on run-time
+/// expansion (`$X`, `$(..)`, backticks, globs, braces, `~`). Static words may hold these
+/// characters too (a quoted script often does): this only errs towards "dynamic".
+fn looks_dynamic(word: &str) -> bool {
+    word.contains(['$', '`', '*', '?', '[', '{', '~'])
 }
 
 /// The index of the shell whose `-c` script the host analyses in `argv`, as the host
@@ -939,6 +949,7 @@ mod tests {
             "sudo bash -c 'for f in a b; do echo $f; done'",
             "timeout 5 sh -c 'if true; then ls; fi'",
             "busybox sh -c 'while false; do :; done'",
+            r#"sudo -u "$U" bash -c 'for f in a b; do echo hi; done'"#,
         ] {
             assert_eq!(opaque_in(script), Vec::<String>::new(), "{script}");
         }
@@ -961,6 +972,10 @@ mod tests {
                 "{script}: {opaque:?}"
             );
         }
+        // A command with run-time words whose shell part may hold one: which word is
+        // dynamic cannot be told, so the script stays opaque (errs towards "cannot tell").
+        let script = r#"sudo -u "$U" bash -c 'for d in /; do rm -rf $d; done' "$1""#;
+        assert!(!opaque_in(script).is_empty(), "{script}");
     }
 
     #[test]
