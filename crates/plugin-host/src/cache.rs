@@ -13,8 +13,16 @@
 //! by a crash fails its checksum, and an entry whose checksum fails, or that wasmtime
 //! refuses, is deleted and recompiled. The checksum guards against corruption, not
 //! tampering: whoever can write the cache directory can write the policy too.
+//!
+//! `sources/<key>` remembers the sha256 of a plugin file, keyed by its path and what
+//! `stat` says of it (device, inode, size, modification and change times), so that a warm
+//! start neither reads nor hashes an unchanged plugin. A stale memory cannot run other
+//! code than the policy allows: it names a compiled entry by content hash, and a pin is
+//! compared with that hash. At worst a file changed without its times changing (which
+//! needs the clock set back) goes on running its previous, still pinned, version.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -37,6 +45,9 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The layout of an entry (bumped when it changes, so old entries are missed, not misread).
 const ENTRY_FORMAT: &str = "cwasm+crc32le";
+
+/// How long a plugin file must have been left unchanged before its hash is remembered.
+const MEMO_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The wasmtime version the host is built with (pinned with `=` in Cargo.toml; wasmtime
 /// exports no version constant).
@@ -79,6 +90,76 @@ impl Cache {
     }
 
     /// The component for `bytes`, from the cache or freshly compiled.
+    /// The component of a valid entry for `content_sha256`, or `None` (no entry, a
+    /// corrupt one, or one wasmtime refuses: [`Cache::load_or_compile`] deals with those).
+    pub(crate) fn load_cached(&self, engine: &Engine, content_sha256: &str) -> Option<Component> {
+        let path = self.entry(content_sha256);
+        (check_entry(&path) == Entry::Valid)
+            .then(|| deserialize_file(engine, &path).ok())
+            .flatten()
+    }
+
+    /// The remembered SHA-256 of the plugin file at `path`, if the file is unchanged since
+    /// it was hashed: the same path, device, inode, size, modification and change times.
+    pub(crate) fn remembered_sha256(&self, path: &Path) -> Option<String> {
+        let meta = std::fs::metadata(path).ok()?;
+        let memo = std::fs::read_to_string(self.memo(path, &meta)?).ok()?;
+        let sha = memo.trim();
+        (sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| sha.to_string())
+    }
+
+    /// Remembers that the file at `path`, of `len` bytes, hashed to `content_sha256` (best
+    /// effort). Not for a file changed in the last [`MEMO_SETTLE`]: a change within the
+    /// resolution of the file system's clock would not change its times (git's "racy"
+    /// entries), so such a file is hashed again at the next start.
+    pub(crate) fn remember_sha256(&self, path: &Path, len: usize, content_sha256: &str) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let settled = |t: std::io::Result<std::time::SystemTime>| {
+            t.ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= MEMO_SETTLE)
+        };
+        let changed = std::time::UNIX_EPOCH
+            + std::time::Duration::new(
+                u64::try_from(meta.ctime()).unwrap_or(u64::MAX),
+                u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+            );
+        if u64::try_from(len).ok() != Some(meta.len())
+            || !settled(meta.modified())
+            || !settled(Ok(changed))
+        {
+            return;
+        }
+        if let Some(memo) = self.memo(path, &meta) {
+            let _ = write_atomically(&memo, content_sha256.as_bytes(), false);
+        }
+    }
+
+    /// Where the hash of the file at `path` with metadata `meta` is remembered.
+    fn memo(&self, path: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
+        if !meta.is_file() {
+            return None;
+        }
+        let mut key = Sha256::new();
+        key.update(std::path::absolute(path).ok()?.as_os_str().as_bytes());
+        for n in [
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime().cast_unsigned(),
+            meta.mtime_nsec().cast_unsigned(),
+            meta.ctime().cast_unsigned(),
+            meta.ctime_nsec().cast_unsigned(),
+        ] {
+            key.update(b"\0");
+            key.update(n.to_le_bytes());
+        }
+        Some(self.dir.join("sources").join(hex(&key.finalize())))
+    }
+
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
@@ -102,7 +183,7 @@ impl Cache {
         }
         let _ = std::fs::remove_file(&path);
         let cwasm = engine.precompile_component(bytes)?;
-        let outcome = match write_atomically(&path, &cwasm) {
+        let outcome = match write_atomically(&path, &cwasm, true) {
             Ok(()) => CacheOutcome::Compiled,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "could not write the plugin cache");
@@ -179,9 +260,9 @@ fn deserialize_file(engine: &Engine, path: &Path) -> Result<Component, wasmtime:
     }
 }
 
-/// Writes `cwasm` plus its CRC-32 to `path` through a temp file and a rename (no fsync:
-/// see the module docs).
-fn write_atomically(path: &Path, cwasm: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` (plus their CRC-32 if `checksum`) to `path` through a temp file and a
+/// rename (no fsync: see the module docs).
+fn write_atomically(path: &Path, bytes: &[u8], checksum: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -192,8 +273,10 @@ fn write_atomically(path: &Path, cwasm: &[u8]) -> std::io::Result<()> {
     ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(cwasm)?;
-        f.write_all(&crc32fast::hash(cwasm).to_le_bytes())?;
+        f.write_all(bytes)?;
+        if checksum {
+            f.write_all(&crc32fast::hash(bytes).to_le_bytes())?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

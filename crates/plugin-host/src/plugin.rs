@@ -1,5 +1,6 @@
 //! A loaded plugin: its compiled, pre-linked component, its limits, and its live instances; every call into the guest goes through here.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
@@ -101,50 +102,21 @@ impl LoadedPlugin {
                 ),
             });
         }
-        let bytes: Arc<[u8]> = match &spec.source {
-            PluginSource::Path(path) => std::fs::read(path)
-                .map_err(|source| LoadError::Read {
-                    plugin: plugin.clone(),
-                    path: path.clone(),
-                    source,
-                })?
-                .into(),
-            PluginSource::Bytes { bytes, .. } => bytes.clone(),
-        };
-        let actual = sha256_hex(&bytes);
-        if let Some(pin) = &spec.sha256 {
-            let pin_lc = pin.trim().to_ascii_lowercase();
-            if pin_lc.len() != 64 || !pin_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(LoadError::BadPin {
-                    plugin,
-                    pin: pin.clone(),
-                });
-            }
-            if pin_lc != actual {
-                return Err(LoadError::HashMismatch {
-                    plugin,
-                    source_label: label,
-                    expected: pin_lc,
-                    actual,
-                });
-            }
-        }
-        if let Some(what) = not_a_component(&bytes) {
-            return Err(LoadError::NotAComponent {
-                plugin,
-                source_label: label,
-                what,
-            });
-        }
         let inner = &host.inner;
-        let (component, outcome) = inner
-            .cache
-            .load_or_compile(&inner.engine, &bytes, &actual)
-            .map_err(|e| LoadError::Compile {
-                plugin: plugin.clone(),
-                source_label: label.clone(),
-                source: wasm_error(e),
-            })?;
+        // A warm start: the content hash is known without reading the plugin (built in, or
+        // a file unchanged since it was hashed), it is the pinned one, and its compiled
+        // code is in the cache. Anything else takes the full path, which reports errors.
+        let fast = known_sha256(inner, &spec.source)
+            .filter(|sha| {
+                spec.sha256
+                    .as_ref()
+                    .is_none_or(|pin| pin.trim().eq_ignore_ascii_case(sha))
+            })
+            .and_then(|sha| inner.cache.load_cached(&inner.engine, &sha));
+        let (component, outcome) = match fast {
+            Some(component) => (component, CacheOutcome::Hit),
+            None => Self::compile(host, spec)?,
+        };
         let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
             plugin: plugin.clone(),
             source_label: label.clone(),
@@ -188,6 +160,65 @@ impl LoadedPlugin {
         loaded.info = info;
         loaded.release(instance);
         Ok((loaded, outcome))
+    }
+
+    /// Reads the plugin, checks its pin and that it is a component, and loads its compiled
+    /// code from the cache or compiles it; remembers a file's hash for the next start.
+    fn compile(
+        host: &PluginHost,
+        spec: &PluginSpec,
+    ) -> Result<(wasmtime::component::Component, CacheOutcome), LoadError> {
+        let plugin = spec.name.clone();
+        let label = spec.source.label();
+        let bytes: Cow<'_, [u8]> = match &spec.source {
+            PluginSource::Path(path) => {
+                Cow::Owned(std::fs::read(path).map_err(|source| LoadError::Read {
+                    plugin: plugin.clone(),
+                    path: path.clone(),
+                    source,
+                })?)
+            }
+            PluginSource::Bytes { bytes, .. } => Cow::Borrowed(bytes),
+            PluginSource::Static { bytes, .. } => Cow::Borrowed(bytes),
+        };
+        let actual = sha256_hex(&bytes);
+        if let Some(pin) = &spec.sha256 {
+            let pin_lc = pin.trim().to_ascii_lowercase();
+            if pin_lc.len() != 64 || !pin_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(LoadError::BadPin {
+                    plugin,
+                    pin: pin.clone(),
+                });
+            }
+            if pin_lc != actual {
+                return Err(LoadError::HashMismatch {
+                    plugin,
+                    source_label: label,
+                    expected: pin_lc,
+                    actual,
+                });
+            }
+        }
+        if let Some(what) = not_a_component(&bytes) {
+            return Err(LoadError::NotAComponent {
+                plugin,
+                source_label: label,
+                what,
+            });
+        }
+        let inner = &host.inner;
+        let compiled = inner
+            .cache
+            .load_or_compile(&inner.engine, &bytes, &actual)
+            .map_err(|e| LoadError::Compile {
+                plugin: plugin.clone(),
+                source_label: label.clone(),
+                source: wasm_error(e),
+            })?;
+        if let PluginSource::Path(path) = &spec.source {
+            inner.cache.remember_sha256(path, bytes.len(), &actual);
+        }
+        Ok(compiled)
     }
 
     fn wall(&self) -> Duration {
@@ -367,6 +398,16 @@ impl LoadedPlugin {
 enum InitError {
     Call(CallError),
     Refused(String),
+}
+
+/// The SHA-256 of a plugin's bytes when it is known without reading them: computed when
+/// the binary was built, or remembered for a file that has not changed since.
+fn known_sha256(host: &HostInner, source: &PluginSource) -> Option<String> {
+    match source {
+        PluginSource::Static { sha256, .. } => Some((*sha256).to_string()),
+        PluginSource::Path(path) => host.cache.remembered_sha256(path),
+        PluginSource::Bytes { .. } => None,
+    }
 }
 
 /// Why `bytes` is not a component, or `None` if it is one (by its header).

@@ -15,6 +15,17 @@ pub enum PluginSource {
         /// The component.
         bytes: Arc<[u8]>,
     },
+    /// Bytes built into the binary, with their SHA-256 computed at build time (so a start
+    /// with a warm cache neither copies nor hashes them).
+    Static {
+        /// Shown where a file name would be (`builtin:NAME`).
+        label: String,
+        /// The component.
+        bytes: &'static [u8],
+        /// The SHA-256 of `bytes`, lowercase hex. Trusted: a wrong value would load the
+        /// cached code of other bytes.
+        sha256: &'static str,
+    },
 }
 
 impl PluginSource {
@@ -22,7 +33,7 @@ impl PluginSource {
     pub fn label(&self) -> String {
         match self {
             PluginSource::Path(p) => p.display().to_string(),
-            PluginSource::Bytes { label, .. } => label.clone(),
+            PluginSource::Bytes { label, .. } | PluginSource::Static { label, .. } => label.clone(),
         }
     }
 }

@@ -140,12 +140,82 @@ fn compiled_once_then_loaded_from_cache_and_a_corrupt_entry_is_recompiled() {
     let (p, fourth) = h.load_reporting_cache(&s).unwrap();
     assert_eq!(fourth, CacheOutcome::Compiled);
     assert_eq!(p.info().name, "allow-all");
-    // No temp files are left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    // No temp files are left behind: the entry, and the remembered hash of the (long
+    // unchanged) plugin file.
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut n: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let top = names(dir.path());
+    assert_eq!(top.len(), 2, "{top:?}");
+    assert!(top.contains(&"sources".to_string()), "{top:?}");
+    assert_eq!(names(&dir.path().join("sources")).len(), 1);
+}
+
+/// A warm start does not read an unchanged plugin file (its hash is remembered by its
+/// path and `stat`); an edited file is read, hashed and loaded again.
+#[test]
+fn an_edited_plugin_file_is_loaded_anew_not_from_its_remembered_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = fresh_host(&dir.path().join("cache"));
+    let file = dir.path().join("plugin.wasm");
+    let allow_all = std::fs::read(plugin_path("allow-all")).unwrap();
+    std::fs::write(&file, &allow_all).unwrap();
+    let s = PluginSpec {
+        name: "p".into(),
+        source: PluginSource::Path(file.clone()),
+        ..spec("allow-all", "{}")
+    };
+    let memos = || {
+        std::fs::read_dir(dir.path().join("cache/sources"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // Just written: hashed at every load, not remembered (a change within the file
+    // system's clock resolution would go unseen).
+    assert_eq!(
+        h.load_reporting_cache(&s).unwrap().1,
+        CacheOutcome::Compiled
+    );
+    assert_eq!(memos(), 0);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (p, outcome) = h.load_reporting_cache(&s).unwrap();
+    assert_eq!(
+        (p.info().name.as_str(), outcome),
+        ("allow-all", CacheOutcome::Hit)
+    );
+    assert_eq!(memos(), 1);
+    // Remembered by another host (another process) too.
+    let again = fresh_host(&dir.path().join("cache"));
+    assert_eq!(again.load_reporting_cache(&s).unwrap().1, CacheOutcome::Hit);
+
+    // Edited (new content, new times): read and compiled again, whatever was remembered.
+    std::fs::write(&file, std::fs::read(plugin_path("deny-pattern")).unwrap()).unwrap();
+    let edited = PluginSpec {
+        config_json: r#"{"programs": ["rm"]}"#.into(),
+        ..s.clone()
+    };
+    let (p, outcome) = h.load_reporting_cache(&edited).unwrap();
+    assert_eq!(p.info().name, "deny-pattern");
+    assert_eq!(outcome, CacheOutcome::Compiled);
+    // And a pin of the old content is now a mismatch, not a remembered match.
+    use sha2::Digest;
+    let old: String = sha2::Sha256::digest(&allow_all)
+        .iter()
+        .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(names.len(), 1, "{names:?}");
+    let pinned = PluginSpec {
+        sha256: Some(old),
+        ..edited
+    };
+    assert!(matches!(
+        h.load_reporting_cache(&pinned).unwrap_err(),
+        LoadError::HashMismatch { .. }
+    ));
 }
 
 #[test]
