@@ -254,8 +254,13 @@ fn engine(cache: &Path, log: &Path, retain_max: usize) -> Result<ExecutionEngine
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
-    let loaded = LoadedPolicy::load(Arc::new(policy), None, &host, cloudops_builtin_plugins::get)
-        .map_err(|e| e.to_string())?;
+    let loaded = LoadedPolicy::load(
+        Arc::new(policy),
+        None,
+        &host,
+        cloudops_builtin_plugins::lookup,
+    )
+    .map_err(|e| e.to_string())?;
     let sink = JsonlSink::open(log, Fsync::Never).map_err(|e| e.to_string())?;
     Ok(ExecutionEngine::new(
         ExecutionConfig {

@@ -11,8 +11,25 @@ include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 pub fn get(name: &str) -> Option<&'static [u8]> {
     BUILTINS
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, bytes)| *bytes)
+        .find(|(n, ..)| *n == name)
+        .map(|(_, bytes, _)| *bytes)
+}
+
+/// The SHA-256 (lowercase hex) of [`get`]'s bytes, computed when the binary was built, so
+/// that loading a built-in plugin from the compile cache need not hash it again.
+pub fn sha256(name: &str) -> Option<&'static str> {
+    BUILTINS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(.., sha)| *sha)
+}
+
+/// [`get`] and [`sha256`] together: what the policy layer's built-in lookup wants.
+pub fn lookup(name: &str) -> Option<(&'static [u8], &'static str)> {
+    BUILTINS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(_, bytes, sha)| (*bytes, *sha))
 }
 
 /// The names of every standard plugin, sorted.
@@ -53,7 +70,20 @@ mod tests {
     }
 
     #[test]
+    fn the_recorded_sha256_is_the_embedded_bytes_hash() {
+        use sha2::{Digest, Sha256};
+        for name in names() {
+            let actual: String = Sha256::digest(get(name).unwrap())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(sha256(name), Some(actual.as_str()), "{name}");
+        }
+    }
+
+    #[test]
     fn unknown_names_are_none() {
+        assert!(sha256("no-such-plugin").is_none());
         assert!(get("no-such-plugin").is_none());
         assert!(get("").is_none());
     }

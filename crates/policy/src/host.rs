@@ -16,8 +16,9 @@ use crate::policy::{PluginOrigin, Profile};
 use crate::select::Effective;
 use crate::{Choice, Policy};
 
-/// Looks up the bytes of a built-in plugin (`builtin:NAME`).
-pub type BuiltinLookup = fn(&str) -> Option<&'static [u8]>;
+/// Looks up a built-in plugin (`builtin:NAME`): its component bytes, embedded in the
+/// binary, and their SHA-256 (lowercase hex), computed when the binary was built.
+pub type BuiltinLookup = fn(&str) -> Option<(&'static [u8], &'static str)>;
 
 /// A policy under one profile with its plugins loaded: implements [`PluginSelector`].
 pub struct LoadedPolicy {
@@ -53,15 +54,17 @@ impl LoadedPolicy {
             let source = match &decl.origin {
                 PluginOrigin::File(p) => PluginSource::Path(p.clone()),
                 PluginOrigin::Builtin(b) => {
-                    let bytes = builtins(b).ok_or_else(|| PolicyError::UnknownBuiltin {
-                        at: decl.source_at.clone(),
-                        plugin: decl.name.clone(),
-                        builtin: b.clone(),
-                        known: Vec::new(),
-                    })?;
-                    PluginSource::Bytes {
+                    let (bytes, sha256) =
+                        builtins(b).ok_or_else(|| PolicyError::UnknownBuiltin {
+                            at: decl.source_at.clone(),
+                            plugin: decl.name.clone(),
+                            builtin: b.clone(),
+                            known: Vec::new(),
+                        })?;
+                    PluginSource::Static {
                         label: format!("builtin:{b}"),
-                        bytes: Arc::from(bytes),
+                        bytes,
+                        sha256,
                     }
                 }
             };
