@@ -36,14 +36,17 @@
 //!
 //! Layout: [`model`] holds the public types, `request` the per-kind dispatch, `shell`
 //! the script analysis (a fast path for plain commands, the brush-parser path for the
-//! rest), `pathcache` the bounded cache of `PATH` look-ups.
+//! rest), `pathcache` the bounded cache of `PATH` look-ups, [`paths`] the host-side
+//! resolution of path words (symlinks followed) for plugins of interface 0.2.0.
 
 pub mod model;
 mod pathcache;
+pub mod paths;
 mod request;
 mod shell;
 
 pub use model::{Assignment, Normalized, Redirection, SimpleCommand};
+pub use paths::{PathWord, ResolvedPath, ResolvedPaths, resolve_paths};
 pub use shell::{MAX_NESTING, MAX_SCRIPT_BYTES};
 
 use cloudops_execution_engine::ExecutionRequest;
