@@ -1,4 +1,4 @@
-//! The chain gate: normalises a request once, runs the selected plugins in order (rewrite, deny, ask, audit, failure policy) and records the decision.
+//! The chain gate: normalises a request once (and resolves its paths when a plugin of interface 0.2.0 or later will see them), runs the selected plugins in order (rewrite, deny, ask, audit, failure policy) and records the decision.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use cloudops_execution_engine::{
 };
 use cloudops_normalize::Normalized;
 
-use crate::bindings::v0_1_0::types as wit;
+use crate::bindings::current::types as wit;
 use crate::convert::{apply_rewrite, to_wit};
 use crate::error::CallError;
 use crate::host::PluginHost;
@@ -110,7 +110,17 @@ impl ChainGate {
         }
         let profile = selection.profile.as_deref();
         let mut current = request.clone();
-        let mut sent = to_wit(&current, &normalized, profile);
+        // Only plugins of 0.2.0 and later see resolved paths: spare the filesystem
+        // look-ups when none of them is in the chain.
+        let resolve = selection
+            .plugins
+            .iter()
+            .any(|p| p.info().wants(Hook::Check) && p.sees_resolved_paths());
+        let view = |req: &ExecutionRequest, n: &Normalized| {
+            let resolved = resolve.then(|| cloudops_normalize::resolve_paths(req, n));
+            to_wit(req, n, resolved.as_ref(), profile)
+        };
+        let mut sent = view(&current, &normalized);
         let (mut rewrote, mut asked): (Option<usize>, Option<usize>) = (None, None);
         for plugin in selection
             .plugins
@@ -185,7 +195,7 @@ impl ChainGate {
                     if !audit {
                         current = *next;
                         normalized = cloudops_normalize::normalize(&current);
-                        sent = to_wit(&current, &normalized, profile);
+                        sent = view(&current, &normalized);
                         rewrote = Some(record.steps.len());
                     }
                 }

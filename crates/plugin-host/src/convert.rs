@@ -1,16 +1,19 @@
-//! Conversions between the engine's request and the WIT `request` record, and the checks of a rewrite (the engine's [`RewriteAnswer`] does those that need no WIT types).
+//! Conversions between the engine's request and the WIT `request` record of the current interface (with the host-resolved paths), and the checks of a rewrite (the engine's [`RewriteAnswer`] does those that need no WIT types).
 
 use std::path::PathBuf;
 
 use cloudops_execution_engine::{Command, EnvPolicy, ExecutionRequest, RewriteAnswer};
-use cloudops_normalize::Normalized;
+use cloudops_normalize::{Normalized, PathWord, ResolvedPaths};
 
-use crate::bindings::v0_1_0::types as wit;
+use crate::bindings::current::types as wit;
 
-/// The WIT view of `request`, with its normalised form and the profile in force.
+/// The WIT view of `request`, with its normalised form, its resolved paths (`None` when no
+/// plugin of the chain can see them: then none are listed and `paths-complete` is false)
+/// and the profile in force.
 pub(crate) fn to_wit(
     request: &ExecutionRequest,
     normalized: &Normalized,
+    resolved: Option<&ResolvedPaths>,
     profile: Option<&str>,
 ) -> wit::Request {
     let mut env: Vec<wit::EnvVar> = request
@@ -32,12 +35,14 @@ pub(crate) fn to_wit(
     wit::Request {
         id: request.id.to_string(),
         command: command_to_wit(&request.command),
-        normalized: normalized_to_wit(normalized),
+        normalized: normalized_to_wit(normalized, resolved),
         env,
         working_dir: request
             .working_dir
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned()),
+        canonical_working_dir: resolved.and_then(|r| r.working_dir.clone()),
+        paths_complete: resolved.is_some_and(|r| r.complete),
         timeout_ms: request.timeout_ms,
         source: request.metadata.source.clone(),
         conversation_id: request.metadata.conversation_id.clone(),
@@ -100,12 +105,31 @@ fn command_from_wit(command: wit::Command) -> Command {
     }
 }
 
-fn normalized_to_wit(n: &Normalized) -> wit::Normalized {
+fn normalized_to_wit(n: &Normalized, resolved: Option<&ResolvedPaths>) -> wit::Normalized {
+    let paths = |i: usize| -> Vec<wit::ResolvedPath> {
+        resolved
+            .and_then(|r| r.commands.get(i))
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| wit::ResolvedPath {
+                        word: match p.word {
+                            PathWord::Argument(i) => wit::PathWord::Argument(i),
+                            PathWord::Redirection(i) => wit::PathWord::Redirection(i),
+                        },
+                        offset: p.offset,
+                        canonical: p.canonical.clone(),
+                        exists: p.exists,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     wit::Normalized {
         commands: n
             .commands
             .iter()
-            .map(|c| wit::SimpleCommand {
+            .enumerate()
+            .map(|(i, c)| wit::SimpleCommand {
                 argv: c.argv.clone(),
                 program: c.program.clone(),
                 assignments: c
@@ -127,6 +151,7 @@ fn normalized_to_wit(n: &Normalized) -> wit::Normalized {
                     .collect(),
                 context: c.context.clone(),
                 dynamic: c.dynamic,
+                paths: paths(i),
             })
             .collect(),
         unanalyzable: n.unanalyzable.clone(),
@@ -146,6 +171,14 @@ pub(crate) fn apply_rewrite(
     let unchanged = [
         ("id", rewritten.id == sent.id),
         ("normalized", rewritten.normalized == sent.normalized),
+        (
+            "canonical-working-dir",
+            rewritten.canonical_working_dir == sent.canonical_working_dir,
+        ),
+        (
+            "paths-complete",
+            rewritten.paths_complete == sent.paths_complete,
+        ),
         ("source", rewritten.source == sent.source),
         (
             "conversation-id",
@@ -206,12 +239,17 @@ mod tests {
     #[test]
     fn rewrite_of_id_or_tags_is_malformed_but_timeout_is_taken() {
         let cur = req();
-        let sent = to_wit(&cur, &Normalized::default(), Some("prod"));
+        let sent = to_wit(&cur, &Normalized::default(), None, Some("prod"));
         let mut w = sent.clone();
         w.id = uuid::Uuid::new_v4().to_string();
         w.tags.push(("x".into(), "y".into()));
         let err = apply_rewrite(&cur, &sent, w).unwrap_err();
         assert!(err.contains("id, tags"), "{err}");
+
+        let mut w = sent.clone();
+        w.canonical_working_dir = Some("/".into());
+        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        assert!(err.contains("canonical-working-dir"), "{err}");
 
         let mut w = sent.clone();
         w.timeout_ms = Some(10);
@@ -223,7 +261,7 @@ mod tests {
     #[test]
     fn rewrite_to_an_empty_program_fails_validation() {
         let cur = req();
-        let sent = to_wit(&cur, &Normalized::default(), None);
+        let sent = to_wit(&cur, &Normalized::default(), None, None);
         let mut w = sent.clone();
         w.command = wit::Command::Exec(wit::ExecCommand {
             program: String::new(),

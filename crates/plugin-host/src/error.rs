@@ -91,16 +91,21 @@ pub enum LoadError {
         #[source]
         source: WasmError,
     },
-    /// The component does not implement the `cloudops:plugin@0.1.0` world (wrong exports,
-    /// another version, or imports the host does not offer).
-    #[error("plugin '{plugin}': {source_label} does not implement {expected}")]
+    /// The component implements none of the `plugin` worlds the host supports (wrong
+    /// exports, another interface version, or imports the host does not offer).
+    #[error(
+        "plugin '{plugin}': {source_label} does not implement a plugin interface this host \
+         supports ({expected}); it {found}"
+    )]
     WrongWorld {
         /// Plugin name.
         plugin: String,
         /// The file (or builtin label).
         source_label: String,
-        /// The world expected.
-        expected: &'static str,
+        /// The interface versions the host supports, newest first.
+        expected: String,
+        /// What the component imports and exports.
+        found: String,
         /// What is wrong.
         #[source]
         source: WasmError,

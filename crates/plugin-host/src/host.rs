@@ -8,7 +8,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::v0_1_0::Plugin;
+use crate::bindings::{v0_1_0, v0_2_0};
 use crate::cache::{Cache, default_cache_dir};
 use crate::error::{HostError, LoadError, wasm_error};
 use crate::plugin::LoadedPlugin;
@@ -123,7 +123,10 @@ impl PluginHost {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| HostError::Engine(wasm_error(e)))?;
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        // Every supported interface version, side by side (their packages differ).
+        v0_2_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| HostError::Engine(wasm_error(e)))?;
+        v0_1_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| HostError::Engine(wasm_error(e)))?;
 
         let dir = cfg.cache_dir.clone().unwrap_or_else(default_cache_dir);
@@ -169,7 +172,8 @@ impl PluginHost {
     }
 
     /// Loads a plugin: reads it, checks the pin, compiles it (or loads it from the cache),
-    /// checks that it implements `cloudops:plugin@0.1.0`, and runs `init` with its config
+    /// finds which interface version it implements (`cloudops:plugin@0.2.0`, else
+    /// `@0.1.0`: see [`SUPPORTED`](crate::SUPPORTED)), and runs `init` with its config
     /// once, so a bad config is reported here.
     pub fn load(&self, spec: &PluginSpec) -> Result<Arc<LoadedPlugin>, LoadError> {
         LoadedPlugin::load(self, spec).map(|(p, _)| Arc::new(p))

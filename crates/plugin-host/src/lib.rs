@@ -1,7 +1,9 @@
-//! cloudops-plugin-host: runs policy plugins (WebAssembly components of `cloudops:plugin@0.1.0`) in a wasmtime sandbox, behind the engine's gate seam.
+//! cloudops-plugin-host: runs policy plugins (WebAssembly components of `cloudops:plugin@0.2.0`, and of the frozen `@0.1.0`) in a wasmtime sandbox, behind the engine's gate seam.
 //!
-//! [`PluginHost`] compiles plugins once (cached on disk), checks their pin and world, and
-//! runs `init` at load time. [`ChainGate`] implements the engine's
+//! [`PluginHost`] compiles plugins once (cached on disk), checks their pin, finds which
+//! interface version they implement ([`SUPPORTED`], newest first), and runs `init` at load
+//! time. Plugins of 0.2.0 also get the paths the host resolved (canonical working dir,
+//! path arguments with symlinks followed; see `cloudops_normalize::paths`). [`ChainGate`] implements the engine's
 //! [`Gate`](cloudops_execution_engine::Gate): it normalises each request once, runs the
 //! plugins a [`PluginSelector`] picks in order, and builds the [`OutputChain`] that every
 //! batch of output lines goes through.
@@ -28,6 +30,7 @@
 mod bindings;
 mod cache;
 mod chain;
+mod compat;
 mod convert;
 mod error;
 mod host;
@@ -36,7 +39,9 @@ mod plugin;
 mod sandbox;
 mod spec;
 
-pub use bindings::v0_1_0::PACKAGE;
+pub use bindings::SUPPORTED;
+/// The current interface version (`cloudops:plugin@0.2.0`): what the SDK builds.
+pub use bindings::current::PACKAGE;
 pub use cache::{CacheOutcome, default_cache_dir};
 pub use chain::{ChainGate, PluginSelector, Selection, StaticSelector};
 pub use error::{CallError, HostError, LoadError, WasmError};

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use cloudops_execution_engine::{OutputChunk, OutputFilter, OutputStream};
 use uuid::Uuid;
 
-use crate::bindings::v0_1_0::types as wit;
+use crate::bindings::current::types as wit;
 use crate::chain::Selection;
 use crate::error::CallError;
 use crate::plugin::{Instance, LoadedPlugin};

@@ -1,4 +1,4 @@
-//! A loaded plugin: its compiled, pre-linked component, its limits, and its live instances; every call into the guest goes through here.
+//! A loaded plugin: its compiled, pre-linked component (of whichever interface version it implements), its limits, and its live instances; every call into the guest goes through here.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::bindings::v0_1_0::{PACKAGE, Plugin, PluginPre, types as wit};
+use crate::bindings::current::types as wit;
+use crate::bindings::{SUPPORTED, v0_1_0, v0_2_0};
 use crate::cache::{CacheOutcome, sha256_hex};
 use crate::error::{CallError, LoadError, wasm_error};
 use crate::host::{EPOCH_TICK, HostInner, PluginHost};
@@ -32,7 +33,7 @@ pub struct LoadedPlugin {
     on_error: FailurePolicy,
     mode: Mode,
     config_json: String,
-    pre: PluginPre<PluginState>,
+    pre: Pre,
     host: Arc<HostInner>,
     idle: Mutex<Vec<Instance>>,
 }
@@ -49,10 +50,22 @@ impl std::fmt::Debug for LoadedPlugin {
     }
 }
 
+/// The pre-linked component, by the interface version it implements.
+enum Pre {
+    V0_2_0(v0_2_0::PluginPre<PluginState>),
+    V0_1_0(v0_1_0::PluginPre<PluginState>),
+}
+
+/// The bindings of one instance, by interface version.
+enum Bindings {
+    V0_2_0(v0_2_0::Plugin),
+    V0_1_0(v0_1_0::Plugin),
+}
+
 /// One live, initialised instance with its own store. Dropped, never reused, after any failure.
 pub(crate) struct Instance {
     store: Store<PluginState>,
-    bindings: Plugin,
+    bindings: Bindings,
 }
 
 impl LoadedPlugin {
@@ -79,6 +92,19 @@ impl LoadedPlugin {
     /// Enforce or audit.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The interface version the component implements (`cloudops:plugin@0.2.0`, ...).
+    pub fn interface(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_2_0(_) => v0_2_0::PACKAGE,
+            Pre::V0_1_0(_) => v0_1_0::PACKAGE,
+        }
+    }
+
+    /// True when the plugin's interface carries the host-resolved paths (0.2.0 and later).
+    pub(crate) fn sees_resolved_paths(&self) -> bool {
+        matches!(self.pre, Pre::V0_2_0(_))
     }
 
     pub(crate) fn load(
@@ -117,17 +143,13 @@ impl LoadedPlugin {
             Some(component) => (component, CacheOutcome::Hit),
             None => Self::compile(host, spec)?,
         };
-        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
+        let pre = detect(inner, &component).map_err(|(found, e)| LoadError::WrongWorld {
             plugin: plugin.clone(),
             source_label: label.clone(),
-            expected: PACKAGE,
+            expected: SUPPORTED.join(", "),
+            found,
             source: wasm_error(e),
-        };
-        let pre = inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(wrong_world)?;
-        let pre = PluginPre::new(pre).map_err(wrong_world)?;
+        })?;
         let mut loaded = LoadedPlugin {
             name: spec.name.as_str().into(),
             info: PluginInfo {
@@ -265,19 +287,38 @@ impl LoadedPlugin {
         // fixed, generous budget; calls get the plugin's.
         let wall = self.wall_instantiate();
         Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
-        let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| {
+        let instantiate_error = |e: wasmtime::Error| {
             InitError::Call(if e.downcast_ref::<Trap>().is_some() {
                 self.classify(e)
             } else {
                 CallError::Instantiate(wasm_error(e))
             })
-        })?;
+        };
+        let bindings = match &self.pre {
+            Pre::V0_2_0(pre) => Bindings::V0_2_0(
+                pre.instantiate_async(&mut store)
+                    .await
+                    .map_err(instantiate_error)?,
+            ),
+            Pre::V0_1_0(pre) => Bindings::V0_1_0(
+                pre.instantiate_async(&mut store)
+                    .await
+                    .map_err(instantiate_error)?,
+            ),
+        };
         Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
-        let info = bindings
-            .call_init(&mut store, &self.config_json)
-            .await
-            .map_err(|e| InitError::Call(self.classify(e)))?
-            .map_err(InitError::Refused)?;
+        let info = match &bindings {
+            Bindings::V0_2_0(b) => b.call_init(&mut store, &self.config_json).await,
+            Bindings::V0_1_0(b) => b.call_init(&mut store, &self.config_json).await.map(|r| {
+                r.map(|i| wit::PluginInfo {
+                    name: i.name,
+                    version: i.version,
+                    hooks: i.hooks.into_iter().map(crate::compat::hook_up).collect(),
+                })
+            }),
+        }
+        .map_err(|e| InitError::Call(self.classify(e)))?
+        .map_err(InitError::Refused)?;
         let info = PluginInfo {
             name: info.name,
             version: info.version,
@@ -329,7 +370,17 @@ impl LoadedPlugin {
     pub(crate) async fn check(&self, request: &wit::Request) -> Result<wit::Verdict, CallError> {
         let mut i = self.acquire().await?;
         self.arm(&mut i.store);
-        let call = i.bindings.call_check(&mut i.store, request);
+        let Instance { store, bindings } = &mut i;
+        let call = async {
+            match bindings {
+                Bindings::V0_2_0(b) => b.call_check(store, request).await,
+                Bindings::V0_1_0(b) => {
+                    let old = crate::compat::request_to_v0_1_0(request);
+                    let v = b.call_check(store, &old).await?;
+                    Ok(crate::compat::verdict_from_v0_1_0(v, request, &old))
+                }
+            }
+        };
         let v = match tokio::time::timeout(self.wall(), call).await {
             Ok(r) => r.map_err(|e| self.classify(e))?,
             Err(_) => {
@@ -351,11 +402,16 @@ impl LoadedPlugin {
     ) -> Result<Vec<wit::OutputChunk>, CallError> {
         self.arm(&mut instance.store);
         let Instance { store, bindings } = instance;
-        match drive(
-            &self.host,
-            self.wall(),
-            bindings.call_on_output(store, batch),
-        ) {
+        let call = async {
+            match bindings {
+                Bindings::V0_2_0(b) => b.call_on_output(store, batch).await,
+                Bindings::V0_1_0(b) => b
+                    .call_on_output(store, &crate::compat::batch_to_v0_1_0(batch))
+                    .await
+                    .map(crate::compat::chunks_from_v0_1_0),
+            }
+        };
+        match drive(&self.host, self.wall(), call) {
             Some(r) => r.map_err(|e| self.classify(e)),
             None => Err(CallError::Timeout {
                 ms: self.limits.cpu_ms,
@@ -408,6 +464,51 @@ fn known_sha256(host: &HostInner, source: &PluginSource) -> Option<String> {
         PluginSource::Path(path) => host.cache.remembered_sha256(path),
         PluginSource::Bytes { .. } => None,
     }
+}
+
+/// Finds the interface version `component` implements, newest first (as zed's extension
+/// host keeps one binding per frozen API version). On failure: what the component imports
+/// and exports, and the error of the newest version it was matched against (or of the
+/// linking, when it imports what the host does not offer).
+fn detect(
+    host: &HostInner,
+    component: &wasmtime::component::Component,
+) -> Result<Pre, (String, wasmtime::Error)> {
+    let found = || describe(host, component);
+    let pre = host
+        .linker
+        .instantiate_pre(component)
+        .map_err(|e| (found(), e))?;
+    match v0_2_0::PluginPre::new(pre.clone()) {
+        Ok(p) => Ok(Pre::V0_2_0(p)),
+        Err(newest) => match v0_1_0::PluginPre::new(pre) {
+            Ok(p) => Ok(Pre::V0_1_0(p)),
+            Err(_) => Err((found(), newest)),
+        },
+    }
+}
+
+/// `imports A, B and exports C, D` (the cloudops and non-WASI names), for errors.
+fn describe(host: &HostInner, component: &wasmtime::component::Component) -> String {
+    let ty = component.component_type();
+    let imports: Vec<&str> = ty
+        .imports(&host.engine)
+        .map(|(name, _)| name)
+        .filter(|n| !n.starts_with("wasi:"))
+        .collect();
+    let exports: Vec<&str> = ty.exports(&host.engine).map(|(name, _)| name).collect();
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "imports {} (besides WASI) and exports {}",
+        list(&imports),
+        list(&exports)
+    )
 }
 
 /// Why `bytes` is not a component, or `None` if it is one (by its header).

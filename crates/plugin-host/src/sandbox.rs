@@ -13,7 +13,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::v0_1_0::cloudops::plugin::{host, types};
+use crate::bindings::{v0_1_0, v0_2_0};
 
 /// The grants of one plugin instance. Deny by default: the only knob is the memory cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,18 +164,49 @@ impl WasiView for PluginState {
     }
 }
 
-impl types::Host for PluginState {}
-
-impl host::Host for PluginState {
-    fn log(&mut self, level: host::LogLevel, message: String) {
+impl PluginState {
+    /// Routes a plugin's `log` to tracing under its name (`level`: 0 trace .. 4 error).
+    fn log(&self, level: u8, message: &str) {
         let plugin = &*self.name;
         match level {
-            host::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-            host::LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-            host::LogLevel::Info => tracing::info!(plugin, "{message}"),
-            host::LogLevel::Warn => tracing::warn!(plugin, "{message}"),
-            host::LogLevel::Error => tracing::error!(plugin, "{message}"),
+            0 => tracing::trace!(plugin, "{message}"),
+            1 => tracing::debug!(plugin, "{message}"),
+            2 => tracing::info!(plugin, "{message}"),
+            3 => tracing::warn!(plugin, "{message}"),
+            _ => tracing::error!(plugin, "{message}"),
         }
+    }
+}
+
+impl v0_1_0::cloudops::plugin::types::Host for PluginState {}
+
+impl v0_1_0::cloudops::plugin::host::Host for PluginState {
+    fn log(&mut self, level: v0_1_0::cloudops::plugin::host::LogLevel, message: String) {
+        use v0_1_0::cloudops::plugin::host::LogLevel as L;
+        let level = match level {
+            L::Trace => 0,
+            L::Debug => 1,
+            L::Info => 2,
+            L::Warn => 3,
+            L::Error => 4,
+        };
+        PluginState::log(self, level, &message);
+    }
+}
+
+impl v0_2_0::cloudops::plugin::types::Host for PluginState {}
+
+impl v0_2_0::cloudops::plugin::host::Host for PluginState {
+    fn log(&mut self, level: v0_2_0::cloudops::plugin::host::LogLevel, message: String) {
+        use v0_2_0::cloudops::plugin::host::LogLevel as L;
+        let level = match level {
+            L::Trace => 0,
+            L::Debug => 1,
+            L::Info => 2,
+            L::Warn => 3,
+            L::Error => 4,
+        };
+        PluginState::log(self, level, &message);
     }
 }
 
