@@ -18,6 +18,8 @@ pub const PLUGINS: &[&str] = &[
     "ask",
     "redact",
     "hostile",
+    "resolved-paths",
+    "future-version",
 ];
 
 /// The cargo target directory this binary was built into.

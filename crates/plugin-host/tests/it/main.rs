@@ -1,4 +1,4 @@
-//! Integration tests of the plugin host: loading, the chain, the sandbox, the output chain, and end-to-end through the engine.
+//! Integration tests of the plugin host: loading, the chain, the sandbox, the output chain, interface versions, and end-to-end through the engine.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -9,3 +9,4 @@ mod faults_under_load;
 mod load;
 mod output;
 mod sandbox;
+mod versions;
