@@ -20,7 +20,8 @@ use cloudops_execution_engine as engine;
 
 use crate::{
     AwsCommand, Command, Config, EnvVar, ExecCommand, Normalized, OutputBatch, OutputChunk,
-    OutputStream, Plugin, Redirection, Request, ScriptCommand, ShellCommand, SimpleCommand,
+    OutputStream, PathWord, Plugin, Redirection, Request, ResolvedPath, ScriptCommand,
+    ShellCommand, SimpleCommand,
 };
 
 /// The id every harness request carries.
@@ -93,6 +94,8 @@ pub fn from_command(command: Command) -> Request {
         },
         env: vec![],
         working_dir: None,
+        canonical_working_dir: None,
+        paths_complete: true,
         timeout_ms: None,
         source: None,
         conversation_id: None,
@@ -101,12 +104,42 @@ pub fn from_command(command: Command) -> Request {
     })
 }
 
-/// Recomputes the normalised view from the request's command, env and working dir, as
-/// the host does after every rewrite.
+/// Recomputes the normalised view from the request's command, env and working dir, and
+/// resolves its paths on this machine's filesystem, as the host does for every request
+/// and after every rewrite. Call it after [`Request::with_working_dir`] or
+/// [`Request::with_env`] (`HOME`, `PATH`), which change neither.
 pub fn renormalize(mut request: Request) -> Request {
-    let normalized = cloudops_normalize::normalize(&to_engine(&request));
+    let engine_request = to_engine(&request);
+    let normalized = cloudops_normalize::normalize(&engine_request);
+    let resolved = cloudops_normalize::resolve_paths(&engine_request, &normalized);
     request.normalized = from_normalized(normalized);
+    for (cmd, paths) in request
+        .normalized
+        .commands
+        .iter_mut()
+        .zip(resolved.commands)
+    {
+        cmd.paths = paths
+            .into_iter()
+            .map(|p| ResolvedPath {
+                word: match p.word {
+                    cloudops_normalize::PathWord::Argument(i) => PathWord::Argument(i),
+                    cloudops_normalize::PathWord::Redirection(i) => PathWord::Redirection(i),
+                },
+                offset: p.offset,
+                canonical: p.canonical,
+                exists: p.exists,
+            })
+            .collect();
+    }
+    request.canonical_working_dir = resolved.working_dir;
+    request.paths_complete = resolved.complete;
     request
+}
+
+/// `request` in the working directory `dir`, renormalised (its paths resolved there).
+pub fn in_dir(request: Request, dir: &str) -> Request {
+    renormalize(request.with_working_dir(dir))
 }
 
 /// One output batch of `text` (whole lines) on `stream`.
@@ -171,7 +204,8 @@ pub fn to_engine(request: &Request) -> engine::ExecutionRequest {
     }
 }
 
-/// Converts the host's normalised view into the WIT record.
+/// Converts the host's normalised view into the WIT record (without resolved paths:
+/// [`renormalize`] adds them).
 pub fn from_normalized(n: cloudops_normalize::Normalized) -> Normalized {
     Normalized {
         commands: n
@@ -199,6 +233,7 @@ pub fn from_normalized(n: cloudops_normalize::Normalized) -> Normalized {
                     .collect(),
                 context: c.context,
                 dynamic: c.dynamic,
+                paths: Vec::new(),
             })
             .collect(),
         unanalyzable: n.unanalyzable,

@@ -859,6 +859,7 @@ mod tests {
             redirections: vec![],
             context: vec![],
             dynamic: false,
+            paths: vec![],
         }
     }
 
