@@ -2,6 +2,11 @@
 //! `wit/plugin.wit` of this crate, not a real interface): the host must refuse to load it,
 //! with an error naming the file and the versions it supports.
 
+#![allow(
+    clippy::too_many_arguments,
+    reason = "wit-bindgen flattens the fake request record into a long parameter list"
+)]
+
 wit_bindgen::generate!({ path: "wit", world: "plugin" });
 
 use cloudops::plugin::host::{LogLevel, log};
