@@ -1,5 +1,6 @@
 //! aws-guard: AWS CLI calls are read-only unless the request carries the write tag (or
-//! uses a profile listed as writable); `--endpoint-url`, `--no-verify-ssl`, `--ca-bundle`
+//! uses a profile listed as writable), on every profile or only on `guarded_profiles` (a
+//! call whose profile cannot be known statically is guarded); `--endpoint-url`, `--no-verify-ssl`, `--ca-bundle`
 //! and environment overrides of the CLI's config, credentials or endpoints are refused;
 //! services, profiles and regions can be restricted. Applies to `aws` requests and to
 //! `aws ...` anywhere inside shell commands (wrappers included). What it cannot read (a
@@ -56,6 +57,11 @@ pub struct Settings {
     /// Profiles on which writes are allowed without the tag.
     #[serde(default)]
     pub write_profiles: Vec<String>,
+    /// The profiles the read-only rule applies to, as globs (`"prod"`, `"prod-*"`); empty:
+    /// every call. A call whose profile cannot be known statically is guarded. The other
+    /// checks (overrides, services, profiles, regions, denied operations) apply to every call.
+    #[serde(default)]
+    pub guarded_profiles: Vec<String>,
     /// Allow `--endpoint-url` / `AWS_ENDPOINT_URL*` (default false).
     #[serde(default)]
     pub allow_endpoint_url: bool,
@@ -113,11 +119,78 @@ const OVERRIDES: &[&str] = &[
     "AWS_CA_BUNDLE",
 ];
 
+/// Environment variables that give the CLI credentials of their own: with any of them
+/// set, `AWS_PROFILE` no longer says which account a call reaches (`--profile` still does).
+const CREDENTIAL_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+/// Shell builtins that can set a variable of the shell itself (for later commands).
+const SETTERS: &[&str] = &[
+    "export",
+    "declare",
+    "typeset",
+    "local",
+    "readonly",
+    "read",
+    "printf",
+    "unset",
+    "set",
+    "mapfile",
+    "readarray",
+    "let",
+    "source",
+    ".",
+];
+
 /// The plugin.
 pub struct AwsGuard {
     s: Settings,
     reads: Vec<Glob>,
     denied: Vec<Glob>,
+    guarded: Vec<Glob>,
+}
+
+/// `value` when it is a literal (nothing the shell would expand), else `None`.
+fn literal(value: &str) -> Option<String> {
+    (!value.is_empty() && !value.contains(['$', '`', '*', '?', '[', '~']))
+        .then(|| value.to_string())
+}
+
+/// True when some command of `request` may set one of the profile or credential variables
+/// for the commands after it: a bare assignment, `export`/`declare`/`read`/... naming one
+/// (or a name only known at run time), or `source`/`.` (the file may set anything).
+fn shell_may_set_profile(request: &Request) -> bool {
+    let named = |w: &str| {
+        w.contains('$')
+            || w.contains('`')
+            || w.contains("AWS_PROFILE")
+            || CREDENTIAL_VARS.iter().any(|v| w.contains(v))
+    };
+    let assigns = |env: &[(String, String)]| {
+        env.iter()
+            .any(|(n, _)| n == "AWS_PROFILE" || CREDENTIAL_VARS.contains(&n.as_str()))
+    };
+    request.commands().any(|cmd| {
+        command_invocations(request, cmd).iter().any(|inv| {
+            let p = inv.program_name();
+            (inv.argv.is_empty() && assigns(&inv.env))
+                || p == "source"
+                || p == "."
+                || (SETTERS.contains(&p) && inv.args().iter().any(|w| named(w)))
+        }) || (cmd.argv.is_empty()
+            && cmd
+                .assignments
+                .iter()
+                .any(|a| a.name == "AWS_PROFILE" || CREDENTIAL_VARS.contains(&a.name.as_str())))
+    })
 }
 
 /// One `aws` call, parsed.
@@ -195,6 +268,40 @@ fn tag_grants(request: &Request, tag: &str) -> bool {
 }
 
 impl AwsGuard {
+    /// The profile `call` uses, when it can be known statically: its `--profile` (which
+    /// overrides the environment, credentials included), else `AWS_PROFILE` set for the
+    /// call, else in the request's environment. `None` when it is written with an
+    /// expansion, when credentials come from the environment, when an earlier command may
+    /// have changed the variables, or when nothing visible names a profile (the engine's
+    /// own environment, which plugins do not see, or `default` then decides).
+    fn static_profile(request: &Request, call: &Call, env: &[(String, String)]) -> Option<String> {
+        if let Some(p) = &call.profile {
+            return literal(p);
+        }
+        let var = |name: &str| {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .or_else(|| request.env_var(name))
+        };
+        if CREDENTIAL_VARS.iter().any(|v| var(v).is_some()) || shell_may_set_profile(request) {
+            return None;
+        }
+        var("AWS_PROFILE").and_then(literal)
+    }
+
+    /// True when the read-only rule applies to `call` (see [`Settings::guarded_profiles`]).
+    fn guards(&self, request: &Request, call: &Call, env: &[(String, String)]) -> bool {
+        if self.guarded.is_empty() {
+            return true;
+        }
+        match Self::static_profile(request, call, env) {
+            Some(p) => self.guarded.iter().any(|g| g.matches(&p)),
+            None => true,
+        }
+    }
+
     fn is_read(&self, service: &str, operation: &str, call: &Call) -> bool {
         let pair = format!("{service} {operation}");
         if self.reads.iter().any(|g| g.matches(&pair)) {
@@ -306,7 +413,7 @@ impl AwsGuard {
                 }
             }
         }
-        if self.is_read(service, operation, call) {
+        if self.is_read(service, operation, call) || !self.guards(request, call, env) {
             return Ok(());
         }
         if tag_grants(request, &self.s.write_tag) || self.s.write_profiles.contains(&profile) {
@@ -332,7 +439,13 @@ impl Plugin for AwsGuard {
             .map(|r| Glob::new(&r))
             .collect();
         let denied = s.deny_operations.iter().map(|r| Glob::new(r)).collect();
-        Ok(AwsGuard { s, reads, denied })
+        let guarded = s.guarded_profiles.iter().map(|p| Glob::new(p)).collect();
+        Ok(AwsGuard {
+            s,
+            reads,
+            denied,
+            guarded,
+        })
     }
 
     fn check(&self, request: &Request) -> Verdict {
@@ -617,6 +730,99 @@ mod tests {
         assert!(g.check(&aws("dynamodb", "query", &[])).is_allow());
         assert!(g.check(&aws("ssm", "get-parameter", &[])).is_allow());
         assert!(g.check(&aws("dynamodb", "put-item", &[])).is_deny());
+    }
+
+    /// With `guarded_profiles`, writes are refused only on the listed profiles, wherever the
+    /// profile comes from (`--profile`, the request's profile field, `AWS_PROFILE` set for the
+    /// call or in the request's environment), through wrappers too.
+    #[test]
+    fn guarded_profiles_limit_the_read_only_rule_to_those_profiles() {
+        let g = guard(r#"{"guarded_profiles": ["prod", "prod-*"]}"#);
+        for req in [
+            shell("timeout 60 aws s3 rb s3://x --force --profile prod"),
+            exec(
+                "timeout",
+                &[
+                    "60",
+                    "aws",
+                    "s3",
+                    "rb",
+                    "s3://x",
+                    "--force",
+                    "--profile=prod-eu",
+                ],
+            ),
+            aws_as("ec2", "terminate-instances", &[], Some("prod"), None),
+            shell("AWS_PROFILE=prod sudo aws s3 rb s3://x"),
+            shell("env AWS_PROFILE=prod-us aws iam create-user --user-name x"),
+            aws("s3", "rb", &["s3://x"]).with_env("AWS_PROFILE", "prod"),
+            shell("bash -c 'aws s3 rb s3://x --profile prod'"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+        }
+        for req in [
+            shell("timeout 60 aws s3 rb s3://x --force --profile dev"),
+            shell("timeout 60 aws s3 ls s3://x --profile prod"),
+            aws_as("ec2", "terminate-instances", &[], Some("staging"), None),
+            shell("AWS_PROFILE=dev nice aws s3 rb s3://x"),
+            aws("s3", "rb", &["s3://x"]).with_env("AWS_PROFILE", "dev"),
+            // `--profile` wins over the environment, credentials included.
+            shell("AWS_PROFILE=prod aws s3 rb s3://x --profile dev"),
+            aws_as("s3", "rb", &[], Some("dev"), None).with_env("AWS_ACCESS_KEY_ID", "AKIA1"),
+            // A profile that only looks like a guarded one.
+            shell("aws s3 rb s3://x --profile production-copy"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_allow(), "{req:?}: {v:?}");
+        }
+        // The other checks still apply to unguarded profiles.
+        let v = g.check(&shell(
+            "aws s3 rb s3://x --profile dev --endpoint-url http://x",
+        ));
+        assert!(v.is_deny(), "{v:?}");
+    }
+
+    /// A call whose profile cannot be known statically is guarded: no profile anywhere
+    /// (the engine's own environment decides), one written with an expansion, credentials
+    /// from the environment, or a profile an earlier command may have changed.
+    #[test]
+    fn a_call_whose_profile_is_unknown_is_guarded() {
+        let g = guard(r#"{"guarded_profiles": ["prod"]}"#);
+        for req in [
+            shell("aws s3 rb s3://x"),
+            aws("ec2", "terminate-instances", &[]),
+            shell("aws s3 rb s3://x --profile \"$P\""),
+            shell("AWS_PROFILE=$P aws s3 rb s3://x"),
+            aws("s3", "rb", &["s3://x"]).with_env("AWS_DEFAULT_PROFILE", "dev"),
+            aws("s3", "rb", &["s3://x"])
+                .with_env("AWS_PROFILE", "dev")
+                .with_env("AWS_ACCESS_KEY_ID", "AKIA1"),
+            shell("AWS_PROFILE=dev AWS_SESSION_TOKEN=t aws s3 rb s3://x"),
+            shell("export AWS_PROFILE=prod; aws s3 rb s3://x").with_env("AWS_PROFILE", "dev"),
+            shell("AWS_PROFILE=prod; aws s3 rb s3://x").with_env("AWS_PROFILE", "dev"),
+            shell("source ./env.sh; aws s3 rb s3://x").with_env("AWS_PROFILE", "dev"),
+            shell("export \"$V\"=prod; aws s3 rb s3://x").with_env("AWS_PROFILE", "dev"),
+            shell("bash -c 'export AWS_PROFILE=prod; aws s3 rb s3://x'")
+                .with_env("AWS_PROFILE", "dev"),
+        ] {
+            let v = g.check(&req);
+            assert!(v.is_deny(), "{req:?}: {v:?}");
+            assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+        }
+        // Reads stay reads, and the tag still grants writes.
+        assert!(g.check(&shell("aws s3 ls")).is_allow());
+        assert!(
+            g.check(&shell("aws s3 rb s3://x").with_tag("aws-write", "true"))
+                .is_allow()
+        );
+        // Without the option every call is guarded, as before.
+        let all = guard("{}");
+        assert!(
+            all.check(&shell("timeout 60 aws s3 rb s3://x --profile dev"))
+                .is_deny()
+        );
     }
 
     #[test]
