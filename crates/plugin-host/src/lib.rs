@@ -11,6 +11,12 @@
 //! # What plugin authors can rely on
 //! - **Sandbox**: no files, environment, arguments, network or stdio (see [`Sandbox`]);
 //!   only the return values and the `log` import leave the plugin.
+//! - **Logging**: the `log` import is bounded so that a plugin cannot flood or forge the
+//!   operator's logs: control characters (newlines, ANSI escapes, bidi overrides) are
+//!   escaped, a message is cut to [`Sandbox::LOG_MESSAGE_BYTES`] (4 KiB) on a character
+//!   boundary with `… [truncated, N bytes]`, and one call (`init`, `check`, one `on-output`
+//!   batch) emits at most [`Sandbox::LOG_EVENTS_PER_CALL`] (32) events; the rest are
+//!   dropped and counted in one warning at the end of the call.
 //! - **Budgets**: each call (`check`, one `on-output` batch) has a CPU budget (default
 //!   50 ms of the calling thread's CPU time, checked every 1 ms; waiting for a core on a
 //!   busy machine is not charged), a wall-clock limit of budget + 1 s, and each instance a

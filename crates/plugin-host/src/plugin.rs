@@ -255,7 +255,7 @@ impl LoadedPlugin {
     fn arm_for(store: &mut Store<PluginState>, cpu: Duration, wall: Duration) {
         let clock = crate::sandbox::CallClock::start(cpu, wall);
         let first = clock.first_deadline(EPOCH_TICK);
-        store.data_mut().clock = clock;
+        store.data_mut().begin_call(clock);
         store.set_epoch_deadline(first);
     }
 
@@ -316,9 +316,11 @@ impl LoadedPlugin {
                     hooks: i.hooks.into_iter().map(crate::compat::hook_up).collect(),
                 })
             }),
-        }
-        .map_err(|e| InitError::Call(self.classify(e)))?
-        .map_err(InitError::Refused)?;
+        };
+        store.data_mut().end_call();
+        let info = info
+            .map_err(|e| InitError::Call(self.classify(e)))?
+            .map_err(InitError::Refused)?;
         let info = PluginInfo {
             name: info.name,
             version: info.version,
@@ -372,14 +374,17 @@ impl LoadedPlugin {
         self.arm(&mut i.store);
         let Instance { store, bindings } = &mut i;
         let call = async {
-            match bindings {
-                Bindings::V0_2_0(b) => b.call_check(store, request).await,
+            let v = match bindings {
+                Bindings::V0_2_0(b) => b.call_check(&mut *store, request).await,
                 Bindings::V0_1_0(b) => {
                     let old = crate::compat::request_to_v0_1_0(request);
-                    let v = b.call_check(store, &old).await?;
-                    Ok(crate::compat::verdict_from_v0_1_0(v, request, &old))
+                    b.call_check(&mut *store, &old)
+                        .await
+                        .map(|v| crate::compat::verdict_from_v0_1_0(v, request, &old))
                 }
-            }
+            };
+            store.data_mut().end_call();
+            v
         };
         let v = match tokio::time::timeout(self.wall(), call).await {
             Ok(r) => r.map_err(|e| self.classify(e))?,
@@ -403,13 +408,15 @@ impl LoadedPlugin {
         self.arm(&mut instance.store);
         let Instance { store, bindings } = instance;
         let call = async {
-            match bindings {
-                Bindings::V0_2_0(b) => b.call_on_output(store, batch).await,
+            let chunks = match bindings {
+                Bindings::V0_2_0(b) => b.call_on_output(&mut *store, batch).await,
                 Bindings::V0_1_0(b) => b
-                    .call_on_output(store, &crate::compat::batch_to_v0_1_0(batch))
+                    .call_on_output(&mut *store, &crate::compat::batch_to_v0_1_0(batch))
                     .await
                     .map(crate::compat::chunks_from_v0_1_0),
-            }
+            };
+            store.data_mut().end_call();
+            chunks
         };
         match drive(&self.host, self.wall(), call) {
             Some(r) => r.map_err(|e| self.classify(e)),

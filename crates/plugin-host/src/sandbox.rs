@@ -5,8 +5,11 @@
 //! all off, every socket address refused), a closed stdin, and stdout/stderr that discard
 //! what is written. It is linked only because a Rust `std` guest imports `wasi:cli`,
 //! `wasi:io` and friends even when it uses none of them. The plugin's only channel out is
-//! its return value and the `log` import (routed to `tracing` under the plugin's name).
+//! its return value and the `log` import (routed to `tracing` under the plugin's name,
+//! bounded: see [`Sandbox::LOG_MESSAGE_BYTES`] and [`Sandbox::LOG_EVENTS_PER_CALL`]).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
@@ -23,6 +26,16 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// The longest message the `log` import passes on, in bytes (after escaping). A longer
+    /// one is cut on a character boundary and ends with `… [truncated, N bytes]`, N being
+    /// the length of the message the plugin sent.
+    pub const LOG_MESSAGE_BYTES: usize = 4096;
+
+    /// The most `log` events one call (`init`, `check`, one `on-output` batch) emits. Later
+    /// messages of the call are counted and dropped; at the end of the call one warning
+    /// says `plugin logged N more messages; dropped` (field `dropped` = N).
+    pub const LOG_EVENTS_PER_CALL: u32 = 32;
+
     /// The WASI context: no files, env, args, network or stdio.
     pub fn wasi_ctx() -> WasiCtx {
         WasiCtx::builder()
@@ -53,6 +66,8 @@ impl Sandbox {
             table: ResourceTable::new(),
             limits: self.limits(),
             clock: CallClock::start(std::time::Duration::ZERO, std::time::Duration::ZERO),
+            logged: 0,
+            dropped: 0,
         }
     }
 }
@@ -153,6 +168,10 @@ pub(crate) struct PluginState {
     pub(crate) limits: StoreLimits,
     /// The budget of the call in progress.
     pub(crate) clock: CallClock,
+    /// `log` events emitted during the call in progress.
+    logged: u32,
+    /// `log` messages dropped during the call in progress (over the per-call cap).
+    dropped: u64,
 }
 
 impl WasiView for PluginState {
@@ -165,9 +184,39 @@ impl WasiView for PluginState {
 }
 
 impl PluginState {
-    /// Routes a plugin's `log` to tracing under its name (`level`: 0 trace .. 4 error).
-    fn log(&self, level: u8, message: &str) {
+    /// Starts a call (`init`, `check`, `on-output`): its CPU budget, and a fresh `log` quota
+    /// (after reporting what the previous call dropped, if its end was not seen).
+    pub(crate) fn begin_call(&mut self, clock: CallClock) {
+        self.end_call();
+        self.clock = clock;
+    }
+
+    /// Ends a call: reports the `log` messages it dropped, and resets the quota.
+    pub(crate) fn end_call(&mut self) {
+        if self.dropped > 0 {
+            let plugin = &*self.name;
+            let dropped = self.dropped;
+            tracing::warn!(
+                plugin,
+                dropped,
+                "plugin logged {dropped} more messages; dropped"
+            );
+        }
+        self.logged = 0;
+        self.dropped = 0;
+    }
+
+    /// Routes a plugin's `log` to tracing under its name (`level`: 0 trace .. 4 error):
+    /// control characters escaped, at most [`Sandbox::LOG_MESSAGE_BYTES`], at most
+    /// [`Sandbox::LOG_EVENTS_PER_CALL`] events per call.
+    fn log(&mut self, level: u8, message: &str) {
+        if self.logged >= Sandbox::LOG_EVENTS_PER_CALL {
+            self.dropped += 1;
+            return;
+        }
+        self.logged += 1;
         let plugin = &*self.name;
+        let message = log_line(message);
         match level {
             0 => tracing::trace!(plugin, "{message}"),
             1 => tracing::debug!(plugin, "{message}"),
@@ -176,6 +225,55 @@ impl PluginState {
             _ => tracing::error!(plugin, "{message}"),
         }
     }
+}
+
+impl Drop for PluginState {
+    /// An instance thrown away during a call (a trap, a timeout) still reports its drops.
+    fn drop(&mut self) {
+        self.end_call();
+    }
+}
+
+/// Characters a log line must not carry as they are: C0/C1 controls (newlines, ANSI
+/// escapes), line and paragraph separators, and bidirectional overrides (they would let a
+/// plugin forge or disguise log lines).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `message` as one safe log line: characters of [`needs_escape`] written as `\n`, `\r`,
+/// `\t` or `\u{1b}`, and cut to [`Sandbox::LOG_MESSAGE_BYTES`] on a character boundary
+/// with a `… [truncated, N bytes]` marker.
+pub(crate) fn log_line(message: &str) -> Cow<'_, str> {
+    let max = Sandbox::LOG_MESSAGE_BYTES;
+    if message.len() <= max && !message.chars().any(needs_escape) {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len().min(max) + 32);
+    let mut piece = String::new();
+    for c in message.chars() {
+        piece.clear();
+        match c {
+            '\n' => piece.push_str("\\n"),
+            '\r' => piece.push_str("\\r"),
+            '\t' => piece.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(piece, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => piece.push(c),
+        }
+        if out.len() + piece.len() > max {
+            let _ = write!(out, "… [truncated, {} bytes]", message.len());
+            break;
+        }
+        out.push_str(&piece);
+    }
+    Cow::Owned(out)
 }
 
 impl v0_1_0::cloudops::plugin::types::Host for PluginState {}
@@ -214,7 +312,46 @@ impl v0_2_0::cloudops::plugin::host::Host for PluginState {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::CallClock;
+    use super::{CallClock, Sandbox, log_line};
+
+    /// A clean, short message passes as it is (no copy).
+    #[test]
+    fn a_plain_log_message_is_kept_as_is() {
+        let m = "checked 3 commands: ok";
+        assert!(matches!(log_line(m), std::borrow::Cow::Borrowed(s) if s == m));
+    }
+
+    /// Newlines, ANSI escapes and bidi overrides are written out, so a message stays on one
+    /// line and cannot colour or reorder the terminal.
+    #[test]
+    fn control_characters_in_a_log_message_are_escaped() {
+        assert_eq!(
+            log_line("a\nINFO forged\r\t\x1b[31mred\u{202e}x\u{2028}"),
+            "a\\nINFO forged\\r\\t\\u{1b}[31mred\\u{202e}x\\u{2028}"
+        );
+    }
+
+    /// A long message is cut to the cap on a character boundary, with the original size.
+    #[test]
+    fn a_long_log_message_is_truncated_on_a_char_boundary() {
+        let m = "€".repeat(10_000);
+        let line = log_line(&m);
+        let (kept, marker) = line.split_once('…').unwrap();
+        assert!(
+            kept.len() <= Sandbox::LOG_MESSAGE_BYTES && kept.len() > Sandbox::LOG_MESSAGE_BYTES - 3
+        );
+        assert!(kept.chars().all(|c| c == '€'));
+        assert_eq!(marker, " [truncated, 30000 bytes]");
+        // Escapes count against the cap too.
+        let escapes = "\x1b".repeat(5_000);
+        let escaped = log_line(&escapes);
+        assert!(
+            escaped.len() < Sandbox::LOG_MESSAGE_BYTES + 40,
+            "{}",
+            escaped.len()
+        );
+        assert!(escaped.ends_with("… [truncated, 5000 bytes]"));
+    }
 
     const TICK: Duration = Duration::from_millis(1);
 
