@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use cloudops_execution_engine::{DenyApprover, Gate, GateContext};
+use cloudops_execution_engine::{DecisionRecord, DenyApprover, Gate, GateContext};
 use cloudops_plugin_host::{ChainGate, Sandbox, StaticSelector};
 
 use crate::common::{host, hostile, load, shell, spec};
@@ -194,20 +194,14 @@ impl tracing::Subscriber for Capture {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-/// A plugin's call to the host's `log` import comes out as a `tracing` event at the level
-/// it asked for, with its message and a `plugin` field holding the name the policy gave it.
-#[tokio::test]
-async fn the_log_import_is_routed_to_tracing_under_the_plugins_name() {
+/// Checks `cmd` through `gate`, capturing the `tracing` events emitted meanwhile.
+async fn check_capturing(gate: &ChainGate, cmd: &str) -> (DecisionRecord, Vec<Event>) {
     use tracing::instrument::WithSubscriber;
 
     let capture = Capture::default();
-    let g = ChainGate::new(
-        host(),
-        Arc::new(StaticSelector(vec![load(&hostile("log", "check"))])),
-    );
     let r = async {
-        g.check(
-            &shell("true"),
+        gate.check(
+            &shell(cmd),
             &GateContext {
                 approver: &DenyApprover,
             },
@@ -218,8 +212,20 @@ async fn the_log_import_is_routed_to_tracing_under_the_plugins_name() {
     .await
     .unwrap()
     .record;
-    assert!(r.allowed && r.steps[0].error.is_none(), "{r:?}");
     let events = capture.0.lock().unwrap().clone();
+    (r, events)
+}
+
+/// A plugin's call to the host's `log` import comes out as a `tracing` event at the level
+/// it asked for, with its message and a `plugin` field holding the name the policy gave it.
+#[tokio::test]
+async fn the_log_import_is_routed_to_tracing_under_the_plugins_name() {
+    let g = ChainGate::new(
+        host(),
+        Arc::new(StaticSelector(vec![load(&hostile("log", "check"))])),
+    );
+    let (r, events) = check_capturing(&g, "true").await;
+    assert!(r.allowed && r.steps[0].error.is_none(), "{r:?}");
     let logged: Vec<&Event> = events
         .iter()
         .filter(|e| e.field("message") == Some("hostile plugin logs through the host"))
@@ -227,4 +233,61 @@ async fn the_log_import_is_routed_to_tracing_under_the_plugins_name() {
     assert_eq!(logged.len(), 1, "{events:?}");
     assert_eq!(logged[0].level, tracing::Level::WARN);
     assert_eq!(logged[0].field("plugin"), Some("hostile-log"), "{events:?}");
+}
+
+/// A plugin that floods the `log` import (a forged line with a newline and ANSI escapes,
+/// a 3 MiB message, then 1000 more) gets at most `LOG_EVENTS_PER_CALL` events per call,
+/// each at most `LOG_MESSAGE_BYTES` and on one line, then one summary of what was dropped;
+/// the next request gets a fresh quota, and both get their verdict.
+#[tokio::test]
+async fn a_log_flood_is_capped_per_call_and_cannot_forge_lines() {
+    let cap = usize::try_from(Sandbox::LOG_EVENTS_PER_CALL).unwrap();
+    let sent = 2 + 1000;
+    let g = ChainGate::new(
+        host(),
+        Arc::new(StaticSelector(vec![load(&hostile("log-flood", "check"))])),
+    );
+    for _ in 0..2 {
+        let (r, events) = check_capturing(&g, "ls -la").await;
+        assert!(r.allowed && r.steps[0].error.is_none(), "{r:?}");
+        let ours: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.field("plugin") == Some("hostile-log-flood"))
+            .collect();
+        let message = |e: &Event| e.field("message").unwrap_or_default().to_string();
+        assert_eq!(ours.len(), cap + 1, "{} events", ours.len());
+        let summary = ours.last().unwrap();
+        assert_eq!(
+            message(summary),
+            format!("plugin logged {} more messages; dropped", sent - cap)
+        );
+        assert_eq!(summary.field("dropped"), Some(&*(sent - cap).to_string()));
+        assert_eq!(summary.level, tracing::Level::WARN);
+        for e in &ours {
+            let m = message(e);
+            assert!(!m.contains(['\n', '\r', '\x1b']), "{m:?}");
+            assert!(
+                m.len() <= Sandbox::LOG_MESSAGE_BYTES + 40,
+                "{} bytes",
+                m.len()
+            );
+        }
+        assert_eq!(
+            message(ours[0]),
+            r"flood begins\nERROR cloudops: forged line \u{1b}[31mred\u{1b}[0m"
+        );
+        let huge = message(ours[1]);
+        assert!(
+            huge.ends_with("… [truncated, 3145728 bytes]"),
+            "{}",
+            &huge[huge.len() - 60..]
+        );
+        assert!(
+            huge.len() > Sandbox::LOG_MESSAGE_BYTES - 3,
+            "{}",
+            huge.len()
+        );
+        assert_eq!(message(ours[2]), "flood 0");
+        assert_eq!(message(ours[cap - 1]), format!("flood {}", cap - 3));
+    }
 }

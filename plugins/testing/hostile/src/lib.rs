@@ -9,6 +9,8 @@
 //! `sleep` (sleeps 10 s in the hook), `poison` (on a shell command holding "poison": marks
 //! the instance, then panics; an instance that finds its mark denies "reused: ..."; other
 //! requests are allowed), `log` (calls the host's `log` import at warn level, then allows),
+//! `log-flood` (logs [`FORGED_LOG`] with a newline and ANSI escapes, then one 3 MiB
+//! message of `€`, then [`FLOOD_COUNT`] short ones, then allows),
 //! `stdio` (writes [`STDIO_MARKER`] to stdout and stderr, reads stdin to its end, and
 //! reports what happened in the verdict reason).
 
@@ -57,6 +59,12 @@ const STDIO_MARKER: &str = "HOSTILE-STDIO-MARKER";
 
 /// What `log` logs.
 const LOG_MESSAGE: &str = "hostile plugin logs through the host";
+
+/// The first message of `log-flood`: tries to start a log line of its own, in red.
+const FORGED_LOG: &str = "flood begins\nERROR cloudops: forged line \x1b[31mred\x1b[0m";
+
+/// How many short messages `log-flood` sends after its first two.
+const FLOOD_COUNT: usize = 1000;
 
 fn probe_stdio() -> String {
     let out = std::io::stdout()
@@ -128,6 +136,15 @@ fn attack() -> Option<String> {
         "stdio" => Some(probe_stdio()),
         "log" => {
             cloudops::plugin::host::log(cloudops::plugin::host::LogLevel::Warn, LOG_MESSAGE);
+            None
+        }
+        "log-flood" => {
+            use cloudops::plugin::host::{LogLevel, log};
+            log(LogLevel::Warn, FORGED_LOG);
+            log(LogLevel::Warn, &"€".repeat(1 << 20));
+            for i in 0..FLOOD_COUNT {
+                log(LogLevel::Info, &format!("flood {i}"));
+            }
             None
         }
         "env" => {
