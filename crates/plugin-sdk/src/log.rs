@@ -1,5 +1,9 @@
 //! Logging through the host (`host.log`): the message appears in the host's tracing under
 //! the plugin's name. In native tests (`cargo test`) messages go to stderr.
+//!
+//! The host bounds it: control characters are escaped, a message is cut to 4 KiB, and
+//! one call (`init`, `check`, one `on_output` batch) logs at most 32 messages (the rest
+//! are dropped and counted in one warning). See the README's sandbox section.
 
 use crate::LogLevel;
 
