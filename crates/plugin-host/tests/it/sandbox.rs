@@ -291,3 +291,48 @@ async fn a_log_flood_is_capped_per_call_and_cannot_forge_lines() {
         assert_eq!(message(ours[cap - 1]), format!("flood {}", cap - 3));
     }
 }
+
+/// The quota is per call for output too: each batch through a flooding output plugin gets
+/// at most `LOG_EVENTS_PER_CALL` events and one summary, and its output passes.
+#[tokio::test]
+async fn a_log_flood_in_on_output_is_capped_per_batch() {
+    use cloudops_execution_engine::{OutputChunk, OutputStream};
+
+    let cap = usize::try_from(Sandbox::LOG_EVENTS_PER_CALL).unwrap();
+    let g = ChainGate::new(
+        host(),
+        Arc::new(StaticSelector(vec![load(&hostile("log-flood", "output"))])),
+    );
+    let mut filter = g
+        .check(
+            &shell("ls -la"),
+            &GateContext {
+                approver: &DenyApprover,
+            },
+        )
+        .await
+        .unwrap()
+        .output
+        .expect("an output chain");
+    for batch in ["one\n", "two\n"] {
+        let capture = Capture::default();
+        let got = tracing::subscriber::with_default(capture.clone(), || {
+            filter.filter(vec![OutputChunk {
+                stream: OutputStream::Stdout,
+                text: batch.into(),
+            }])
+        });
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text, batch);
+        let events = capture.0.lock().unwrap().clone();
+        let ours: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.field("plugin") == Some("hostile-log-flood"))
+            .collect();
+        assert_eq!(ours.len(), cap + 1, "{} events", ours.len());
+        assert_eq!(
+            ours.last().unwrap().field("dropped"),
+            Some(&*(1002 - cap).to_string())
+        );
+    }
+}
