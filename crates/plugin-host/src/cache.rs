@@ -6,13 +6,13 @@
 //! the `Config` plus wasmtime's own `Engine::precompile_compatibility_hash`), so a change of
 //! any of them misses the cache instead of loading code compiled for another configuration.
 //!
-//! A hit is checked and then mapped, not copied: the checksum is computed by streaming the
-//! file through a small buffer, and wasmtime maps the file itself
-//! (`Component::deserialize_file`), so a start with a warm cache reads each entry once and
-//! allocates nothing for it. Entries are renamed into place but not fsynced: an entry torn
-//! by a crash fails its checksum, and an entry whose checksum fails, or that wasmtime
-//! refuses, is deleted and recompiled. The checksum guards against corruption, not
-//! tampering: whoever can write the cache directory can write the policy too.
+//! A hit is checked and then mapped, not copied: the checksum is computed over a read-only
+//! mapping of the file, and wasmtime maps the file itself (`Component::deserialize_file`),
+//! so a start with a warm cache copies no entry and allocates nothing for it. Entries are
+//! renamed into place but not fsynced: an entry torn by a crash fails its checksum, and an
+//! entry whose checksum fails, or that wasmtime refuses, is deleted and recompiled. The
+//! checksum guards against corruption, not tampering: whoever can write the cache directory
+//! can write the policy too.
 //!
 //! `sources/<key>` remembers the sha256 of a plugin file, keyed by its path and what
 //! `stat` says of it (device, inode, size, modification and change times), so that a warm
@@ -21,7 +21,7 @@
 //! compared with that hash. At worst a file changed without its times changing (which
 //! needs the clock set back) goes on running its previous, still pinned, version.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -205,30 +205,27 @@ enum Entry {
     Valid,
 }
 
-/// Checks an entry's CRC-32 trailer by streaming the file (no copy of the whole entry).
+/// Checks an entry's CRC-32 trailer over a read-only mapping of the file: no copy, and the
+/// pages it faults in are the page cache's, which wasmtime's own mapping then shares.
 fn check_entry(path: &Path) -> Entry {
-    let Ok(mut file) = std::fs::File::open(path) else {
+    let Ok(file) = std::fs::File::open(path) else {
         return Entry::Missing;
     };
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 64 << 10];
-    // The last 4 bytes read so far, kept out of the hash until we know they are the trailer.
-    let mut tail: Vec<u8> = Vec::with_capacity(4 + buf.len());
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return Entry::Missing,
-        };
-        tail.extend_from_slice(&buf[..n]);
-        let keep = tail.len().saturating_sub(4);
-        hasher.update(&tail[..keep]);
-        tail.drain(..keep);
-    }
-    match <[u8; 4]>::try_from(tail.as_slice()) {
-        Ok(sum) if u32::from_le_bytes(sum) == hasher.finalize() => Entry::Valid,
-        _ => Entry::Corrupt,
+    // SAFETY: a read-only, private mapping of a cache entry. Entries are written to a temp
+    // file and renamed into place, and deleted by unlinking: never modified or truncated in
+    // place by cloudops, which is what makes a mapping's contents change under it.
+    // (wasmtime's `deserialize_file` maps the same file for the component's lifetime.)
+    #[expect(unsafe_code, reason = "mapping our own cache entry to checksum it")]
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+        return Entry::Missing;
+    };
+    let Some((body, sum)) = map.split_last_chunk::<4>() else {
+        return Entry::Corrupt;
+    };
+    if u32::from_le_bytes(*sum) == crc32fast::hash(body) {
+        Entry::Valid
+    } else {
+        Entry::Corrupt
     }
 }
 
@@ -313,7 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.cwasm");
         assert_eq!(check_entry(&path), Entry::Missing);
-        // Bigger than the read buffer, so the trailer straddles reads.
+        // Several pages, flipped in the middle.
         let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let mut entry = body.clone();
         entry.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
