@@ -16,6 +16,7 @@ use crate::error::CallError;
 use crate::host::PluginHost;
 use crate::output::OutputChain;
 use crate::plugin::LoadedPlugin;
+use crate::plugin::Sent;
 use crate::spec::{FailurePolicy, Hook, Mode};
 
 /// Picks the plugins for a request (the policy implements this).
@@ -120,7 +121,7 @@ impl ChainGate {
             let resolved = resolve.then(|| cloudops_normalize::resolve_paths(req, n));
             to_wit(req, n, resolved.as_ref(), profile)
         };
-        let mut sent = view(&current, &normalized);
+        let mut sent = Sent::new(view(&current, &normalized));
         let (mut rewrote, mut asked): (Option<usize>, Option<usize>) = (None, None);
         for plugin in selection
             .plugins
@@ -134,10 +135,12 @@ impl ChainGate {
                 Ok(wit::Verdict::Allow) => Outcome::Allow,
                 Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
                 Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
-                Ok(wit::Verdict::Rewrite(rw)) => match apply_rewrite(&current, &sent, rw.request) {
-                    Ok(next) => Outcome::Rewrite(Box::new(next), rw.reason),
-                    Err(why) => Outcome::Failed(CallError::Malformed(why)),
-                },
+                Ok(wit::Verdict::Rewrite(rw)) => {
+                    match apply_rewrite(&current, &sent.request, rw.request) {
+                        Ok(next) => Outcome::Rewrite(Box::new(next), rw.reason),
+                        Err(why) => Outcome::Failed(CallError::Malformed(why)),
+                    }
+                }
             };
             let mut step = DecisionStep {
                 plugin: plugin.name().to_string(),
@@ -195,7 +198,7 @@ impl ChainGate {
                     if !audit {
                         current = *next;
                         normalized = cloudops_normalize::normalize(&current);
-                        sent = view(&current, &normalized);
+                        sent = Sent::new(view(&current, &normalized));
                         rewrote = Some(record.steps.len());
                     }
                 }

@@ -62,6 +62,28 @@ enum Bindings {
     V0_1_0(v0_1_0::Plugin),
 }
 
+/// A request as the chain sends it: the current interface's record, and its 0.1.0 view,
+/// converted on first use and shared by every 0.1.0 plugin that sees the same request.
+pub(crate) struct Sent {
+    /// The record of the current interface.
+    pub(crate) request: wit::Request,
+    v0_1_0: std::sync::OnceLock<v0_1_0::types::Request>,
+}
+
+impl Sent {
+    pub(crate) fn new(request: wit::Request) -> Self {
+        Sent {
+            request,
+            v0_1_0: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn v0_1_0(&self) -> &v0_1_0::types::Request {
+        self.v0_1_0
+            .get_or_init(|| crate::compat::request_to_v0_1_0(&self.request))
+    }
+}
+
 /// One live, initialised instance with its own store. Dropped, never reused, after any failure.
 pub(crate) struct Instance {
     store: Store<PluginState>,
@@ -369,7 +391,8 @@ impl LoadedPlugin {
     }
 
     /// Runs `check`; the instance is returned to the pool only if the call succeeded.
-    pub(crate) async fn check(&self, request: &wit::Request) -> Result<wit::Verdict, CallError> {
+    pub(crate) async fn check(&self, sent: &Sent) -> Result<wit::Verdict, CallError> {
+        let request = &sent.request;
         let mut i = self.acquire().await?;
         self.arm(&mut i.store);
         let Instance { store, bindings } = &mut i;
@@ -377,10 +400,10 @@ impl LoadedPlugin {
             let v = match bindings {
                 Bindings::V0_2_0(b) => b.call_check(&mut *store, request).await,
                 Bindings::V0_1_0(b) => {
-                    let old = crate::compat::request_to_v0_1_0(request);
-                    b.call_check(&mut *store, &old)
+                    let old = sent.v0_1_0();
+                    b.call_check(&mut *store, old)
                         .await
-                        .map(|v| crate::compat::verdict_from_v0_1_0(v, request, &old))
+                        .map(|v| crate::compat::verdict_from_v0_1_0(v, request, old))
                 }
             };
             store.data_mut().end_call();
