@@ -4,33 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use cloudops_execution_engine::{
-    Approver, DenyApprover, ExecutionRequest, Gate, GateContext, Verdict,
-};
+use cloudops_execution_engine::{Approver, ExecutionRequest, Gate, GateContext, Verdict};
 use cloudops_plugin_host::{
-    ChainGate, FailurePolicy, LoadedPlugin, Mode, PluginSelector, Selection, StaticSelector,
+    ChainGate, FailurePolicy, LoadedPlugin, Mode, PluginSelector, Selection,
 };
 
-use crate::common::{exec, host, hostile, load, shell, spec};
-
-fn gate(plugins: Vec<Arc<LoadedPlugin>>) -> ChainGate {
-    ChainGate::new(host(), Arc::new(StaticSelector(plugins)))
-}
-
-async fn decide(
-    g: &ChainGate,
-    req: &ExecutionRequest,
-) -> cloudops_execution_engine::DecisionRecord {
-    g.check(
-        req,
-        &GateContext {
-            approver: &DenyApprover,
-        },
-    )
-    .await
-    .unwrap()
-    .record
-}
+use crate::common::{decide, exec, gate, host, hostile, load, shell, spec};
 
 fn deny_rm() -> Arc<LoadedPlugin> {
     load(&spec(

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::{Arc, OnceLock};
 
-use cloudops_execution_engine::{Command, ExecutionMetadata, ExecutionRequest};
-use cloudops_plugin_host::{HostConfig, LoadedPlugin, PluginHost, PluginSource, PluginSpec};
+use cloudops_execution_engine::{
+    Command, DecisionRecord, DenyApprover, ExecutionMetadata, ExecutionRequest, Gate, GateContext,
+};
+use cloudops_plugin_host::{
+    ChainGate, HostConfig, LoadedPlugin, PluginHost, PluginSource, PluginSpec, StaticSelector,
+};
 
 /// Every test plugin under plugins/testing.
 pub const PLUGINS: &[&str] = &[
@@ -131,4 +135,22 @@ pub fn exec(program: &str, args: &[&str]) -> ExecutionRequest {
         },
         ..shell("")
     }
+}
+
+/// A chain of exactly these plugins, in this order.
+pub fn gate(plugins: Vec<Arc<LoadedPlugin>>) -> ChainGate {
+    ChainGate::new(host(), Arc::new(StaticSelector(plugins)))
+}
+
+/// The decision of `g` on `req`, with `ask` denied.
+pub async fn decide(g: &ChainGate, req: &ExecutionRequest) -> DecisionRecord {
+    g.check(
+        req,
+        &GateContext {
+            approver: &DenyApprover,
+        },
+    )
+    .await
+    .unwrap()
+    .record
 }

@@ -7,30 +7,10 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::sync::Arc;
 
-use cloudops_execution_engine::{
-    DecisionRecord, DenyApprover, ExecutionRequest, Gate, GateContext, Verdict,
-};
-use cloudops_plugin_host::{
-    ChainGate, LoadError, LoadedPlugin, PACKAGE, PluginHost, SUPPORTED, StaticSelector,
-};
+use cloudops_execution_engine::Verdict;
+use cloudops_plugin_host::{LoadError, LoadedPlugin, PACKAGE, PluginHost, SUPPORTED};
 
-use crate::common::{exec, host, load, plugin_path, shell, spec};
-
-fn gate(plugins: Vec<Arc<LoadedPlugin>>) -> ChainGate {
-    ChainGate::new(host(), Arc::new(StaticSelector(plugins)))
-}
-
-async fn decide(g: &ChainGate, req: &ExecutionRequest) -> DecisionRecord {
-    g.check(
-        req,
-        &GateContext {
-            approver: &DenyApprover,
-        },
-    )
-    .await
-    .unwrap()
-    .record
-}
+use crate::common::{decide, exec, gate, host, load, plugin_path, shell, spec};
 
 /// The 0.2.0 test plugin, denying whatever resolves under `prefix` (and showing the view).
 fn resolved_paths(prefix: &Path) -> Arc<LoadedPlugin> {
