@@ -60,11 +60,6 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
             gate: None,
         });
     };
-    // The plugin host (a wasmtime engine and its linker) does not depend on the policy:
-    // build it on another thread while this one reads and compiles the policy.
-    let host = std::thread::Builder::new()
-        .name("cloudops-host-start".into())
-        .spawn(new_host);
     let policy = compile(path)?;
     policy.effective(common.profile.as_deref())?;
     if common.verbosity > 0 {
@@ -78,14 +73,8 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
                 .unwrap_or_default()
         );
     }
-    let gate = match host {
-        Ok(thread) => thread
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("starting the plugin host panicked"))),
-        Err(_) => new_host(),
-    }
-    .and_then(|host| gate_with(host, policy.clone(), common.profile.as_deref()))
-    .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))?;
+    let gate = build_gate(policy.clone(), common.profile.as_deref())
+        .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))?;
     Ok(Loaded {
         policy: Some(policy),
         profile: common.profile.clone(),
@@ -96,29 +85,13 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
 /// Loads every plugin the policy (under `profile`) can select and chains them. Plugins are
 /// compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
 pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
-    gate_with(new_host()?, policy, profile)
-}
-
-/// The plugin host the CLI uses.
-fn new_host() -> anyhow::Result<cloudops_plugin_host::PluginHost> {
-    use cloudops_plugin_host::{HostConfig, PluginHost};
+    use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
     // Instances on demand, not from a pool: the pool's set-up costs milliseconds at every
     // start and reserves ~1 TiB of address space (refused under `ulimit -v`).
-    Ok(PluginHost::new(HostConfig {
+    let host = PluginHost::new(HostConfig {
         pooling: false,
         ..HostConfig::default()
-    })?)
-}
-
-/// [`build_gate`] on a host already started.
-fn gate_with(
-    host: cloudops_plugin_host::PluginHost,
-    policy: Arc<Policy>,
-    profile: Option<&str>,
-) -> anyhow::Result<Arc<dyn Gate>> {
+    })?;
     let loaded = cloudops_policy::LoadedPolicy::load(policy, profile, &host, crate::builtins::get)?;
-    Ok(Arc::new(cloudops_plugin_host::ChainGate::new(
-        host,
-        Arc::new(loaded),
-    )))
+    Ok(Arc::new(ChainGate::new(host, Arc::new(loaded))))
 }
