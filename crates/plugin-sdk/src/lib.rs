@@ -69,7 +69,7 @@ pub mod testing;
 pub mod wrappers;
 
 pub use flags::{FlagAliases, FlagSet};
-pub use request::{aws_argv, shell_join, shell_quote};
+pub use request::{DenyOrAsk, aws_argv, shell_join, shell_quote};
 pub use serde;
 pub use serde_json;
 

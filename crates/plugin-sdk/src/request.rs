@@ -267,6 +267,29 @@ impl SimpleCommand {
     }
 }
 
+/// What a plugin answers for what it will not let through silently (code it cannot see,
+/// a request it cannot analyse): there is deliberately no "allow". Reads from config as
+/// `"deny"` (the default) or `"ask"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DenyOrAsk {
+    /// Refuse.
+    #[default]
+    Deny,
+    /// Ask the approver (a deny where there is none).
+    Ask,
+}
+
+impl DenyOrAsk {
+    /// The verdict with `reason`.
+    pub fn verdict(self, reason: impl Into<String>) -> Verdict {
+        match self {
+            DenyOrAsk::Deny => Verdict::deny(reason),
+            DenyOrAsk::Ask => Verdict::ask(reason),
+        }
+    }
+}
+
 impl Verdict {
     /// `deny(reason)`.
     pub fn deny(reason: impl Into<String>) -> Self {

@@ -14,16 +14,8 @@ use cloudops_plugin_sdk::wrappers::command_invocations;
 use cloudops_plugin_sdk::{Command, Config, Plugin, Request, Verdict, register_plugin};
 use serde::Deserialize;
 
-/// What to answer for what the plugin cannot read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnUnanalyzable {
-    /// Refuse the request.
-    #[default]
-    Deny,
-    /// Ask the approver (a deny where there is none).
-    Ask,
-}
+/// What to answer for what the plugin cannot read (the SDK's deny-or-ask setting).
+pub use cloudops_plugin_sdk::DenyOrAsk as OnUnanalyzable;
 
 /// The `config` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -510,10 +502,7 @@ impl Plugin for AwsGuard {
             return Verdict::Allow;
         }
         let why = format!("aws-guard: {}", unreadable.join("; "));
-        match self.s.on_unanalyzable {
-            OnUnanalyzable::Deny => Verdict::deny(why),
-            OnUnanalyzable::Ask => Verdict::ask(why),
-        }
+        self.s.on_unanalyzable.verdict(why)
     }
 }
 

@@ -9,14 +9,7 @@ use serde::{Deserialize, Deserializer};
 
 /// What to answer for a class of requests. There is no "allow": inline code and what
 /// cannot be analysed are never silently let through (issue 5).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Action {
-    /// Refuse.
-    #[default]
-    Deny,
-    /// Ask the approver (a deny where there is none).
-    Ask,
-}
+pub use cloudops_plugin_sdk::DenyOrAsk as Action;
 
 /// Reads the value of the action key `key`: `"deny"` or `"ask"`; anything else (notably
 /// `"allow"`, accepted by earlier versions) is an error naming the key and the values.

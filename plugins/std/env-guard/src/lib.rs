@@ -56,16 +56,8 @@ pub enum Action {
     Strip,
 }
 
-/// What to answer for what the plugin cannot read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnUnanalyzable {
-    /// Refuse the request.
-    #[default]
-    Deny,
-    /// Ask the approver (a deny where there is none).
-    Ask,
-}
+/// What to answer for what the plugin cannot read (the SDK's deny-or-ask setting).
+pub use cloudops_plugin_sdk::DenyOrAsk as OnUnanalyzable;
 
 /// The `config` table.
 #[derive(Debug, Clone, Deserialize)]
