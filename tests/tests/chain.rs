@@ -3,16 +3,16 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use cloudops_execution_engine::{
-    Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionMetadata, ExecutionRequest,
-    ExecutionStatus,
+    Command, ExecutionEngine, ExecutionError, ExecutionMetadata, ExecutionRequest, ExecutionStatus,
 };
-use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
-use cloudops_policy::{CompileOptions, LoadedPolicy};
 use cloudops_test_support::Moto;
+use support::denied_by;
 use uuid::Uuid;
+
+#[path = "support/mod.rs"]
+mod support;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -31,30 +31,11 @@ fn engine_with_env(
     cache: &tempfile::TempDir,
     extra_env: Vec<(String, String)>,
 ) -> ExecutionEngine {
-    let opts = CompileOptions {
-        builtins: Some(
-            cloudops_builtin_plugins::names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-    };
-    let policy = Arc::new(
-        cloudops_policy::load_file(&repo().join(format!("policies/{name}.toml")), &opts).unwrap(),
-    );
-    let host = PluginHost::new(HostConfig {
-        cache_dir: Some(cache.path().to_path_buf()),
-        ..Default::default()
-    })
-    .unwrap();
-    let loaded =
-        LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::lookup).unwrap();
-    ExecutionEngine::new(
-        ExecutionConfig {
-            extra_env,
-            ..ExecutionConfig::default()
-        }
-        .with_gate(Arc::new(ChainGate::new(host, Arc::new(loaded)))),
+    support::gated_engine(
+        &repo().join(format!("policies/{name}.toml")),
+        profile,
+        cache.path(),
+        extra_env,
     )
 }
 
@@ -88,13 +69,6 @@ fn sh(script: &str) -> ExecutionRequest {
         command: script.into(),
         shell: "bash".into(),
     })
-}
-
-fn denied_by(err: ExecutionError) -> (String, String) {
-    match err {
-        ExecutionError::Denied { plugin, reason, .. } => (plugin, reason),
-        other => panic!("expected a denial, got {other}"),
-    }
 }
 
 #[tokio::test]

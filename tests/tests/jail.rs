@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use cloudops_execution_engine::{
-    Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionMetadata, ExecutionRequest,
-    ExecutionStatus,
+    Command, ExecutionEngine, ExecutionMetadata, ExecutionRequest, ExecutionStatus,
 };
-use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
-use cloudops_policy::{CompileOptions, LoadedPolicy};
+use support::denied_by;
 use uuid::Uuid;
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// A project root with `notes.txt`, a symlink `link -> ../outside` and `passwd ->
 /// ../outside/secret`, next to `outside/secret`; all paths canonical.
@@ -66,23 +66,11 @@ plugins = ["workdir-jail"]
         ),
     )
     .unwrap();
-    let opts = CompileOptions {
-        builtins: Some(
-            cloudops_builtin_plugins::names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-    };
-    let policy = Arc::new(cloudops_policy::load_file(&policy_file, &opts).unwrap());
-    let host = PluginHost::new(HostConfig {
-        cache_dir: Some(cache.path().join("plugins")),
-        ..Default::default()
-    })
-    .unwrap();
-    let loaded = LoadedPolicy::load(policy, None, &host, cloudops_builtin_plugins::lookup).unwrap();
-    ExecutionEngine::new(
-        ExecutionConfig::default().with_gate(Arc::new(ChainGate::new(host, Arc::new(loaded)))),
+    support::gated_engine(
+        &policy_file,
+        None,
+        &cache.path().join("plugins"),
+        Vec::new(),
     )
 }
 
@@ -100,13 +88,6 @@ fn sh_in(dir: &Path, script: &str) -> ExecutionRequest {
             source: Some("agent".into()),
             ..Default::default()
         },
-    }
-}
-
-fn denied_by(err: ExecutionError) -> (String, String) {
-    match err {
-        ExecutionError::Denied { plugin, reason, .. } => (plugin, reason),
-        other => panic!("expected a denial, got {other}"),
     }
 }
 
