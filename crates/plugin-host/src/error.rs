@@ -25,7 +25,7 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
-    /// The host's helper runtime or epoch thread could not be started.
+    /// The host's epoch ticker thread could not be started.
     #[error("could not start the plugin host's {what}")]
     Start {
         /// What could not be started.

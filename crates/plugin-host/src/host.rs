@@ -74,17 +74,32 @@ pub(crate) struct HostInner {
     pub(crate) cache: Cache,
     pub(crate) config: HostConfig,
     settings: String,
-    /// Drives host futures (WASI clocks) for calls made outside any tokio runtime.
-    pub(crate) runtime: Option<tokio::runtime::Runtime>,
+    /// Drives host futures (WASI clocks) for calls made outside any tokio runtime; started
+    /// at the first such call (`None` if it could not be).
+    runtime: std::sync::OnceLock<Option<tokio::runtime::Runtime>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
 impl Drop for HostInner {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
-        if let Some(rt) = self.runtime.take() {
+        if let Some(Some(rt)) = self.runtime.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+impl HostInner {
+    /// The host's own single-threaded runtime, started on first use.
+    pub(crate) fn runtime(&self) -> Option<&tokio::runtime::Runtime> {
+        self.runtime
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()
+            })
+            .as_ref()
     }
 }
 
@@ -135,14 +150,6 @@ impl PluginHost {
             source,
         })?;
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| HostError::Start {
-                what: "runtime",
-                source,
-            })?;
-
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let (stop, ticking) = (stop_ticker.clone(), engine.clone());
         std::thread::Builder::new()
@@ -165,7 +172,7 @@ impl PluginHost {
                 cache: Cache::new(dir, settings.clone()),
                 config: cfg,
                 settings,
-                runtime: Some(runtime),
+                runtime: std::sync::OnceLock::new(),
                 stop_ticker,
             }),
         })
@@ -177,6 +184,57 @@ impl PluginHost {
     /// once, so a bad config is reported here.
     pub fn load(&self, spec: &PluginSpec) -> Result<Arc<LoadedPlugin>, LoadError> {
         LoadedPlugin::load(self, spec).map(|(p, _)| Arc::new(p))
+    }
+
+    /// [`PluginHost::load`] for each spec, side by side on up to one thread per core (this
+    /// one included): each load maps or compiles its code, instantiates it and runs its
+    /// `init` independently of the others. The results are in the order of `specs`.
+    pub fn load_all(&self, specs: &[&PluginSpec]) -> Vec<Result<Arc<LoadedPlugin>, LoadError>> {
+        let cores = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+            .map(|set| {
+                (0..nix::sched::CpuSet::count())
+                    .filter(|&c| set.is_set(c).unwrap_or(false))
+                    .count()
+            })
+            .unwrap_or(1);
+        let threads = cores.clamp(1, specs.len().max(1));
+        if threads == 1 {
+            return specs.iter().map(|spec| self.load(spec)).collect();
+        }
+        // The other threads run host futures as this one does: inside its runtime, if any.
+        let ambient = tokio::runtime::Handle::try_current().ok();
+        // Thread t loads specs t, t + threads, t + 2 * threads, ...; this thread is thread 0.
+        let share = |t: usize| -> Vec<_> {
+            let _runtime = ambient.as_ref().map(tokio::runtime::Handle::enter);
+            specs
+                .iter()
+                .skip(t)
+                .step_by(threads)
+                .map(|spec| self.load(spec))
+                .collect()
+        };
+        let shares: Vec<Vec<_>> = std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads)
+                .map(|t| {
+                    std::thread::Builder::new()
+                        .name("cloudops-plugin-load".into())
+                        .spawn_scoped(scope, move || share(t))
+                })
+                .collect();
+            let mut shares = vec![share(0)];
+            for (t, handle) in (1..).zip(others) {
+                shares.push(match handle {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread to be had: its share is loaded here.
+                    Err(_) => share(t),
+                });
+            }
+            shares
+        });
+        let mut shares: Vec<_> = shares.into_iter().map(Vec::into_iter).collect();
+        (0..specs.len())
+            .filter_map(|i| shares[i % threads].next())
+            .collect()
     }
 
     /// [`PluginHost::load`], also telling whether the compiled code came from the cache.

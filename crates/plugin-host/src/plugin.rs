@@ -568,7 +568,7 @@ impl Wake for ThreadWaker {
 /// thread parked between wake-ups.
 pub(crate) fn drive<F: Future>(host: &HostInner, wall: Duration, fut: F) -> Option<F::Output> {
     if tokio::runtime::Handle::try_current().is_err()
-        && let Some(rt) = &host.runtime
+        && let Some(rt) = host.runtime()
     {
         return rt.block_on(async { tokio::time::timeout(wall, fut).await.ok() });
     }

@@ -48,7 +48,7 @@ impl LoadedPolicy {
         builtins: BuiltinLookup,
     ) -> Result<Self, PolicyError> {
         let eff = policy.effective(profile)?;
-        let mut plugins = HashMap::new();
+        let mut specs = Vec::new();
         for sel in eff.loadable() {
             let decl = &policy.plugins()[&sel.name];
             let source = match &decl.origin {
@@ -90,8 +90,12 @@ impl LoadedPolicy {
                 },
                 config_json: decl.config_json.clone(),
             };
-            let loaded = host.load(&spec).map_err(|e| load_error(decl, e))?;
-            plugins.insert((sel.name.clone(), sel.mode), loaded);
+            specs.push(((sel.name.clone(), sel.mode), decl, spec));
+        }
+        let loaded = host.load_all(&specs.iter().map(|(_, _, spec)| spec).collect::<Vec<_>>());
+        let mut plugins = HashMap::new();
+        for ((key, decl, _), result) in specs.into_iter().zip(loaded) {
+            plugins.insert(key, result.map_err(|e| load_error(decl, e))?);
         }
         let profile = eff.profile().map(str::to_string);
         Ok(LoadedPolicy {

@@ -104,6 +104,36 @@ fn a_component_of_another_world_is_refused() {
 }
 
 #[test]
+fn load_all_keeps_the_order_of_the_specs_and_each_failure_in_its_place() {
+    // More specs than this machine has cores, so some thread loads several of them.
+    let missing = PluginSpec::new("gone", PluginSource::Path("/nonexistent/gone.wasm".into()));
+    let rejected = spec("deny-pattern", r#"{"subtrings": ["x"]}"#);
+    let mut specs = vec![
+        spec("allow-all", "{}"),
+        missing,
+        spec("redact", "{}"),
+        rejected,
+    ];
+    for i in 0..6 {
+        let mut s = spec("allow-all", "{}");
+        s.name = format!("allow-{i}");
+        specs.push(s);
+    }
+    let results = host().load_all(&specs.iter().collect::<Vec<_>>());
+    assert_eq!(results.len(), specs.len());
+    for (spec, result) in specs.iter().zip(&results) {
+        match spec.name.as_str() {
+            "gone" => assert!(matches!(result, Err(LoadError::Read { .. })), "{result:?}"),
+            "deny-pattern" => assert!(
+                matches!(result, Err(LoadError::Config { .. })),
+                "{result:?}"
+            ),
+            name => assert_eq!(result.as_ref().unwrap().name(), name),
+        }
+    }
+}
+
+#[test]
 fn a_missing_file_names_the_path() {
     let msg = host()
         .load(&PluginSpec::new(
