@@ -51,11 +51,16 @@ pub fn main() -> i32 {
         // for the long-running MCP server, which would collect its orphans' zombies.)
         cloudops_execution_engine::adopt_orphans();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // One command, one plan: a single-threaded runtime, no worker threads to start. The
+    // MCP server serves concurrent requests, on two workers.
+    let mut builder = if matches!(settings.action, Action::Mcp(_)) {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             return report(

@@ -119,14 +119,13 @@ pub fn adopt_orphans() -> bool {
 
 /// Kills every process whose environment carries this execution's marker; returns how many.
 ///
-/// When this process is a child subreaper (`PR_SET_CHILD_SUBREAPER`, which the CLI sets),
-/// every orphaned descendant is re-parented to it, so the marked processes are all among
+/// When `subreaper` (this process is a child subreaper, `PR_SET_CHILD_SUBREAPER`, which the
+/// CLI sets), every orphaned descendant is re-parented to it, so the marked processes are all among
 /// its own descendants: they are found by walking `/proc/<pid>/task/<tid>/children` from
 /// here, which costs in proportion to this process's descendants. Otherwise (or if the
 /// kernel has no `children` files) every process in `/proc` is read.
-fn kill_escapees(id: Uuid) -> usize {
+fn kill_escapees(id: Uuid, subreaper: bool) -> usize {
     let marker = format!("{EXECUTION_ID_VAR}={id}\0");
-    let subreaper = nix::sys::prctl::get_child_subreaper().unwrap_or(false);
     if subreaper {
         let mut killed = 0;
         // A process killed in one round orphans its children, re-parented to us only once
@@ -610,9 +609,14 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     signal_group(pgid, Signal::SIGKILL);
     if config.hunt_escapees {
         let id = run.id;
-        let killed = tokio::task::spawn_blocking(move || kill_escapees(id))
-            .await
-            .unwrap_or(0);
+        let killed = if nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
+            // Only our own descendants are read (a few /proc files): not worth a thread.
+            kill_escapees(id, true)
+        } else {
+            tokio::task::spawn_blocking(move || kill_escapees(id, false))
+                .await
+                .unwrap_or(0)
+        };
         if killed > 0 {
             tracing::warn!(execution_id = %id, killed, "killed processes that left the execution's process group");
         }
