@@ -53,7 +53,7 @@ pub struct CommonArgs {
     /// Set a variable for the command (repeatable)
     #[arg(long = "env", global = true, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Working directory of the command
+    /// Working directory of the command (default: the current one)
     #[arg(long, global = true, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
     /// Machine-readable output (one JSON object)

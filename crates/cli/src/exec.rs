@@ -41,7 +41,7 @@ pub fn request(common: &Common, command: Command) -> ExecutionRequest {
         id: uuid::Uuid::new_v4(),
         command,
         env: common.env.clone(),
-        working_dir: common.cwd.clone(),
+        working_dir: common.working_dir(),
         timeout_ms: common.timeout.map(millis),
         metadata: ExecutionMetadata {
             source: common.source.clone(),

@@ -230,7 +230,7 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
             .cwd
             .as_ref()
             .map(|c| dir.join(c))
-            .or_else(|| common.cwd.clone());
+            .or_else(|| common.working_dir());
         names.push(st.name.clone().unwrap_or_else(|| command.to_string()));
         commands.push(ExecutionRequest {
             id: uuid::Uuid::new_v4(),

@@ -58,6 +58,14 @@ pub struct Common {
     pub verbosity: i8,
 }
 
+impl Common {
+    /// The working directory of a command: `--cwd`, else the current directory (so that
+    /// plugins such as workdir-jail see where it will run), else none.
+    pub fn working_dir(&self) -> Option<PathBuf> {
+        self.cwd.clone().or_else(|| std::env::current_dir().ok())
+    }
+}
+
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Action {
