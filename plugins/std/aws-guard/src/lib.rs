@@ -54,6 +54,15 @@ pub struct Settings {
     /// checks (overrides, services, profiles, regions, denied operations) apply to every call.
     #[serde(default)]
     pub guarded_profiles: Vec<String>,
+    /// Believe the profile a request names through the environment (`AWS_PROFILE` set for
+    /// the call or in the request's `env`), or `default` when it names none. Only right when
+    /// the engine's own environment, which plugins do not see, holds no AWS credentials and
+    /// no `AWS_PROFILE`: inherited credentials win over a request's `AWS_PROFILE`, and an
+    /// inherited `AWS_PROFILE` decides a call that names none. Default false: only
+    /// `--profile` (an aws request's profile) names a call's profile; any other call counts
+    /// as one whose profile is unknown.
+    #[serde(default)]
+    pub trust_environment_profile: bool,
     /// Allow `--endpoint-url` / `AWS_ENDPOINT_URL*` (default false).
     #[serde(default)]
     pub allow_endpoint_url: bool,
@@ -261,14 +270,22 @@ fn tag_grants(request: &Request, tag: &str) -> bool {
 
 impl AwsGuard {
     /// The profile `call` uses, when it can be known statically: its `--profile` (which
-    /// overrides the environment, credentials included), else `AWS_PROFILE` set for the
-    /// call, else in the request's environment. `None` when it is written with an
-    /// expansion, when credentials come from the environment, when an earlier command may
-    /// have changed the variables, or when nothing visible names a profile (the engine's
-    /// own environment, which plugins do not see, or `default` then decides).
-    fn static_profile(request: &Request, call: &Call, env: &[(String, String)]) -> Option<String> {
+    /// overrides the environment, credentials included). With `trust_environment_profile`,
+    /// also `AWS_PROFILE` set for the call or in the request's environment, else `default`
+    /// (unless `AWS_DEFAULT_PROFILE` is set). `None` when it is written with an expansion, when
+    /// credentials come from the environment, when an earlier command may have changed the
+    /// variables, or (without `trust_environment_profile`) when no `--profile` names it.
+    fn static_profile(
+        &self,
+        request: &Request,
+        call: &Call,
+        env: &[(String, String)],
+    ) -> Option<String> {
         if let Some(p) = &call.profile {
             return literal(p);
+        }
+        if !self.s.trust_environment_profile {
+            return None;
         }
         let var = |name: &str| {
             env.iter()
@@ -280,7 +297,12 @@ impl AwsGuard {
         if CREDENTIAL_VARS.iter().any(|v| var(v).is_some()) || shell_may_set_profile(request) {
             return None;
         }
-        var("AWS_PROFILE").and_then(literal)
+        match var("AWS_PROFILE") {
+            Some(p) => literal(p),
+            // Which of the two wins depends on the CLI's version: unknown.
+            None if var("AWS_DEFAULT_PROFILE").is_some() => None,
+            None => Some("default".to_string()),
+        }
     }
 
     /// True when the read-only rule applies to `call` (see [`Settings::guarded_profiles`]).
@@ -288,7 +310,7 @@ impl AwsGuard {
         if self.guarded.is_empty() {
             return true;
         }
-        match Self::static_profile(request, call, env) {
+        match self.static_profile(request, call, env) {
             Some(p) => self.guarded.iter().any(|g| g.matches(&p)),
             None => true,
         }
@@ -371,17 +393,23 @@ impl AwsGuard {
         if self.denied.iter().any(|g| g.matches(&pair)) {
             return Err(format!("`{shown}`: {pair} is denied by policy"));
         }
-        let profile = call
-            .profile
-            .clone()
-            .or_else(|| var("AWS_PROFILE"))
-            .or_else(|| var("AWS_DEFAULT_PROFILE"))
-            .unwrap_or_else(|| "default".to_string());
-        if !self.s.allowed_profiles.is_empty() && !self.s.allowed_profiles.contains(&profile) {
-            return Err(format!(
-                "`{shown}`: the profile {profile} is not allowed (allowed: {})",
-                self.s.allowed_profiles.join(", ")
-            ));
+        let profile = self.static_profile(request, call, env);
+        if !self.s.allowed_profiles.is_empty() {
+            match &profile {
+                Some(p) if self.s.allowed_profiles.contains(p) => {}
+                Some(p) => {
+                    return Err(format!(
+                        "`{shown}`: the profile {p} is not allowed (allowed: {})",
+                        self.s.allowed_profiles.join(", ")
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "`{shown}`: which profile it uses cannot be known; pass --profile (allowed: {})",
+                        self.s.allowed_profiles.join(", ")
+                    ));
+                }
+            }
         }
         let region = call
             .region
@@ -408,7 +436,9 @@ impl AwsGuard {
         if self.is_read(service, operation, call) || !self.guards(request, call, env) {
             return Ok(());
         }
-        if tag_grants(request, &self.s.write_tag) || self.s.write_profiles.contains(&profile) {
+        if tag_grants(request, &self.s.write_tag)
+            || profile.is_some_and(|p| self.s.write_profiles.contains(&p))
+        {
             return Ok(());
         }
         Err(format!(
@@ -654,8 +684,22 @@ mod tests {
             Some("eu-west-1"),
         );
         assert!(g.check(&secret).is_deny());
+        // A profile named only by the environment may not be the one used (the engine's
+        // own environment may carry credentials): it is believed only on request.
         let env_profile = shell("AWS_PROFILE=prod AWS_REGION=eu-west-1 aws ec2 describe-vpcs");
-        assert!(g.check(&env_profile).is_allow());
+        let v = g.check(&env_profile);
+        assert!(
+            v.is_deny() && v.reason().unwrap().contains("pass --profile"),
+            "{v:?}"
+        );
+        let trusting = guard(
+            r#"{"allowed_profiles": ["dev", "prod"], "write_profiles": ["dev"],
+                "trust_environment_profile": true}"#,
+        );
+        assert!(trusting.check(&env_profile).is_allow());
+        let env_write = shell("AWS_PROFILE=dev aws ec2 run-instances");
+        assert!(trusting.check(&env_write).is_allow());
+        assert!(g.check(&env_write).is_deny());
         let only_s3 = guard(r#"{"allow_services": ["s3"]}"#);
         assert!(only_s3.check(&aws("ec2", "describe-vpcs", &[])).is_deny());
         assert!(only_s3.check(&aws("s3", "ls", &[])).is_allow());
@@ -722,11 +766,14 @@ mod tests {
     }
 
     /// With `guarded_profiles`, writes are refused only on the listed profiles, wherever the
-    /// profile comes from (`--profile`, the request's profile field, `AWS_PROFILE` set for the
-    /// call or in the request's environment), through wrappers too.
+    /// profile comes from (`--profile`, the request's profile field, and with
+    /// `trust_environment_profile` also `AWS_PROFILE` set for the call or in the request's
+    /// environment), through wrappers too.
     #[test]
     fn guarded_profiles_limit_the_read_only_rule_to_those_profiles() {
         let g = guard(r#"{"guarded_profiles": ["prod", "prod-*"]}"#);
+        let trusting =
+            guard(r#"{"guarded_profiles": ["prod", "prod-*"], "trust_environment_profile": true}"#);
         for req in [
             shell("timeout 60 aws s3 rb s3://x --force --profile prod"),
             exec(
@@ -747,24 +794,35 @@ mod tests {
             aws("s3", "rb", &["s3://x"]).with_env("AWS_PROFILE", "prod"),
             shell("bash -c 'aws s3 rb s3://x --profile prod'"),
         ] {
-            let v = g.check(&req);
-            assert!(v.is_deny(), "{req:?}: {v:?}");
-            assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+            for g in [&g, &trusting] {
+                let v = g.check(&req);
+                assert!(v.is_deny(), "{req:?}: {v:?}");
+                assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
+            }
         }
         for req in [
             shell("timeout 60 aws s3 rb s3://x --force --profile dev"),
             shell("timeout 60 aws s3 ls s3://x --profile prod"),
             aws_as("ec2", "terminate-instances", &[], Some("staging"), None),
-            shell("AWS_PROFILE=dev nice aws s3 rb s3://x"),
-            aws("s3", "rb", &["s3://x"]).with_env("AWS_PROFILE", "dev"),
             // `--profile` wins over the environment, credentials included.
             shell("AWS_PROFILE=prod aws s3 rb s3://x --profile dev"),
             aws_as("s3", "rb", &[], Some("dev"), None).with_env("AWS_ACCESS_KEY_ID", "AKIA1"),
             // A profile that only looks like a guarded one.
             shell("aws s3 rb s3://x --profile production-copy"),
         ] {
-            let v = g.check(&req);
-            assert!(v.is_allow(), "{req:?}: {v:?}");
+            for g in [&g, &trusting] {
+                let v = g.check(&req);
+                assert!(v.is_allow(), "{req:?}: {v:?}");
+            }
+        }
+        // A profile named by the environment only: the engine's own credentials (which
+        // plugins do not see) would win over it, so it is believed only on request.
+        for req in [
+            shell("AWS_PROFILE=dev nice aws s3 rb s3://x"),
+            aws("s3", "rb", &["s3://x"]).with_env("AWS_PROFILE", "dev"),
+        ] {
+            assert!(g.check(&req).is_deny(), "{req:?}");
+            assert!(trusting.check(&req).is_allow(), "{req:?}");
         }
         // The other checks still apply to unguarded profiles.
         let v = g.check(&shell(
@@ -773,8 +831,8 @@ mod tests {
         assert!(v.is_deny(), "{v:?}");
     }
 
-    /// A call whose profile cannot be known statically is guarded: no profile anywhere
-    /// (the engine's own environment decides), one written with an expansion, credentials
+    /// A call whose profile cannot be known statically is guarded: no `--profile` (the
+    /// engine's own environment may decide), one written with an expansion, credentials
     /// from the environment, or a profile an earlier command may have changed.
     #[test]
     fn a_call_whose_profile_is_unknown_is_guarded() {
@@ -800,6 +858,29 @@ mod tests {
             assert!(v.is_deny(), "{req:?}: {v:?}");
             assert!(v.reason().unwrap().contains("aws-write"), "{v:?}");
         }
+        // Believing the environment changes none of these but the first: without any
+        // profile a call then uses `default`, which is not guarded here.
+        let trusting =
+            guard(r#"{"guarded_profiles": ["prod"], "trust_environment_profile": true}"#);
+        for req in [
+            shell("aws s3 rb s3://x --profile \"$P\""),
+            shell("AWS_PROFILE=$P aws s3 rb s3://x"),
+            aws("s3", "rb", &["s3://x"])
+                .with_env("AWS_PROFILE", "dev")
+                .with_env("AWS_ACCESS_KEY_ID", "AKIA1"),
+            shell("AWS_PROFILE=dev AWS_SESSION_TOKEN=t aws s3 rb s3://x"),
+            shell("export AWS_PROFILE=prod; aws s3 rb s3://x").with_env("AWS_PROFILE", "dev"),
+            shell("bash -c 'export AWS_PROFILE=prod; aws s3 rb s3://x'")
+                .with_env("AWS_PROFILE", "dev"),
+        ] {
+            assert!(trusting.check(&req).is_deny(), "{req:?}");
+        }
+        assert!(trusting.check(&shell("aws s3 rb s3://x")).is_allow());
+        assert!(
+            trusting
+                .check(&aws("s3", "rb", &["s3://x"]).with_env("AWS_DEFAULT_PROFILE", "dev"))
+                .is_deny()
+        );
         // Reads stay reads, and the tag still grants writes.
         assert!(g.check(&shell("aws s3 ls")).is_allow());
         assert!(
