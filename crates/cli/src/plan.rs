@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cloudops_execution_engine::{ExecutionEngine, ExecutionStatus, PlanExecutionResult};
+use cloudops_execution_engine::{
+    ExecutionEngine, ExecutionError, ExecutionStatus, PlanExecutionResult,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use uuid::Uuid;
@@ -111,6 +113,25 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
                     .code(EXIT_DENIED),
                 )
             }
+            Refused::Other(ExecutionError::Denied {
+                plugin,
+                reason,
+                record,
+            }) => {
+                let i = step_ids
+                    .iter()
+                    .position(|s| *s == record.execution_id)
+                    .unwrap_or_default();
+                anyhow::Error::from(
+                    UserError::new(format!(
+                        "step {} ({}): denied by {plugin}: {reason}",
+                        i + 1,
+                        file.names[i]
+                    ))
+                        .hint("every step is decided before any runs: nothing in the plan ran; run this step alone with --check to see the decision trace")
+                        .code(EXIT_DENIED),
+                )
+            }
             other => other.into(),
         })?;
     if let Some(bar) = &bar {
@@ -118,21 +139,27 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.enable_steady_tick(Duration::from_millis(120));
     }
-    let interrupted = tokio::select! {
-        r = engine.wait(plan_id) => { r?; false }
-        _ = tokio::signal::ctrl_c() => {
-            engine.cancel(plan_id).await?;
-            engine.wait(plan_id).await?;
-            true
+    let waited = async {
+        let interrupted = tokio::select! {
+            r = engine.wait(plan_id) => { r?; false }
+            _ = tokio::signal::ctrl_c() => {
+                engine.cancel(plan_id).await?;
+                engine.wait(plan_id).await?;
+                true
+            }
+        };
+        let result = engine.get_plan_result(plan_id).await?;
+        for id in &step_ids {
+            streamer.drained(*id, Duration::from_millis(500)).await;
         }
-    };
-    let result = engine.get_plan_result(plan_id).await?;
-    for id in &step_ids {
-        streamer.drained(*id, Duration::from_millis(500)).await;
+        anyhow::Ok((interrupted, result))
     }
+    .await;
+    // Cleared whether the wait succeeded or not: an error is not printed after a bar.
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let (interrupted, result) = waited?;
     if common.json {
         println!("{}", summary_json(&result, &file.names));
     } else if common.verbosity >= 0 {

@@ -97,4 +97,15 @@ fn a_denied_step_refuses_the_whole_plan() {
         !d.path().join("a").exists() && !d.path().join("b").exists(),
         "nothing runs"
     );
+    assert!(
+        r.stderr()
+            .starts_with("error: step 2 (bash -c 'touch b'): denied by policy: "),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr().contains("nothing in the plan ran"),
+        "{}",
+        r.stderr()
+    );
 }
