@@ -70,7 +70,10 @@ impl std::fmt::Debug for PluginHost {
 
 pub(crate) struct HostInner {
     pub(crate) engine: Engine,
-    pub(crate) linker: Linker<PluginState>,
+    /// The WASI and plugin-interface linker, from `linker_job` (see [`HostInner::linker`]).
+    linker: std::sync::OnceLock<Result<Linker<PluginState>, String>>,
+    /// The thread building the linker, until a load takes its result.
+    linker_job: std::sync::Mutex<Option<LinkerJob>>,
     pub(crate) cache: Cache,
     pub(crate) config: HostConfig,
     settings: String,
@@ -89,7 +92,41 @@ impl Drop for HostInner {
     }
 }
 
+type LinkerJob = std::thread::JoinHandle<Result<Linker<PluginState>, String>>;
+
+/// The linker plugins are instantiated with: WASI 0.2 (its context denies files, env and
+/// network: see `sandbox`) and every supported version of the plugin interface.
+fn build_linker(engine: &Engine) -> Result<Linker<PluginState>, String> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| e.to_string())?;
+    // Every supported interface version, side by side (their packages differ).
+    v0_2_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        .map_err(|e| e.to_string())?;
+    v0_1_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        .map_err(|e| e.to_string())?;
+    Ok(linker)
+}
+
 impl HostInner {
+    /// The linker, once its thread has built it (built here if the thread could not start
+    /// or died).
+    pub(crate) fn linker(&self) -> Result<&Linker<PluginState>, wasmtime::Error> {
+        self.linker
+            .get_or_init(|| {
+                let job = self
+                    .linker_job
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match job.map(std::thread::JoinHandle::join) {
+                    Some(Ok(built)) => built,
+                    _ => build_linker(&self.engine),
+                }
+            })
+            .as_ref()
+            .map_err(|e| wasmtime::Error::msg(format!("the plugin linker could not be built: {e}")))
+    }
+
     /// The host's own single-threaded runtime, started on first use.
     pub(crate) fn runtime(&self) -> Option<&tokio::runtime::Runtime> {
         self.runtime
@@ -104,7 +141,8 @@ impl HostInner {
 }
 
 impl PluginHost {
-    /// Creates the engine, the epoch ticker thread and the cache directory.
+    /// Creates the engine, the epoch ticker thread and the cache directory, and starts
+    /// building the linker on a thread (the first load waits for it).
     pub fn new(cfg: HostConfig) -> Result<Self, HostError> {
         let mut pool = PoolingAllocationConfig::default();
         let n = cfg.max_instances.max(1);
@@ -135,14 +173,13 @@ impl PluginHost {
             format!("{settings} wasmtime-compat={:016x}", h.finish())
         };
 
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| HostError::Engine(wasm_error(e)))?;
-        // Every supported interface version, side by side (their packages differ).
-        v0_2_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| HostError::Engine(wasm_error(e)))?;
-        v0_1_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| HostError::Engine(wasm_error(e)))?;
+        // The linker takes about as long as mapping a plugin: it is built beside the rest of
+        // the start-up and the first loads, and waited for when a plugin is matched to it.
+        let linking = engine.clone();
+        let linker_job = std::thread::Builder::new()
+            .name("cloudops-plugin-link".into())
+            .spawn(move || build_linker(&linking))
+            .ok();
 
         let dir = cfg.cache_dir.clone().unwrap_or_else(default_cache_dir);
         std::fs::create_dir_all(&dir).map_err(|source| HostError::CacheDir {
@@ -168,7 +205,8 @@ impl PluginHost {
         Ok(PluginHost {
             inner: Arc::new(HostInner {
                 engine,
-                linker,
+                linker: std::sync::OnceLock::new(),
+                linker_job: std::sync::Mutex::new(linker_job),
                 cache: Cache::new(dir, settings.clone()),
                 config: cfg,
                 settings,

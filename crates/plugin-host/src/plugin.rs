@@ -506,8 +506,8 @@ fn detect(
 ) -> Result<Pre, (String, wasmtime::Error)> {
     let found = || describe(host, component);
     let pre = host
-        .linker
-        .instantiate_pre(component)
+        .linker()
+        .and_then(|linker| linker.instantiate_pre(component))
         .map_err(|e| (found(), e))?;
     match v0_2_0::PluginPre::new(pre.clone()) {
         Ok(p) => Ok(Pre::V0_2_0(p)),
