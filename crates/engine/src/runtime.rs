@@ -119,11 +119,12 @@ pub fn adopt_orphans() -> bool {
 
 /// Kills every process whose environment carries this execution's marker; returns how many.
 ///
-/// When `subreaper` (this process is a child subreaper, `PR_SET_CHILD_SUBREAPER`, which the
-/// CLI sets), every orphaned descendant is re-parented to it, so the marked processes are all among
-/// its own descendants: they are found by walking `/proc/<pid>/task/<tid>/children` from
-/// here, which costs in proportion to this process's descendants. Otherwise (or if the
-/// kernel has no `children` files) every process in `/proc` is read.
+/// When `subreaper` (this process is a child subreaper, `PR_SET_CHILD_SUBREAPER`, which
+/// the CLI sets), every orphaned descendant is re-parented to it, so the marked processes
+/// are all among its own descendants: they are found by walking
+/// `/proc/<pid>/task/<tid>/children` from here, which costs in proportion to this
+/// process's descendants. Otherwise (or if the kernel has no `children` files) every
+/// process in `/proc` is read.
 fn kill_escapees(id: Uuid, subreaper: bool) -> usize {
     let marker = format!("{EXECUTION_ID_VAR}={id}\0");
     if subreaper {
