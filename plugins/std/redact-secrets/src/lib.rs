@@ -6,6 +6,10 @@
 //! KEY-----` … `-----END …`), followed across lines, chunks and batches. User patterns
 //! come from the config. Chunks are matched whole (not line by line); a chunk in which no
 //! marker occurs is passed through after one scan. See README.md.
+//!
+//! The built-in regexes are compiled when first needed, not in `init`: compiling them
+//! all takes ~9 ms in the sandbox, paid at every start of the CLI, while most output
+//! never holds a marker. User patterns are compiled in `init`, which reports their errors.
 
 mod patterns;
 #[cfg(test)]
@@ -13,6 +17,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input};
 use cloudops_plugin_sdk::{
@@ -61,7 +66,9 @@ enum Prefilter {
 
 struct Pattern {
     kind: String,
-    regex: Regex,
+    source: String,
+    /// Compiled on first use (a user pattern: in `init`).
+    regex: OnceLock<Regex>,
     group: usize,
 }
 
@@ -75,7 +82,8 @@ struct KeyState {
 /// The plugin.
 pub struct RedactSecrets {
     prefilter: Prefilter,
-    set: RegexSet,
+    /// Every pattern at once; compiled on first use (with user patterns: in `init`).
+    set: OnceLock<RegexSet>,
     patterns: Vec<Pattern>,
     template: String,
     keys_enabled: bool,
@@ -88,6 +96,17 @@ const MAX_STATES: usize = 256;
 fn build(re: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(re).size_limit(8 << 20).build()
 }
+
+fn build_set(pats: &[Pattern]) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(pats.iter().map(|p| p.source.as_str()))
+        .size_limit(32 << 20)
+        .build()
+}
+
+/// What a lazily compiled regex must do: the built-in patterns compile (a test checks each
+/// and their set), and user patterns were compiled in `init`. Were it ever to fail, the
+/// panic traps the plugin, and the host withholds the batch (fail-closed).
+const COMPILES: &str = "built-in patterns compile, and user patterns were compiled in init";
 
 impl RedactSecrets {
     /// Compiles the settings.
@@ -109,10 +128,10 @@ impl RedactSecrets {
             if s.disable.iter().any(|d| d == kind) {
                 continue;
             }
-            let regex = build(re).map_err(|e| format!("built-in pattern {kind}: {e}"))?;
             pats.push(Pattern {
                 kind: kind.to_string(),
-                regex,
+                source: (*re).to_string(),
+                regex: OnceLock::new(),
                 group: *group,
             });
         }
@@ -128,14 +147,17 @@ impl RedactSecrets {
                 .unwrap_or(0);
             pats.push(Pattern {
                 kind: p.name.clone(),
-                regex,
+                source: p.regex.clone(),
+                regex: OnceLock::from(regex),
                 group,
             });
         }
-        let set = RegexSetBuilder::new(pats.iter().map(|p| p.regex.as_str()))
-            .size_limit(32 << 20)
-            .build()
-            .map_err(|e| format!("invalid plugin config: {e}"))?;
+        let set = OnceLock::new();
+        if !s.patterns.is_empty() {
+            // With user patterns, the set's size limit is part of validating the config.
+            let built = build_set(&pats).map_err(|e| format!("invalid plugin config: {e}"))?;
+            let _ = set.set(built);
+        }
         // The keyword prefilter is only sound when every pattern is a built-in one.
         let prefilter = if s.patterns.is_empty() {
             let ac = AhoCorasick::builder()
@@ -155,6 +177,16 @@ impl RedactSecrets {
             keys_enabled: !s.disable.iter().any(|d| d == "private-key"),
             states: HashMap::new(),
         })
+    }
+
+    fn set(&self) -> &RegexSet {
+        self.set
+            .get_or_init(|| build_set(&self.patterns).expect(COMPILES))
+    }
+
+    fn regex(&self, i: usize) -> &Regex {
+        let p = &self.patterns[i];
+        p.regex.get_or_init(|| build(&p.source).expect(COMPILES))
     }
 
     fn marker(&self, kind: &str) -> String {
@@ -199,20 +231,20 @@ impl RedactSecrets {
 
     /// Runs every pattern over `text`.
     fn redact_span<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let hits = self.set.matches(text);
+        let hits = self.set().matches(text);
         if !hits.matched_any() {
             return Cow::Borrowed(text);
         }
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         for i in hits.iter() {
-            let p = &self.patterns[i];
-            if p.group == 0 {
-                for m in p.regex.find_iter(text) {
+            let (group, regex) = (self.patterns[i].group, self.regex(i));
+            if group == 0 {
+                for m in regex.find_iter(text) {
                     spans.push((m.start(), m.end(), i));
                 }
             } else {
-                for c in p.regex.captures_iter(text) {
-                    if let Some(m) = c.get(p.group) {
+                for c in regex.captures_iter(text) {
+                    if let Some(m) = c.get(group) {
                         spans.push((m.start(), m.end(), i));
                     }
                 }
