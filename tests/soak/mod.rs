@@ -239,14 +239,7 @@ fn repo() -> PathBuf {
 
 /// An engine gated by the soak policy, logging decisions to `log`, with a plugin cache in `cache`.
 fn engine(cache: &Path, log: &Path, retain_max: usize) -> Result<ExecutionEngine, String> {
-    let opts = CompileOptions {
-        builtins: Some(
-            cloudops_builtin_plugins::names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-    };
+    let opts = CompileOptions::with_builtins(cloudops_builtin_plugins::names());
     let path = repo().join("soak/policy.toml");
     let policy = cloudops_policy::load_file(&path, &opts).map_err(|e| e.to_string())?;
     let host = PluginHost::new(HostConfig {

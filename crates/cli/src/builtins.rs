@@ -4,13 +4,3 @@
 pub fn get(name: &str) -> Option<(&'static [u8], &'static str)> {
     cloudops_builtin_plugins::lookup(name)
 }
-
-/// The names of the built-in plugins (a policy naming another is an error at its `source`).
-pub fn names() -> Option<Vec<String>> {
-    Some(
-        cloudops_builtin_plugins::names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    )
-}

@@ -21,13 +21,7 @@ pub struct Loaded {
 
 /// What the compiler must know about this binary: the built-in plugins.
 pub fn compile_options() -> CompileOptions {
-    CompileOptions {
-        builtins: builtin_names(),
-    }
-}
-
-fn builtin_names() -> Option<Vec<String>> {
-    crate::builtins::names()
+    CompileOptions::with_builtins(cloudops_builtin_plugins::names())
 }
 
 /// Reads and compiles a policy file.

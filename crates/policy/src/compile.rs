@@ -20,6 +20,16 @@ pub struct CompileOptions {
     pub builtins: Option<Vec<String>>,
 }
 
+impl CompileOptions {
+    /// Options that check `builtin:NAME` against these names (for a binary that embeds
+    /// plugins: `cloudops_builtin_plugins::names()`).
+    pub fn with_builtins(names: &[&str]) -> Self {
+        CompileOptions {
+            builtins: Some(names.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+}
+
 /// Largest policy file read (4 MiB): a policy is a few kilobytes, and a path such as
 /// `/dev/zero` must not be read until memory runs out.
 const MAX_POLICY_BYTES: u64 = 4 << 20;

@@ -16,14 +16,7 @@ pub fn gated_engine(
     cache_dir: &Path,
     extra_env: Vec<(String, String)>,
 ) -> ExecutionEngine {
-    let opts = CompileOptions {
-        builtins: Some(
-            cloudops_builtin_plugins::names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-    };
+    let opts = CompileOptions::with_builtins(cloudops_builtin_plugins::names());
     let policy = Arc::new(cloudops_policy::load_file(policy_file, &opts).unwrap());
     let host = PluginHost::new(HostConfig {
         cache_dir: Some(cache_dir.to_path_buf()),
