@@ -97,41 +97,33 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     let engine = ExecutionEngine::new(config);
     engine.add_event_handler(streamer.clone());
     let step_ids: Vec<Uuid> = file.plan.commands.iter().map(|r| r.id).collect();
-    // Every step is decided before any runs: a no at the prompt refuses the whole plan.
+    // Every step is decided before any runs: a no at the prompt, or a denial, refuses the
+    // whole plan; the error names the step.
+    let refused_step = |id: Uuid, what: String, hint: &str| {
+        let i = step_ids.iter().position(|s| *s == id).unwrap_or_default();
+        anyhow::Error::from(
+            UserError::new(format!("step {} ({}): {what}", i + 1, file.names[i]))
+                .hint(format!(
+                    "every step is decided before any runs: nothing in the plan ran{hint}"
+                ))
+                .code(EXIT_DENIED),
+        )
+    };
     let plan_id = approver
         .settle(&step_ids, engine.execute_plan(file.plan).await)
         .map_err(|refused| match refused {
             Refused::Declined { id, reason } => {
-                let i = step_ids.iter().position(|s| *s == id).unwrap_or_default();
-                anyhow::Error::from(
-                    UserError::new(format!(
-                        "step {} ({}): declined at the prompt: {reason}",
-                        i + 1,
-                        file.names[i]
-                    ))
-                    .hint("every step is decided before any runs: nothing in the plan ran")
-                    .code(EXIT_DENIED),
-                )
+                refused_step(id, format!("declined at the prompt: {reason}"), "")
             }
             Refused::Other(ExecutionError::Denied {
                 plugin,
                 reason,
                 record,
-            }) => {
-                let i = step_ids
-                    .iter()
-                    .position(|s| *s == record.execution_id)
-                    .unwrap_or_default();
-                anyhow::Error::from(
-                    UserError::new(format!(
-                        "step {} ({}): denied by {plugin}: {reason}",
-                        i + 1,
-                        file.names[i]
-                    ))
-                        .hint("every step is decided before any runs: nothing in the plan ran; run this step alone with --check to see the decision trace")
-                        .code(EXIT_DENIED),
-                )
-            }
+            }) => refused_step(
+                record.execution_id,
+                format!("denied by {plugin}: {reason}"),
+                "; run this step alone with --check to see the decision trace",
+            ),
             other => other.into(),
         })?;
     if let Some(bar) = &bar {
