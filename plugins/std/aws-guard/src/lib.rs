@@ -268,6 +268,25 @@ fn tag_grants(request: &Request, tag: &str) -> bool {
     })
 }
 
+/// With a non-empty `allowed` list, `value` (a call's profile or region, `None` when it
+/// cannot be known) must be in it.
+fn only_allowed(
+    shown: &str,
+    what: &str,
+    value: Option<&str>,
+    allowed: &[String],
+    unknown: &str,
+) -> Result<(), String> {
+    if allowed.is_empty() || value.is_some_and(|v| allowed.iter().any(|a| a == v)) {
+        return Ok(());
+    }
+    let allowed = allowed.join(", ");
+    Err(match value {
+        Some(v) => format!("`{shown}`: the {what} {v} is not allowed (allowed: {allowed})"),
+        None => format!("`{shown}`: {unknown} (allowed: {allowed})"),
+    })
+}
+
 impl AwsGuard {
     /// The profile `call` uses, when it can be known statically: its `--profile` (which
     /// overrides the environment, credentials included). With `trust_environment_profile`,
@@ -394,45 +413,25 @@ impl AwsGuard {
             return Err(format!("`{shown}`: {pair} is denied by policy"));
         }
         let profile = self.static_profile(request, call, env);
-        if !self.s.allowed_profiles.is_empty() {
-            match &profile {
-                Some(p) if self.s.allowed_profiles.contains(p) => {}
-                Some(p) => {
-                    return Err(format!(
-                        "`{shown}`: the profile {p} is not allowed (allowed: {})",
-                        self.s.allowed_profiles.join(", ")
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "`{shown}`: which profile it uses cannot be known; pass --profile (allowed: {})",
-                        self.s.allowed_profiles.join(", ")
-                    ));
-                }
-            }
-        }
+        only_allowed(
+            shown,
+            "profile",
+            profile.as_deref(),
+            &self.s.allowed_profiles,
+            "which profile it uses cannot be known; pass --profile",
+        )?;
         let region = call
             .region
             .clone()
             .or_else(|| var("AWS_REGION"))
             .or_else(|| var("AWS_DEFAULT_REGION"));
-        if !self.s.allowed_regions.is_empty() {
-            match region {
-                Some(r) if self.s.allowed_regions.contains(&r) => {}
-                Some(r) => {
-                    return Err(format!(
-                        "`{shown}`: the region {r} is not allowed (allowed: {})",
-                        self.s.allowed_regions.join(", ")
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "`{shown}`: no region given; pass --region (allowed: {})",
-                        self.s.allowed_regions.join(", ")
-                    ));
-                }
-            }
-        }
+        only_allowed(
+            shown,
+            "region",
+            region.as_deref(),
+            &self.s.allowed_regions,
+            "no region given; pass --region",
+        )?;
         if self.is_read(service, operation, call) || !self.guards(request, call, env) {
             return Ok(());
         }
