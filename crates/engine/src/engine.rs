@@ -205,7 +205,7 @@ impl Inner {
 
     /// Spawns the admitted request and supervises it on a task.
     pub(crate) fn start(self: Arc<Self>, admitted: Admitted, reservation: Reservation) {
-        let child = runtime::spawn(
+        let child = crate::spawn::spawn(
             admitted.request.id,
             &admitted.prepared,
             self.config.die_with_engine,
@@ -223,7 +223,7 @@ impl Inner {
         admitted: Admitted,
         reservation: Reservation,
     ) -> Arc<ExecutionResult> {
-        let child = runtime::spawn(
+        let child = crate::spawn::spawn(
             admitted.request.id,
             &admitted.prepared,
             self.config.die_with_engine,
@@ -237,7 +237,7 @@ impl Inner {
         &self,
         admitted: Admitted,
         reservation: Reservation,
-        child: std::io::Result<tokio::process::Child>,
+        child: std::io::Result<crate::spawn::Child>,
     ) -> Arc<ExecutionResult> {
         let id = admitted.request.id;
         let pgid = child.as_ref().ok().and_then(|c| c.id());

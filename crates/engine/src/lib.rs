@@ -34,6 +34,7 @@ mod plan;
 pub mod resolve;
 mod rewrite;
 mod runtime;
+mod spawn;
 mod store;
 mod types;
 

@@ -7,7 +7,7 @@
 //! the result is flagged `output_incomplete`.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,7 +16,6 @@ use chrono::Utc;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -26,6 +25,7 @@ use crate::events::{EventBus, ExecutionEvent};
 use crate::gate::{DecisionRecord, OutputChunk, OutputFilter};
 use crate::output::{Capture, LineSplitter, to_text};
 use crate::resolve::PreparedCommand;
+use crate::spawn::Child;
 use crate::types::{ExecutionResult, ExecutionStatus, OutputStream};
 
 const READ_MIN: usize = 8 << 10;
@@ -42,57 +42,6 @@ fn enlarge_pipe<F: std::os::fd::AsFd>(pipe: Option<&F>) {
         let _ = nix::fcntl::fcntl(p, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
     }
 }
-
-/// Spawns the prepared command: own process group, null stdin, piped stdout and stderr;
-/// with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits.
-pub(crate) fn spawn(
-    id: Uuid,
-    p: &PreparedCommand,
-    die_with_engine: bool,
-) -> std::io::Result<Child> {
-    let mut cmd = tokio::process::Command::new(&p.program);
-    cmd.args(&p.args)
-        .env_clear()
-        .envs(p.env.iter().map(|(k, v)| (k, v)))
-        .env(EXECUTION_ID_VAR, id.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if let Some(dir) = &p.cwd {
-        cmd.current_dir(dir);
-    }
-    if die_with_engine {
-        die_with_parent(&mut cmd);
-    }
-    cmd.spawn()
-}
-
-/// Makes the child ask for SIGKILL when its parent (thread) dies, and exit at once if the
-/// parent is already gone (it died between the fork and the `prctl`).
-#[cfg(target_os = "linux")]
-#[expect(
-    unsafe_code,
-    reason = "pre_exec is the only way to run prctl(2) in the child before exec"
-)]
-fn die_with_parent(cmd: &mut tokio::process::Command) {
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the forked child before exec. It calls only prctl(2)
-    // and getppid(2), which are async-signal-safe, and allocates nothing (an `Errno`
-    // converts into an `io::Error` without allocating).
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            if nix::unistd::getppid() != parent {
-                return Err(nix::errno::Errno::ESRCH.into());
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut tokio::process::Command) {}
 
 fn signal_group(pgid: Option<u32>, sig: Signal) {
     if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {

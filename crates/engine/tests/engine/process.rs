@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use cloudops_execution_engine::{ExecutionConfig, ExecutionEngine, ExecutionStatus};
 
-use crate::support::{alive, eventually, group_members, sh};
+use crate::support::{alive, eventually, exec, group_members, sh};
 
 fn quick_kill() -> ExecutionConfig {
     ExecutionConfig {
@@ -256,5 +256,60 @@ async fn a_daemon_that_left_the_group_is_hunted_down_when_asked() {
     assert!(
         eventually(Duration::from_secs(2), || !alive(daemon)).await,
         "daemon {daemon} survived"
+    );
+}
+
+/// The command's signal state is its own, whatever the engine's: the spawning thread
+/// blocks SIGUSR2 here and Rust ignores SIGPIPE, and the command sees neither (a pipeline
+/// such as `yes | head -1` relies on SIGPIPE ending the writer).
+#[tokio::test]
+async fn a_command_starts_with_no_blocked_signal_and_sigpipe_at_its_default() {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut usr2 = SigSet::empty();
+    usr2.add(Signal::SIGUSR2);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr2), None).unwrap();
+    let engine = ExecutionEngine::new(ExecutionConfig::default());
+    let id = engine
+        .execute(exec("grep", &["-E", "^Sig(Blk|Ign):", "/proc/self/status"]))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&usr2), None).unwrap();
+    assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
+    let mask = |name: &str| {
+        let line = r.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{}", r.stdout);
+    let sigpipe = 1 << (Signal::SIGPIPE as u32 - 1);
+    assert_eq!(
+        mask("SigIgn:") & sigpipe,
+        0,
+        "SIGPIPE ignored: {}",
+        r.stdout
+    );
+}
+
+/// A program the kernel refuses to run (no `#!`, not a binary) fails with 126 and the
+/// kernel's reason, and leaves nothing behind.
+#[tokio::test]
+async fn a_file_the_kernel_cannot_execute_fails_with_126_and_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("not-a-program");
+    std::fs::write(&program, b"\x01\x02 not an executable format\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let engine = ExecutionEngine::new(ExecutionConfig::default());
+    let id = engine
+        .execute(exec(program.to_str().unwrap(), &[]))
+        .await
+        .unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.exit_code, 126);
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.contains("not-a-program") && error.contains("Exec format error"),
+        "{error}"
     );
 }

@@ -1,0 +1,406 @@
+//! Starting a command's process without copying the engine's memory, and the handle its supervisor waits on.
+//!
+//! `std`'s `Command` has to `fork` whenever the child needs a step that `posix_spawn`
+//! cannot do, and the engine needs one: `prctl(PR_SET_PDEATHSIG)`, so that a `kill -9` of
+//! the engine's process takes its commands with it. A `fork` copies the page tables of a
+//! process that holds a Wasm runtime, only for `execve` to throw the copy away, and the
+//! engine then takes a copy-on-write fault on each page it writes next: about 0.6-1 ms on
+//! every command. Here the child shares the engine's memory until `execve` (`CLONE_VM |
+//! CLONE_VFORK`, what glibc's `posix_spawn` does), so it may only make system calls that
+//! allocate nothing and take no lock, on data prepared beforehand, and report a failure
+//! through memory the parent reads once the child has exec'd or exited.
+//!
+//! The child's set-up is that of `std` (stdin from `/dev/null`, stdout and stderr piped,
+//! its own process group, the working directory, `SIGPIPE` back to its default and an
+//! empty signal mask) plus the parent-death signal. The exit is awaited on a pidfd.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+use nix::libc;
+use tokio::net::unix::pipe::Receiver;
+use uuid::Uuid;
+
+use crate::resolve::PreparedCommand;
+use crate::runtime::EXECUTION_ID_VAR;
+
+/// A started command: its process id, the read ends of its stdout and stderr, its exit.
+pub(crate) struct Child {
+    pid: u32,
+    status: Option<ExitStatus>,
+    /// The child's stdout, until the supervisor takes it.
+    pub stdout: Option<Receiver>,
+    /// The child's stderr, until the supervisor takes it.
+    pub stderr: Option<Receiver>,
+    exit: Exit,
+}
+
+/// How the child's exit is awaited.
+enum Exit {
+    /// A pidfd, readable once the process has exited (Linux 5.3 and later).
+    #[cfg(target_os = "linux")]
+    Pidfd(tokio::io::unix::AsyncFd<OwnedFd>),
+    /// A blocking thread that reaps the child (no pidfds).
+    Thread(Option<tokio::task::JoinHandle<io::Result<ExitStatus>>>),
+}
+
+impl Child {
+    /// The process id (also its process group's), as `tokio::process::Child::id` gives it.
+    pub fn id(&self) -> Option<u32> {
+        Some(self.pid)
+    }
+
+    /// Waits for the child to exit and reaps it. Cancel-safe: a `select!` may drop it
+    /// and call it again.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        if let Some(s) = self.status {
+            return Ok(s);
+        }
+        let status = match &mut self.exit {
+            #[cfg(target_os = "linux")]
+            Exit::Pidfd(fd) => loop {
+                let mut ready = fd.readable().await?;
+                match reap(self.pid, false)? {
+                    Some(s) => break s,
+                    None => ready.clear_ready(),
+                }
+            },
+            Exit::Thread(Some(thread)) => thread.await.map_err(io::Error::other)??,
+            Exit::Thread(None) => return Err(io::Error::other("the child was already reaped")),
+        };
+        self.status = Some(status);
+        Ok(status)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Child {
+    /// A child dropped before its exit (its supervisor was abandoned, and killed its
+    /// group) is reaped when it ends, so that it does not stay a zombie. (A waiting
+    /// thread reaps its child by itself.)
+    fn drop(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if let Exit::Pidfd(_) = &self.exit
+            && !matches!(reap(self.pid, false), Ok(Some(_)))
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+            && let Exit::Pidfd(fd) = std::mem::replace(&mut self.exit, Exit::Thread(None))
+        {
+            let pid = self.pid;
+            rt.spawn(async move {
+                if fd.readable().await.is_ok() {
+                    let _ = reap(pid, false);
+                }
+            });
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+/// `waitpid` on our own child; `None` if it is still running (`block` false).
+#[expect(
+    unsafe_code,
+    reason = "waitpid(2) on a child of ours, with a local status word"
+)]
+fn reap(pid: u32, block: bool) -> io::Result<Option<ExitStatus>> {
+    let pid = pid.cast_signed();
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid, writable int.
+        let r =
+            unsafe { libc::waitpid(pid, &raw mut status, if block { 0 } else { libc::WNOHANG }) };
+        match r {
+            0 => return Ok(None),
+            r if r == pid => return Ok(Some(ExitStatus::from_raw(status))),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn c_string(bytes: impl Into<Vec<u8>>) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "nul byte found in provided data",
+        )
+    })
+}
+
+/// Everything the child needs, built before it exists: it may not allocate.
+#[cfg(target_os = "linux")]
+struct Setup {
+    program: CString,
+    /// NUL-terminated pointers into `_strings`.
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    _strings: Vec<CString>,
+    cwd: Option<CString>,
+    /// The engine's process id, with the parent-death signal asked for.
+    parent: Option<libc::pid_t>,
+    /// Descriptors for the child's stdin, stdout and stderr.
+    stdio: [libc::c_int; 3],
+    /// Last signal number to reset.
+    last_signal: libc::c_int,
+}
+
+#[cfg(target_os = "linux")]
+impl Setup {
+    fn new(
+        id: Uuid,
+        p: &PreparedCommand,
+        die_with_engine: bool,
+        stdio: [libc::c_int; 3],
+    ) -> io::Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let program = c_string(p.program.as_os_str().as_bytes())?;
+        let mut strings = Vec::with_capacity(p.args.len() + p.env.len() + 2);
+        strings.push(program.clone());
+        for a in &p.args {
+            strings.push(c_string(a.as_bytes())?);
+        }
+        let argc = strings.len();
+        for (k, v) in p.env.iter().filter(|(k, _)| k != EXECUTION_ID_VAR) {
+            strings.push(c_string(format!("{k}={v}"))?);
+        }
+        strings.push(c_string(format!("{EXECUTION_ID_VAR}={id}"))?);
+        let pointers = |s: &[CString]| {
+            let mut v: Vec<_> = s.iter().map(|c| c.as_ptr()).collect();
+            v.push(std::ptr::null());
+            v
+        };
+        let cwd = match &p.cwd {
+            Some(dir) => Some(c_string(dir.as_os_str().as_bytes())?),
+            None => None,
+        };
+        Ok(Setup {
+            program,
+            argv: pointers(&strings[..argc]),
+            envp: pointers(&strings[argc..]),
+            _strings: strings,
+            cwd,
+            parent: die_with_engine.then(|| std::process::id().cast_signed()),
+            stdio,
+            last_signal: libc::SIGRTMAX(),
+        })
+    }
+}
+
+/// Spawns the prepared command: its own process group, stdin from `/dev/null`, stdout
+/// and stderr piped; with `die_with_engine`, SIGKILLed by the kernel when the spawning
+/// thread exits. Must be called within a tokio runtime.
+#[cfg(target_os = "linux")]
+#[expect(
+    unsafe_code,
+    reason = "clone(2) with CLONE_VM | CLONE_VFORK, and the child's side of it"
+)]
+pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io::Result<Child> {
+    use nix::fcntl::OFlag;
+    use nix::sched::CloneFlags;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    let null = std::fs::File::open("/dev/null")?;
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let setup = Setup::new(
+        id,
+        p,
+        die_with_engine,
+        [null.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+    )?;
+    // Set by the child when a step fails: the errno.
+    let failed = AtomicI32::new(0);
+    // The child runs on this stack, in our memory, until it execs.
+    let mut stack = vec![0u8; 32 << 10];
+
+    // No signal handler of ours may run in the child (it would run in our memory): all
+    // are blocked until the child has set them back to their defaults.
+    let all = nix::sys::signal::SigSet::all();
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&all),
+        Some(&mut old),
+    )?;
+    // SAFETY: the child shares our memory and runs until it execs or exits, while this
+    // thread waits (CLONE_VFORK). It only reads `setup` and stores into `failed`, and
+    // `child` makes system calls only: no allocation, no lock, no unwinding.
+    let cloned = unsafe {
+        nix::sched::clone(
+            Box::new(|| {
+                let errno = child(&setup);
+                failed.store(errno, Ordering::Release);
+                127
+            }),
+            &mut stack,
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK,
+            Some(libc::SIGCHLD),
+        )
+    };
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&old),
+        None,
+    );
+    drop((null, out_w, err_w));
+    let pid = cloned?.as_raw().cast_unsigned();
+    let errno = failed.load(Ordering::Acquire);
+    if errno != 0 {
+        let _ = reap(pid, true);
+        return Err(io::Error::from_raw_os_error(errno));
+    }
+    // From here on the command runs: anything that fails must not leave it behind.
+    // (The exit's waiter comes last: once it exists, it is the one to reap the child.)
+    let handles = || -> io::Result<(Exit, Receiver, Receiver)> {
+        let (stdout, stderr) = (
+            Receiver::from_owned_fd(out_r)?,
+            Receiver::from_owned_fd(err_r)?,
+        );
+        // SAFETY: pidfd_open(2) with a pid we have not reaped, so it is still ours.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let exit = if fd >= 0 {
+            // SAFETY: a new descriptor that nothing else owns; the `OwnedFd` keeps it open,
+            // unchanged, for as long as the `AsyncFd` holds it.
+            let registered = unsafe {
+                let fd = <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int);
+                tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+            };
+            Exit::Pidfd(registered.map_err(|e| e.into_parts().1)?)
+        } else {
+            Exit::Thread(Some(tokio::task::spawn_blocking(move || {
+                reap(pid, true)?
+                    .ok_or_else(|| io::Error::other("waitpid returned without a status"))
+            })))
+        };
+        Ok((exit, stdout, stderr))
+    };
+    match handles() {
+        Ok((exit, stdout, stderr)) => Ok(Child {
+            pid,
+            status: None,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            exit,
+        }),
+        Err(e) => {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid.cast_signed()),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = reap(pid, true);
+            Err(e)
+        }
+    }
+}
+
+/// The child's side, in the parent's memory: set up, then exec. Returns the errno of the
+/// step that failed (it returns only on failure).
+#[cfg(target_os = "linux")]
+#[expect(
+    unsafe_code,
+    reason = "raw system calls in the child of a vfork-style clone"
+)]
+fn child(s: &Setup) -> libc::c_int {
+    let errno = || {
+        io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL)
+    };
+    // SAFETY: each call is a system call wrapper on descriptors, strings and structs that
+    // `s` and this frame own; none allocates or takes a lock.
+    unsafe {
+        for (target, &fd) in s.stdio.iter().enumerate() {
+            let target = target as libc::c_int;
+            // dup2 onto itself would keep close-on-exec: clear the flag instead.
+            let r = if fd == target {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, target)
+            };
+            if r < 0 {
+                return errno();
+            }
+        }
+        if libc::setpgid(0, 0) < 0 {
+            return errno();
+        }
+        if let Some(dir) = &s.cwd
+            && libc::chdir(dir.as_ptr()) < 0
+        {
+            return errno();
+        }
+        if let Some(parent) = s.parent {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0 {
+                return errno();
+            }
+            // The engine died between the clone and the prctl: nobody would kill us.
+            if libc::getppid() != parent {
+                return libc::ESRCH;
+            }
+        }
+        // Handlers are the parent's code: back to the defaults (exec would do it, but a
+        // signal may come before). SIGPIPE, which Rust ignores, is the child's to take.
+        for sig in 1..=s.last_signal {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &raw mut old) < 0 {
+                continue;
+            }
+            let handler = old.sa_sigaction;
+            if handler == libc::SIG_DFL || (handler == libc::SIG_IGN && sig != libc::SIGPIPE) {
+                continue;
+            }
+            let mut default: libc::sigaction = std::mem::zeroed();
+            default.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &raw const default, std::ptr::null_mut());
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
+        libc::execve(s.program.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
+    }
+    errno()
+}
+
+/// Elsewhere: `std`'s spawn (no parent-death signal there), reaped by a blocking thread.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, _die_with_engine: bool) -> io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(&p.program);
+    cmd.args(&p.args)
+        .env_clear()
+        .envs(p.env.iter().map(|(k, v)| (k, v)))
+        .env(EXECUTION_ID_VAR, id.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(dir) = &p.cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn()?;
+    let pipe = |fd: Option<OwnedFd>| fd.map(Receiver::from_owned_fd).transpose();
+    let stdout = pipe(child.stdout.take().map(OwnedFd::from))?;
+    let stderr = pipe(child.stderr.take().map(OwnedFd::from))?;
+    let pid = child.id();
+    Ok(Child {
+        pid,
+        status: None,
+        stdout,
+        stderr,
+        exit: Exit::Thread(Some(tokio::task::spawn_blocking(move || child.wait()))),
+    })
+}
