@@ -148,28 +148,49 @@ fn a_missing_file_names_the_path() {
     );
 }
 
+/// An entry is written fresh by the start that compiles it, checked (CRC-32), fsynced and
+/// renamed by the next, then mapped without a check: a fresh entry that fails its check,
+/// and a checked one that wasmtime refuses (torn), are each recompiled.
 #[test]
 fn compiled_once_then_loaded_from_cache_and_a_corrupt_entry_is_recompiled() {
     let dir = tempfile::tempdir().unwrap();
     let h = fresh_host(dir.path());
     let s = spec("allow-all", "{}");
+    let entry = h.cache_entry_for(&std::fs::read(plugin_path("allow-all")).unwrap());
+    assert!(entry.starts_with(dir.path()));
+    let fresh = entry.with_extension("fresh.cwasm");
+    let flip = |path: &std::path::Path| {
+        let mut bytes = std::fs::read(path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(path, &bytes).unwrap();
+    };
+
     let (_, first) = h.load_reporting_cache(&s).unwrap();
     assert_eq!(first, CacheOutcome::Compiled);
+    assert!(fresh.exists() && !entry.exists());
+    // A byte flipped in the fresh entry: its checksum fails, it is compiled again.
+    flip(&fresh);
+    assert_eq!(
+        h.load_reporting_cache(&s).unwrap().1,
+        CacheOutcome::Compiled
+    );
+    // The next start checks it and gives it its trusted name.
     let (_, second) = h.load_reporting_cache(&s).unwrap();
     assert_eq!(second, CacheOutcome::Hit);
+    assert!(entry.exists() && !fresh.exists());
     // A new host (another process, say) finds it too.
     let (_, third) = fresh_host(dir.path()).load_reporting_cache(&s).unwrap();
     assert_eq!(third, CacheOutcome::Hit);
 
-    let entry = h.cache_entry_for(&std::fs::read(plugin_path("allow-all")).unwrap());
-    assert!(entry.starts_with(dir.path()) && entry.exists());
-    let mut bytes = std::fs::read(&entry).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0xff;
-    std::fs::write(&entry, &bytes).unwrap();
+    // A trusted entry cut short (what a crash could leave of an unsynced write):
+    // wasmtime refuses it, and it is compiled again.
+    let bytes = std::fs::read(&entry).unwrap();
+    std::fs::write(&entry, &bytes[..bytes.len() / 3]).unwrap();
     let (p, fourth) = h.load_reporting_cache(&s).unwrap();
     assert_eq!(fourth, CacheOutcome::Compiled);
     assert_eq!(p.info().name, "allow-all");
+    assert!(fresh.exists() && !entry.exists());
     // No temp files are left behind: the entry, and (if the plugin file is older than
     // 2 s, so its hash was remembered) one memo.
     let names = |d: &std::path::Path| -> Vec<String> {
