@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install -y hyperfine" >&2; exit 1; }
 BIN=${1:-}
+BASE=${2:-}
 if [[ -z "$BIN" ]]; then
     cargo build --release -p cloudops >&2
     BIN="${CARGO_TARGET_DIR:-target}/release/cloudops"
@@ -61,3 +62,32 @@ print(f"median /usr/bin/true            {true_ms:7.2f} ms")
 print(f"median cloudops run (warm)      {cli_ms:7.2f} ms   overhead {cli_ms - true_ms:6.2f} ms   target <= 5 ms")
 print(f"median cloudops run (first run) {cold['median'] * 1e3:7.2f} ms   target <= 300 ms")
 PY
+
+if [[ -n "$BASE" ]]; then
+    "$BASE" run --policy "$work/policy.toml" -- true # its own cache entries, if its layout differs
+    "$BASE" run --policy "$work/policy.toml" -- true
+    echo "== interleaved: $BIN against $BASE" >&2
+    python3 - "$work/policy.toml" "$BIN" "$BASE" <<'PY'
+import os, statistics, sys, time
+policy, new, base = sys.argv[1:]
+cmds = [["/usr/bin/true"]] + [[b, "run", "--policy", policy, "--", "true"] for b in (new, base)]
+null = os.open(os.devnull, os.O_WRONLY)
+def once(argv):
+    t0 = time.perf_counter_ns()
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, null, 1)])
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, (argv, status)
+    return (time.perf_counter_ns() - t0) / 1e6
+for c in cmds:
+    for _ in range(10):
+        once(c)
+times = [[] for _ in cmds]
+for _ in range(400):
+    for t, c in zip(times, cmds):
+        t.append(once(c))
+for name, t in zip(("/usr/bin/true", "new", "baseline"), times):
+    print(f"median {name:<14} {statistics.median(t):7.2f} ms")
+diff = statistics.median(a - b for a, b in zip(times[1], times[2]))
+print(f"median of the per-round differences, new - baseline: {diff:+.2f} ms")
+PY
+fi

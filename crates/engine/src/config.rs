@@ -120,9 +120,9 @@ pub struct ExecutionConfig {
     /// processes it forked: those are orphaned, and end when they next write to the
     /// closed pipes or on their own. The spawning thread is the one that polls
     /// `execute`/`execute_plan` (a runtime worker, or the thread in `block_on`): do not
-    /// turn this on if that thread may end before the command. Children are then started
-    /// with `fork` rather than `posix_spawn`. Linux only. Default: false (the CLI and the
-    /// MCP server turn it on).
+    /// turn this on if that thread may end before the command. It costs nothing at spawn:
+    /// children are started with a vfork-style clone either way. Linux only. Default:
+    /// false (the CLI and the MCP server turn it on).
     pub die_with_engine: bool,
     /// Refuse to run a request whose decision could not be recorded. Default: true.
     pub require_decision_log: bool,
