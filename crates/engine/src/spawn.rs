@@ -12,7 +12,8 @@
 //!
 //! The child's set-up is that of `std` (stdin from `/dev/null`, stdout and stderr piped,
 //! its own process group, the working directory, `SIGPIPE` back to its default and an
-//! empty signal mask) plus the parent-death signal. The exit is awaited on a pidfd.
+//! empty signal mask) plus the parent-death signal. The exit is awaited on a pidfd. Linux
+//! only, as the rest of the engine (`prctl`, `/proc`).
 
 use std::ffi::CString;
 use std::io;
@@ -41,7 +42,6 @@ pub(crate) struct Child {
 /// How the child's exit is awaited.
 enum Exit {
     /// A pidfd, readable once the process has exited (Linux 5.3 and later).
-    #[cfg(target_os = "linux")]
     Pidfd(tokio::io::unix::AsyncFd<OwnedFd>),
     /// A blocking thread that reaps the child (no pidfds).
     Thread(Option<tokio::task::JoinHandle<io::Result<ExitStatus>>>),
@@ -60,7 +60,6 @@ impl Child {
             return Ok(s);
         }
         let status = match &mut self.exit {
-            #[cfg(target_os = "linux")]
             Exit::Pidfd(fd) => loop {
                 let mut ready = fd.readable().await?;
                 match reap(self.pid, false)? {
@@ -76,7 +75,6 @@ impl Child {
     }
 }
 
-#[cfg(target_os = "linux")]
 impl Drop for Child {
     /// A child dropped before its exit (its supervisor was abandoned, and killed its
     /// group) is reaped when it ends, so that it does not stay a zombie. (A waiting
@@ -100,7 +98,6 @@ impl Drop for Child {
     }
 }
 
-#[cfg(target_os = "linux")]
 /// `waitpid` on our own child; `None` if it is still running (`block` false).
 #[expect(
     unsafe_code,
@@ -126,7 +123,6 @@ fn reap(pid: u32, block: bool) -> io::Result<Option<ExitStatus>> {
     }
 }
 
-#[cfg(target_os = "linux")]
 fn c_string(bytes: impl Into<Vec<u8>>) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| {
         io::Error::new(
@@ -137,7 +133,6 @@ fn c_string(bytes: impl Into<Vec<u8>>) -> io::Result<CString> {
 }
 
 /// Everything the child needs, built before it exists: it may not allocate.
-#[cfg(target_os = "linux")]
 struct Setup {
     program: CString,
     /// NUL-terminated pointers into `_strings`.
@@ -153,7 +148,6 @@ struct Setup {
     last_signal: libc::c_int,
 }
 
-#[cfg(target_os = "linux")]
 impl Setup {
     fn new(
         id: Uuid,
@@ -198,7 +192,6 @@ impl Setup {
 /// Spawns the prepared command: its own process group, stdin from `/dev/null`, stdout
 /// and stderr piped; with `die_with_engine`, SIGKILLed by the kernel when the spawning
 /// thread exits. Must be called within a tokio runtime.
-#[cfg(target_os = "linux")]
 #[expect(
     unsafe_code,
     reason = "clone(2) with CLONE_VM | CLONE_VFORK, and the child's side of it"
@@ -305,7 +298,6 @@ pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io:
 
 /// The child's side, in the parent's memory: set up, then exec. Returns the errno of the
 /// step that failed (it returns only on failure).
-#[cfg(target_os = "linux")]
 #[expect(
     unsafe_code,
     reason = "raw system calls in the child of a vfork-style clone"
@@ -372,35 +364,4 @@ fn child(s: &Setup) -> libc::c_int {
         libc::execve(s.program.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
     }
     errno()
-}
-
-/// Elsewhere: `std`'s spawn (no parent-death signal there), reaped by a blocking thread.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, _die_with_engine: bool) -> io::Result<Child> {
-    use std::os::unix::process::CommandExt;
-    use std::process::Stdio;
-    let mut cmd = std::process::Command::new(&p.program);
-    cmd.args(&p.args)
-        .env_clear()
-        .envs(p.env.iter().map(|(k, v)| (k, v)))
-        .env(EXECUTION_ID_VAR, id.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if let Some(dir) = &p.cwd {
-        cmd.current_dir(dir);
-    }
-    let mut child = cmd.spawn()?;
-    let pipe = |fd: Option<OwnedFd>| fd.map(Receiver::from_owned_fd).transpose();
-    let stdout = pipe(child.stdout.take().map(OwnedFd::from))?;
-    let stderr = pipe(child.stderr.take().map(OwnedFd::from))?;
-    let pid = child.id();
-    Ok(Child {
-        pid,
-        status: None,
-        stdout,
-        stderr,
-        exit: Exit::Thread(Some(tokio::task::spawn_blocking(move || child.wait()))),
-    })
 }
