@@ -109,10 +109,14 @@ impl Cache {
     /// The component of a usable entry for `content_sha256`, or `None` (no entry, a
     /// corrupt one, or one wasmtime refuses: [`Cache::load_or_compile`] deals with those).
     pub(crate) fn load_cached(&self, engine: &Engine, content_sha256: &str) -> Option<Component> {
+        self.trusted(content_sha256)
+            .and_then(|path| deserialize_file(engine, &path).ok())
+    }
+
+    /// The trusted entry for `content_sha256`, promoting its fresh one if need be.
+    fn trusted(&self, content_sha256: &str) -> Option<PathBuf> {
         let path = self.entry(content_sha256);
-        (path.is_file() || self.promote(content_sha256))
-            .then(|| deserialize_file(engine, &path).ok())
-            .flatten()
+        (path.is_file() || self.promote(content_sha256)).then_some(path)
     }
 
     /// Checks the fresh entry for `content_sha256`, makes it durable and gives it its
@@ -205,7 +209,7 @@ impl Cache {
         content_sha256: &str,
     ) -> Result<(Component, CacheOutcome), wasmtime::Error> {
         let path = self.entry(content_sha256);
-        if path.is_file() || self.promote(content_sha256) {
+        if self.trusted(content_sha256).is_some() {
             match deserialize_file(engine, &path) {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(e) => tracing::warn!(
