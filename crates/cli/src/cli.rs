@@ -71,6 +71,10 @@ pub struct CommonArgs {
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Ask the `cloudops server` listening on this socket for decisions (faster start-up;
+    /// decided here when it cannot be reached)
+    #[arg(long, global = true, env = "CLOUDOPS_SERVER", value_name = "SOCKET")]
+    pub server: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -150,6 +154,9 @@ pub enum Commands {
     },
     /// Serve MCP (Model Context Protocol) on stdio: tools that run commands through the policy
     Mcp(McpArgs),
+    /// Keep policies' plugins loaded and decide for other cloudops commands (--server)
+    #[command(long_about = SERVER_HELP)]
+    Server(ServerArgs),
     /// Print shell completions
     Completions {
         /// The shell
@@ -176,6 +183,34 @@ pub struct McpArgs {
     /// Time between progress notifications of a running command
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub progress_interval: String,
+}
+
+const SERVER_HELP: &str = "\
+Keep policies' plugins loaded and decide for other cloudops commands.
+
+Commands given --server SOCKET (or CLOUDOPS_SERVER=SOCKET) send each request to this
+server, which decides with plugins it has already loaded, instead of loading them at every
+start. The command still reads the policy, runs in the caller's environment and terminal,
+prompts for `ask` and writes the decision log; only the decision and the output plugins'
+work move. The server answers only the same user (checked both ways), the same cloudops
+binary and the same PATH and HOME (programs and ~ are resolved on them); otherwise, and
+whenever it cannot be reached, the command decides by itself: the same decision, slower.
+A policy is loaded at its first request and reloaded when its file or one of its plugin
+files changes. Plugin instances live on between decisions, as in `cloudops mcp`.
+
+The server stops on Ctrl-C (exit 130), SIGTERM (exit 0) or after --idle-timeout without
+clients, and removes its socket.";
+
+/// `cloudops server`: where to listen and for how long.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The socket (default $XDG_RUNTIME_DIR/cloudops/server.sock, else
+    /// /tmp/cloudops-UID/server.sock); its directory must be writable by you alone
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Stop after this long without a client (0: never)
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub idle_timeout: String,
 }
 
 /// `cloudops policy ...`.

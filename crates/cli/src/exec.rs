@@ -128,7 +128,7 @@ pub fn engine_config(
 
 /// Runs one command with live output; returns the exit code.
 pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Result<i32> {
-    let loaded = gate::load(common)?;
+    let loaded = gate::load(common).await?;
     let d = defaults(&loaded);
     let mut req = request(common, command);
     apply_default_timeout(&mut req, &d);

@@ -34,7 +34,8 @@ pub fn compile(path: &std::path::Path) -> anyhow::Result<Arc<Policy>> {
 
 /// Loads the policy named by the settings (if any) and builds its gate: every plugin it can
 /// select is loaded and initialised now, so a broken plugin stops the run before anything starts.
-pub fn load(common: &Common) -> anyhow::Result<Loaded> {
+/// With `--server`, the server's plugins decide instead, when it will (see [`crate::server`]).
+pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
     let Some(path) = common.policy.path() else {
         if let Some(p) = &common.profile {
             return Err(UserError::new(format!(
@@ -66,6 +67,27 @@ pub fn load(common: &Common) -> anyhow::Result<Loaded> {
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default()
         );
+    }
+    if let Some(socket) = &common.server {
+        let verbose = common.verbosity > 0;
+        match crate::server::RemoteGate::connect(
+            socket,
+            policy.clone(),
+            common.profile.as_deref(),
+            verbose,
+        )
+        .await
+        {
+            Ok(remote) => {
+                return Ok(Loaded {
+                    policy: Some(policy),
+                    profile: common.profile.clone(),
+                    gate: Some(Arc::new(remote)),
+                });
+            }
+            Err(why) if verbose => eprintln!("cloudops: deciding here, not on the server: {why}"),
+            Err(_) => {}
+        }
     }
     let gate = build_gate(policy.clone(), common.profile.as_deref())
         .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))?;

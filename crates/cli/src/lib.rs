@@ -17,6 +17,7 @@ mod plan_file;
 mod policy_cmd;
 pub mod render;
 pub mod scaffold;
+pub mod server;
 pub mod settings;
 
 use clap::{CommandFactory, Parser};
@@ -52,8 +53,8 @@ pub fn main() -> i32 {
         cloudops_execution_engine::adopt_orphans();
     }
     // One command, one plan: a single-threaded runtime, no worker threads to start. The
-    // MCP server serves concurrent requests, on two workers.
-    let mut builder = if matches!(settings.action, Action::Mcp(_)) {
+    // MCP server and the decision server serve concurrent requests, on two workers.
+    let mut builder = if matches!(settings.action, Action::Mcp(_) | Action::Server(_)) {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.worker_threads(2);
         b
@@ -104,6 +105,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
         Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
+        Action::Server(options) => server::serve(&s.common, options).await,
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

@@ -58,7 +58,7 @@ impl LineSink for PlanSink {
 /// Runs the plan file; exit 0 when every step completed, 1 when some did not, 130 on Ctrl-C.
 pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     let mut file = crate::plan_file::load(path, common)?;
-    let loaded = gate::load(common)?;
+    let loaded = gate::load(common).await?;
     let d = exec::defaults(&loaded);
     for step in &mut file.plan.commands {
         exec::apply_default_timeout(step, &d);

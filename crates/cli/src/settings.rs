@@ -56,6 +56,8 @@ pub struct Common {
     pub yes: bool,
     /// -1 quiet, 0 normal, 1+ verbose.
     pub verbosity: i8,
+    /// The socket of a `cloudops server` to ask for decisions.
+    pub server: Option<PathBuf>,
 }
 
 impl Common {
@@ -86,6 +88,8 @@ pub enum Action {
     PluginNew(crate::scaffold::NewPlugin),
     /// Serve MCP on stdio.
     Mcp(crate::mcp::McpOptions),
+    /// Serve decisions for other cloudops commands.
+    Server(crate::server::ServerOptions),
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -193,6 +197,9 @@ impl Settings {
                 action: PluginAction::New(args),
             } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
             Commands::Mcp(args) => Action::Mcp(crate::mcp::McpOptions::from_args(args)?),
+            Commands::Server(args) => {
+                Action::Server(crate::server::ServerOptions::from_args(args)?)
+            }
             Commands::Completions { shell } => Action::Completions(shell),
         };
         Ok(Settings { common, action })
@@ -256,6 +263,7 @@ fn common(
         } else {
             a.verbose.min(100) as i8
         },
+        server: a.server.filter(|s| !s.as_os_str().is_empty()),
     })
 }
 

@@ -35,7 +35,7 @@ use crate::settings::Common;
 /// Serves MCP on stdin/stdout until the client closes its end; returns the exit code.
 pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> {
     init_logging(common, &options)?;
-    let loaded = crate::gate::load(common)?;
+    let loaded = crate::gate::load(common).await?;
     let defaults = crate::exec::defaults(&loaded);
     let approver = Arc::new(ElicitingApprover::new(
         common.yes || defaults.ask_without_tty == AskWithoutTty::Approve,

@@ -14,6 +14,7 @@ mod policy_errors;
 mod policy_tests;
 mod profiles;
 mod script;
+mod server;
 mod signals;
 mod tree;
 mod tty;

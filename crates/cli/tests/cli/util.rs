@@ -36,6 +36,7 @@ impl Dir {
             .current_dir(self.path())
             .env_remove("CLOUDOPS_POLICY")
             .env_remove("CLOUDOPS_PROFILE")
+            .env_remove("CLOUDOPS_SERVER")
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             // One compile cache for every test: plugins are compiled once per test run.

@@ -1,0 +1,235 @@
+//! The client side of `cloudops server`: a gate that asks the server, and decides locally (the same decision, slower) whenever the server cannot.
+
+use std::io::BufReader as StdBufReader;
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cloudops_execution_engine::{
+    ExecutionError, ExecutionRequest, Gate, GateContext, GateOutcome, OutputChunk, OutputFilter,
+    OutputStream,
+};
+use cloudops_policy::Policy;
+use tokio::io::BufReader;
+use tokio::net::UnixStream;
+
+use super::proto::{self, Hello, ToClient, ToServer};
+
+/// How long the output plugins on the server may take for one batch before the client
+/// withholds it (their own CPU budget normally ends a call much sooner).
+const FILTER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connection on which the server said `ready`.
+type Ready = BufReader<UnixStream>;
+
+/// The gate of a client of `cloudops server`. Each decision is one connection; if the
+/// server cannot be reached, refuses (another build, `PATH` or `HOME`), cannot load the
+/// policy or fails before deciding, the policy's plugins are loaded here and decide instead.
+pub struct RemoteGate {
+    socket: PathBuf,
+    hello: Hello,
+    policy: Arc<Policy>,
+    /// The connection opened by [`RemoteGate::connect`], for the first decision.
+    first: std::sync::Mutex<Option<Ready>>,
+    local: OnceLock<Arc<dyn Gate>>,
+    verbose: bool,
+}
+
+impl RemoteGate {
+    /// Opens the first connection to the server at `socket` for `policy` under `profile`.
+    /// `Err` (with the reason) when the server will not decide; the caller then loads the
+    /// plugins itself, so that a broken policy is reported as without a server.
+    pub async fn connect(
+        socket: &Path,
+        policy: Arc<Policy>,
+        profile: Option<&str>,
+        verbose: bool,
+    ) -> Result<Self, String> {
+        let canonical = std::fs::canonicalize(policy.path())
+            .map_err(|e| format!("could not resolve the policy's path: {e}"))?;
+        let gate = RemoteGate {
+            socket: socket.to_path_buf(),
+            hello: Hello {
+                binary: proto::identity(),
+                path: std::env::var("PATH").ok(),
+                home: std::env::var("HOME").ok(),
+                policy: canonical,
+                profile: profile.map(str::to_owned),
+            },
+            policy,
+            first: std::sync::Mutex::new(None),
+            local: OnceLock::new(),
+            verbose,
+        };
+        let ready = gate.open().await?;
+        *gate.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(ready);
+        Ok(gate)
+    }
+
+    /// Connects and says hello; `Err` with the reason unless the server is ready.
+    async fn open(&self) -> Result<Ready, String> {
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|e| format!("could not connect to '{}': {e}", self.socket.display()))?;
+        proto::same_user(&stream).map_err(|why| format!("'{}': {why}", self.socket.display()))?;
+        let mut conn = BufReader::new(stream);
+        let io = |e: std::io::Error| format!("the server's connection failed: {e}");
+        proto::send(&mut conn, &ToServer::Hello(clone_hello(&self.hello)))
+            .await
+            .map_err(io)?;
+        match proto::recv(&mut conn).await.map_err(io)? {
+            Some(ToClient::Ready) => Ok(conn),
+            Some(ToClient::Local { reason }) => Err(reason),
+            Some(other) => Err(format!("the server answered {other:?} to hello")),
+            None => Err("the server closed the connection".into()),
+        }
+    }
+
+    /// The decision from the server; `Err` with the reason when it did not come.
+    async fn remote(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> Result<GateOutcome, String> {
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut conn = match first {
+            Some(c) => c,
+            None => self.open().await?,
+        };
+        let io = |e: std::io::Error| format!("the server's connection failed: {e}");
+        proto::send(&mut conn, &ToServer::Check(Box::new(request.clone())))
+            .await
+            .map_err(io)?;
+        loop {
+            match proto::recv(&mut conn).await.map_err(io)? {
+                Some(ToClient::Ask {
+                    plugin,
+                    reason,
+                    request,
+                }) => {
+                    let yes = ctx.approver.approve(&request, &plugin, &reason).await;
+                    proto::send(&mut conn, &ToServer::Approve(yes))
+                        .await
+                        .map_err(io)?;
+                }
+                Some(ToClient::Decided { record, output }) => {
+                    let output = if output {
+                        Some(Box::new(RemoteFilter::new(conn).map_err(io)?) as Box<dyn OutputFilter>)
+                    } else {
+                        None
+                    };
+                    return Ok(GateOutcome {
+                        record: *record,
+                        output,
+                    });
+                }
+                Some(ToClient::Local { reason }) => return Err(reason),
+                Some(other) => return Err(format!("the server answered {other:?} to a request")),
+                None => return Err("the server closed the connection before deciding".into()),
+            }
+        }
+    }
+
+    /// The plugins loaded here, once.
+    fn local(&self) -> Result<Arc<dyn Gate>, ExecutionError> {
+        if let Some(g) = self.local.get() {
+            return Ok(g.clone());
+        }
+        let gate = crate::gate::build_gate(self.policy.clone(), self.hello.profile.as_deref())
+            .map_err(|e| ExecutionError::Gate(format!("{e:#}")))?;
+        Ok(self.local.get_or_init(|| gate).clone())
+    }
+}
+
+fn clone_hello(h: &Hello) -> Hello {
+    Hello {
+        binary: h.binary.clone(),
+        path: h.path.clone(),
+        home: h.home.clone(),
+        policy: h.policy.clone(),
+        profile: h.profile.clone(),
+    }
+}
+
+#[async_trait]
+impl Gate for RemoteGate {
+    async fn check(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> Result<GateOutcome, ExecutionError> {
+        match self.remote(request, ctx).await {
+            Ok(outcome) => Ok(outcome),
+            Err(why) => {
+                if self.verbose {
+                    eprintln!("cloudops: deciding here, not on the server: {why}");
+                }
+                self.local()?.check(request, ctx).await
+            }
+        }
+    }
+}
+
+/// The output plugins of one execution, on the server. A batch the server does not return
+/// is withheld (fail-closed), and so is every later one, as the local output chain does.
+struct RemoteFilter {
+    conn: Option<StdBufReader<StdUnixStream>>,
+    withheld: u64,
+}
+
+impl RemoteFilter {
+    fn new(conn: Ready) -> std::io::Result<Self> {
+        // Nothing is left in the buffer: the server sends nothing until asked.
+        let stream = conn.into_inner().into_std()?;
+        stream.set_nonblocking(false)?;
+        stream.set_read_timeout(Some(FILTER_TIMEOUT))?;
+        Ok(RemoteFilter {
+            conn: Some(StdBufReader::new(stream)),
+            withheld: 0,
+        })
+    }
+
+    /// One round trip; `None` once the connection has failed (the batch is withheld).
+    fn call(&mut self, message: &ToServer) -> Option<Vec<OutputChunk>> {
+        let conn = self.conn.as_mut()?;
+        let answer = proto::blocking::send(conn.get_mut(), message)
+            .and_then(|()| proto::blocking::recv::<_, ToClient>(conn));
+        let why = match answer {
+            Ok(ToClient::Chunks(chunks)) => return Some(chunks),
+            Err(e) => e.to_string(),
+            Ok(m) => format!("unexpected answer {m:?}"),
+        };
+        self.conn = None;
+        Some(vec![OutputChunk {
+            stream: OutputStream::Stderr,
+            text: format!(
+                "[cloudops: output withheld: the server's output plugins failed: {why}]\n"
+            ),
+        }])
+    }
+}
+
+impl OutputFilter for RemoteFilter {
+    fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+        self.call(&ToServer::Filter(batch)).unwrap_or_else(|| {
+            self.withheld += 1;
+            Vec::new()
+        })
+    }
+
+    fn finish(&mut self) -> Vec<OutputChunk> {
+        let mut out = self.call(&ToServer::Finish).unwrap_or_default();
+        if self.withheld > 0 {
+            out.push(OutputChunk {
+                stream: OutputStream::Stderr,
+                text: format!(
+                    "[cloudops: output withheld: {} later output batches]\n",
+                    self.withheld
+                ),
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,375 @@
+//! `cloudops server`: a resident process that keeps policies' plugins loaded and decides for `run`, `sh`, `script`, `aws` and `plan` over a Unix socket (`--server` / `CLOUDOPS_SERVER`).
+//!
+//! A command under a policy spends most of its start-up mapping and initialising plugins;
+//! the server does that once per policy and answers each decision with live instances. Only
+//! the decision (and the output plugins' work) moves: the client still reads the policy,
+//! runs the command itself (its environment, its terminal, its process tree), prompts for
+//! `ask` and writes the decision log. The server decides only for the same build of
+//! cloudops, the same user (peer credentials, both ways) and the same `PATH` and `HOME`,
+//! which programs and `~` are resolved on; anything else is answered "decide locally". It
+//! reloads a policy when the policy file or one of its plugin files changes (checked at
+//! every decision), and stops after `--idle-timeout` without clients.
+
+mod client;
+pub mod proto;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cloudops_execution_engine::{Approver, ExecutionRequest, Gate, GateContext};
+use tokio::io::BufReader;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Mutex;
+
+pub use client::RemoteGate;
+use proto::{Hello, ToClient, ToServer};
+
+use crate::render::{EXIT_INTERRUPTED, UserError};
+use crate::settings::Common;
+
+/// `cloudops server`'s options.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where to listen.
+    pub socket: PathBuf,
+    /// Stop after this long without a client (`None`: never).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl ServerOptions {
+    /// Validates the parsed flags.
+    pub fn from_args(a: crate::cli::ServerArgs) -> anyhow::Result<Self> {
+        let idle = humantime::parse_duration(&a.idle_timeout).map_err(|e| {
+            UserError::new(format!("invalid --idle-timeout {:?}: {e}", a.idle_timeout))
+                .hint("write a duration such as 30m or 2h; 0 keeps the server until it is stopped")
+        })?;
+        Ok(ServerOptions {
+            socket: a.socket.unwrap_or_else(proto::default_socket),
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+        })
+    }
+}
+
+/// A policy as loaded, with the file identities it was loaded from.
+struct Loaded {
+    /// The policy file's and each plugin file's identity when they were read.
+    stamps: Vec<(PathBuf, Option<Stamp>)>,
+    gate: Arc<dyn Gate>,
+}
+
+/// A policy file and the profile in force.
+type PolicyKey = (PathBuf, Option<String>);
+
+/// What tells a file's versions apart: device, inode, size, modification and change times.
+type Stamp = (u64, u64, u64, i64, i64, i64, i64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| {
+        (
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        )
+    })
+}
+
+struct State {
+    binary: String,
+    path: Option<String>,
+    home: Option<String>,
+    verbosity: i8,
+    /// By (policy file, profile). The lock is held while a policy loads: a second client of
+    /// the same policy waits for it instead of loading it again.
+    policies: Mutex<HashMap<PolicyKey, Arc<Loaded>>>,
+    clients: AtomicUsize,
+    last_seen: std::sync::Mutex<Instant>,
+}
+
+impl State {
+    /// Why this server must not decide for `hello`, if it must not.
+    fn mismatch(&self, hello: &Hello) -> Option<String> {
+        if hello.binary != self.binary {
+            return Some(format!(
+                "the server runs another build of cloudops ({}; this one is {})",
+                self.binary, hello.binary
+            ));
+        }
+        if hello.path != self.path {
+            return Some("the server was started with another PATH".into());
+        }
+        if hello.home != self.home {
+            return Some("the server was started with another HOME".into());
+        }
+        None
+    }
+
+    /// The gate of `policy` under `profile`, loaded now if it is not, or if a file it was
+    /// loaded from has changed since.
+    async fn gate(&self, policy: &Path, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
+        let key: PolicyKey = (policy.to_path_buf(), profile.map(str::to_owned));
+        let mut policies = self.policies.lock().await;
+        if let Some(l) = policies.get(&key)
+            && l.stamps.iter().all(|(p, s)| stamp(p) == *s)
+        {
+            return Ok(l.gate.clone());
+        }
+        policies.remove(&key);
+        let (path, profile) = (key.0.clone(), key.1.clone());
+        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
+            // Each file is stamped before it is read: a change after that is seen by the
+            // next decision, which loads again.
+            let mut stamps = vec![(path.clone(), stamp(&path))];
+            let policy = crate::gate::compile(&path)?;
+            policy.effective(profile.as_deref())?;
+            for decl in policy.plugins().values() {
+                if let cloudops_policy::PluginOrigin::File(f) = &decl.origin {
+                    stamps.push((f.clone(), stamp(f)));
+                }
+            }
+            let gate = crate::gate::build_gate(policy, profile.as_deref())?;
+            Ok(Loaded { stamps, gate })
+        })
+        .await??;
+        let gate = loaded.gate.clone();
+        if self.verbosity > 0 {
+            eprintln!("cloudops server: loaded {}", policy.display());
+        }
+        policies.insert(key, Arc::new(loaded));
+        Ok(gate)
+    }
+}
+
+/// Serves decisions on the socket until stopped (Ctrl-C: 130, SIGTERM: 0) or idle.
+pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i32> {
+    let listener = bind(&options.socket)?;
+    let state = Arc::new(State {
+        binary: proto::identity(),
+        path: std::env::var("PATH").ok(),
+        home: std::env::var("HOME").ok(),
+        verbosity: common.verbosity,
+        policies: Mutex::new(HashMap::new()),
+        clients: AtomicUsize::new(0),
+        last_seen: std::sync::Mutex::new(Instant::now()),
+    });
+    if common.verbosity >= 0 {
+        eprintln!(
+            "cloudops server: listening on {}; {}",
+            options.socket.display(),
+            match options.idle_timeout {
+                Some(d) => format!(
+                    "stops after {} without clients",
+                    humantime::format_duration(d)
+                ),
+                None => "runs until stopped".into(),
+            }
+        );
+        eprintln!(
+            "cloudops server: clients use it with: export CLOUDOPS_SERVER={}",
+            options.socket.display()
+        );
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let code = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let state = state.clone();
+                    state.clients.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        if let Err(e) = serve_one(&state, stream).await && state.verbosity > 0 {
+                            eprintln!("cloudops server: a client's connection failed: {e:#}");
+                        }
+                        *state.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                        state.clients.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Err(e) => {
+                    if common.verbosity > 0 {
+                        eprintln!("cloudops server: accept failed: {e}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = tick.tick() => {
+                if let Some(idle) = options.idle_timeout
+                    && state.clients.load(Ordering::SeqCst) == 0
+                    && state.last_seen.lock().unwrap_or_else(|p| p.into_inner()).elapsed() >= idle
+                {
+                    if common.verbosity >= 0 {
+                        eprintln!("cloudops server: no client for {}; stopping", humantime::format_duration(idle));
+                    }
+                    break 0;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break EXIT_INTERRUPTED,
+            _ = term.recv() => break 0,
+        }
+    };
+    let _ = std::fs::remove_file(&options.socket);
+    Ok(code)
+}
+
+/// Binds the socket: its directory must be this user's alone; a socket file left by a
+/// server that is gone is replaced, one with a live server behind it is an error.
+fn bind(socket: &Path) -> anyhow::Result<UnixListener> {
+    let refuse = |what: String| -> anyhow::Error {
+        UserError::new(format!("cannot listen on '{}': {what}", socket.display()))
+            .hint("pass --socket PATH in a directory only you can write to")
+            .into()
+    };
+    let dir = socket
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    proto::private_dir(dir).map_err(refuse)?;
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        return Err(refuse("a server is already listening there".into()));
+    }
+    match std::fs::symlink_metadata(socket) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => {
+            let _ = std::fs::remove_file(socket);
+        }
+        Ok(_) => return Err(refuse("a file that is not a socket is in the way".into())),
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(socket).map_err(|e| refuse(e.to_string()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
+    Ok(listener)
+}
+
+/// One connection to a client.
+struct Conn {
+    read: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+}
+
+impl Conn {
+    async fn send(&mut self, m: &ToClient) -> std::io::Result<()> {
+        proto::send(&mut self.write, m).await
+    }
+    async fn recv(&mut self) -> std::io::Result<Option<ToServer>> {
+        proto::recv(&mut self.read).await
+    }
+}
+
+/// Asks the client, whose user answers.
+struct RemoteApprover(Arc<Mutex<Conn>>);
+
+#[async_trait::async_trait]
+impl Approver for RemoteApprover {
+    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
+        let mut conn = self.0.lock().await;
+        let ask = ToClient::Ask {
+            plugin: plugin.into(),
+            reason: reason.into(),
+            request: Box::new(request.clone()),
+        };
+        if conn.send(&ask).await.is_err() {
+            return false;
+        }
+        // Anything but a yes (a broken connection included) is a no.
+        matches!(conn.recv().await, Ok(Some(ToServer::Approve(true))))
+    }
+}
+
+async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
+    if let Err(why) = proto::same_user(&stream) {
+        anyhow::bail!("refused: {why}");
+    }
+    let (read, write) = stream.into_split();
+    let conn = Arc::new(Mutex::new(Conn {
+        read: BufReader::new(read),
+        write,
+    }));
+    let mut c = conn.lock().await;
+    let Some(ToServer::Hello(hello)) = c.recv().await? else {
+        anyhow::bail!("the client did not start with hello");
+    };
+    let local = |reason: String| ToClient::Local { reason };
+    if let Some(why) = state.mismatch(&hello) {
+        return Ok(c.send(&local(why)).await?);
+    }
+    let gate = match state.gate(&hello.policy, hello.profile.as_deref()).await {
+        Ok(g) => g,
+        // The client reads the same policy and reports what is wrong with it, in its words.
+        Err(e) => {
+            return Ok(c
+                .send(&local(format!(
+                    "the server could not load the policy: {e:#}"
+                )))
+                .await?);
+        }
+    };
+    c.send(&ToClient::Ready).await?;
+    let Some(ToServer::Check(request)) = c.recv().await? else {
+        anyhow::bail!("the client did not send its request");
+    };
+    drop(c);
+    let approver = RemoteApprover(conn.clone());
+    let outcome = gate
+        .check(
+            &request,
+            &GateContext {
+                approver: &approver,
+            },
+        )
+        .await;
+    let mut c = conn.lock().await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            return Ok(c
+                .send(&local(format!("the server's gate failed: {e}")))
+                .await?);
+        }
+    };
+    if state.verbosity > 0 {
+        eprintln!(
+            "cloudops server: {} {} in {} µs",
+            outcome.record.execution_id, outcome.record.verdict, outcome.record.elapsed_us
+        );
+    }
+    c.send(&ToClient::Decided {
+        record: Box::new(outcome.record),
+        output: outcome.output.is_some(),
+    })
+    .await?;
+    let Some(mut filter) = outcome.output else {
+        return Ok(());
+    };
+    loop {
+        let (finish, batch) = match c.recv().await? {
+            Some(ToServer::Filter(batch)) => (false, batch),
+            Some(ToServer::Finish) => (true, Vec::new()),
+            // The client went away: nothing more to filter.
+            None => return Ok(()),
+            Some(other) => anyhow::bail!("unexpected message during output: {other:?}"),
+        };
+        // Plugins run synchronously, for up to their CPU budget: off the async workers.
+        let (f, out) = tokio::task::spawn_blocking(move || {
+            let out = if finish {
+                filter.finish()
+            } else {
+                filter.filter(batch)
+            };
+            (filter, out)
+        })
+        .await?;
+        filter = f;
+        c.send(&ToClient::Chunks(out)).await?;
+        if finish {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! What `cloudops server` and its clients say to each other: the messages, their framing (JSON Lines), the socket's default place and the checks on who is at the other end.
+//!
+//! One connection serves one decision:
+//!
+//! ```text
+//! client: hello {binary, path, home, policy, profile}
+//! server: ready | local {reason}          (local: decide in the client, for that reason)
+//! client: check {request}
+//! server: ask {plugin, reason, request}   (zero or more, each answered by)
+//! client: approve true|false
+//! server: decided {record, output}
+//! then, when `output` is true, for each batch of the execution's output:
+//! client: filter [chunks] | finish
+//! server: chunks [chunks]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use cloudops_execution_engine::{DecisionRecord, ExecutionRequest, OutputChunk};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The longest message either side accepts, in bytes (a request, a decision, a batch).
+pub const MAX_MESSAGE: u64 = 64 << 20;
+
+/// What a client sends.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToServer {
+    /// Opens a decision: who the client is and which policy applies.
+    Hello(Hello),
+    /// The request to decide.
+    Check(Box<ExecutionRequest>),
+    /// The answer to an `ask`.
+    Approve(bool),
+    /// One batch of output for the execution's output plugins.
+    Filter(Vec<OutputChunk>),
+    /// The output has ended.
+    Finish,
+}
+
+/// The first message of a connection.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Hello {
+    /// The client's [`identity`]: the server decides only for the same build.
+    pub binary: String,
+    /// The client's `PATH`: programs a request names without its own `PATH` are found on it.
+    pub path: Option<String>,
+    /// The client's `HOME`: `~` in a request's paths means it.
+    pub home: Option<String>,
+    /// The policy file, absolute and canonical.
+    pub policy: PathBuf,
+    /// The profile in force.
+    pub profile: Option<String>,
+}
+
+/// What the server sends.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToClient {
+    /// The policy is loaded: send the request.
+    Ready,
+    /// The server will not decide this one; the client decides itself.
+    Local {
+        /// Why, for `-v`.
+        reason: String,
+    },
+    /// A plugin asks: the client's approver answers with `approve`.
+    Ask {
+        /// The asking plugin.
+        plugin: String,
+        /// Its reason.
+        reason: String,
+        /// The request as it stands at that plugin (after earlier rewrites).
+        request: Box<ExecutionRequest>,
+    },
+    /// The decision.
+    Decided {
+        /// The record, as the local gate would have made it.
+        record: Box<DecisionRecord>,
+        /// Whether output plugins apply: the connection then carries the output.
+        output: bool,
+    },
+    /// A filtered batch.
+    Chunks(Vec<OutputChunk>),
+}
+
+/// This build of cloudops, as the server compares it: the version and the executable's
+/// file identity (device, inode, size, modification time), so that a server started from
+/// an older binary does not decide for a newer one.
+pub fn identity() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            format!(
+                "{}:{}:{}:{}",
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime_nsec() + m.mtime() * 1_000_000_000
+            )
+        })
+        .unwrap_or_else(|e| format!("unknown ({e})"));
+    format!("cloudops {} {file}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The socket `cloudops server` listens on without `--socket`:
+/// `$XDG_RUNTIME_DIR/cloudops/server.sock`, else `/tmp/cloudops-UID/server.sock`.
+pub fn default_socket() -> PathBuf {
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join("cloudops"))
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/cloudops-{}", nix::unistd::getuid())));
+    dir.join("server.sock")
+}
+
+/// Whether the other end of `stream` runs as this user. Anyone else is refused both ways:
+/// a client could learn what the policy allows, a server could answer anything.
+pub fn same_user(stream: &tokio::net::UnixStream) -> Result<(), String> {
+    let me = nix::unistd::getuid().as_raw();
+    match stream.peer_cred() {
+        Ok(c) if c.uid() == me => Ok(()),
+        Ok(c) => Err(format!("the other end runs as uid {}, not {me}", c.uid())),
+        Err(e) => Err(format!("could not read the other end's credentials: {e}")),
+    }
+}
+
+/// Writes one message as a line.
+pub async fn send<W: AsyncWrite + Unpin, M: Serialize>(
+    w: &mut W,
+    message: &M,
+) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    w.write_all(&line).await?;
+    w.flush().await
+}
+
+/// Reads one message; `Ok(None)` at the end of the stream.
+pub async fn recv<R: AsyncBufRead + Unpin, M: for<'de> Deserialize<'de>>(
+    r: &mut R,
+) -> std::io::Result<Option<M>> {
+    use tokio::io::AsyncReadExt;
+    let mut line = Vec::new();
+    let n = r.take(MAX_MESSAGE).read_until(b'\n', &mut line).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            if n as u64 >= MAX_MESSAGE {
+                "message too long"
+            } else {
+                "the connection closed in the middle of a message"
+            },
+        ));
+    }
+    serde_json::from_slice(&line)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// The blocking twins of [`send`] and [`recv`], for the output filter (called from
+/// synchronous code).
+pub mod blocking {
+    use std::io::{BufRead, Read, Write};
+
+    use serde::{Deserialize, Serialize};
+
+    /// Writes one message as a line.
+    pub fn send<W: Write, M: Serialize>(w: &mut W, message: &M) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        w.write_all(&line)?;
+        w.flush()
+    }
+
+    /// Reads one message; an error at the end of the stream.
+    pub fn recv<R: BufRead, M: for<'de> Deserialize<'de>>(r: &mut R) -> std::io::Result<M> {
+        let mut line = Vec::new();
+        r.take(super::MAX_MESSAGE).read_until(b'\n', &mut line)?;
+        if line.last() != Some(&b'\n') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
+        serde_json::from_slice(&line)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// Checks that `dir` (the socket's directory) is this user's and closed to others, creating
+/// it (mode 0700) when missing: in a directory others can write to, someone else could
+/// put their own socket in our place.
+pub fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) => return Err(format!("could not create '{}': {e}", dir.display())),
+    }
+    let m = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("could not read '{}': {e}", dir.display()))?;
+    let me = nix::unistd::getuid().as_raw();
+    if !m.is_dir() {
+        return Err(format!("'{}' is not a directory", dir.display()));
+    }
+    if m.uid() != me {
+        return Err(format!(
+            "'{}' belongs to uid {}, not to this user ({me})",
+            dir.display(),
+            m.uid()
+        ));
+    }
+    if m.permissions().mode() & 0o022 != 0 {
+        return Err(format!(
+            "'{}' can be written by other users (mode {:o})",
+            dir.display(),
+            m.permissions().mode() & 0o777
+        ));
+    }
+    Ok(())
+}

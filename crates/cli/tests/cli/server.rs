@@ -1,0 +1,333 @@
+//! `cloudops server` and its clients: decisions, asks and output filtering through the server, reloading an edited policy, deciding locally when the server cannot, and the socket's safety checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::plugins::dir_with_plugins;
+use crate::util::{Dir, Run};
+
+const POLICY: &str = r#"version = 1
+[plugins.strip]
+source = "rewrite.wasm"
+config = { strip_env = ["SECRET"] }
+[plugins.no-rm]
+source = "deny-pattern.wasm"
+config = { programs = ["rm"] }
+[plugins.redact]
+source = "redact.wasm"
+[plugins.human]
+source = "ask.wasm"
+
+[[rules]]
+name = "agents"
+plugins = ["strip", "no-rm", "redact"]
+[[rules]]
+name = "deploys ask"
+when = { tags = { action = "deploy" } }
+plugins = ["human"]
+"#;
+
+/// A `cloudops -v server` on `DIR/run/s.sock`, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Option<Child>,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(d: &Dir, extra: &[&str]) -> Server {
+        let run = d.path().join("run");
+        let socket = run.join("s.sock");
+        let log = d.path().join("server.log");
+        let mut cmd = d.cmd(&["-v", "server", "--socket"]);
+        cmd.arg(&socket).args(extra);
+        let child = cmd
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn the server");
+        let s = Server {
+            child: Some(child),
+            socket,
+            log,
+        };
+        let start = Instant::now();
+        while !s.log().contains("listening on") {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the server did not start: {}",
+                s.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many decisions the server made so far.
+    fn decisions(&self) -> usize {
+        self.log().lines().filter(|l| l.ends_with(" µs")).count()
+    }
+
+    /// `cloudops ARGS` in `d`, a client of this server.
+    fn run(&self, d: &Dir, args: &[&str]) -> Run {
+        Run(d
+            .cmd(args)
+            .env("CLOUDOPS_SERVER", &self.socket)
+            .output()
+            .expect("spawn cloudops"))
+    }
+
+    /// Stops the server with SIGTERM; its exit code.
+    fn stop(&mut self) -> i32 {
+        let mut child = self.child.take().expect("running");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        child.wait().expect("wait").code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+#[test]
+fn denials_rewrites_asks_and_redaction_come_from_the_server_as_they_would_locally() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let server = Server::start(&d, &[]);
+
+    // A denial: the same message and code as without a server.
+    let local = d.run(&["--policy", "p.toml", "run", "--", "rm", "-rf", "x"]);
+    let remote = server.run(&d, &["--policy", "p.toml", "run", "--", "rm", "-rf", "x"]);
+    remote.expect_code(126);
+    assert_eq!(remote.stderr(), local.stderr());
+    assert_eq!(server.decisions(), 1, "{}", server.log());
+
+    // A rewrite changes what runs; the output goes through the server's redact plugin.
+    let r = server.run(
+        &d,
+        &[
+            "--policy",
+            "p.toml",
+            "--env",
+            "SECRET=x",
+            "sh",
+            "echo ${SECRET:-stripped}; echo key=AKIAABCDEFGHIJKLMNOP",
+        ],
+    );
+    r.expect_code(0);
+    assert_eq!(r.stdout(), "stripped\nkey=[REDACTED]\n");
+
+    // An ask goes back to the client: without a terminal it is denied, --yes approves it.
+    let r = server.run(
+        &d,
+        &[
+            "--policy",
+            "p.toml",
+            "--tag",
+            "action=deploy",
+            "sh",
+            "touch ran",
+        ],
+    );
+    r.expect_code(126);
+    assert!(
+        r.stderr()
+            .starts_with("error: denied by human: needs a human"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!d.path().join("ran").exists());
+    server
+        .run(
+            &d,
+            &[
+                "--policy",
+                "p.toml",
+                "--tag",
+                "action=deploy",
+                "--yes",
+                "sh",
+                "touch ran",
+            ],
+        )
+        .expect_code(0);
+    assert!(d.path().join("ran").exists());
+
+    // --check --json: the trace of the server's plugins.
+    let r = server.run(
+        &d,
+        &[
+            "--policy", "p.toml", "--json", "run", "--check", "--", "rm", "x",
+        ],
+    );
+    r.expect_code(126);
+    let v: serde_json::Value = serde_json::from_str(r.stdout().trim()).expect("json");
+    assert_eq!(v["verdict"], "deny");
+    assert_eq!(v["plugin"], "no-rm");
+    assert_eq!(server.decisions(), 5, "{}", server.log());
+}
+
+#[test]
+fn the_decision_log_is_written_by_the_client_with_each_plugins_step() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let server = Server::start(&d, &[]);
+    server
+        .run(
+            &d,
+            &[
+                "--policy",
+                "p.toml",
+                "--audit-log",
+                "audit.jsonl",
+                "run",
+                "--",
+                "true",
+            ],
+        )
+        .expect_code(0);
+    let log = std::fs::read_to_string(d.path().join("audit.jsonl")).expect("log");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a whole JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "a decision and a completion:\n{log}");
+    let steps: Vec<&str> = lines[0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["plugin"].as_str().expect("plugin"))
+        .collect();
+    assert_eq!(steps, ["strip", "no-rm"], "redact only sees output");
+    assert_eq!(server.decisions(), 1);
+}
+
+#[test]
+fn an_edited_policy_or_plugin_file_is_loaded_again() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let server = Server::start(&d, &[]);
+    server
+        .run(&d, &["--policy", "p.toml", "run", "--", "rm", "-f", "gone"])
+        .expect_code(126);
+    d.write(
+        "p.toml",
+        &POLICY.replace("programs = [\"rm\"]", "programs = [\"mkfs\"]"),
+    );
+    server
+        .run(&d, &["--policy", "p.toml", "run", "--", "rm", "-f", "gone"])
+        .expect_code(0);
+    // The plugin file replaced by one that asks about everything (denied without a terminal).
+    std::fs::copy(
+        d.path().join("ask.wasm"),
+        d.path().join("deny-pattern.wasm"),
+    )
+    .expect("copy");
+    server
+        .run(&d, &["--policy", "p.toml", "run", "--", "rm", "-f", "gone"])
+        .expect_code(126);
+    let loads = server.log().matches("cloudops server: loaded").count();
+    assert_eq!(loads, 3, "{}", server.log());
+}
+
+#[test]
+fn without_a_server_that_will_decide_the_command_decides_itself() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    // Nothing listens there.
+    let r = Run(d
+        .cmd(&["-v", "--policy", "p.toml", "run", "--", "rm", "x"])
+        .env("CLOUDOPS_SERVER", d.path().join("none.sock"))
+        .output()
+        .expect("spawn"));
+    r.expect_code(126);
+    assert!(
+        r.stderr()
+            .contains("deciding here, not on the server: could not connect"),
+        "{}",
+        r.stderr()
+    );
+    // A server started with another PATH resolves programs differently: not asked.
+    let server = Server::start(&d, &[]);
+    let r = Run(d
+        .cmd(&["-v", "--policy", "p.toml", "run", "--", "rm", "x"])
+        .env("CLOUDOPS_SERVER", &server.socket)
+        .env("PATH", format!("{}:/usr/bin:/bin", d.path().display()))
+        .output()
+        .expect("spawn"));
+    r.expect_code(126);
+    assert!(
+        r.stderr()
+            .contains("deciding here, not on the server: the server was started with another PATH"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(server.decisions(), 0);
+    // A policy the server cannot load is reported by the client, as without a server.
+    d.write("bad.toml", &POLICY.replace("rewrite.wasm", "missing.wasm"));
+    let local = d.run(&["--policy", "bad.toml", "run", "--", "true"]);
+    let remote = server.run(&d, &["--policy", "bad.toml", "run", "--", "true"]);
+    remote.expect_code(125);
+    assert_eq!(remote.stderr(), local.stderr());
+}
+
+#[test]
+fn the_socket_must_be_private_and_not_taken() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Dir::new();
+    let open = d.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let r = d.run(&["server", "--socket", "open/s.sock"]);
+    r.expect_code(125);
+    assert!(
+        r.stderr().starts_with(
+            "error: cannot listen on 'open/s.sock': 'open' can be written by other users (mode 777)"
+        ),
+        "{}",
+        r.stderr()
+    );
+
+    let mut server = Server::start(&d, &[]);
+    let r = d.run(&["server", "--socket", "run/s.sock"]);
+    r.expect_code(125);
+    assert!(
+        r.stderr().contains("a server is already listening there"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(server.stop(), 0);
+    assert!(!server.socket.exists(), "the socket is removed at exit");
+}
+
+#[test]
+fn an_idle_server_stops_by_itself() {
+    let d = Dir::new();
+    let mut server = Server::start(&d, &["--idle-timeout", "1s"]);
+    let mut child = server.child.take().expect("running");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        server.log().contains("no client for 1s; stopping"),
+        "{}",
+        server.log()
+    );
+    assert!(!Path::new(&server.socket).exists());
+}
