@@ -261,6 +261,18 @@ impl Conn {
     async fn recv(&mut self) -> std::io::Result<Option<ToServer>> {
         proto::recv(&mut self.read).await
     }
+    /// [`Conn::recv`] for the messages a client sends right away (hello, its request): one
+    /// that connects and says nothing must not keep the server from its idle stop.
+    async fn recv_soon(&mut self) -> std::io::Result<Option<ToServer>> {
+        tokio::time::timeout(Duration::from_secs(60), self.recv())
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client said nothing for 60 s",
+                )
+            })?
+    }
 }
 
 /// Asks the client, whose user answers.
@@ -293,7 +305,7 @@ async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
         write,
     }));
     let mut c = conn.lock().await;
-    let Some(ToServer::Hello(hello)) = c.recv().await? else {
+    let Some(ToServer::Hello(hello)) = c.recv_soon().await? else {
         anyhow::bail!("the client did not start with hello");
     };
     let local = |reason: String| ToClient::Local { reason };
@@ -312,7 +324,7 @@ async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
         }
     };
     c.send(&ToClient::Ready).await?;
-    let Some(ToServer::Check(request)) = c.recv().await? else {
+    let Some(ToServer::Check(request)) = c.recv_soon().await? else {
         anyhow::bail!("the client did not send its request");
     };
     drop(c);
