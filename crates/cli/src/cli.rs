@@ -195,8 +195,10 @@ prompts for `ask` and writes the decision log; only the decision and the output 
 work move. The server answers only the same user (checked both ways), the same cloudops
 binary and the same PATH and HOME (programs and ~ are resolved on them); otherwise, and
 whenever it cannot be reached, the command decides by itself: the same decision, slower.
-A policy is loaded at its first request and reloaded when its file or one of its plugin
-files changes. Plugin instances live on between decisions, as in `cloudops mcp`.
+A policy is loaded at its first request (--policy FILE [--profile NAME]: at start, where
+an error stops the server) and reloaded when its file or one of its plugin files changes.
+Plugin instances live on between decisions, as in `cloudops mcp`. The options that shape a
+request (--tag, --source, --env, --cwd, --timeout, ...) belong to the commands, not here.
 
 The server stops on Ctrl-C (exit 130), SIGTERM (exit 0) or after --idle-timeout without
 clients, and removes its socket.";

@@ -198,6 +198,24 @@ impl Settings {
             } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
             Commands::Mcp(args) => Action::Mcp(crate::mcp::McpOptions::from_args(args)?),
             Commands::Server(args) => {
+                // Each client sends its own request: options that shape one would be ignored.
+                // (`--server` / CLOUDOPS_SERVER is: the shell that starts the server may
+                // well export it for its commands.)
+                let ignored = [
+                    ("--tag", !common.tags.is_empty()),
+                    ("--source", common.source.is_some()),
+                    ("--timeout", common.timeout.is_some()),
+                    ("--env", !common.env.is_empty()),
+                    ("--cwd", common.cwd.is_some()),
+                    ("--json", common.json),
+                    ("--audit-log", common.audit_log.is_some()),
+                    ("--yes", common.yes),
+                ];
+                if let Some((flag, _)) = ignored.iter().find(|(_, given)| *given) {
+                    return Err(UserError::new(format!("`cloudops server` takes no {flag}"))
+                        .hint("each command's own options apply to its requests: give them to the commands that use the server")
+                        .into());
+                }
                 Action::Server(crate::server::ServerOptions::from_args(args)?)
             }
             Commands::Completions { shell } => Action::Completions(shell),

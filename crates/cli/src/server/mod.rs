@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use cloudops_execution_engine::{Approver, ExecutionRequest, Gate, GateContext};
 use tokio::io::BufReader;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -150,7 +151,6 @@ impl State {
 
 /// Serves decisions on the socket until stopped (Ctrl-C: 130, SIGTERM: 0) or idle.
 pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i32> {
-    let listener = bind(&options.socket)?;
     let state = Arc::new(State {
         binary: proto::identity(),
         path: std::env::var("PATH").ok(),
@@ -160,6 +160,17 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
         clients: AtomicUsize::new(0),
         last_seen: std::sync::Mutex::new(Instant::now()),
     });
+    // `--policy` (or CLOUDOPS_POLICY): loaded before the socket opens, so that a broken
+    // policy stops the server at once and the first client finds it ready.
+    if let Some(path) = common.policy.path() {
+        let canonical = std::fs::canonicalize(path)
+            .with_context(|| format!("could not resolve '{}'", path.display()))?;
+        state
+            .gate(&canonical, common.profile.as_deref())
+            .await
+            .with_context(|| format!("could not load the policy '{}'", path.display()))?;
+    }
+    let listener = bind(&options.socket)?;
     if common.verbosity >= 0 {
         eprintln!(
             "cloudops server: listening on {}; {}",

@@ -331,3 +331,47 @@ fn an_idle_server_stops_by_itself() {
     );
     assert!(!Path::new(&server.socket).exists());
 }
+
+#[test]
+fn a_policy_given_to_the_server_is_loaded_at_start_and_request_options_are_refused() {
+    let d = dir_with_plugins();
+    d.write("bad.toml", &POLICY.replace("rewrite.wasm", "missing.wasm"));
+    let r = d.run(&["server", "--socket", "run/s.sock", "--policy", "bad.toml"]);
+    r.expect_code(125);
+    assert!(
+        r.stderr()
+            .starts_with("error: could not load the policy 'bad.toml'"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("missing.wasm"), "{}", r.stderr());
+    assert!(
+        !d.path().join("run/s.sock").exists(),
+        "no socket for a server that did not start"
+    );
+
+    let r = d.run(&["server", "--socket", "run/s.sock", "--tag", "team=web"]);
+    r.expect_code(125);
+    insta::assert_snapshot!(r.stderr(), @r"
+    error: `cloudops server` takes no --tag
+    hint: each command's own options apply to its requests: give them to the commands that use the server
+    ");
+
+    // A good policy is loaded before the first client comes.
+    d.write("p.toml", POLICY);
+    let server = Server::start(&d, &["--policy", "p.toml"]);
+    assert!(
+        server.log().contains("cloudops server: loaded"),
+        "{}",
+        server.log()
+    );
+    server
+        .run(&d, &["--policy", "p.toml", "run", "--", "true"])
+        .expect_code(0);
+    assert_eq!(
+        server.log().matches("cloudops server: loaded").count(),
+        1,
+        "{}",
+        server.log()
+    );
+}
