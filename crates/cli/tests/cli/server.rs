@@ -375,3 +375,46 @@ fn a_policy_given_to_the_server_is_loaded_at_start_and_request_options_are_refus
         server.log()
     );
 }
+
+#[test]
+fn output_is_withheld_when_the_server_dies_while_filtering_it() {
+    use std::io::{BufRead, BufReader, Read};
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let mut server = Server::start(&d, &[]);
+    let mut client = d
+        .cmd(&[
+            "--policy",
+            "p.toml",
+            "sh",
+            "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
+        ])
+        .env("CLOUDOPS_SERVER", &server.socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cloudops");
+    let mut out = BufReader::new(client.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("first line");
+    assert_eq!(first, "key=[REDACTED]\n");
+    // The server dies between two batches: nothing of the second may come out unfiltered.
+    let mut child = server.child.take().expect("running");
+    child.kill().expect("kill the server");
+    child.wait().expect("wait");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("rest");
+    let mut err = String::new();
+    client
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert_eq!(client.wait().expect("wait").code(), Some(0));
+    assert_eq!(rest, "", "{err}");
+    assert!(
+        err.contains("[cloudops: output withheld: the server's output plugins failed"),
+        "{err}"
+    );
+}
