@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -54,97 +54,6 @@ impl Default for HostConfig {
 /// Epoch tick: the granularity of the CPU budget.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// The epoch ticker. It ticks every [`EPOCH_TICK`] while a call may be running, and sleeps
-/// once [`Ticker::IDLE`] has passed since the last call could have ended, so that an idle
-/// long-lived host (`cloudops server`, `cloudops mcp`) does not wake a thousand times a
-/// second; the next call wakes it.
-pub(crate) struct Ticker {
-    origin: Instant,
-    /// Milliseconds after `origin` until which a call may still need ticks.
-    busy_until_ms: AtomicU64,
-    asleep: AtomicBool,
-    stopped: AtomicBool,
-    thread: std::sync::OnceLock<std::thread::Thread>,
-}
-
-impl Ticker {
-    /// Ticks go on this long after the last call could have ended.
-    const IDLE: Duration = Duration::from_millis(100);
-
-    fn new() -> Self {
-        Ticker {
-            origin: Instant::now(),
-            busy_until_ms: AtomicU64::new(0),
-            asleep: AtomicBool::new(false),
-            stopped: AtomicBool::new(false),
-            thread: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn millis(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// A call starts that may run until `until` (its wall-clock limit, and the ticks
-    /// after it that take to notice): the ticker ticks until then at least.
-    pub(crate) fn call_until(&self, until: Instant) {
-        self.busy_until_ms
-            .fetch_max(self.millis(until), Ordering::SeqCst);
-        // Pairs with the ticker's store of `asleep` then load of `busy_until_ms`: either it
-        // sees this call's time, or this sees it asleep and wakes it.
-        if self.asleep.load(Ordering::SeqCst)
-            && self.asleep.swap(false, Ordering::SeqCst)
-            && let Some(t) = self.thread.get()
-        {
-            t.unpark();
-        }
-    }
-
-    fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.get() {
-            t.unpark();
-        }
-    }
-
-    fn run(&self, engine: &Engine) {
-        let idle = u64::try_from(Self::IDLE.as_millis()).unwrap_or(u64::MAX);
-        while !self.stopped.load(Ordering::Relaxed) {
-            std::thread::sleep(EPOCH_TICK);
-            engine.increment_epoch();
-            let now = self.millis(Instant::now());
-            if now
-                <= self
-                    .busy_until_ms
-                    .load(Ordering::SeqCst)
-                    .saturating_add(idle)
-            {
-                continue;
-            }
-            self.asleep.store(true, Ordering::SeqCst);
-            if now
-                <= self
-                    .busy_until_ms
-                    .load(Ordering::SeqCst)
-                    .saturating_add(idle)
-            {
-                // A call came in meanwhile.
-                self.asleep.store(false, Ordering::SeqCst);
-                continue;
-            }
-            while self.asleep.load(Ordering::SeqCst) && !self.stopped.load(Ordering::SeqCst) {
-                std::thread::park();
-            }
-        }
-    }
-
-    /// Whether the ticker is asleep (for tests).
-    #[cfg(test)]
-    pub(crate) fn is_asleep(&self) -> bool {
-        self.asleep.load(Ordering::SeqCst)
-    }
-}
-
 /// Loads plugins and runs them. Cheap to clone (an `Arc` inside); `Send + Sync`.
 #[derive(Clone)]
 pub struct PluginHost {
@@ -171,12 +80,12 @@ pub(crate) struct HostInner {
     /// Drives host futures (WASI clocks) for calls made outside any tokio runtime; started
     /// at the first such call (`None` if it could not be).
     runtime: std::sync::OnceLock<Option<tokio::runtime::Runtime>>,
-    pub(crate) ticker: Arc<Ticker>,
+    stop_ticker: Arc<AtomicBool>,
 }
 
 impl Drop for HostInner {
     fn drop(&mut self) {
-        self.ticker.stop();
+        self.stop_ticker.store(true, Ordering::Relaxed);
         if let Some(Some(rt)) = self.runtime.take() {
             rt.shutdown_background();
         }
@@ -278,16 +187,20 @@ impl PluginHost {
             source,
         })?;
 
-        let ticker = Arc::new(Ticker::new());
-        let (ticking, engine_ticked) = (ticker.clone(), engine.clone());
-        let thread = std::thread::Builder::new()
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (stop, ticking) = (stop_ticker.clone(), engine.clone());
+        std::thread::Builder::new()
             .name("cloudops-plugin-epoch".into())
-            .spawn(move || ticking.run(&engine_ticked))
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
             .map_err(|source| HostError::Start {
                 what: "epoch ticker thread",
                 source,
             })?;
-        let _ = ticker.thread.set(thread.thread().clone());
 
         Ok(PluginHost {
             inner: Arc::new(HostInner {
@@ -298,7 +211,7 @@ impl PluginHost {
                 config: cfg,
                 settings,
                 runtime: std::sync::OnceLock::new(),
-                ticker,
+                stop_ticker,
             }),
         })
     }
@@ -373,41 +286,5 @@ impl PluginHost {
     /// The cache file a component with these bytes is (or would be) stored in.
     pub fn cache_entry_for(&self, bytes: &[u8]) -> PathBuf {
         self.inner.cache.entry(&crate::cache::sha256_hex(bytes))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_epoch_ticker_sleeps_when_idle_and_a_call_wakes_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let host = PluginHost::new(HostConfig {
-            cache_dir: Some(dir.path().to_path_buf()),
-            pooling: false,
-            ..HostConfig::default()
-        })
-        .expect("host");
-        let ticker = &host.inner.ticker;
-        let wait_until = |asleep: bool| {
-            let start = Instant::now();
-            while ticker.is_asleep() != asleep {
-                assert!(
-                    start.elapsed() < Duration::from_secs(10),
-                    "asleep should be {asleep}"
-                );
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        };
-        wait_until(true);
-        // A call that may run for 300 ms keeps it ticking at least that long.
-        let armed = Instant::now();
-        ticker.call_until(armed + Duration::from_millis(300));
-        assert!(!ticker.is_asleep());
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(!ticker.is_asleep(), "asleep while a call may still run");
-        wait_until(true);
-        assert!(armed.elapsed() >= Duration::from_millis(300) + Ticker::IDLE);
     }
 }

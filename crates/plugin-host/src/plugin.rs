@@ -13,7 +13,7 @@ use crate::bindings::current::types as wit;
 use crate::bindings::{SUPPORTED, v0_1_0, v0_2_0};
 use crate::cache::{CacheOutcome, sha256_hex};
 use crate::error::{CallError, LoadError, wasm_error};
-use crate::host::{EPOCH_TICK, HostInner, PluginHost, Ticker};
+use crate::host::{EPOCH_TICK, HostInner, PluginHost};
 use crate::sandbox::{PluginState, Sandbox};
 use crate::spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
 
@@ -274,10 +274,8 @@ impl LoadedPlugin {
     }
 
     /// Starts the budget of one call: `cpu` of CPU time on this thread, `wall` at most.
-    fn arm_for(ticker: &Ticker, store: &mut Store<PluginState>, cpu: Duration, wall: Duration) {
+    fn arm_for(store: &mut Store<PluginState>, cpu: Duration, wall: Duration) {
         let clock = crate::sandbox::CallClock::start(cpu, wall);
-        // The last deadline can come up to the CPU budget after the wall limit.
-        ticker.call_until(std::time::Instant::now() + wall + cpu);
         let first = clock.first_deadline(EPOCH_TICK);
         store.data_mut().begin_call(clock);
         store.set_epoch_deadline(first);
@@ -285,7 +283,6 @@ impl LoadedPlugin {
 
     fn arm(&self, store: &mut Store<PluginState>) {
         Self::arm_for(
-            &self.host.ticker,
             store,
             Duration::from_millis(self.limits.cpu_ms),
             self.wall(),
@@ -311,7 +308,7 @@ impl LoadedPlugin {
         // `init` runs once per instance (compiling a plugin's patterns, say): both get a
         // fixed, generous budget; calls get the plugin's.
         let wall = self.wall_instantiate();
-        Self::arm_for(&self.host.ticker, &mut store, INSTANTIATE_CPU, wall);
+        Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
         let instantiate_error = |e: wasmtime::Error| {
             InitError::Call(if e.downcast_ref::<Trap>().is_some() {
                 self.classify(e)
@@ -331,7 +328,7 @@ impl LoadedPlugin {
                     .map_err(instantiate_error)?,
             ),
         };
-        Self::arm_for(&self.host.ticker, &mut store, INSTANTIATE_CPU, wall);
+        Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
         let info = match &bindings {
             Bindings::V0_2_0(b) => b.call_init(&mut store, &self.config_json).await,
             Bindings::V0_1_0(b) => b.call_init(&mut store, &self.config_json).await.map(|r| {
