@@ -192,9 +192,10 @@ Commands given --server SOCKET (or CLOUDOPS_SERVER=SOCKET) send each request to 
 server, which decides with plugins it has already loaded, instead of loading them at every
 start. The command still reads the policy, runs in the caller's environment and terminal,
 prompts for `ask` and writes the decision log; only the decision and the output plugins'
-work move. The server answers only the same user (checked both ways), the same cloudops
-binary and the same PATH and HOME (programs and ~ are resolved on them); otherwise, and
-whenever it cannot be reached, the command decides by itself: the same decision, slower.
+work move. The server answers only the same user (checked both ways) in the same mount
+namespace, the same cloudops binary, the same PATH and HOME (programs and ~ are resolved on
+them) and the same version of the policy file; otherwise, and whenever it cannot be reached
+or does not answer, the command decides by itself, slower.
 A policy is loaded at its first request (--policy FILE [--profile NAME]: at start, where
 an error stops the server) and reloaded when its file or one of its plugin files changes.
 Plugin instances live on between decisions, as in `cloudops mcp`. The options that shape a

@@ -55,6 +55,12 @@ pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
             gate: None,
         });
     };
+    // Stamped before it is read: the server decides only with this version of the file.
+    let stamp = common
+        .server
+        .is_some()
+        .then(|| crate::server::proto::stamp(path))
+        .flatten();
     let policy = compile(path)?;
     policy.effective(common.profile.as_deref())?;
     if common.verbosity > 0 {
@@ -73,6 +79,7 @@ pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
         match crate::server::RemoteGate::connect(
             socket,
             policy.clone(),
+            stamp,
             common.profile.as_deref(),
             verbose,
         )

@@ -64,7 +64,11 @@ impl Common {
     /// The working directory of a command: `--cwd`, else the current directory (so that
     /// plugins such as workdir-jail see where it will run), else none.
     pub fn working_dir(&self) -> Option<PathBuf> {
-        self.cwd.clone().or_else(|| std::env::current_dir().ok())
+        // Absolute, so that plugins (and a `cloudops server`) see the directory it runs in.
+        match &self.cwd {
+            Some(d) => Some(std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+            None => std::env::current_dir().ok(),
+        }
     }
 }
 

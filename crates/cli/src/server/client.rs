@@ -41,13 +41,15 @@ impl RemoteGate {
     /// Opens the first connection to the server at `socket` for `policy` under `profile`.
     /// `Err` (with the reason) when the server will not decide; the caller then loads the
     /// plugins itself, so that a broken policy is reported as without a server.
+    /// `policy_stamp` is the policy file's [`proto::stamp`] from just before it was read.
     pub async fn connect(
         socket: &Path,
         policy: Arc<Policy>,
+        policy_stamp: Option<proto::Stamp>,
         profile: Option<&str>,
         verbose: bool,
     ) -> Result<Self, String> {
-        let canonical = std::fs::canonicalize(policy.path())
+        let absolute = std::path::absolute(policy.path())
             .map_err(|e| format!("could not resolve the policy's path: {e}"))?;
         let gate = RemoteGate {
             socket: socket.to_path_buf(),
@@ -55,7 +57,8 @@ impl RemoteGate {
                 binary: proto::identity(),
                 path: std::env::var("PATH").ok(),
                 home: std::env::var("HOME").ok(),
-                policy: canonical,
+                policy: absolute,
+                policy_stamp,
                 profile: profile.map(str::to_owned),
             },
             policy,
@@ -79,7 +82,7 @@ impl RemoteGate {
         proto::send(&mut conn, &ToServer::Hello(clone_hello(&self.hello)))
             .await
             .map_err(io)?;
-        match proto::recv(&mut conn).await.map_err(io)? {
+        match recv(&mut conn).await? {
             Some(ToClient::Ready) => Ok(conn),
             Some(ToClient::Local { reason }) => Err(reason),
             Some(other) => Err(format!("the server answered {other:?} to hello")),
@@ -87,28 +90,69 @@ impl RemoteGate {
         }
     }
 
-    /// The decision from the server; `Err` with the reason when it did not come.
+    /// The decision from the server: `Ok(Err(reason))` when it did not come and the
+    /// command may decide itself; `Err` when it must not (a question was already answered
+    /// for this request: asking again would ask twice).
     async fn remote(
         &self,
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
-    ) -> Result<GateOutcome, String> {
+    ) -> Result<Result<GateOutcome, String>, ExecutionError> {
+        // A relative (or no) working directory would be resolved against the server's.
+        if !request
+            .working_dir
+            .as_deref()
+            .is_some_and(Path::is_absolute)
+        {
+            return Ok(Err("the request has no absolute working directory".into()));
+        }
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let mut conn = match first {
+        let retry = first.is_some();
+        let conn = match first {
             Some(c) => c,
-            None => self.open().await?,
+            None => match self.open().await {
+                Ok(c) => c,
+                Err(why) => return Ok(Err(why)),
+            },
         };
+        let mut asked = false;
+        let mut result = self.exchange(conn, request, ctx, &mut asked).await;
+        // The connection opened at start may have been dropped by the server since (a
+        // long-lived client): once more on a new one.
+        if result.is_err() && retry && !asked {
+            result = match self.open().await {
+                Ok(c) => self.exchange(c, request, ctx, &mut asked).await,
+                Err(why) => Err(why),
+            };
+        }
+        match result {
+            Err(why) if asked => Err(ExecutionError::Gate(format!(
+                "the cloudops server failed after a question was answered: {why}"
+            ))),
+            r => Ok(r),
+        }
+    }
+
+    /// Sends the request on `conn` and reads the decision, answering the server's questions.
+    async fn exchange(
+        &self,
+        mut conn: Ready,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+        asked: &mut bool,
+    ) -> Result<GateOutcome, String> {
         let io = |e: std::io::Error| format!("the server's connection failed: {e}");
         proto::send(&mut conn, &ToServer::Check(Box::new(request.clone())))
             .await
             .map_err(io)?;
         loop {
-            match proto::recv(&mut conn).await.map_err(io)? {
+            match recv(&mut conn).await? {
                 Some(ToClient::Ask {
                     plugin,
                     reason,
                     request,
                 }) => {
+                    *asked = true;
                     let yes = ctx.approver.approve(&request, &plugin, &reason).await;
                     proto::send(&mut conn, &ToServer::Approve(yes))
                         .await
@@ -143,12 +187,28 @@ impl RemoteGate {
     }
 }
 
+/// How long the client waits for any one message of the server (a policy's first load
+/// compiles its plugins: seconds) before it decides by itself.
+const RECV_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One message from the server, within [`RECV_TIMEOUT`].
+async fn recv(conn: &mut Ready) -> Result<Option<ToClient>, String> {
+    match tokio::time::timeout(RECV_TIMEOUT, proto::recv(conn)).await {
+        Ok(r) => r.map_err(|e| format!("the server's connection failed: {e}")),
+        Err(_) => Err(format!(
+            "the server did not answer within {} s",
+            RECV_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 fn clone_hello(h: &Hello) -> Hello {
     Hello {
         binary: h.binary.clone(),
         path: h.path.clone(),
         home: h.home.clone(),
         policy: h.policy.clone(),
+        policy_stamp: h.policy_stamp,
         profile: h.profile.clone(),
     }
 }
@@ -160,7 +220,7 @@ impl Gate for RemoteGate {
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
     ) -> Result<GateOutcome, ExecutionError> {
-        match self.remote(request, ctx).await {
+        match self.remote(request, ctx).await? {
             Ok(outcome) => Ok(outcome),
             Err(why) => {
                 if self.verbose {
@@ -181,7 +241,13 @@ struct RemoteFilter {
 
 impl RemoteFilter {
     fn new(conn: Ready) -> std::io::Result<Self> {
-        // Nothing is left in the buffer: the server sends nothing until asked.
+        // The server sends nothing until asked: anything buffered is a broken exchange.
+        if !conn.buffer().is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the server sent more than its decision",
+            ));
+        }
         let stream = conn.into_inner().into_std()?;
         stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(FILTER_TIMEOUT))?;

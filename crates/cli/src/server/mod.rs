@@ -65,23 +65,7 @@ struct Loaded {
 /// A policy file and the profile in force.
 type PolicyKey = (PathBuf, Option<String>);
 
-/// What tells a file's versions apart: device, inode, size, modification and change times.
-type Stamp = (u64, u64, u64, i64, i64, i64, i64);
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| {
-        (
-            m.dev(),
-            m.ino(),
-            m.size(),
-            m.mtime(),
-            m.mtime_nsec(),
-            m.ctime(),
-            m.ctime_nsec(),
-        )
-    })
-}
+use proto::{Stamp, stamp};
 
 struct State {
     binary: String,
@@ -96,8 +80,11 @@ struct State {
 }
 
 impl State {
-    /// Why this server must not decide for `hello`, if it must not.
-    fn mismatch(&self, hello: &Hello) -> Option<String> {
+    /// Why this server must not decide for `hello` from process `pid`, if it must not.
+    fn mismatch(&self, hello: &Hello, pid: Option<i32>) -> Option<String> {
+        if let Some(why) = proto::other_filesystem(pid) {
+            return Some(why);
+        }
         if hello.binary != self.binary {
             return Some(format!(
                 "the server runs another build of cloudops ({}; this one is {})",
@@ -115,13 +102,17 @@ impl State {
 
     /// The gate of `policy` under `profile`, loaded now if it is not, or if a file it was
     /// loaded from has changed since.
-    async fn gate(&self, policy: &Path, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
+    async fn gate(
+        &self,
+        policy: &Path,
+        profile: Option<&str>,
+    ) -> anyhow::Result<(Arc<dyn Gate>, Option<Stamp>)> {
         let key: PolicyKey = (policy.to_path_buf(), profile.map(str::to_owned));
         let mut policies = self.policies.lock().await;
         if let Some(l) = policies.get(&key)
             && l.stamps.iter().all(|(p, s)| stamp(p) == *s)
         {
-            return Ok(l.gate.clone());
+            return Ok((l.gate.clone(), l.stamps[0].1));
         }
         policies.remove(&key);
         let (path, profile) = (key.0.clone(), key.1.clone());
@@ -140,7 +131,7 @@ impl State {
             Ok(Loaded { stamps, gate })
         })
         .await??;
-        let gate = loaded.gate.clone();
+        let gate = (loaded.gate.clone(), loaded.stamps[0].1);
         if self.verbosity > 0 {
             eprintln!("cloudops server: loaded {}", policy.display());
         }
@@ -163,14 +154,15 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
     // `--policy` (or CLOUDOPS_POLICY): loaded before the socket opens, so that a broken
     // policy stops the server at once and the first client finds it ready.
     if let Some(path) = common.policy.path() {
-        let canonical = std::fs::canonicalize(path)
+        let absolute = std::path::absolute(path)
             .with_context(|| format!("could not resolve '{}'", path.display()))?;
         state
-            .gate(&canonical, common.profile.as_deref())
+            .gate(&absolute, common.profile.as_deref())
             .await
             .with_context(|| format!("could not load the policy '{}'", path.display()))?;
     }
-    let listener = bind(&options.socket)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (listener, bound) = bind(&options.socket)?;
     if common.verbosity >= 0 {
         eprintln!(
             "cloudops server: listening on {}; {}",
@@ -188,20 +180,16 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
             options.socket.display()
         );
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let code = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let state = state.clone();
-                    state.clients.fetch_add(1, Ordering::SeqCst);
+                    let client = Client::new(state.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = serve_one(&state, stream).await && state.verbosity > 0 {
+                        if let Err(e) = serve_one(&client.0, stream).await && client.0.verbosity > 0 {
                             eprintln!("cloudops server: a client's connection failed: {e:#}");
                         }
-                        *state.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-                        state.clients.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
                 Err(e) => {
@@ -226,13 +214,34 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
             _ = term.recv() => break 0,
         }
     };
-    let _ = std::fs::remove_file(&options.socket);
+    // Only our own socket: another server may have taken the path since.
+    if proto::stamp(&options.socket).map(|s| (s.0, s.1)) == bound {
+        let _ = std::fs::remove_file(&options.socket);
+    }
     Ok(code)
+}
+
+/// One connected client: counted while its connection lasts (a panic included), so that
+/// the server does not stop for idleness under it.
+struct Client(Arc<State>);
+
+impl Client {
+    fn new(state: Arc<State>) -> Self {
+        state.clients.fetch_add(1, Ordering::SeqCst);
+        Client(state)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        *self.0.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.0.clients.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Binds the socket: its directory must be this user's alone; a socket file left by a
 /// server that is gone is replaced, one with a live server behind it is an error.
-fn bind(socket: &Path) -> anyhow::Result<UnixListener> {
+fn bind(socket: &Path) -> anyhow::Result<(UnixListener, Option<(u64, u64)>)> {
     let refuse = |what: String| -> anyhow::Error {
         UserError::new(format!("cannot listen on '{}': {what}", socket.display()))
             .hint("pass --socket PATH in a directory only you can write to")
@@ -256,7 +265,7 @@ fn bind(socket: &Path) -> anyhow::Result<UnixListener> {
     let listener = UnixListener::bind(socket).map_err(|e| refuse(e.to_string()))?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
-    Ok(listener)
+    Ok((listener, proto::stamp(socket).map(|s| (s.0, s.1))))
 }
 
 /// One connection to a client.
@@ -310,6 +319,7 @@ async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
     if let Err(why) = proto::same_user(&stream) {
         anyhow::bail!("refused: {why}");
     }
+    let pid = stream.peer_cred().ok().and_then(|c| c.pid());
     let (read, write) = stream.into_split();
     let conn = Arc::new(Mutex::new(Conn {
         read: BufReader::new(read),
@@ -320,11 +330,18 @@ async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
         anyhow::bail!("the client did not start with hello");
     };
     let local = |reason: String| ToClient::Local { reason };
-    if let Some(why) = state.mismatch(&hello) {
+    if let Some(why) = state.mismatch(&hello, pid) {
         return Ok(c.send(&local(why)).await?);
     }
     let gate = match state.gate(&hello.policy, hello.profile.as_deref()).await {
-        Ok(g) => g,
+        Ok((_, loaded)) if hello.policy_stamp.is_none() || loaded != hello.policy_stamp => {
+            return Ok(c
+                .send(&local(
+                    "the policy file changed since this command read it".into(),
+                ))
+                .await?);
+        }
+        Ok((g, _)) => g,
         // The client reads the same policy and reports what is wrong with it, in its words.
         Err(e) => {
             return Ok(c

@@ -48,8 +48,12 @@ pub struct Hello {
     pub path: Option<String>,
     /// The client's `HOME`: `~` in a request's paths means it.
     pub home: Option<String>,
-    /// The policy file, absolute and canonical.
+    /// The policy file, absolute, as the client read it (not canonical: a plugin's relative
+    /// `source` is relative to the directory of this path, a symlink's, not its target's).
     pub policy: PathBuf,
+    /// The policy file's [`Stamp`] just before the client read it: the server decides only
+    /// with the same version of the file.
+    pub policy_stamp: Option<Stamp>,
     /// The profile in force.
     pub profile: Option<String>,
 }
@@ -83,6 +87,46 @@ pub enum ToClient {
     },
     /// A filtered batch.
     Chunks(Vec<OutputChunk>),
+}
+
+/// What tells a file's versions apart: device, inode, size, modification and change times.
+pub type Stamp = (u64, u64, u64, i64, i64, i64, i64);
+
+/// `path`'s [`Stamp`], `None` if it cannot be read.
+pub fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| {
+        (
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        )
+    })
+}
+
+/// Why the process `pid` sees another filesystem than this one (another mount namespace
+/// or root directory), if it does: paths in its requests would name other files here.
+pub fn other_filesystem(pid: Option<i32>) -> Option<String> {
+    let Some(pid) = pid else {
+        return Some("the client's process id is unknown".into());
+    };
+    let same = |what: &str| {
+        let mine = stamp(&Path::new("/proc/self").join(what));
+        mine.is_some()
+            && mine.map(|m| (m.0, m.1))
+                == stamp(&Path::new(&format!("/proc/{pid}")).join(what)).map(|m| (m.0, m.1))
+    };
+    if !same("ns/mnt") {
+        return Some("the client runs in another mount namespace".into());
+    }
+    if !same("root") {
+        return Some("the client runs under another root directory".into());
+    }
+    None
 }
 
 /// This build of cloudops, as the server compares it: the version and the executable's

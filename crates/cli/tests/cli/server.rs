@@ -37,11 +37,16 @@ struct Server {
 
 impl Server {
     fn start(d: &Dir, extra: &[&str]) -> Server {
+        Self::start_in(d, d.path(), extra)
+    }
+
+    /// [`Server::start`] with `cwd` as the server's working directory.
+    fn start_in(d: &Dir, cwd: &Path, extra: &[&str]) -> Server {
         let run = d.path().join("run");
         let socket = run.join("s.sock");
         let log = d.path().join("server.log");
         let mut cmd = d.cmd(&["-v", "server", "--socket"]);
-        cmd.arg(&socket).args(extra);
+        cmd.arg(&socket).args(extra).current_dir(cwd);
         let child = cmd
             .stderr(std::fs::File::create(&log).expect("log"))
             .stdout(Stdio::null())
@@ -417,4 +422,66 @@ fn output_is_withheld_when_the_server_dies_while_filtering_it() {
         err.contains("[cloudops: output withheld: the server's output plugins failed"),
         "{err}"
     );
+}
+
+#[test]
+fn relative_paths_mean_for_the_server_what_they_mean_for_the_command() {
+    let d = dir_with_plugins();
+    // A symlinked policy: its plugins are found beside the link, as the command finds them.
+    for sub in ["a", "b"] {
+        std::fs::create_dir(d.path().join(sub)).expect("mkdir");
+    }
+    std::fs::copy(
+        d.path().join("deny-pattern.wasm"),
+        d.path().join("a/guard.wasm"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        d.path().join("allow-all.wasm"),
+        d.path().join("b/guard.wasm"),
+    )
+    .expect("copy");
+    d.write(
+        "b/policy.toml",
+        "version = 1\n[plugins.guard]\nsource = \"guard.wasm\"\nconfig = { programs = [\"rm\"] }\n[[rules]]\nname = \"all\"\nplugins = [\"guard\"]\n",
+    );
+    std::os::unix::fs::symlink(
+        d.path().join("b/policy.toml"),
+        d.path().join("a/policy.toml"),
+    )
+    .expect("symlink");
+    let server = Server::start(&d, &[]);
+    d.run(&["--policy", "a/policy.toml", "run", "--", "rm", "x"])
+        .expect_code(126);
+    server
+        .run(&d, &["--policy", "a/policy.toml", "run", "--", "rm", "x"])
+        .expect_code(126);
+    assert_eq!(server.decisions(), 1, "{}", server.log());
+    drop(server);
+
+    // A relative --cwd is the command's directory, not the server's.
+    std::fs::create_dir_all(d.path().join("proj/src")).expect("mkdir");
+    std::fs::create_dir_all(d.path().join("other/src")).expect("mkdir");
+    let jail = format!(
+        "version = 1\n[plugins.jail]\nsource = \"builtin:workdir-jail\"\nconfig = {{ roots = [\"{}\"] }}\n[[rules]]\nname = \"all\"\nplugins = [\"jail\"]\n",
+        d.path().join("proj").display()
+    );
+    d.write("jail.toml", &jail);
+    let server = Server::start_in(&d, &d.path().join("proj"), &[]);
+    let r = Run(d
+        .cmd(&[
+            "--policy",
+            "../jail.toml",
+            "--cwd",
+            "src",
+            "run",
+            "--",
+            "true",
+        ])
+        .current_dir(d.path().join("other"))
+        .env("CLOUDOPS_SERVER", &server.socket)
+        .output()
+        .expect("spawn"));
+    r.expect_code(126);
+    assert!(r.stderr().contains("denied by jail"), "{}", r.stderr());
 }
