@@ -79,7 +79,7 @@ impl RemoteGate {
         proto::same_user(&stream).map_err(|why| format!("'{}': {why}", self.socket.display()))?;
         let mut conn = BufReader::new(stream);
         let io = |e: std::io::Error| format!("the server's connection failed: {e}");
-        proto::send(&mut conn, &ToServer::Hello(clone_hello(&self.hello)))
+        proto::send(&mut conn, &ToServer::Hello(self.hello.clone()))
             .await
             .map_err(io)?;
         match recv(&mut conn).await? {
@@ -199,17 +199,6 @@ async fn recv(conn: &mut Ready) -> Result<Option<ToClient>, String> {
             "the server did not answer within {} s",
             RECV_TIMEOUT.as_secs()
         )),
-    }
-}
-
-fn clone_hello(h: &Hello) -> Hello {
-    Hello {
-        binary: h.binary.clone(),
-        path: h.path.clone(),
-        home: h.home.clone(),
-        policy: h.policy.clone(),
-        policy_stamp: h.policy_stamp,
-        profile: h.profile.clone(),
     }
 }
 

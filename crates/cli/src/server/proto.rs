@@ -40,7 +40,7 @@ pub enum ToServer {
 }
 
 /// The first message of a connection.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hello {
     /// The client's [`identity`]: the server decides only for the same build.
     pub binary: String,

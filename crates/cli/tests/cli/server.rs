@@ -78,13 +78,16 @@ impl Server {
         self.log().lines().filter(|l| l.ends_with(" µs")).count()
     }
 
-    /// `cloudops ARGS` in `d`, a client of this server.
+    /// `cloudops ARGS` in `d`, a client of this server, to adjust before it runs.
+    fn cmd(&self, d: &Dir, args: &[&str]) -> std::process::Command {
+        let mut c = d.cmd(args);
+        c.env("CLOUDOPS_SERVER", &self.socket);
+        c
+    }
+
+    /// `cloudops ARGS` in `d`, a client of this server, run to the end.
     fn run(&self, d: &Dir, args: &[&str]) -> Run {
-        Run(d
-            .cmd(args)
-            .env("CLOUDOPS_SERVER", &self.socket)
-            .output()
-            .expect("spawn cloudops"))
+        Run(self.cmd(d, args).output().expect("spawn cloudops"))
     }
 
     /// Stops the server with SIGTERM; its exit code.
@@ -264,9 +267,8 @@ fn without_a_server_that_will_decide_the_command_decides_itself() {
     );
     // A server started with another PATH resolves programs differently: not asked.
     let server = Server::start(&d, &[]);
-    let r = Run(d
-        .cmd(&["-v", "--policy", "p.toml", "run", "--", "rm", "x"])
-        .env("CLOUDOPS_SERVER", &server.socket)
+    let r = Run(server
+        .cmd(&d, &["-v", "--policy", "p.toml", "run", "--", "rm", "x"])
         .env("PATH", format!("{}:/usr/bin:/bin", d.path().display()))
         .output()
         .expect("spawn"));
@@ -387,14 +389,16 @@ fn output_is_withheld_when_the_server_dies_while_filtering_it() {
     let d = dir_with_plugins();
     d.write("p.toml", POLICY);
     let mut server = Server::start(&d, &[]);
-    let mut client = d
-        .cmd(&[
-            "--policy",
-            "p.toml",
-            "sh",
-            "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
-        ])
-        .env("CLOUDOPS_SERVER", &server.socket)
+    let mut client = server
+        .cmd(
+            &d,
+            &[
+                "--policy",
+                "p.toml",
+                "sh",
+                "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
+            ],
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -468,18 +472,20 @@ fn relative_paths_mean_for_the_server_what_they_mean_for_the_command() {
     );
     d.write("jail.toml", &jail);
     let server = Server::start_in(&d, &d.path().join("proj"), &[]);
-    let r = Run(d
-        .cmd(&[
-            "--policy",
-            "../jail.toml",
-            "--cwd",
-            "src",
-            "run",
-            "--",
-            "true",
-        ])
+    let r = Run(server
+        .cmd(
+            &d,
+            &[
+                "--policy",
+                "../jail.toml",
+                "--cwd",
+                "src",
+                "run",
+                "--",
+                "true",
+            ],
+        )
         .current_dir(d.path().join("other"))
-        .env("CLOUDOPS_SERVER", &server.socket)
         .output()
         .expect("spawn"));
     r.expect_code(126);
