@@ -202,7 +202,9 @@ Plugin instances live on between decisions, as in `cloudops mcp`. The options th
 request (--tag, --source, --env, --cwd, --timeout, ...) belong to the commands, not here.
 
 The server stops on Ctrl-C (exit 130), SIGTERM (exit 0) or after --idle-timeout without
-clients, and removes its socket.";
+clients. It removes its socket at once (new commands decide by themselves) and waits up to
+10 s for the commands it is deciding or filtering output for; a second Ctrl-C or SIGTERM
+stops it at once, and the rest of their output is withheld.";
 
 /// `cloudops server`: where to listen and for how long.
 #[derive(Debug, Args)]

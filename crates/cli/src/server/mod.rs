@@ -140,7 +140,8 @@ impl State {
     }
 }
 
-/// Serves decisions on the socket until stopped (Ctrl-C: 130, SIGTERM: 0) or idle.
+/// Serves decisions on the socket until stopped (Ctrl-C: 130, SIGTERM: 0) or idle; a stop
+/// lets the clients in flight finish first (see [`drain`]).
 pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i32> {
     let state = Arc::new(State {
         binary: proto::identity(),
@@ -214,11 +215,51 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
             _ = term.recv() => break 0,
         }
     };
-    // Only our own socket: another server may have taken the path since.
+    // Take no more clients: from here a command finds no socket and decides itself. Only our
+    // own socket is removed: another server may have taken the path since.
+    drop(listener);
     if proto::stamp(&options.socket).map(|s| (s.0, s.1)) == bound {
         let _ = std::fs::remove_file(&options.socket);
     }
+    drain(&state, &mut term, common.verbosity).await;
     Ok(code)
+}
+
+/// How long a stopping server waits for the commands it is deciding or filtering for.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Lets the clients in flight finish, up to [`DRAIN`] or until a second Ctrl-C or SIGTERM: a
+/// command whose output the server filters would otherwise have the rest of it withheld.
+async fn drain(state: &State, term: &mut tokio::signal::unix::Signal, verbosity: i8) {
+    let busy = || state.clients.load(Ordering::SeqCst);
+    if busy() == 0 {
+        return;
+    }
+    if verbosity >= 0 {
+        eprintln!(
+            "cloudops server: stopping; waiting up to {} for {} client(s) to finish (Ctrl-C again stops now)",
+            humantime::format_duration(DRAIN),
+            busy()
+        );
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while busy() > 0 {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        }
+    }
+    if busy() > 0 && verbosity >= 0 {
+        eprintln!(
+            "cloudops server: stopped with {} client(s) connected; the rest of their output is withheld",
+            busy()
+        );
+    }
 }
 
 /// One connected client: counted while its connection lasts (a panic included), so that

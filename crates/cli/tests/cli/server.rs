@@ -429,6 +429,68 @@ fn output_is_withheld_when_the_server_dies_while_filtering_it() {
 }
 
 #[test]
+fn a_stopping_server_lets_the_commands_in_flight_finish_and_takes_no_new_ones() {
+    use std::io::{BufRead, BufReader, Read};
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let mut server = Server::start(&d, &[]);
+    let mut client = server
+        .cmd(
+            &d,
+            &[
+                "--policy",
+                "p.toml",
+                "sh",
+                "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cloudops");
+    let mut out = BufReader::new(client.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("first line");
+    assert_eq!(first, "key=[REDACTED]\n");
+    // SIGTERM while the command still has output to come through the server's plugins.
+    let mut child = server.child.take().expect("running");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    // The socket goes at once: a new command decides by itself, even while the old one runs.
+    let start = Instant::now();
+    while server.socket.exists() {
+        assert!(start.elapsed() < Duration::from_secs(5), "{}", server.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = server.run(&d, &["--policy", "p.toml", "run", "--", "rm", "x"]);
+    during.expect_code(126);
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the server left early: {}",
+        server.log()
+    );
+    // The command in flight gets the rest of its output, filtered, and the server then stops.
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("rest");
+    let mut err = String::new();
+    client
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert_eq!(client.wait().expect("wait").code(), Some(0), "{err}");
+    assert_eq!(rest, "key=[REDACTED]\nafter\n", "{err}");
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let log = server.log();
+    assert!(
+        log.contains("waiting up to 10s for 1 client(s) to finish"),
+        "{log}"
+    );
+    assert!(!log.contains("withheld"), "{log}");
+}
+
+#[test]
 fn relative_paths_mean_for_the_server_what_they_mean_for_the_command() {
     let d = dir_with_plugins();
     // A symlinked policy: its plugins are found beside the link, as the command finds them.
