@@ -1,7 +1,8 @@
 //! `cloudops server` and its clients: decisions, asks and output filtering through the server, reloading an edited policy, deciding locally when the server cannot, and the socket's safety checks.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::plugins::dir_with_plugins;
@@ -92,10 +93,58 @@ impl Server {
 
     /// Stops the server with SIGTERM; its exit code.
     fn stop(&mut self) -> i32 {
-        let mut child = self.child.take().expect("running");
+        let mut child = self.terminate();
+        child.wait().expect("wait").code().unwrap_or(-1)
+    }
+
+    /// Sends the server SIGTERM and hands over its process, still to be waited for.
+    fn terminate(&mut self) -> Child {
+        let child = self.child.take().expect("running");
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        child.wait().expect("wait").code().unwrap_or(-1)
+        child
+    }
+
+    /// A client whose command prints a key, sleeps 2 s, prints another key and `after`;
+    /// returned once its first line, redacted by the server, is out.
+    fn in_flight(&self, d: &Dir) -> InFlight {
+        let mut child = self
+            .cmd(
+                d,
+                &[
+                    "--policy",
+                    "p.toml",
+                    "sh",
+                    "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
+                ],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cloudops");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        out.read_line(&mut first).expect("first line");
+        assert_eq!(first, "key=[REDACTED]\n");
+        InFlight { child, out }
+    }
+}
+
+/// A client of [`Server::in_flight`], between its first line and the rest.
+struct InFlight {
+    child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl InFlight {
+    /// Waits for the end: the exit code, the rest of stdout, and stderr.
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        let mut rest = String::new();
+        self.out.read_to_string(&mut rest).expect("rest");
+        let mut err = String::new();
+        let mut stderr = self.child.stderr.take().expect("stderr");
+        stderr.read_to_string(&mut err).expect("stderr");
+        (self.child.wait().expect("wait").code(), rest, err)
     }
 }
 
@@ -385,42 +434,16 @@ fn a_policy_given_to_the_server_is_loaded_at_start_and_request_options_are_refus
 
 #[test]
 fn output_is_withheld_when_the_server_dies_while_filtering_it() {
-    use std::io::{BufRead, BufReader, Read};
     let d = dir_with_plugins();
     d.write("p.toml", POLICY);
     let mut server = Server::start(&d, &[]);
-    let mut client = server
-        .cmd(
-            &d,
-            &[
-                "--policy",
-                "p.toml",
-                "sh",
-                "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cloudops");
-    let mut out = BufReader::new(client.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("first line");
-    assert_eq!(first, "key=[REDACTED]\n");
+    let client = server.in_flight(&d);
     // The server dies between two batches: nothing of the second may come out unfiltered.
     let mut child = server.child.take().expect("running");
     child.kill().expect("kill the server");
     child.wait().expect("wait");
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).expect("rest");
-    let mut err = String::new();
-    client
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("stderr");
-    assert_eq!(client.wait().expect("wait").code(), Some(0));
+    let (code, rest, err) = client.finish();
+    assert_eq!(code, Some(0));
     assert_eq!(rest, "", "{err}");
     assert!(
         err.contains("[cloudops: output withheld: the server's output plugins failed"),
@@ -430,56 +453,29 @@ fn output_is_withheld_when_the_server_dies_while_filtering_it() {
 
 #[test]
 fn a_stopping_server_lets_the_commands_in_flight_finish_and_takes_no_new_ones() {
-    use std::io::{BufRead, BufReader, Read};
     let d = dir_with_plugins();
     d.write("p.toml", POLICY);
     let mut server = Server::start(&d, &[]);
-    let mut client = server
-        .cmd(
-            &d,
-            &[
-                "--policy",
-                "p.toml",
-                "sh",
-                "echo key=AKIAABCDEFGHIJKLMNOP; sleep 2; echo key=AKIAQRSTUVWXYZ234567; echo after",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cloudops");
-    let mut out = BufReader::new(client.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("first line");
-    assert_eq!(first, "key=[REDACTED]\n");
+    let client = server.in_flight(&d);
     // SIGTERM while the command still has output to come through the server's plugins.
-    let mut child = server.child.take().expect("running");
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let mut child = server.terminate();
     // The socket goes at once: a new command decides by itself, even while the old one runs.
     let start = Instant::now();
     while server.socket.exists() {
         assert!(start.elapsed() < Duration::from_secs(5), "{}", server.log());
         std::thread::sleep(Duration::from_millis(20));
     }
-    let during = server.run(&d, &["--policy", "p.toml", "run", "--", "rm", "x"]);
-    during.expect_code(126);
+    server
+        .run(&d, &["--policy", "p.toml", "run", "--", "rm", "x"])
+        .expect_code(126);
     assert!(
         child.try_wait().expect("try_wait").is_none(),
         "the server left early: {}",
         server.log()
     );
     // The command in flight gets the rest of its output, filtered, and the server then stops.
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).expect("rest");
-    let mut err = String::new();
-    client
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("stderr");
-    assert_eq!(client.wait().expect("wait").code(), Some(0), "{err}");
+    let (code, rest, err) = client.finish();
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(rest, "key=[REDACTED]\nafter\n", "{err}");
     assert_eq!(child.wait().expect("wait").code(), Some(0));
     let log = server.log();
