@@ -78,10 +78,9 @@ impl RemoteGate {
             .map_err(|e| format!("could not connect to '{}': {e}", self.socket.display()))?;
         proto::same_user(&stream).map_err(|why| format!("'{}': {why}", self.socket.display()))?;
         let mut conn = BufReader::new(stream);
-        let io = |e: std::io::Error| format!("the server's connection failed: {e}");
         proto::send(&mut conn, &ToServer::Hello(self.hello.clone()))
             .await
-            .map_err(io)?;
+            .map_err(broken)?;
         match recv(&mut conn).await? {
             Some(ToClient::Ready) => Ok(conn),
             Some(ToClient::Local { reason }) => Err(reason),
@@ -141,10 +140,9 @@ impl RemoteGate {
         ctx: &GateContext<'_>,
         asked: &mut bool,
     ) -> Result<GateOutcome, String> {
-        let io = |e: std::io::Error| format!("the server's connection failed: {e}");
         proto::send(&mut conn, &ToServer::Check(Box::new(request.clone())))
             .await
-            .map_err(io)?;
+            .map_err(broken)?;
         loop {
             match recv(&mut conn).await? {
                 Some(ToClient::Ask {
@@ -156,11 +154,12 @@ impl RemoteGate {
                     let yes = ctx.approver.approve(&request, &plugin, &reason).await;
                     proto::send(&mut conn, &ToServer::Approve(yes))
                         .await
-                        .map_err(io)?;
+                        .map_err(broken)?;
                 }
                 Some(ToClient::Decided { record, output }) => {
                     let output = if output {
-                        Some(Box::new(RemoteFilter::new(conn).map_err(io)?) as Box<dyn OutputFilter>)
+                        Some(Box::new(RemoteFilter::new(conn).map_err(broken)?)
+                            as Box<dyn OutputFilter>)
                     } else {
                         None
                     };
@@ -191,10 +190,15 @@ impl RemoteGate {
 /// compiles its plugins: seconds) before it decides by itself.
 const RECV_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The reason given when the connection to the server fails.
+fn broken(e: std::io::Error) -> String {
+    format!("the server's connection failed: {e}")
+}
+
 /// One message from the server, within [`RECV_TIMEOUT`].
 async fn recv(conn: &mut Ready) -> Result<Option<ToClient>, String> {
     match tokio::time::timeout(RECV_TIMEOUT, proto::recv(conn)).await {
-        Ok(r) => r.map_err(|e| format!("the server's connection failed: {e}")),
+        Ok(r) => r.map_err(broken),
         Err(_) => Err(format!(
             "the server did not answer within {} s",
             RECV_TIMEOUT.as_secs()
