@@ -218,7 +218,7 @@ pub async fn serve(common: &Common, options: ServerOptions) -> anyhow::Result<i3
     // Take no more clients: from here a command finds no socket and decides itself. Only our
     // own socket is removed: another server may have taken the path since.
     drop(listener);
-    if proto::stamp(&options.socket).map(|s| (s.0, s.1)) == bound {
+    if proto::file_id(&options.socket) == bound {
         let _ = std::fs::remove_file(&options.socket);
     }
     drain(&state, &mut term, common.verbosity).await;
@@ -306,7 +306,7 @@ fn bind(socket: &Path) -> anyhow::Result<(UnixListener, Option<(u64, u64)>)> {
     let listener = UnixListener::bind(socket).map_err(|e| refuse(e.to_string()))?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600));
-    Ok((listener, proto::stamp(socket).map(|s| (s.0, s.1))))
+    Ok((listener, proto::file_id(socket)))
 }
 
 /// One connection to a client.

@@ -108,6 +108,11 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
+/// `path`'s device and inode: which file it is, whatever its version.
+pub fn file_id(path: &Path) -> Option<(u64, u64)> {
+    stamp(path).map(|s| (s.0, s.1))
+}
+
 /// Why the process `pid` sees another filesystem than this one (another mount namespace
 /// or root directory), if it does: paths in its requests would name other files here.
 pub fn other_filesystem(pid: Option<i32>) -> Option<String> {
@@ -115,10 +120,8 @@ pub fn other_filesystem(pid: Option<i32>) -> Option<String> {
         return Some("the client's process id is unknown".into());
     };
     let same = |what: &str| {
-        let mine = stamp(&Path::new("/proc/self").join(what));
-        mine.is_some()
-            && mine.map(|m| (m.0, m.1))
-                == stamp(&Path::new(&format!("/proc/{pid}")).join(what)).map(|m| (m.0, m.1))
+        let mine = file_id(&Path::new("/proc/self").join(what));
+        mine.is_some() && mine == file_id(&Path::new(&format!("/proc/{pid}")).join(what))
     };
     if !same("ns/mnt") {
         return Some("the client runs in another mount namespace".into());
