@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::gate::{Approver, DecisionSink, DenyApprover, Gate};
+use crate::io::OutputSink;
 
 /// How the child's base environment is built; the request's `env` is added on top.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +83,12 @@ pub struct ExecutionConfig {
     /// After the child exits, how long to wait for its pipes to close before the rest of
     /// its process group is killed and the output flagged incomplete. Default: 500 ms.
     pub pipe_close_grace: Duration,
-    /// Captured bytes kept per stream (the head). Default: 8 MiB.
+    /// Bytes of each stream kept in the result (the head). Default: 8 MiB. The stream
+    /// itself, as an [`OutputSink`] gets it, is never cut.
     pub max_output_bytes: usize,
-    /// Longest line; longer lines are cut and counted. Default: 1 MiB.
+    /// Longest line kept whole in memory: lines longer than this are cut (and counted) in
+    /// the result and in line events, and handed to an output filter in pieces of this
+    /// size. The stream itself is never cut. Default: 1 MiB.
     pub max_line_bytes: usize,
     /// Finished executions and plans kept for queries. Default: 10 000.
     pub retain_max: usize,
@@ -106,6 +110,9 @@ pub struct ExecutionConfig {
     pub approver: Arc<dyn Approver>,
     /// Receives every decision and completion.
     pub decision_sink: Option<Arc<dyn DecisionSink>>,
+    /// Receives every execution's output byte for byte, with backpressure (see
+    /// [`OutputSink`]). Default: none (the output is only captured and sent as events).
+    pub output_sink: Option<Arc<dyn OutputSink>>,
     /// After each execution, also kill processes that escaped its process group (`setsid`,
     /// a daemon's double fork). Every child inherits `CLOUDOPS_EXECUTION_ID=<id>` in its
     /// environment; with this on, `/proc` is scanned for that marker when the execution
@@ -145,6 +152,7 @@ impl Default for ExecutionConfig {
             gate: None,
             approver: Arc::new(DenyApprover),
             decision_sink: None,
+            output_sink: None,
             hunt_escapees: false,
             die_with_engine: false,
             require_decision_log: true,
@@ -167,6 +175,7 @@ impl std::fmt::Debug for ExecutionConfig {
             .field("extra_env", &self.extra_env)
             .field("gate", &self.gate.is_some())
             .field("decision_sink", &self.decision_sink.is_some())
+            .field("output_sink", &self.output_sink.is_some())
             .field("hunt_escapees", &self.hunt_escapees)
             .field("die_with_engine", &self.die_with_engine)
             .field("require_decision_log", &self.require_decision_log)
@@ -188,6 +197,11 @@ impl ExecutionConfig {
     /// Sets the decision sink.
     pub fn with_decision_sink(mut self, sink: Arc<dyn DecisionSink>) -> Self {
         self.decision_sink = Some(sink);
+        self
+    }
+    /// Sets the output sink.
+    pub fn with_output_sink(mut self, sink: Arc<dyn OutputSink>) -> Self {
+        self.output_sink = Some(sink);
         self
     }
 }

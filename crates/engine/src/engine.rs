@@ -10,11 +10,13 @@ use crate::config::ExecutionConfig;
 use crate::error::ExecutionError;
 use crate::events::{EventBus, EventHandler, ExecutionEvent};
 use crate::gate::{DecisionRecord, GateContext, OutputFilter};
+use crate::io::Stdin;
 use crate::resolve::{PreparedCommand, prepare_in};
 use crate::runtime::{self, Run};
 use crate::store::{ReleaseOnDrop, Reservation, Store};
 use crate::types::{
-    ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStatus, PlanExecutionResult,
+    ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStatus, OutputStream,
+    PlanExecutionResult,
 };
 
 pub(crate) struct Inner {
@@ -50,6 +52,7 @@ pub(crate) struct Admitted {
     pub(crate) prepared: PreparedCommand,
     pub(crate) filter: Option<Box<dyn OutputFilter>>,
     pub(crate) decision: Option<DecisionRecord>,
+    pub(crate) stdin: Stdin,
 }
 
 impl ExecutionEngine {
@@ -95,10 +98,21 @@ impl ExecutionEngine {
     /// Errors: `Validation` (bad request, or the id is still running), `ProgramNotFound`,
     /// `Denied` (nothing spawned), `Gate`, `DecisionLog`.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<Uuid, ExecutionError> {
+        self.execute_with_stdin(request, Stdin::Null).await
+    }
+
+    /// [`Self::execute`], with `stdin` as the command's standard input (`execute` gives
+    /// it `/dev/null`). Nothing is read from `stdin` unless the request is admitted.
+    pub async fn execute_with_stdin(
+        &self,
+        request: ExecutionRequest,
+        stdin: Stdin,
+    ) -> Result<Uuid, ExecutionError> {
         let id = request.id;
         let reservation = self.inner.store.reserve(id, CancellationToken::new())?;
         let guard = ReleaseOnDrop::new(&self.inner.store, reservation);
-        let admitted = self.inner.admit(request).await?;
+        let mut admitted = self.inner.admit(request).await?;
+        admitted.stdin = stdin;
         self.inner.clone().start(admitted, guard.disarm());
         Ok(id)
     }
@@ -161,6 +175,7 @@ impl Inner {
                 prepared,
                 filter: None,
                 decision: None,
+                stdin: Stdin::Null,
             });
         };
         let ctx = GateContext {
@@ -200,16 +215,13 @@ impl Inner {
             prepared,
             filter: outcome.output,
             decision: Some(record),
+            stdin: Stdin::Null,
         })
     }
 
     /// Spawns the admitted request and supervises it on a task.
-    pub(crate) fn start(self: Arc<Self>, admitted: Admitted, reservation: Reservation) {
-        let child = crate::spawn::spawn(
-            admitted.request.id,
-            &admitted.prepared,
-            self.config.die_with_engine,
-        );
+    pub(crate) fn start(self: Arc<Self>, mut admitted: Admitted, reservation: Reservation) {
+        let child = self.spawn(&mut admitted);
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         tokio::spawn(async move {
@@ -220,34 +232,86 @@ impl Inner {
     /// Spawns the admitted request and supervises it to the end.
     pub(crate) async fn run_to_end(
         &self,
-        admitted: Admitted,
+        mut admitted: Admitted,
         reservation: Reservation,
     ) -> Arc<ExecutionResult> {
-        let child = crate::spawn::spawn(
-            admitted.request.id,
-            &admitted.prepared,
-            self.config.die_with_engine,
-        );
+        let child = self.spawn(&mut admitted);
         self.store
             .set_status(&reservation, ExecutionStatus::Running);
         self.supervise(admitted, reservation, child).await
+    }
+
+    /// Starts the command with its stdin; bytes to feed it are written by a task that
+    /// ends with the command's supervision.
+    fn spawn(&self, admitted: &mut Admitted) -> std::io::Result<Spawned> {
+        let (fd, feed) = match std::mem::take(&mut admitted.stdin) {
+            Stdin::Null => (None, None),
+            Stdin::Fd(fd) => (Some(fd), None),
+            Stdin::Bytes(bytes) => {
+                let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+                (Some(r), Some((w, bytes)))
+            }
+        };
+        let id = admitted.request.id;
+        // Streams no filter or observer needs go to the sink's own descriptors, if it has.
+        let direct = match &self.config.output_sink {
+            Some(sink) if admitted.filter.is_none() && !self.bus.wants_lines() => {
+                [OutputStream::Stdout, OutputStream::Stderr].map(|s| sink.direct(id, s))
+            }
+            _ => [None, None],
+        };
+        let counted = direct
+            .each_ref()
+            .map(|fd| fd.as_ref().and_then(crate::runtime::Moved::start));
+        let child = crate::spawn::spawn(
+            id,
+            &admitted.prepared,
+            self.config.die_with_engine,
+            fd,
+            direct,
+        )?;
+        // The command runs from here on: a feeder that cannot start leaves it an empty
+        // stdin rather than an error that would leave it behind.
+        let feeder = feed.and_then(|(w, bytes)| {
+            match tokio::net::unix::pipe::Sender::from_owned_fd(w) {
+                Ok(mut pipe) => Some(tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    // EPIPE when the command exits without reading it all: nothing to do.
+                    let _ = pipe.write_all(&bytes).await;
+                })),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not feed the command's stdin");
+                    None
+                }
+            }
+        });
+        Ok(Spawned {
+            child,
+            feeder,
+            counted,
+        })
     }
 
     async fn supervise(
         &self,
         admitted: Admitted,
         reservation: Reservation,
-        child: std::io::Result<crate::spawn::Child>,
+        spawned: std::io::Result<Spawned>,
     ) -> Arc<ExecutionResult> {
         let id = admitted.request.id;
-        let pgid = child.as_ref().ok().and_then(|c| c.id());
+        let pgid = spawned.as_ref().ok().and_then(|s| s.child.id());
         let backstop = AbandonGuard {
             inner: self,
             reservation: Some(reservation.clone()),
             pgid,
         };
-        let result = match child {
-            Ok(child) => {
+        let result = match spawned {
+            Ok(Spawned {
+                child,
+                feeder,
+                counted,
+            }) => {
+                let _feeder = feeder.map(AbortOnDrop);
                 let run = Run {
                     id,
                     prepared: admitted.prepared,
@@ -258,6 +322,7 @@ impl Inner {
                     cancel: reservation.cancel.clone(),
                     filter: admitted.filter,
                     decision: admitted.decision,
+                    direct: counted,
                     config: &self.config,
                     bus: &self.bus,
                 };
@@ -305,6 +370,23 @@ impl Inner {
         };
         self.bus.emit(event, &Default::default()).await;
         result
+    }
+}
+
+/// A started command, the task writing its stdin bytes, if any, and how to count what it
+/// wrote to the sink's descriptors directly.
+struct Spawned {
+    child: crate::spawn::Child,
+    feeder: Option<tokio::task::JoinHandle<()>>,
+    counted: [Option<crate::runtime::Moved>; 2],
+}
+
+/// Aborts a task when dropped: the stdin feeder of a command whose supervision has ended.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

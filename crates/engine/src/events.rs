@@ -106,11 +106,19 @@ impl ExecutionEvent {
     }
 }
 
-/// Receives every event of the engine it is registered with.
+/// Receives every event of the engine it is registered with: an observer, whose line
+/// events are dropped when it falls behind (see the module documentation). For every
+/// byte of the output, with backpressure, use an [`crate::OutputSink`].
 #[async_trait]
 pub trait EventHandler: Send + Sync {
     /// Called once per event, in order per execution.
     async fn on_event(&self, event: ExecutionEvent);
+    /// Whether this handler wants `Stdout`/`Stderr` line events. When no handler or
+    /// subscriber wants them, the engine does not cut output into lines at all.
+    /// Default: true.
+    fn wants_lines(&self) -> bool {
+        true
+    }
 }
 
 struct Slot {
@@ -171,7 +179,7 @@ impl EventBus {
         self.broadcast.subscribe()
     }
 
-    /// True when someone listens; callers skip building line events otherwise.
+    /// True when someone listens; callers skip building events otherwise.
     pub(crate) fn has_listeners(&self) -> bool {
         self.broadcast.receiver_count() > 0
             || !self
@@ -179,6 +187,17 @@ impl EventBus {
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty()
+    }
+
+    /// True when someone wants line events; callers skip building them otherwise.
+    pub(crate) fn wants_lines(&self) -> bool {
+        self.broadcast.receiver_count() > 0
+            || self
+                .slots
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|s| s.handler.wants_lines())
     }
 
     fn snapshot(&self) -> Vec<Arc<Slot>> {
@@ -192,7 +211,14 @@ impl EventBus {
         }
         let slots = self.snapshot();
         let droppable = event.is_droppable();
+        let line = matches!(
+            event,
+            ExecutionEvent::Stdout { .. } | ExecutionEvent::Stderr { .. }
+        );
         for slot in slots {
+            if line && !slot.handler.wants_lines() {
+                continue;
+            }
             slot.ensure_started();
             let ev = event.clone();
             if droppable {

@@ -145,23 +145,47 @@ impl DecisionRecord {
     }
 }
 
-/// A run of whole lines from one stream. `text` holds one or more lines, each ending in `\n`.
+/// A piece of one stream's output, as an [`OutputFilter`] receives and returns it.
+///
+/// The engine cuts a stream only at `\n`: a chunk holds whole lines, each ending in `\n`,
+/// or, alone in its chunk, one partial line without `\n` (a piece of a line longer than
+/// [`crate::ExecutionConfig::max_line_bytes`], or a last line that has no newline). The
+/// bytes are the command's own: `\r`, NUL and invalid UTF-8 included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputChunk {
     /// Which stream.
     pub stream: OutputStream,
-    /// Whole lines, each terminated by `\n`.
-    pub text: String,
+    /// The bytes (as lossless text when serialised: see [`crate::lossless`]).
+    #[serde(with = "crate::lossless::serde_text")]
+    pub data: Vec<u8>,
+}
+
+impl OutputChunk {
+    /// A chunk holding `text` (a message line of cloudops's own, say).
+    pub fn text(stream: OutputStream, text: impl Into<String>) -> Self {
+        OutputChunk {
+            stream,
+            data: text.into().into_bytes(),
+        }
+    }
+
+    /// True when the chunk is a partial line (it does not end in `\n`).
+    pub fn is_partial(&self) -> bool {
+        self.data.last() != Some(&b'\n')
+    }
 }
 
 /// Transforms the output of one execution, batch by batch, before anything else sees it.
 ///
-/// Events, the stored result and every log receive only what this returns. An
+/// Sinks, events, the stored result and every log receive only what this returns. An
 /// implementation that fails must withhold the batch (fail-closed), never pass it through
 /// untransformed.
 pub trait OutputFilter: Send {
-    /// Transforms one batch; lines may be changed, dropped or added. Every returned chunk
-    /// must again hold whole lines ending in `\n`.
+    /// Transforms one batch, chunks in stream order (see [`OutputChunk`] for their shape);
+    /// lines may be changed, dropped or added. Whole lines should come back as whole
+    /// lines; a partial line as its transformation, without a newline added (the stream
+    /// then goes on exactly where the command's did). Bytes nothing changes should be
+    /// returned as they came.
     fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk>;
     /// Called once after the last batch; may emit trailing lines.
     fn finish(&mut self) -> Vec<OutputChunk> {

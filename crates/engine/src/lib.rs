@@ -27,8 +27,11 @@
 mod config;
 mod engine;
 mod error;
+mod escapees;
 pub mod events;
 pub mod gate;
+mod io;
+pub mod lossless;
 mod output;
 mod plan;
 pub mod resolve;
@@ -36,19 +39,21 @@ mod rewrite;
 mod runtime;
 mod spawn;
 mod store;
+mod stream;
 mod types;
 
 pub use config::{DEFAULT_ENV_DENYLIST, EnvPolicy, ExecutionConfig};
 pub use engine::ExecutionEngine;
 pub use error::ExecutionError;
+pub use escapees::{EXECUTION_ID_VAR, adopt_orphans};
 pub use events::{EventHandler, ExecutionEvent};
 pub use gate::{
     Approver, DecisionRecord, DecisionSink, DecisionStep, DenyApprover, Gate, GateContext,
     GateOutcome, OutputChunk, OutputFilter, Verdict,
 };
+pub use io::{OutputSink, Stdin};
 pub use resolve::{PreparedCommand, prepare, prepare_in};
-pub use rewrite::{RewriteAnswer, request_diff, whole_lines};
-pub use runtime::{EXECUTION_ID_VAR, adopt_orphans};
+pub use rewrite::{RewriteAnswer, request_diff};
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,
     ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult,

@@ -1,207 +1,237 @@
-//! Turning raw pipe reads into whole lines (with a line cap) and keeping a bounded capture.
+//! What becomes of a stream's bytes: chunks of whole lines for an output filter, the bounded capture kept in a result, and the lines of observers' events.
+//!
+//! The stream itself (what an [`crate::OutputSink`] receives) is never cut or re-encoded:
+//! these types only decide how an output filter is fed and what is kept in memory.
 
-use memchr::memchr;
+use memchr::{memchr, memrchr};
 
-/// Splits a byte stream into whole lines, each ending in `\n`, cutting lines longer than a cap.
-pub(crate) struct LineSplitter {
+/// Cuts a stream into the chunks an output filter takes: runs of whole lines (each
+/// ending in `\n`) and, alone in their chunk, partial lines (no `\n`): the pieces of a
+/// line longer than the line cap, `max_line` bytes each, and a last line without newline.
+/// Nothing is dropped or changed: the chunks joined are the stream.
+pub(crate) struct Chunker {
     pending: Vec<u8>,
     max_line: usize,
-    discarding: bool,
-    /// Lines cut at the cap so far.
-    pub(crate) lines_truncated: u64,
 }
 
-impl LineSplitter {
+impl Chunker {
     pub(crate) fn new(max_line: usize) -> Self {
-        LineSplitter {
+        Chunker {
             pending: Vec::new(),
             max_line: max_line.max(1),
-            discarding: false,
-            lines_truncated: 0,
         }
     }
 
-    /// Appends the whole lines completed by `data` to `out`; keeps the unfinished tail.
-    pub(crate) fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
-        // Fast path: no line in `pending + data` can exceed the cap, so whole lines are
-        // copied in one go (a read is at most 64 KiB; the cap is usually far larger).
-        if !self.discarding && self.pending.len() + data.len() <= self.max_line {
-            match memchr::memrchr(b'\n', data) {
-                Some(last) => {
-                    out.reserve(self.pending.len() + last + 1);
-                    out.append(&mut self.pending);
-                    out.extend_from_slice(&data[..=last]);
-                    self.pending.extend_from_slice(&data[last + 1..]);
-                }
-                None => self.pending.extend_from_slice(data),
-            }
+    /// Cuts what was read (`data`, taken) and appends the chunks to `out`.
+    pub(crate) fn push(&mut self, data: Vec<u8>, out: &mut Vec<Vec<u8>>) {
+        // Fast path: whole lines, none over the cap, nothing pending: the read itself.
+        if self.pending.is_empty() && data.len() <= self.max_line && data.last() == Some(&b'\n') {
+            out.push(data);
             return;
         }
-        loop {
+        let mut lines: Vec<u8> = Vec::new();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            match memchr(b'\n', rest) {
+                Some(i) if self.pending.len() + i < self.max_line => {
+                    // A whole line within the cap (pending holds its start).
+                    lines.append(&mut self.pending);
+                    lines.extend_from_slice(&rest[..=i]);
+                    rest = &rest[i + 1..];
+                }
+                _ => {
+                    // No newline, or a line at or over the cap: fill pending up to it.
+                    let room = self.max_line - self.pending.len();
+                    let end = memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+                    let take = end.min(room);
+                    self.pending.extend_from_slice(&rest[..take]);
+                    rest = &rest[take..];
+                    if self.pending.last() == Some(&b'\n') || self.pending.len() == self.max_line {
+                        if !lines.is_empty() {
+                            out.push(std::mem::take(&mut lines));
+                        }
+                        out.push(std::mem::take(&mut self.pending));
+                    }
+                }
+            }
+        }
+        if !lines.is_empty() {
+            out.push(lines);
+        }
+    }
+
+    /// At end of stream: a last line without newline is a chunk of its own.
+    pub(crate) fn finish(&mut self, out: &mut Vec<Vec<u8>>) {
+        if !self.pending.is_empty() {
+            out.push(std::mem::take(&mut self.pending));
+        }
+    }
+}
+
+/// The head of a stream kept for the result: up to `cap` bytes, cut after a whole line
+/// when possible, lines longer than `max_line` cut at it (and ended with a `\n`). Every
+/// other byte is kept as it came; the text is made (invalid UTF-8 replaced) at the end.
+pub(crate) struct Capture {
+    buf: Vec<u8>,
+    cap: usize,
+    max_line: usize,
+    /// Length of the current (unfinished) line in `buf`.
+    line: usize,
+    /// The current line was cut: skip to its end.
+    discarding: bool,
+    /// The cap was reached: nothing more is kept.
+    pub(crate) truncated: bool,
+    /// Lines cut at `max_line`.
+    pub(crate) lines_cut: u64,
+}
+
+impl Capture {
+    pub(crate) fn new(cap: usize, max_line: usize) -> Self {
+        Capture {
+            buf: Vec::new(),
+            cap,
+            max_line: max_line.max(1),
+            line: 0,
+            discarding: false,
+            truncated: false,
+            lines_cut: 0,
+        }
+    }
+
+    /// Keeps what fits of `data`.
+    pub(crate) fn push(&mut self, mut data: &[u8]) {
+        if self.truncated || data.is_empty() {
+            return;
+        }
+        if !self.discarding && self.line + data.len() <= self.max_line {
+            // No line can reach the cap within `data`.
+            self.line = match memrchr(b'\n', data) {
+                Some(i) => data.len() - i - 1,
+                None => self.line + data.len(),
+            };
+            self.keep(data);
+            return;
+        }
+        while !data.is_empty() && !self.truncated {
+            let nl = memchr(b'\n', data);
             if self.discarding {
-                match memchr(b'\n', data) {
-                    None => return,
+                match nl {
                     Some(i) => {
                         data = &data[i + 1..];
                         self.discarding = false;
+                        self.line = 0;
                     }
+                    None => return,
+                }
+                continue;
+            }
+            let end = nl.map_or(data.len(), |i| i + 1);
+            let room = self.max_line - self.line;
+            if nl.map_or(data.len(), |i| i) > room {
+                // The line goes past the cap: keep its head, end it, skip the rest.
+                self.keep(&data[..room]);
+                self.keep(b"\n");
+                self.lines_cut += 1;
+                self.discarding = true;
+                data = &data[room..];
+                continue;
+            }
+            self.keep(&data[..end]);
+            self.line = if nl.is_some() { 0 } else { self.line + end };
+            data = &data[end..];
+        }
+    }
+
+    fn keep(&mut self, data: &[u8]) {
+        if self.truncated {
+            return;
+        }
+        let room = self.cap - self.buf.len();
+        if data.len() <= room {
+            if self.buf.capacity() - self.buf.len() < data.len() {
+                // Double, but never past the cap.
+                let want =
+                    (self.buf.len() + data.len()).max((2 * self.buf.capacity()).min(self.cap));
+                self.buf.reserve_exact(want - self.buf.len());
+            }
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        let head = &data[..room];
+        let head = match memrchr(b'\n', head) {
+            Some(i) => &head[..=i],
+            None => head,
+        };
+        self.buf.extend_from_slice(head);
+        self.truncated = true;
+    }
+
+    /// The captured text, invalid UTF-8 replaced (the capture is left empty).
+    pub(crate) fn take_text(&mut self) -> String {
+        let bytes = std::mem::take(&mut self.buf);
+        match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+}
+
+/// Lines for observers' events: without their newline, invalid UTF-8 replaced, cut at the
+/// line cap; a last line without newline still comes out at the end.
+pub(crate) struct LineEvents {
+    pending: Vec<u8>,
+    max_line: usize,
+    discarding: bool,
+}
+
+impl LineEvents {
+    pub(crate) fn new(max_line: usize) -> Self {
+        LineEvents {
+            pending: Vec::new(),
+            max_line: max_line.max(1),
+            discarding: false,
+        }
+    }
+
+    /// The lines that `data` completes.
+    pub(crate) fn push(&mut self, mut data: &[u8], out: &mut Vec<String>) {
+        while !data.is_empty() {
+            let nl = memchr(b'\n', data);
+            let end = nl.unwrap_or(data.len());
+            if !self.discarding {
+                let take = end.min(self.max_line - self.pending.len());
+                self.pending.extend_from_slice(&data[..take]);
+                if take < end {
+                    out.push(text(std::mem::take(&mut self.pending)));
+                    self.discarding = true;
                 }
             }
-            match memchr(b'\n', data) {
+            match nl {
                 Some(i) => {
-                    let line = &data[..i];
-                    let room = self.max_line.saturating_sub(self.pending.len());
-                    out.extend_from_slice(&self.pending);
-                    self.pending.clear();
-                    if line.len() > room {
-                        out.extend_from_slice(&line[..room]);
-                        self.lines_truncated += 1;
-                    } else {
-                        out.extend_from_slice(line);
+                    if !self.discarding {
+                        out.push(text(std::mem::take(&mut self.pending)));
                     }
-                    out.push(b'\n');
+                    self.discarding = false;
                     data = &data[i + 1..];
                 }
-                None => {
-                    let room = self.max_line.saturating_sub(self.pending.len());
-                    if data.len() > room {
-                        out.extend_from_slice(&self.pending);
-                        self.pending.clear();
-                        out.extend_from_slice(&data[..room]);
-                        out.push(b'\n');
-                        self.lines_truncated += 1;
-                        self.discarding = true;
-                    } else {
-                        self.pending.extend_from_slice(data);
-                    }
-                    return;
-                }
+                None => return,
             }
         }
     }
 
-    /// True when `data` is whole lines that [`LineSplitter::push`] would pass on unchanged
-    /// (nothing pending, every line within the cap): the caller may use `data` as is.
-    pub(crate) fn passes_whole(&self, data: &[u8]) -> bool {
-        self.pending.is_empty()
-            && !self.discarding
-            && data.len() <= self.max_line
-            && data.last() == Some(&b'\n')
-    }
-
-    /// At end of stream: a last line without newline is still a line.
-    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+    /// At end of stream: the unfinished last line, if any.
+    pub(crate) fn finish(&mut self, out: &mut Vec<String>) {
         if !self.pending.is_empty() {
-            out.append(&mut self.pending);
-            out.push(b'\n');
+            out.push(text(std::mem::take(&mut self.pending)));
         }
         self.discarding = false;
     }
 }
 
-/// Bytes to text, invalid UTF-8 replaced by U+FFFD.
-pub(crate) fn to_text(bytes: Vec<u8>) -> String {
+fn text(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-/// Smallest string a [`Capture`] takes over as a part of its own (smaller ones are copied).
-const PART_MIN: usize = 64 << 10;
-
-/// The head of a stream, up to a cap, cut at a line boundary when possible.
-///
-/// Kept as the chunks that came in (moved, not copied) and joined once at the end, so a
-/// large capture costs one copy instead of a copy per chunk plus the copies of a growing
-/// string.
-#[derive(Default)]
-pub(crate) struct Capture {
-    parts: Vec<String>,
-    len: usize,
-    pub(crate) truncated: bool,
-    cap: usize,
-}
-
-impl Capture {
-    pub(crate) fn new(cap: usize) -> Self {
-        Capture {
-            parts: Vec::new(),
-            len: 0,
-            truncated: false,
-            cap,
-        }
-    }
-
-    /// Appends a copy of `s`.
-    pub(crate) fn push(&mut self, s: &str) {
-        if self.truncated || s.is_empty() {
-            return;
-        }
-        if s.len() <= self.cap.saturating_sub(self.len) {
-            self.append(s);
-            return;
-        }
-        self.push_head(s);
-    }
-
-    /// Appends `s`: a large string that fits is moved in; a small one (or one with much
-    /// unused capacity) is copied onto the last part, so the parts never hold much more
-    /// memory than text.
-    pub(crate) fn push_owned(&mut self, s: String) {
-        if self.truncated || s.is_empty() {
-            return;
-        }
-        if s.len() > self.cap.saturating_sub(self.len) {
-            self.push_head(&s);
-        } else if s.len() >= PART_MIN && s.capacity() <= 2 * s.len() {
-            self.len += s.len();
-            self.parts.push(s);
-        } else {
-            self.append(&s);
-        }
-    }
-
-    fn append(&mut self, s: &str) {
-        self.len += s.len();
-        match self.parts.last_mut() {
-            Some(last) if last.capacity() - last.len() >= s.len() => last.push_str(s),
-            _ => {
-                let mut part = String::with_capacity(s.len().max(PART_MIN));
-                part.push_str(s);
-                self.parts.push(part);
-            }
-        }
-    }
-
-    /// Keeps what fits of `s`, cut after its last whole line when there is one; marks the
-    /// capture truncated.
-    fn push_head(&mut self, s: &str) {
-        let mut cut = self.cap.saturating_sub(self.len);
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let head = &s[..cut];
-        let head = match head.rfind('\n') {
-            Some(i) => &head[..=i],
-            None => head,
-        };
-        self.append(head);
-        self.truncated = true;
-    }
-
-    /// The captured text (the capture is left empty).
-    pub(crate) fn take_text(&mut self) -> String {
-        self.len = 0;
-        match self.parts.len() {
-            0 => String::new(),
-            1 => self.parts.pop().unwrap_or_default(),
-            _ => {
-                let text = self.parts.concat();
-                self.parts = Vec::new();
-                text
-            }
-        }
     }
 }
 
@@ -209,114 +239,103 @@ impl Capture {
 mod tests {
     use super::*;
 
-    fn split(max: usize, reads: &[&[u8]]) -> (String, u64) {
-        let mut s = LineSplitter::new(max);
+    fn chunks(max: usize, reads: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut c = Chunker::new(max);
         let mut out = Vec::new();
         for r in reads {
-            s.push(r, &mut out);
+            c.push(r.to_vec(), &mut out);
         }
-        s.finish(&mut out);
-        (to_text(out), s.lines_truncated)
+        c.finish(&mut out);
+        out
     }
 
-    /// The zero-copy path is taken only when pushing would pass the read on unchanged.
     #[test]
-    fn whole_reads_pass_as_they_are_only_when_nothing_would_change() {
-        let mut s = LineSplitter::new(8);
-        assert!(s.passes_whole(b"ab\ncd\n"));
-        assert!(!s.passes_whole(b"ab\ncd"), "an unfinished last line");
-        assert!(!s.passes_whole(b"abcdefghij\n"), "a line over the cap");
-        assert!(!s.passes_whole(b""));
-        let mut out = Vec::new();
-        s.push(b"ab", &mut out);
-        assert!(!s.passes_whole(b"c\n"), "a line is pending");
-        s.push(b"c\n", &mut out);
-        assert!(s.passes_whole(b"d\n"));
-        s.push(b"0123456789", &mut out);
-        assert!(
-            !s.passes_whole(b"x\n"),
-            "the rest of a cut line is being discarded"
+    fn chunks_are_whole_lines_or_lone_partial_lines_and_join_to_the_stream() {
+        let out = chunks(4, &[b"ab", b"c\nde", b"fghij\nxy\n", b"tail"]);
+        let shown: Vec<&[u8]> = out.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            shown,
+            [&b"abc\n"[..], b"defg", b"hij\nxy\n", b"tail"],
+            "a line of 4 or more bytes before its newline is cut into pieces of 4"
         );
+        for c in &out {
+            let nl = c.iter().filter(|b| **b == b'\n').count();
+            assert!(
+                c.ends_with(b"\n") || nl == 0,
+                "a partial line is alone: {c:?}"
+            );
+        }
     }
 
     #[test]
-    fn lines_across_reads_and_last_line_without_newline() {
-        assert_eq!(split(100, &[b"ab", b"c\nde", b"f\ng"]).0, "abc\ndef\ng\n");
-    }
-
-    #[test]
-    fn long_lines_are_cut_and_counted() {
-        let (text, cut) = split(4, &[b"abcdefgh\nxy\n123", b"456789", b"\nok"]);
-        assert_eq!(text, "abcd\nxy\n1234\nok\n");
-        assert_eq!(cut, 2);
-    }
-
-    #[test]
-    fn fast_and_slow_paths_agree() {
-        let text: Vec<u8> = (0..2000u32)
+    fn chunker_keeps_every_byte_whatever_the_reads_and_the_cap() {
+        let text: Vec<u8> = (0..3000u32)
             .flat_map(|i| {
                 let mut l = vec![b'a' + (i % 26) as u8; (i as usize * 7) % 300];
+                if i % 3 == 0 {
+                    l.push(b'\r');
+                    l.push(0xff);
+                }
                 l.push(b'\n');
                 l
             })
+            .chain(*b"no newline")
             .collect();
-        for max in [50, 299, 100_000] {
+        for max in [1, 50, 299, 100_000] {
             for read in [1, 7, 64, 4096, 65536] {
                 let reads: Vec<&[u8]> = text.chunks(read).collect();
-                let (got, cut) = split(max, &reads);
-                let want: String = String::from_utf8(text.clone())
-                    .unwrap()
-                    .lines()
-                    .map(|l| format!("{}\n", &l[..l.len().min(max)]))
-                    .collect();
-                assert_eq!(got, want, "max {max} read {read}");
-                let long = text
-                    .split(|b| *b == b'\n')
-                    .filter(|l| l.len() > max)
-                    .count();
-                assert_eq!(cut as usize, long);
+                let out = chunks(max, &reads);
+                assert_eq!(out.concat(), text, "max {max} read {read}");
+                assert!(out.iter().all(|c| !c.is_empty()));
+                assert!(out.iter().all(|c| c.len() <= max || c.ends_with(b"\n")));
             }
         }
     }
 
-    #[test]
-    fn invalid_utf8_is_replaced() {
-        assert_eq!(split(100, &[b"a\xffb\n"]).0, "a\u{fffd}b\n");
-    }
-
-    #[test]
-    fn capture_keeps_the_head_at_a_line_boundary() {
-        let mut c = Capture::new(10);
-        c.push("1234\n");
-        c.push("5678\n90ab\n");
-        c.push("more\n");
-        assert!(c.truncated);
-        assert_eq!(c.take_text(), "1234\n5678\n");
-    }
-
-    /// Big chunks are moved in; small ones (or ones with much spare capacity, such as a
-    /// read buffer holding one line) are copied, so memory stays close to the text kept.
-    #[test]
-    fn capture_moves_big_chunks_and_copies_small_ones() {
-        let mut c = Capture::new(1 << 30);
-        let big = "x".repeat(PART_MIN - 1) + "\n";
-        let big_ptr = big.as_ptr();
-        c.push_owned(big);
-        assert_eq!(c.parts.len(), 1);
-        assert_eq!(c.parts[0].as_ptr(), big_ptr, "moved, not copied");
-        for _ in 0..1000 {
-            let mut line = String::with_capacity(256 << 10);
-            line.push_str("one line\n");
-            c.push_owned(line);
+    fn capture(cap: usize, max: usize, reads: &[&[u8]]) -> (String, bool, u64) {
+        let mut c = Capture::new(cap, max);
+        for r in reads {
+            c.push(r);
         }
-        let held: usize = c.parts.iter().map(String::capacity).sum();
-        assert!(
-            held < 4 * PART_MIN,
-            "{held} bytes held for {} of text",
-            c.len
-        );
-        let text = c.take_text();
-        assert_eq!(text.len(), PART_MIN + 9000);
-        assert!(text.ends_with("one line\n"));
+        (c.take_text(), c.truncated, c.lines_cut)
+    }
+
+    #[test]
+    fn capture_keeps_bytes_as_they_came() {
+        let (text, cut, lines) = capture(100, 100, &[b"a\r\n", b"b\0c", b"\nno newline"]);
+        assert_eq!(text, "a\r\nb\0c\nno newline");
+        assert!(!cut);
+        assert_eq!(lines, 0);
+    }
+
+    #[test]
+    fn capture_cuts_long_lines_and_keeps_the_head_at_a_line_boundary() {
+        let (text, _, lines) = capture(100, 4, &[b"abcdefgh\nxy\n123", b"456789", b"\nok"]);
+        assert_eq!(text, "abcd\nxy\n1234\nok");
+        assert_eq!(lines, 2);
+        let (text, truncated, _) = capture(10, 100, &[b"1234\n", b"5678\n90ab\n", b"more\n"]);
+        assert!(truncated);
+        assert_eq!(text, "1234\n5678\n");
+    }
+
+    #[test]
+    fn capture_never_holds_much_more_than_its_cap() {
+        let mut c = Capture::new(1000, 1 << 20);
+        for _ in 0..10_000 {
+            c.push(b"0123456789\n");
+        }
+        assert!(c.truncated);
+        assert!(c.buf.capacity() <= 1000, "{}", c.buf.capacity());
+    }
+
+    #[test]
+    fn line_events_drop_the_newline_only_and_cut_long_lines() {
+        let mut l = LineEvents::new(4);
+        let mut out = Vec::new();
+        for r in [&b"a\r\nbc"[..], b"d\nabcdefg\n", b"x\xffy\nlast"] {
+            l.push(r, &mut out);
+        }
+        l.finish(&mut out);
+        assert_eq!(out, ["a\r", "bcd", "abcd", "x\u{fffd}y", "last"]);
     }
 }

@@ -247,10 +247,11 @@ fn aggregate(
     duration: Duration,
 ) -> ExecutionResult {
     let cap = inner.config.max_output_bytes;
-    let (mut out, mut err) = (Capture::new(cap), Capture::new(cap));
+    // The steps' lines were cut at the line cap already.
+    let (mut out, mut err) = (Capture::new(cap, usize::MAX), Capture::new(cap, usize::MAX));
     for r in results {
-        out.push(&r.stdout);
-        err.push(&r.stderr);
+        out.push(r.stdout.as_bytes());
+        err.push(r.stderr.as_bytes());
     }
     let first_bad = results
         .iter()

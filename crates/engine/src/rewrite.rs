@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use crate::config::EnvPolicy;
 use crate::error::ExecutionError;
-use crate::gate::OutputChunk;
 use crate::types::{Command, ExecutionRequest};
 
 /// The fields of a request that a rewrite may change, as a plugin answered them.
@@ -116,25 +115,9 @@ pub fn request_diff(old: &ExecutionRequest, new: &ExecutionRequest) -> Vec<Strin
     out
 }
 
-/// Output chunks as an [`crate::OutputFilter`] must return them: empty chunks dropped,
-/// a final `\n` added to a chunk that lacks one.
-pub fn whole_lines(chunks: impl IntoIterator<Item = OutputChunk>) -> Vec<OutputChunk> {
-    chunks
-        .into_iter()
-        .filter(|c| !c.text.is_empty())
-        .map(|mut c| {
-            if !c.text.ends_with('\n') {
-                c.text.push('\n');
-            }
-            c
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::OutputStream;
 
     fn req() -> ExecutionRequest {
         ExecutionRequest {
@@ -207,16 +190,5 @@ mod tests {
             args: vec![],
         };
         assert!(a.apply(&cur, &EnvPolicy::default()).is_err());
-    }
-
-    #[test]
-    fn whole_lines_drops_empty_chunks_and_ends_each_with_a_newline() {
-        let c = |t: &str| OutputChunk {
-            stream: OutputStream::Stdout,
-            text: t.into(),
-        };
-        let out = whole_lines([c(""), c("a"), c("b\n"), c("c\nd")]);
-        let texts: Vec<&str> = out.iter().map(|c| c.text.as_str()).collect();
-        assert_eq!(texts, ["a\n", "b\n", "c\nd\n"]);
     }
 }

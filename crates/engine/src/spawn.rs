@@ -10,7 +10,7 @@
 //! allocate nothing and take no lock, on data prepared beforehand, and report a failure
 //! through memory the parent reads once the child has exec'd or exited.
 //!
-//! The child's set-up is that of `std` (stdin from `/dev/null`, stdout and stderr piped,
+//! The child's set-up is that of `std` (stdin as given, else `/dev/null`; stdout and stderr piped,
 //! its own process group, the working directory, `SIGPIPE` back to its default and an
 //! empty signal mask) plus the parent-death signal. The exit is awaited on a pidfd. Linux
 //! only, as the rest of the engine (`prctl`, `/proc`).
@@ -25,8 +25,8 @@ use nix::libc;
 use tokio::net::unix::pipe::Receiver;
 use uuid::Uuid;
 
+use crate::escapees::EXECUTION_ID_VAR;
 use crate::resolve::PreparedCommand;
-use crate::runtime::EXECUTION_ID_VAR;
 
 /// A started command: its process id, the read ends of its stdout and stderr, its exit.
 pub(crate) struct Child {
@@ -189,27 +189,48 @@ impl Setup {
     }
 }
 
-/// Spawns the prepared command: its own process group, stdin from `/dev/null`, stdout
-/// and stderr piped; with `die_with_engine`, SIGKILLed by the kernel when the spawning
-/// thread exits. Must be called within a tokio runtime.
+/// Spawns the prepared command: its own process group, `stdin` as its standard input
+/// (`None`: `/dev/null`), stdout and stderr piped unless `direct` gives a descriptor for
+/// them; with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits.
+/// Must be called within a tokio runtime.
 #[expect(
     unsafe_code,
     reason = "clone(2) with CLONE_VM | CLONE_VFORK, and the child's side of it"
 )]
-pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io::Result<Child> {
+pub(crate) fn spawn(
+    id: Uuid,
+    p: &PreparedCommand,
+    die_with_engine: bool,
+    stdin: Option<OwnedFd>,
+    direct: [Option<OwnedFd>; 2],
+) -> io::Result<Child> {
     use nix::fcntl::OFlag;
     use nix::sched::CloneFlags;
     use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicI32, Ordering};
 
-    let null = std::fs::File::open("/dev/null")?;
-    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let input = match stdin {
+        Some(fd) => fd,
+        None => std::fs::File::open("/dev/null")?.into(),
+    };
+    // Each output stream: a pipe we read, or the descriptor given.
+    let [out_direct, err_direct] = direct;
+    let output = |direct: Option<OwnedFd>| -> io::Result<(Option<OwnedFd>, OwnedFd)> {
+        match direct {
+            Some(fd) => Ok((None, fd)),
+            None => {
+                let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+                Ok((Some(r), w))
+            }
+        }
+    };
+    let (out_r, out_w) = output(out_direct)?;
+    let (err_r, err_w) = output(err_direct)?;
     let setup = Setup::new(
         id,
         p,
         die_with_engine,
-        [null.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+        [input.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
     )?;
     // Set by the child when a step fails: the errno.
     let failed = AtomicI32::new(0);
@@ -245,7 +266,7 @@ pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io:
         Some(&old),
         None,
     );
-    drop((null, out_w, err_w));
+    drop((input, out_w, err_w));
     let pid = cloned?.as_raw().cast_unsigned();
     let errno = failed.load(Ordering::Acquire);
     if errno != 0 {
@@ -254,10 +275,10 @@ pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io:
     }
     // From here on the command runs: anything that fails must not leave it behind.
     // (The exit's waiter comes last: once it exists, it is the one to reap the child.)
-    let handles = || -> io::Result<(Exit, Receiver, Receiver)> {
+    let handles = || -> io::Result<(Exit, Option<Receiver>, Option<Receiver>)> {
         let (stdout, stderr) = (
-            Receiver::from_owned_fd(out_r)?,
-            Receiver::from_owned_fd(err_r)?,
+            out_r.map(Receiver::from_owned_fd).transpose()?,
+            err_r.map(Receiver::from_owned_fd).transpose()?,
         );
         // SAFETY: pidfd_open(2) with a pid we have not reaped, so it is still ours.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -281,8 +302,8 @@ pub(crate) fn spawn(id: Uuid, p: &PreparedCommand, die_with_engine: bool) -> io:
         Ok((exit, stdout, stderr)) => Ok(Child {
             pid,
             status: None,
-            stdout: Some(stdout),
-            stderr: Some(stderr),
+            stdout,
+            stderr,
             exit,
         }),
         Err(e) => {

@@ -1,9 +1,14 @@
 //! The output chain of one execution: each batch of whole lines goes through every output plugin in order; a failure withholds it.
 //!
 //! Each output plugin gets its own instance for the whole execution (taken at decision
-//! time), so a plugin may keep state across the batches of one execution. Chunks a
-//! plugin returns without a final `"\n"` get one appended (the engine's contract is whole
-//! lines); empty chunks are dropped. A plugin that traps, times out, runs out of memory
+//! time), so a plugin may keep state across the batches of one execution.
+//!
+//! Plugins see text and whole lines: bytes that are not UTF-8 cross as the stand-in
+//! characters of [`cloudops_execution_engine::lossless`] and come back as the same bytes,
+//! so a plugin changes only what it rewrites. A partial line (a piece of an over-long
+//! line, or a last line without newline) goes through alone, with a `"\n"` added that is
+//! taken off what the plugins return. Chunks a plugin returns for whole lines without a
+//! final `"\n"` get one appended; empty chunks are dropped. A plugin that traps, times out, runs out of memory
 //! or cannot be instantiated withholds the batch: it is replaced by one stderr line
 //! `[cloudops: output withheld: plugin NAME failed: WHY]`, and every later batch of the
 //! execution is withheld too (counted in a last line at the end). The plugin's failure
@@ -11,7 +16,7 @@
 
 use std::sync::Arc;
 
-use cloudops_execution_engine::{OutputChunk, OutputFilter, OutputStream};
+use cloudops_execution_engine::{OutputChunk, OutputFilter, OutputStream, lossless};
 use uuid::Uuid;
 
 use crate::bindings::current::types as wit;
@@ -53,10 +58,32 @@ impl std::fmt::Debug for OutputChain {
 
 fn withheld(plugin: &str, e: &CallError) -> OutputChunk {
     let why = e.to_string().replace('\n', " ");
-    OutputChunk {
-        stream: OutputStream::Stderr,
-        text: format!("[cloudops: output withheld: plugin {plugin} failed: {why}]\n"),
-    }
+    OutputChunk::text(
+        OutputStream::Stderr,
+        format!("[cloudops: output withheld: plugin {plugin} failed: {why}]\n"),
+    )
+}
+
+/// Chunks as a plugin returns them, made whole lines again: empty ones dropped, a final
+/// `\n` added where one is missing.
+fn whole_lines(chunks: Vec<wit::OutputChunk>) -> Vec<OutputChunk> {
+    chunks
+        .into_iter()
+        .filter(|c| !c.text.is_empty())
+        .map(|c| {
+            let mut data = lossless::into_bytes(c.text);
+            if data.last() != Some(&b'\n') {
+                data.push(b'\n');
+            }
+            OutputChunk {
+                stream: match c.stream {
+                    wit::OutputStream::Stdout => OutputStream::Stdout,
+                    wit::OutputStream::Stderr => OutputStream::Stderr,
+                },
+                data,
+            }
+        })
+        .collect()
 }
 
 impl OutputChain {
@@ -83,6 +110,7 @@ impl OutputChain {
         })
     }
 
+    /// Every plugin in turn on whole lines; the first failure withholds the batch.
     fn run(&mut self, batch: Vec<OutputChunk>) -> Result<Vec<OutputChunk>, OutputChunk> {
         let mut chunks: Vec<wit::OutputChunk> = batch
             .into_iter()
@@ -91,7 +119,7 @@ impl OutputChain {
                     OutputStream::Stdout => wit::OutputStream::Stdout,
                     OutputStream::Stderr => wit::OutputStream::Stderr,
                 },
-                text: c.text,
+                text: lossless::into_text(c.data),
             })
             .collect();
         for stage in &mut self.stages {
@@ -113,15 +141,45 @@ impl OutputChain {
                 .map_err(|e| withheld(stage.plugin.name(), &e))?;
             stage.instance = Some(instance);
         }
-        Ok(cloudops_execution_engine::whole_lines(
-            chunks.into_iter().map(|c| OutputChunk {
-                stream: match c.stream {
-                    wit::OutputStream::Stdout => OutputStream::Stdout,
-                    wit::OutputStream::Stderr => OutputStream::Stderr,
-                },
-                text: c.text,
-            }),
-        ))
+        Ok(whole_lines(chunks))
+    }
+
+    /// A partial line through the plugins: with the newline they expect, which is then
+    /// taken off the last line they return for its stream.
+    fn run_partial(&mut self, mut chunk: OutputChunk) -> Result<Vec<OutputChunk>, OutputChunk> {
+        let stream = chunk.stream;
+        chunk.data.push(b'\n');
+        let mut out = self.run(vec![chunk])?;
+        if let Some(i) = out.iter().rposition(|c| c.stream == stream) {
+            out[i].data.pop();
+            if out[i].data.is_empty() {
+                out.remove(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A batch through the plugins: runs of whole lines together, each partial line alone.
+    fn run_batch(&mut self, batch: Vec<OutputChunk>) -> Result<Vec<OutputChunk>, OutputChunk> {
+        if !batch.iter().any(OutputChunk::is_partial) {
+            return self.run(batch);
+        }
+        let mut out = Vec::new();
+        let mut lines = Vec::new();
+        for chunk in batch {
+            if chunk.is_partial() {
+                if !lines.is_empty() {
+                    out.extend(self.run(std::mem::take(&mut lines))?);
+                }
+                out.extend(self.run_partial(chunk)?);
+            } else {
+                lines.push(chunk);
+            }
+        }
+        if !lines.is_empty() {
+            out.extend(self.run(lines)?);
+        }
+        Ok(out)
     }
 }
 
@@ -131,11 +189,11 @@ impl OutputFilter for OutputChain {
             self.withheld_batches += 1;
             return Vec::new();
         }
-        match self.run(batch) {
+        match self.run_batch(batch) {
             Ok(out) => out,
             Err(line) => {
                 self.failed = true;
-                tracing::warn!(execution_id = %self.execution_id, "{}", line.text.trim_end());
+                tracing::warn!(execution_id = %self.execution_id, "{}", String::from_utf8_lossy(&line.data).trim_end());
                 vec![line]
             }
         }
@@ -145,13 +203,13 @@ impl OutputFilter for OutputChain {
         if self.withheld_batches == 0 {
             return Vec::new();
         }
-        vec![OutputChunk {
-            stream: OutputStream::Stderr,
-            text: format!(
+        vec![OutputChunk::text(
+            OutputStream::Stderr,
+            format!(
                 "[cloudops: output withheld: {} later output batches]\n",
                 self.withheld_batches
             ),
-        }]
+        )]
     }
 }
 

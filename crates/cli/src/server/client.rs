@@ -261,12 +261,10 @@ impl RemoteFilter {
             Ok(m) => format!("unexpected answer {m:?}"),
         };
         self.conn = None;
-        Some(vec![OutputChunk {
-            stream: OutputStream::Stderr,
-            text: format!(
-                "[cloudops: output withheld: the server's output plugins failed: {why}]\n"
-            ),
-        }])
+        Some(vec![OutputChunk::text(
+            OutputStream::Stderr,
+            format!("[cloudops: output withheld: the server's output plugins failed: {why}]\n"),
+        )])
     }
 }
 
@@ -281,13 +279,13 @@ impl OutputFilter for RemoteFilter {
     fn finish(&mut self) -> Vec<OutputChunk> {
         let mut out = self.call(&ToServer::Finish).unwrap_or_default();
         if self.withheld > 0 {
-            out.push(OutputChunk {
-                stream: OutputStream::Stderr,
-                text: format!(
+            out.push(OutputChunk::text(
+                OutputStream::Stderr,
+                format!(
                     "[cloudops: output withheld: {} later output batches]\n",
                     self.withheld
                 ),
-            });
+            ));
         }
         out
     }

@@ -14,3 +14,4 @@ mod output;
 mod plans;
 mod process;
 mod retention;
+mod streams;

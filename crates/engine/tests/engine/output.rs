@@ -5,14 +5,17 @@ use cloudops_execution_engine::{ExecutionConfig, ExecutionEngine, ExecutionStatu
 use crate::support::sh;
 
 #[tokio::test]
-async fn last_line_without_newline_and_invalid_utf8() {
+async fn the_result_keeps_a_last_line_without_newline_as_it_is() {
     let engine = ExecutionEngine::new(ExecutionConfig::default());
     let r = engine
-        .wait(engine.execute(sh(r"printf 'a\nb\377c'")).await.unwrap())
+        .wait(engine.execute(sh(r"printf 'a\r\nb\377c'")).await.unwrap())
         .await
         .unwrap();
-    assert_eq!(r.stdout, "a\nb\u{fffd}c\n");
-    assert_eq!(r.stdout_bytes, 5);
+    assert_eq!(
+        r.stdout, "a\r\nb\u{fffd}c",
+        "invalid UTF-8 replaced, nothing added"
+    );
+    assert_eq!(r.stdout_bytes, 6);
 }
 
 #[tokio::test]

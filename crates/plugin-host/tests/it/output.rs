@@ -24,10 +24,11 @@ async fn chain(plugins: Vec<Arc<LoadedPlugin>>) -> Box<dyn OutputFilter> {
 }
 
 fn out(text: &str) -> Vec<OutputChunk> {
-    vec![OutputChunk {
-        stream: OutputStream::Stdout,
-        text: text.into(),
-    }]
+    vec![OutputChunk::text(OutputStream::Stdout, text)]
+}
+
+fn text(c: &OutputChunk) -> &str {
+    std::str::from_utf8(&c.data).expect("utf-8")
 }
 
 #[tokio::test]
@@ -55,7 +56,7 @@ async fn redact_replaces_access_key_ids_only() {
         "key=AKIAABCDEFGHIJKLMNOP end\nAKIAabcdefghijklmnop stays\nAKIA123 short\nAKIAAKIAABCDEFGHIJKLMNOP\n",
     ));
     assert_eq!(
-        got[0].text,
+        text(&got[0]),
         "key=[REDACTED] end\nAKIAabcdefghijklmnop stays\nAKIA123 short\n[REDACTED]MNOP\n"
     );
     assert_eq!(got[0].stream, OutputStream::Stdout);
@@ -70,20 +71,21 @@ async fn a_failing_output_plugin_withholds_the_batch_and_later_ones() {
         assert_eq!(got.len(), 1, "{attack}");
         assert_eq!(got[0].stream, OutputStream::Stderr);
         assert!(
-            got[0]
-                .text
-                .starts_with("[cloudops: output withheld: plugin hostile-")
-                && got[0].text.ends_with("]\n"),
+            text(&got[0]).starts_with("[cloudops: output withheld: plugin hostile-")
+                && text(&got[0]).ends_with("]\n"),
             "{attack}: {}",
-            got[0].text
+            text(&got[0])
         );
-        assert!(!got[0].text.contains("AKIA"), "{attack}");
+        assert!(!text(&got[0]).contains("AKIA"), "{attack}");
         assert!(
             f.filter(out("more AKIAABCDEFGHIJKLMNOP\n")).is_empty(),
             "{attack}"
         );
         let tail = f.finish();
-        assert!(tail[0].text.contains("1 later output batches"), "{attack}");
+        assert!(
+            text(&tail[0]).contains("1 later output batches"),
+            "{attack}"
+        );
     }
 }
 
@@ -96,5 +98,24 @@ async fn returned_partial_lines_are_completed_and_chains_compose() {
     ])
     .await;
     let got = f.filter(out("a AKIAABCDEFGHIJKLMNOP\nb\n"));
-    assert_eq!(got[0].text, "a [REDACTED] / b\n");
+    assert_eq!(text(&got[0]), "a [REDACTED] / b\n");
+}
+
+#[tokio::test]
+async fn a_plugin_changes_only_what_it_rewrites_whatever_the_bytes_around_it() {
+    let mut f = chain(vec![load(&spec("redact", "{}"))]).await;
+    let chunk = |data: &[u8]| OutputChunk {
+        stream: OutputStream::Stderr,
+        data: data.to_vec(),
+    };
+    let got = f.filter(vec![
+        chunk(b"\xff\xfe key=AKIAABCDEFGHIJKLMNOP \x00\r\n\xf4\x8f\xbf\xbf\n"),
+        chunk(b"last AKIAABCDEFGHIJKLMNOP\r"),
+    ]);
+    let joined: Vec<u8> = got.iter().flat_map(|c| c.data.clone()).collect();
+    assert_eq!(
+        joined, b"\xff\xfe key=[REDACTED] \x00\r\n\xf4\x8f\xbf\xbf\nlast [REDACTED]\r",
+        "invalid UTF-8, NUL, CR and the raw range kept; no newline added to the partial line"
+    );
+    assert!(got.iter().all(|c| c.stream == OutputStream::Stderr));
 }

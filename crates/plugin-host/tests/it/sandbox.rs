@@ -317,13 +317,10 @@ async fn a_log_flood_in_on_output_is_capped_per_batch() {
     for batch in ["one\n", "two\n"] {
         let capture = Capture::default();
         let got = tracing::subscriber::with_default(capture.clone(), || {
-            filter.filter(vec![OutputChunk {
-                stream: OutputStream::Stdout,
-                text: batch.into(),
-            }])
+            filter.filter(vec![OutputChunk::text(OutputStream::Stdout, batch)])
         });
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].text, batch);
+        assert_eq!(got[0].data, batch.as_bytes());
         let events = capture.0.lock().unwrap().clone();
         let ours: Vec<&Event> = events
             .iter()
