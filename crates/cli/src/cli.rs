@@ -65,6 +65,10 @@ pub struct CommonArgs {
     /// Approve every `ask` verdict without prompting
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// Give the command /dev/null as its stdin (default: cloudops's own stdin, passed on
+    /// as it is; a terminal is read by cloudops and copied to the command)
+    #[arg(long, global = true)]
+    pub no_stdin: bool,
     /// More detail on stderr (repeatable)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,

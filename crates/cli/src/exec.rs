@@ -10,7 +10,7 @@ use cloudops_policy::{AskWithoutTty, Defaults, Fsync, JsonlSink};
 
 use crate::approver::{AskMode, CliApprover};
 use crate::gate::{self, Loaded};
-use crate::output::{Streamer, Terminal};
+use crate::output::StdioSink;
 use crate::render::{EXIT_INTERRUPTED, UserError};
 use crate::settings::Common;
 
@@ -136,32 +136,37 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         return crate::check::check(common, &loaded, req).await;
     }
     let approver = approver(common, &d);
-    let config = engine_config(common, &loaded, approver.clone())?;
-    let streamer = Arc::new(Streamer::new(Terminal::default()));
-    let engine = ExecutionEngine::new(config);
-    if !common.json {
-        engine.add_event_handler(streamer.clone());
+    let mut config = engine_config(common, &loaded, approver.clone())?;
+    // The output goes to ours as it comes, byte for byte; with --json it is in the result.
+    let sink = (!common.json).then(|| Arc::new(StdioSink::new(None)));
+    if let Some(sink) = &sink {
+        config.output_sink = Some(sink.clone());
     }
+    let engine = ExecutionEngine::new(config);
+    let (stdin, terminal) = crate::stdin::for_command(common.no_stdin);
     let request_id = req.id;
-    let id = approver.settle(&[request_id], engine.execute(req).await)?;
+    let id = approver.settle(&[request_id], engine.execute_with_stdin(req, stdin).await)?;
+    if let Some(t) = terminal {
+        t.start();
+    }
     let result = tokio::select! {
         r = engine.wait(id) => r?,
         _ = tokio::signal::ctrl_c() => {
             engine.cancel(id).await?;
-            let r = engine.wait(id).await?;
-            streamer.drained(id, Duration::from_secs(2)).await;
+            engine.wait(id).await?;
             if common.verbosity >= 0 {
                 eprintln!("cloudops: interrupted; the command and its children were stopped");
             }
-            let _ = r;
             return Ok(EXIT_INTERRUPTED);
         }
     };
-    streamer.drained(id, Duration::from_secs(5)).await;
     keep_until_exit((engine, loaded));
     if common.json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(result.exit_code);
+    }
+    if let Some(failure) = sink.as_ref().and_then(|s| s.failure()) {
+        eprintln!("error: {failure}; the command's output pipe was closed");
     }
     match result.status {
         ExecutionStatus::Timeout => eprintln!(
@@ -179,16 +184,24 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         _ => {}
     }
     if common.verbosity > 0 {
+        let closed = sink
+            .as_ref()
+            .is_some_and(|s| s.broken_pipe.load(std::sync::atomic::Ordering::Relaxed));
         eprintln!(
-            "cloudops: {} (exit {}) in {:?}{}",
+            "cloudops: {} (exit {}) in {:?}{}{}",
             result.status,
             result.exit_code,
             result.duration,
-            if result.events_dropped > 0 {
-                format!("; {} output lines were not shown", result.events_dropped)
+            if closed {
+                "; our stdout was closed, and so was the command's"
             } else {
-                String::new()
-            }
+                ""
+            },
+            if result.output_incomplete {
+                "; output incomplete"
+            } else {
+                ""
+            },
         );
     }
     Ok(result.exit_code)

@@ -19,6 +19,7 @@ pub mod render;
 pub mod scaffold;
 pub mod server;
 pub mod settings;
+mod stdin;
 
 use clap::{CommandFactory, Parser};
 

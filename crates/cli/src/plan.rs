@@ -1,49 +1,50 @@
 //! `cloudops plan FILE`: run a plan with a progress bar (TTY) or plain lines, Ctrl-C cancels, a summary table at the end.
 
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use cloudops_execution_engine::{
-    ExecutionEngine, ExecutionError, ExecutionStatus, PlanExecutionResult,
+    EventHandler, ExecutionEngine, ExecutionError, ExecutionEvent, ExecutionStatus,
+    PlanExecutionResult,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::approver::Refused;
 use crate::exec;
 use crate::gate;
-use crate::output::{LineSink, Streamer, Terminal};
+use crate::output::PrefixSink;
 use crate::render::{EXIT_DENIED, EXIT_FAILED, EXIT_INTERRUPTED, UserError};
 use crate::settings::Common;
 
-/// Prints step output with a `[name] ` prefix, and progress as steps end.
-struct PlanSink {
-    terminal: Terminal,
+/// Shows progress as steps end (a bar on a terminal, else one line per step), from the
+/// engine's lifecycle events; the steps' output goes through a [`PrefixSink`].
+struct StepProgress {
     bar: Option<ProgressBar>,
     names: HashMap<Uuid, String>,
-    done: AtomicUsize,
+    done: Mutex<HashSet<Uuid>>,
+    notify: Notify,
     total: usize,
     quiet: bool,
 }
 
-impl LineSink for PlanSink {
-    fn line(&self, id: Uuid, err: bool, line: &str) {
-        match &self.bar {
-            Some(bar) => bar.suspend(|| self.terminal.line(id, err, line)),
-            None => self.terminal.line(id, err, line),
-        }
-    }
-
+impl StepProgress {
     fn ended(&self, id: Uuid, how: &str) {
         let Some(name) = self.names.get(&id) else {
             return;
         };
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = {
+            let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+            done.insert(id);
+            done.len()
+        };
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
@@ -52,6 +53,46 @@ impl LineSink for PlanSink {
             None if !self.quiet => eprintln!("[{n}/{}] {name}: {how}", self.total),
             None => {}
         }
+        self.notify.notify_waiters();
+    }
+
+    /// Waits until the end of each of `ids` has been shown (at most `limit`).
+    async fn shown(&self, ids: &[Uuid], limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.notify.notified();
+            let all = {
+                let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+                ids.iter().all(|id| done.contains(id))
+            };
+            if all || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for StepProgress {
+    async fn on_event(&self, event: ExecutionEvent) {
+        match &event {
+            ExecutionEvent::Completed { execution_id, .. } => {
+                self.ended(*execution_id, "completed")
+            }
+            ExecutionEvent::Failed {
+                execution_id,
+                error,
+                ..
+            } => self.ended(*execution_id, error),
+            ExecutionEvent::Cancelled { execution_id, .. } => {
+                self.ended(*execution_id, "cancelled");
+            }
+            _ => {}
+        }
+    }
+
+    fn wants_lines(&self) -> bool {
+        false
     }
 }
 
@@ -64,7 +105,7 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
         exec::apply_default_timeout(step, &d);
     }
     let approver = exec::approver(common, &d);
-    let config = exec::engine_config(common, &loaded, approver.clone())?;
+    let mut config = exec::engine_config(common, &loaded, approver.clone())?;
     let total = file.plan.commands.len();
     let mut prefixes = HashMap::new();
     let mut names = HashMap::new();
@@ -85,17 +126,20 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
         );
         bar
     });
-    let sink = PlanSink {
-        terminal: Terminal::with_prefixes(prefixes),
+    let progress = Arc::new(StepProgress {
         bar: bar.clone(),
         names,
-        done: AtomicUsize::new(0),
+        done: Mutex::new(HashSet::new()),
+        notify: Notify::new(),
         total,
         quiet: common.verbosity < 0 || common.json,
-    };
-    let streamer = Arc::new(Streamer::new(sink));
+    });
+    let sink = Arc::new(PrefixSink::new(prefixes, bar.clone()));
+    if !common.json {
+        config.output_sink = Some(sink.clone());
+    }
     let engine = ExecutionEngine::new(config);
-    engine.add_event_handler(streamer.clone());
+    engine.add_event_handler(progress.clone());
     let step_ids: Vec<Uuid> = file.plan.commands.iter().map(|r| r.id).collect();
     // Every step is decided before any runs: a no at the prompt, or a denial, refuses the
     // whole plan; the error names the step.
@@ -141,9 +185,7 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
             }
         };
         let result = engine.get_plan_result(plan_id).await?;
-        for id in &step_ids {
-            streamer.drained(*id, Duration::from_millis(500)).await;
-        }
+        progress.shown(&step_ids, Duration::from_millis(500)).await;
         anyhow::Ok((interrupted, result))
     }
     .await;
@@ -152,6 +194,9 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
         bar.finish_and_clear();
     }
     let (interrupted, result) = waited?;
+    if let Some(failure) = sink.failure() {
+        eprintln!("error: {failure}; the steps' output pipes were closed");
+    }
     if common.json {
         println!("{}", summary_json(&result, &file.names));
     } else if common.verbosity >= 0 {

@@ -54,6 +54,8 @@ pub struct Common {
     pub audit_log: Option<PathBuf>,
     /// Approve every `ask`.
     pub yes: bool,
+    /// The command gets `/dev/null` as stdin instead of ours.
+    pub no_stdin: bool,
     /// -1 quiet, 0 normal, 1+ verbose.
     pub verbosity: i8,
     /// The socket of a `cloudops server` to ask for decisions.
@@ -280,6 +282,7 @@ fn common(
         json: a.json,
         audit_log: a.audit_log,
         yes: a.yes,
+        no_stdin: a.no_stdin,
         verbosity: if a.quiet {
             -1
         } else {

@@ -18,7 +18,7 @@ const RULES_ONLY: &str = r#"version = 1
 unmatched = "deny"
 [[rules]]
 name = "mcp may run the test's programs"
-when = { source = "mcp", program = ["echo", "printf", "pwd", "sleep", "seq", "true"] }
+when = { source = "mcp", program = ["cat", "echo", "printf", "pwd", "sleep", "seq", "true", "wc"] }
 plugins = []
 "#;
 
@@ -260,6 +260,27 @@ fn bad_input_gets_a_json_rpc_error_and_the_server_keeps_serving() {
         r["result"]["structuredContent"]["stdout"], "still serving\n",
         "{r}"
     );
+    assert!(s.close_and_wait(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn a_call_may_give_the_command_its_stdin_and_otherwise_it_reads_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Raw::start(&rules_only_policy(dir.path()), &[]);
+    s.call(
+        1,
+        "run_program",
+        json!({"program": "cat", "stdin": "one\r\ntwo"}),
+    );
+    let r = s.response(1);
+    assert_eq!(
+        r["result"]["structuredContent"]["stdout"], "one\r\ntwo",
+        "{r}"
+    );
+    // Without it, stdin is empty: the server's own stdin (the protocol) is never given.
+    s.call(2, "run_program", json!({"program": "wc", "args": ["-c"]}));
+    let r = s.response(2);
+    assert_eq!(r["result"]["structuredContent"]["stdout"], "0\n", "{r}");
     assert!(s.close_and_wait(Duration::from_secs(10)).success());
 }
 

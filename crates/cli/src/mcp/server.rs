@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cloudops_execution_engine::{
     Command, DenyApprover, EnvPolicy, ExecutionEngine, ExecutionError, ExecutionRequest,
-    ExecutionResult, GateContext, prepare,
+    ExecutionResult, GateContext, Stdin, prepare,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -185,6 +185,7 @@ impl CloudopsServer {
             cwd: p.cwd,
             timeout_ms: None,
             env: p.env,
+            stdin: None,
         };
         let request = self.request(command, opts, &ctx);
         if let Err(e) = prepare(&request, &EnvPolicy::default()) {
@@ -256,10 +257,14 @@ impl CloudopsServer {
     async fn run(
         &self,
         command: Command,
-        opts: CallOptions,
+        mut opts: CallOptions,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let shared = &*self.shared;
+        let stdin = opts
+            .stdin
+            .take()
+            .map_or(Stdin::Null, |s| Stdin::Bytes(s.into_bytes()));
         let request = self.request(command, opts, &ctx);
         let id = request.id;
         let mut closed = shared.closed.clone();
@@ -281,7 +286,7 @@ impl CloudopsServer {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id);
         let started = Instant::now();
-        match shared.engine.execute(request).await {
+        match shared.engine.execute_with_stdin(request, stdin).await {
             Ok(_) => {}
             Err(ExecutionError::Denied {
                 plugin,

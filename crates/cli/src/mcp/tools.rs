@@ -28,6 +28,10 @@ pub struct RunCommandParams {
     /// Extra environment variables for the command, e.g. {"RUST_LOG": "debug"}.
     #[serde(default)]
     pub env: Option<HashMap<String, String>>,
+    /// Text the command reads on its standard input (then end of file). Default: none
+    /// (stdin is empty).
+    #[serde(default)]
+    pub stdin: Option<String>,
 }
 
 /// Arguments of `run_program`.
@@ -51,6 +55,10 @@ pub struct RunProgramParams {
     /// Extra environment variables for the program, e.g. {"RUST_LOG": "debug"}.
     #[serde(default)]
     pub env: Option<HashMap<String, String>>,
+    /// Text the program reads on its standard input (then end of file). Default: none
+    /// (stdin is empty).
+    #[serde(default)]
+    pub stdin: Option<String>,
 }
 
 /// The longest `timeout_ms` a call may give: 2^53 - 1 ms (about 285 000 years), the largest
@@ -85,6 +93,8 @@ pub struct CallOptions {
     pub timeout_ms: Option<u64>,
     /// Extra environment variables.
     pub env: Option<HashMap<String, String>>,
+    /// What the command reads on stdin (none: `/dev/null`).
+    pub stdin: Option<String>,
 }
 
 /// The arguments of a tool that runs something (`run_command`, `run_program`).
@@ -103,6 +113,7 @@ impl RunParams for RunCommandParams {
             cwd: self.cwd,
             timeout_ms: self.timeout_ms,
             env: self.env,
+            stdin: self.stdin,
         };
         (command, opts)
     }
@@ -118,6 +129,7 @@ impl RunParams for RunProgramParams {
             cwd: self.cwd,
             timeout_ms: self.timeout_ms,
             env: self.env,
+            stdin: self.stdin,
         };
         (command, opts)
     }

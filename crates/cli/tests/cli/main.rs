@@ -6,6 +6,7 @@ mod check;
 mod crash;
 mod examples;
 mod exit_codes;
+mod fidelity;
 mod limits;
 mod log;
 mod plan;

@@ -433,6 +433,47 @@ fn a_policy_given_to_the_server_is_loaded_at_start_and_request_options_are_refus
 }
 
 #[test]
+fn output_filtered_by_the_server_is_the_local_output_byte_for_byte() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let mut input = Vec::new();
+    for i in 0..200_000u32 {
+        match i % 4 {
+            0 => input.extend_from_slice(format!("{i} key=AKIAABCDEFGHIJKLMNOP\n").as_bytes()),
+            1 => input.extend_from_slice(format!("{i} crlf\r\n").as_bytes()),
+            2 => input.extend_from_slice(b"bytes \xff\x00 kept key=AKIAABCDEFGHIJKLMNOP\n"),
+            _ => input.extend_from_slice(format!("{i} plain\n").as_bytes()),
+        }
+    }
+    input.extend_from_slice(b"no newline key=AKIAABCDEFGHIJKLMNOP");
+    std::fs::write(d.path().join("in.log"), &input).expect("write");
+    let server = Server::start(&d, &[]);
+    let args = ["--policy", "p.toml", "sh", "cat in.log"];
+    let local = d.run(&args);
+    let remote = server.run(&d, &args);
+    local.expect_code(0);
+    remote.expect_code(0);
+    assert_eq!(server.decisions(), 1, "{}", server.log());
+    assert!(
+        remote.0.stdout == local.0.stdout,
+        "the server's output differs"
+    );
+    let out = &remote.0.stdout;
+    assert_eq!(out.split(|b| *b == b'\n').count(), 200_001, "no line lost");
+    assert!(!out.windows(4).any(|w| w == b"AKIA"), "every key redacted");
+    assert!(
+        out.ends_with(b"no newline key=[REDACTED]"),
+        "no newline added"
+    );
+    let kept: &[u8] = b"\xff\x00 kept key=[REDACTED]\n";
+    assert_eq!(
+        out.windows(kept.len()).filter(|w| *w == kept).count(),
+        50_000,
+        "invalid UTF-8 and NUL kept"
+    );
+}
+
+#[test]
 fn output_is_withheld_when_the_server_dies_while_filtering_it() {
     let d = dir_with_plugins();
     d.write("p.toml", POLICY);
