@@ -141,6 +141,9 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
     let sink = (!common.json).then(|| Arc::new(StdioSink::new(None)));
     if let Some(sink) = &sink {
         config.output_sink = Some(sink.clone());
+        // Nothing shows the result's copy of the output: keep none (memory stays flat
+        // whatever the command prints).
+        config.max_output_bytes = 0;
     }
     let engine = ExecutionEngine::new(config);
     let (stdin, terminal) = crate::stdin::for_command(common.no_stdin);

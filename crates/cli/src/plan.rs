@@ -137,6 +137,8 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     let sink = Arc::new(PrefixSink::new(prefixes, bar.clone()));
     if !common.json {
         config.output_sink = Some(sink.clone());
+        // Only --json shows the steps' output again: otherwise keep no copy of it.
+        config.max_output_bytes = 0;
     }
     let engine = ExecutionEngine::new(config);
     engine.add_event_handler(progress.clone());

@@ -115,33 +115,63 @@ fn guarded_filter(f: &mut dyn OutputFilter, batch: Vec<OutputChunk>) -> Vec<Outp
 
 /// Chunks read but not yet filtered, per execution: reading runs this far ahead of the filter.
 const FILTER_QUEUE: usize = 4;
+/// Filtered batches waiting for delivery.
+const FILTERED_QUEUE: usize = 2;
+/// Most bytes handed to the filter in one call (a chunk larger than this goes alone): a
+/// plugin's time budget is per call and counts wall-clock time, so a call's work is kept
+/// small enough to stay far within it on a busy machine.
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Chunks grouped into batches of at most [`BATCH_BYTES`] (each at least one chunk).
+fn batches(chunks: Vec<OutputChunk>) -> Vec<Vec<OutputChunk>> {
+    let mut out: Vec<Vec<OutputChunk>> = Vec::new();
+    let mut size = 0;
+    for c in chunks {
+        match out.last_mut() {
+            Some(batch) if size + c.data.len() <= BATCH_BYTES => {
+                size += c.data.len();
+                batch.push(c);
+            }
+            _ => {
+                size = c.data.len();
+                out.push(vec![c]);
+            }
+        }
+    }
+    out
+}
 
 /// Starts an execution's output filter on its own thread, so that reading the pipes, the
 /// filter (a wasm plugin, say) and delivery overlap, and a slow filter never delays the
 /// timeout or cancel handling of the supervisor. Returns the two ends: the feed, which
 /// cuts each stream into the chunks a filter takes (see [`OutputChunk`]) and queues them
 /// in a bounded channel, and the filtered batches, in order, the filter's `finish` chunks
-/// last. Chunks that queued up while the filter was busy are handed to it as one batch.
+/// last. Chunks that queued up while the filter was busy are handed to it together, in
+/// batches of at most [`BATCH_BYTES`].
 pub(crate) fn start_filter(
     id: Uuid,
     mut filter: Box<dyn OutputFilter>,
     max_line: usize,
 ) -> std::io::Result<(FilterFeed, Filtered)> {
     let (input, mut rx) = mpsc::channel::<OutputChunk>(FILTER_QUEUE);
-    let (tx, output) = mpsc::unbounded_channel();
+    // Bounded too: while delivery is backed up, the thread waits here, its input fills,
+    // and the pipes are no longer read.
+    let (tx, output) = mpsc::channel(FILTERED_QUEUE);
     std::thread::Builder::new()
         .name(format!("cloudops-output-{}", &id.simple().to_string()[..8]))
         .spawn(move || {
-            let mut batch = Vec::with_capacity(FILTER_QUEUE);
-            while rx.blocking_recv_many(&mut batch, FILTER_QUEUE) > 0 {
-                let out = guarded_filter(filter.as_mut(), std::mem::take(&mut batch));
-                if tx.send(out).is_err() {
-                    return;
+            let mut queued = Vec::with_capacity(FILTER_QUEUE);
+            while rx.blocking_recv_many(&mut queued, FILTER_QUEUE) > 0 {
+                for batch in batches(std::mem::take(&mut queued)) {
+                    let out = guarded_filter(filter.as_mut(), batch);
+                    if tx.blocking_send(out).is_err() {
+                        return;
+                    }
                 }
             }
             let tail = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| filter.finish()))
                 .unwrap_or_default();
-            let _ = tx.send(tail);
+            let _ = tx.blocking_send(tail);
         })?;
     let feed = FilterFeed {
         input: Some(input),
@@ -233,7 +263,7 @@ impl FilterFeed {
 /// The filtered batches coming back from the filter's thread.
 pub(crate) struct Filtered {
     /// Dropped once the thread has sent its last batch.
-    rx: Option<mpsc::UnboundedReceiver<Vec<OutputChunk>>>,
+    rx: Option<mpsc::Receiver<Vec<OutputChunk>>>,
 }
 
 impl Filtered {
@@ -421,5 +451,25 @@ async fn emit_lines(
             },
         };
         bus.emit(ev, dropped).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_call_gets_at_most_a_batch_of_bytes_and_every_chunk_in_order() {
+        let chunk = |n: usize, b: u8| OutputChunk {
+            stream: OutputStream::Stdout,
+            data: vec![b; n],
+        };
+        let k = 100 << 10;
+        let got = batches(vec![chunk(k, 1), chunk(k, 2), chunk(k, 3), chunk(3 * k, 4)]);
+        let shape: Vec<Vec<u8>> = got
+            .iter()
+            .map(|b| b.iter().map(|c| c.data[0]).collect())
+            .collect();
+        assert_eq!(shape, [vec![1, 2], vec![3], vec![4]]);
     }
 }

@@ -253,6 +253,58 @@ async fn a_filter_sees_long_lines_in_pieces_and_the_stream_keeps_every_byte() {
 
 /// Random bytes weighted towards newlines, CR and invalid UTF-8, up to 300 KB: drawn as
 /// a seed and a length (a vector strategy draws each byte on its own: too slow here).
+/// Counts what it filters, passing it on unchanged.
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl OutputFilter for Counting {
+    fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+        let n: usize = batch.iter().map(|c| c.data.len()).sum();
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        batch
+    }
+}
+
+struct CountingGate(Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait]
+impl Gate for CountingGate {
+    async fn check(
+        &self,
+        request: &ExecutionRequest,
+        _: &GateContext<'_>,
+    ) -> Result<GateOutcome, ExecutionError> {
+        Ok(GateOutcome {
+            record: DecisionRecord::allow_unchanged(request),
+            output: Some(Box::new(Counting(self.0.clone()))),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_slow_sink_holds_back_the_filter_and_the_reading_not_just_the_writing() {
+    let filtered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sink = Arc::new(Collect {
+        delay: Some(Duration::from_millis(10)),
+        ..Default::default()
+    });
+    let engine = ExecutionEngine::new(
+        ExecutionConfig {
+            kill_grace: Duration::from_millis(100),
+            ..ExecutionConfig::default().with_output_sink(sink.clone())
+        }
+        .with_gate(Arc::new(CountingGate(filtered.clone()))),
+    );
+    let id = engine.execute(sh("exec yes")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ahead = filtered.load(std::sync::atomic::Ordering::Relaxed) as i64
+        - sink.out.lock().unwrap().len() as i64;
+    // `yes` writes gigabytes a second: only what the queues hold may have gone ahead.
+    assert!(ahead < 8 << 20, "{ahead} bytes filtered ahead of the sink");
+    engine.cancel(id).await.unwrap();
+    let r = engine.wait(id).await.unwrap();
+    assert_eq!(r.status, ExecutionStatus::Cancelled);
+}
+
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     (any::<u64>(), 0usize..300_000).prop_map(|(seed, len)| {
         let mut state = seed | 1;
