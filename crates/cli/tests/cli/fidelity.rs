@@ -116,9 +116,9 @@ fn binary_output_crlf_and_a_missing_final_newline_are_copied_as_they_are() {
 fn redaction_keeps_every_other_byte_and_line() {
     let d = Dir::new();
     d.write("p.toml", REDACT);
-    // 300,000 lines, every tenth with a key; some with CR, invalid UTF-8, no final newline.
+    // 1,000,000 lines, every tenth with a key; some with CR, invalid UTF-8, no final newline.
     let mut input = Vec::new();
-    for i in 0..300_000u32 {
+    for i in 0..1_000_000u32 {
         match i % 10 {
             0 => writeln!(input, "line {i} key=AKIA{:016} end", i).unwrap(),
             3 => input.extend_from_slice(format!("crlf {i}\r\n").as_bytes()),
