@@ -137,6 +137,13 @@ impl Clock {
         self.pipes_at = None;
     }
 
+    /// SIGKILL to the group; the pipes then get a grace to close.
+    fn kill(&mut self, now: Instant) {
+        self.killed = true;
+        signal_group(self.pgid, Signal::SIGKILL);
+        self.pipes_at = Some(now + self.pipe_grace);
+    }
+
     /// Acts on the deadlines that have passed. `reading`: whether the pipes are being read
     /// (they are not while delivery is backed up, and then the pipes' grace starts over:
     /// their data is waiting for us, not held by a leftover process).
@@ -147,9 +154,7 @@ impl Clock {
         }
         if self.kill_at.is_some_and(|t| t <= now) {
             self.kill_at = None;
-            self.killed = true;
-            signal_group(self.pgid, Signal::SIGKILL);
-            self.pipes_at = Some(now + self.pipe_grace);
+            self.kill(now);
         }
         if self.pipes_at.is_some_and(|t| t <= now) {
             self.pipes_at = None;
@@ -162,9 +167,7 @@ impl Clock {
                 due.stop_reading = true;
             } else if exited {
                 due.incomplete = true;
-                self.killed = true;
-                signal_group(self.pgid, Signal::SIGKILL);
-                self.pipes_at = Some(now + self.pipe_grace);
+                self.kill(now);
             }
         }
         if self.drain_at.is_some_and(|t| t <= now) {

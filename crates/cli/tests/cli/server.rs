@@ -459,7 +459,11 @@ fn output_filtered_by_the_server_is_the_local_output_byte_for_byte() {
         "the server's output differs"
     );
     let out = &remote.0.stdout;
-    assert_eq!(out.split(|b| *b == b'\n').count(), 1_000_001, "no line lost");
+    assert_eq!(
+        out.split(|b| *b == b'\n').count(),
+        1_000_001,
+        "no line lost"
+    );
     assert!(!out.windows(4).any(|w| w == b"AKIA"), "every key redacted");
     assert!(
         out.ends_with(b"no newline key=[REDACTED]"),

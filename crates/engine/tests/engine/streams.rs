@@ -190,18 +190,23 @@ async fn a_descriptor_is_the_commands_stdin_and_one_it_never_reads_does_not_hang
     assert_eq!(engine.execute(sh("cat")).await.map(|_| ()).ok(), Some(()));
 }
 
-/// A gate whose output filter returns every chunk as it came.
-struct PassThrough;
+/// Counts what it filters, passing it on unchanged.
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
 
-struct Same;
-impl OutputFilter for Same {
+impl OutputFilter for Counting {
     fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
+        let n: usize = batch.iter().map(|c| c.data.len()).sum();
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         batch
     }
 }
 
+/// A gate whose output filter passes every chunk on as it came, counting its bytes.
+#[derive(Default)]
+struct CountingGate(Arc<std::sync::atomic::AtomicUsize>);
+
 #[async_trait]
-impl Gate for PassThrough {
+impl Gate for CountingGate {
     async fn check(
         &self,
         request: &ExecutionRequest,
@@ -209,7 +214,7 @@ impl Gate for PassThrough {
     ) -> Result<GateOutcome, ExecutionError> {
         Ok(GateOutcome {
             record: DecisionRecord::allow_unchanged(request),
-            output: Some(Box::new(Same)),
+            output: Some(Box::new(Counting(self.0.clone()))),
         })
     }
 }
@@ -222,7 +227,7 @@ async fn through(bytes: &[u8], filter: bool, max_line: usize) -> Vec<u8> {
         ..ExecutionConfig::default().with_output_sink(sink.clone())
     };
     if filter {
-        config = config.with_gate(Arc::new(PassThrough));
+        config = config.with_gate(Arc::new(CountingGate::default()));
     }
     let engine = ExecutionEngine::new(config);
     let dir = tempfile::tempdir().unwrap();
@@ -251,35 +256,6 @@ async fn a_filter_sees_long_lines_in_pieces_and_the_stream_keeps_every_byte() {
     assert!(through(&line, true, 1 << 20).await == line);
 }
 
-/// Random bytes weighted towards newlines, CR and invalid UTF-8, up to 300 KB: drawn as
-/// a seed and a length (a vector strategy draws each byte on its own: too slow here).
-/// Counts what it filters, passing it on unchanged.
-struct Counting(Arc<std::sync::atomic::AtomicUsize>);
-
-impl OutputFilter for Counting {
-    fn filter(&mut self, batch: Vec<OutputChunk>) -> Vec<OutputChunk> {
-        let n: usize = batch.iter().map(|c| c.data.len()).sum();
-        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        batch
-    }
-}
-
-struct CountingGate(Arc<std::sync::atomic::AtomicUsize>);
-
-#[async_trait]
-impl Gate for CountingGate {
-    async fn check(
-        &self,
-        request: &ExecutionRequest,
-        _: &GateContext<'_>,
-    ) -> Result<GateOutcome, ExecutionError> {
-        Ok(GateOutcome {
-            record: DecisionRecord::allow_unchanged(request),
-            output: Some(Box::new(Counting(self.0.clone()))),
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_slow_sink_holds_back_the_filter_and_the_reading_not_just_the_writing() {
     let filtered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -305,6 +281,8 @@ async fn a_slow_sink_holds_back_the_filter_and_the_reading_not_just_the_writing(
     assert_eq!(r.status, ExecutionStatus::Cancelled);
 }
 
+/// Random bytes weighted towards newlines, CR and invalid UTF-8, up to 300 KB: drawn as
+/// a seed and a length (a vector strategy draws each byte on its own: too slow here).
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     (any::<u64>(), 0usize..300_000).prop_map(|(seed, len)| {
         let mut state = seed | 1;
