@@ -1,9 +1,10 @@
-//! Fuzz target: what the plugin host does with a plugin's answer (a rewrite checked into a request, its diff, output chunks made whole lines), on arbitrary answers.
+//! Fuzz target: what the plugin host does with a plugin's answer (a rewrite checked into a request, its diff) and with output bytes on their way to and from a plugin, on arbitrary input.
 //!
 //! The host converts the WIT values a plugin returns field for field into
-//! `cloudops_execution_engine::RewriteAnswer` and `OutputChunk`s (see
-//! `crates/plugin-host/src/convert.rs` and `output.rs`) and hands them to the functions
-//! fuzzed here; they need no wasmtime, so this target builds in seconds.
+//! `cloudops_execution_engine::RewriteAnswer` (see `crates/plugin-host/src/convert.rs`)
+//! and carries output bytes across the plugin's strings with
+//! `cloudops_execution_engine::lossless` (see `output.rs`); they need no wasmtime, so this
+//! target builds in seconds.
 #![no_main]
 
 use std::collections::HashMap;
@@ -13,8 +14,7 @@ use std::path::PathBuf;
 
 use arbitrary::Arbitrary;
 use cloudops_execution_engine::{
-    Command, EnvPolicy, ExecutionRequest, OutputChunk, OutputStream, RewriteAnswer, prepare,
-    request_diff, whole_lines,
+    Command, EnvPolicy, ExecutionRequest, RewriteAnswer, lossless, prepare, request_diff,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -78,7 +78,7 @@ struct Input {
     working_dir: Option<String>,
     timeout_ms: Option<u64>,
     /// The plugin's answer to an output batch.
-    chunks: Vec<(bool, String)>,
+    chunks: Vec<Vec<u8>>,
 }
 
 fuzz_target!(|input: Input| {
@@ -118,17 +118,10 @@ fuzz_target!(|input: Input| {
                 .all(|l| l.starts_with('-') || l.starts_with('+'))
         );
     }
-    let chunks = whole_lines(input.chunks.into_iter().map(|(err, text)| OutputChunk {
-        stream: if err {
-            OutputStream::Stderr
-        } else {
-            OutputStream::Stdout
-        },
-        text,
-    }));
-    assert!(
-        chunks
-            .iter()
-            .all(|c| !c.text.is_empty() && c.text.ends_with('\n'))
-    );
+    // Output bytes survive the trip through a plugin's strings unchanged, whatever they are.
+    for data in input.chunks {
+        let text = lossless::into_text(data.clone());
+        assert_eq!(lossless::to_bytes(&text), data.as_slice());
+        assert_eq!(lossless::into_bytes(text), data);
+    }
 });
