@@ -29,9 +29,9 @@
 //!   fresh instance is made after a failure, or when several requests run at once). Do not
 //!   rely on either: decide from the request alone. For output, one instance serves all
 //!   batches of an execution, in order, so state within one execution does persist.
-//!   (Measured with `cargo bench -p cloudops-plugin-host`, 3-plugin chain, 2-core machine
-//!   at load ~2: live instances p50 17.4 us / p99 35 us; a fresh instance per execution
-//!   p50 146 us / p99 195 us. Hence live instances.)
+//!   Instances are kept alive because making a fresh one per execution costs several
+//!   times the decision itself (`cargo bench -p cloudops-plugin-host`; figures in
+//!   `docs/benchmarks.md`).
 
 mod bindings;
 mod cache;
