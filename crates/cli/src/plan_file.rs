@@ -210,17 +210,15 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
             None => common.timeout,
             Some(t) => {
                 let bad = |m: &str| error(path, &text, t.span(), "invalid timeout", m);
-                let d = humantime::parse_duration(t.get_ref())
-                    .map_err(|e| bad(&format!("{e}; expected a duration such as \"30s\"")))?;
-                // Under the engine's 1 ms is a timeout of 0 ms: the step would be killed
-                // at once.
-                if d < std::time::Duration::from_millis(1) || u64::try_from(d.as_millis()).is_err()
-                {
-                    return Err(bad(
+                let d = cloudops_policy::parse_timeout(t.get_ref()).map_err(|e| match e {
+                    cloudops_policy::TimeoutError::Syntax(e) => {
+                        bad(&format!("{e}; expected a duration such as \"30s\""))
+                    }
+                    _ => bad(
                         "expected a positive duration (at least 1ms) of at most a few million \
-                         years; leave `timeout` out for none",
-                    ));
-                }
+                              years; leave `timeout` out for none",
+                    ),
+                })?;
                 Some(d)
             }
         };

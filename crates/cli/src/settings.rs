@@ -243,21 +243,7 @@ fn common(
                     "write a duration such as 500ms, 30s, 5m or 1h; leave --timeout out for none",
                 )
             };
-            let d = humantime::parse_duration(t).map_err(|e| bad(&e))?;
-            // Zero (or less than the engine's millisecond) would kill the command at once,
-            // as a timeout of 0 ms; policy and plan files refuse zero too.
-            if d < Duration::from_millis(1) {
-                return Err(bad(&"expected a positive duration (at least 1ms)").into());
-            }
-            // The engine takes whole milliseconds in a u64: a longer duration is refused
-            // here, not wrapped around to a short one.
-            if u64::try_from(d.as_millis()).is_err() {
-                return Err(bad(&format!(
-                    "too long: at most {} ms (about 584 million years)",
-                    u64::MAX
-                ))
-                .into());
-            }
+            let d = cloudops_policy::parse_timeout(t).map_err(|e| bad(&e))?;
             Some(d)
         }
     };

@@ -165,23 +165,17 @@ impl Cx<'_> {
         d.unmatched = raw.unmatched.unwrap_or(d.unmatched);
         d.ask_without_tty = raw.ask_without_tty.unwrap_or(d.ask_without_tty);
         if let Some(t) = &raw.timeout {
-            let v = humantime::parse_duration(t.get_ref()).map_err(|e| {
-                self.invalid(
-                    t.span(),
-                    "timeout",
-                    format!("{e}; expected a duration such as \"30s\", \"5m\" or \"1h 30m\""),
-                )
+            let v = crate::parse_timeout(t.get_ref()).map_err(|e| {
+                let why = match e {
+                    crate::TimeoutError::Syntax(e) => {
+                        format!("{e}; expected a duration such as \"30s\", \"5m\" or \"1h 30m\"")
+                    }
+                    _ => "expected a positive duration (at least 1ms) of at most a few million \
+                          years; leave `timeout` out for none"
+                        .to_string(),
+                };
+                self.invalid(t.span(), "timeout", why)
             })?;
-            // Under the engine's 1 ms is a timeout of 0 ms: every command would be killed
-            // at once.
-            if v < std::time::Duration::from_millis(1) || u64::try_from(v.as_millis()).is_err() {
-                return Err(self.invalid(
-                    t.span(),
-                    "timeout",
-                    "expected a positive duration (at least 1ms) of at most a few million \
-                     years; leave `timeout` out for none",
-                ));
-            }
             d.timeout = Some(v);
         }
         if let Some(v) = &raw.max_output_bytes {

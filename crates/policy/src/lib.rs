@@ -26,6 +26,7 @@
 
 mod command_table;
 mod compile;
+mod duration;
 mod error;
 mod log;
 mod matcher;
@@ -36,6 +37,7 @@ mod test_case;
 
 pub use command_table::{CommandFields, CommandFieldsError, command_from_fields};
 pub use compile::{CompileOptions, compile, load_file};
+pub use duration::{TimeoutError, parse_timeout};
 pub use error::{Location, PolicyError};
 pub use log::{Fsync, JsonlSink};
 pub use matcher::{Condition, Pattern};
