@@ -55,8 +55,8 @@ impl ServerOptions {
     }
 }
 
-/// A policy as loaded, with the file identities it was loaded from.
-struct Loaded {
+/// A policy the server has loaded for its clients, with the file identities it was loaded from.
+struct ServedPolicy {
     /// The policy file's and each plugin file's identity when they were read.
     stamps: Vec<(PathBuf, Option<Stamp>)>,
     gate: Arc<dyn Gate>,
@@ -74,7 +74,7 @@ struct State {
     verbosity: i8,
     /// By (policy file, profile). The lock is held while a policy loads: a second client of
     /// the same policy waits for it instead of loading it again.
-    policies: Mutex<HashMap<PolicyKey, Arc<Loaded>>>,
+    policies: Mutex<HashMap<PolicyKey, Arc<ServedPolicy>>>,
     clients: AtomicUsize,
     last_seen: std::sync::Mutex<Instant>,
 }
@@ -116,7 +116,7 @@ impl State {
         }
         policies.remove(&key);
         let (path, profile) = (key.0.clone(), key.1.clone());
-        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
+        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<ServedPolicy> {
             // Each file is stamped before it is read: a change after that is seen by the
             // next decision, which loads again.
             let mut stamps = vec![(path.clone(), stamp(&path))];
@@ -128,7 +128,7 @@ impl State {
                 }
             }
             let gate = crate::gate::build_gate(policy, profile.as_deref())?;
-            Ok(Loaded { stamps, gate })
+            Ok(ServedPolicy { stamps, gate })
         })
         .await??;
         let gate = (loaded.gate.clone(), loaded.stamps[0].1);
