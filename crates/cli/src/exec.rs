@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudops_execution_engine::{
-    Command, ExecutionConfig, ExecutionEngine, ExecutionMetadata, ExecutionRequest, ExecutionStatus,
+    Command, ExecutionConfig, ExecutionEngine, ExecutionMetadata, ExecutionRequest,
+    ExecutionStatus, exit_code,
 };
 use cloudops_policy::{AskWithoutTty, Defaults, Fsync, JsonlSink};
 
@@ -179,7 +180,10 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
                 .as_deref()
                 .unwrap_or("the command ran out of time")
         ),
-        ExecutionStatus::Failed if result.exit_code == 127 || result.exit_code == 126 => {
+        ExecutionStatus::Failed
+            if result.exit_code == exit_code::NOT_FOUND
+                || result.exit_code == exit_code::CANNOT_EXECUTE =>
+        {
             if let Some(e) = &result.error {
                 eprintln!("error: {e}");
             }

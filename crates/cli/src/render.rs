@@ -2,21 +2,21 @@
 
 use std::fmt::Write as _;
 
-use cloudops_execution_engine::ExecutionError;
+use cloudops_execution_engine::{ExecutionError, exit_code};
 use cloudops_policy::PolicyError;
 
 /// Exit code: a plan step or a policy test failed.
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: the command timed out.
-pub const EXIT_TIMEOUT: i32 = 124;
+pub const EXIT_TIMEOUT: i32 = exit_code::TIMEOUT;
 /// Exit code: an error of cloudops itself.
-pub const EXIT_INTERNAL: i32 = 125;
+pub const EXIT_INTERNAL: i32 = exit_code::INTERNAL;
 /// Exit code: denied by the policy.
-pub const EXIT_DENIED: i32 = 126;
+pub const EXIT_DENIED: i32 = exit_code::CANNOT_EXECUTE;
 /// Exit code: program not found.
-pub const EXIT_NOT_FOUND: i32 = 127;
+pub const EXIT_NOT_FOUND: i32 = exit_code::NOT_FOUND;
 /// Exit code: interrupted.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = exit_code::INTERRUPTED;
 
 /// An error for the user, with an optional hint and exit code.
 #[derive(Debug)]

@@ -413,7 +413,7 @@ impl Drop for AbandonGuard<'_> {
         let mut result = ExecutionResult::without_output(
             r.id,
             ExecutionStatus::Failed,
-            125,
+            crate::exit_code::INTERNAL,
             None,
             "the execution's supervisor stopped unexpectedly; its process group was killed".into(),
         );

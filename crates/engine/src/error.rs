@@ -1,5 +1,6 @@
 //! The engine's error type.
 
+use crate::exit_code;
 use std::path::PathBuf;
 
 use uuid::Uuid;
@@ -79,11 +80,11 @@ impl ExecutionError {
     /// 127 not found, 124 timeout, 125 otherwise).
     pub fn exit_code(&self) -> i32 {
         match self {
-            ExecutionError::Denied { .. } => 126,
-            ExecutionError::ProgramNotFound { .. } => 127,
-            ExecutionError::Timeout(_) => 124,
+            ExecutionError::Denied { .. } => exit_code::CANNOT_EXECUTE,
+            ExecutionError::ProgramNotFound { .. } => exit_code::NOT_FOUND,
+            ExecutionError::Timeout(_) => exit_code::TIMEOUT,
             ExecutionError::CommandFailed(code) => *code,
-            _ => 125,
+            _ => exit_code::INTERNAL,
         }
     }
 }

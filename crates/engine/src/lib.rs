@@ -29,6 +29,7 @@ mod engine;
 mod error;
 mod escapees;
 pub mod events;
+pub mod exit_code;
 pub mod gate;
 mod io;
 pub mod lossless;

@@ -109,7 +109,7 @@ fn not_run(request: &ExecutionRequest, why: &str) -> ExecutionResult {
     ExecutionResult::without_output(
         request.id,
         ExecutionStatus::Cancelled,
-        130,
+        crate::exit_code::INTERRUPTED,
         Some(request.command.clone()),
         format!("not run: {why}"),
     )

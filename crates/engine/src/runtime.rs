@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::config::ExecutionConfig;
 use crate::escapees::kill_escapees;
 use crate::events::{EventBus, ExecutionEvent};
+use crate::exit_code;
 use crate::gate::{DecisionRecord, OutputFilter};
 use crate::output::{Capture, LineEvents};
 use crate::resolve::PreparedCommand;
@@ -187,13 +188,17 @@ fn classify(
     match ending {
         Some(Ending::Timeout) => (
             ExecutionStatus::Timeout,
-            124,
+            exit_code::TIMEOUT,
             Some(format!(
                 "timed out after {} ms",
                 timeout_ms.unwrap_or_default()
             )),
         ),
-        Some(Ending::Cancel) => (ExecutionStatus::Cancelled, 130, Some("cancelled".into())),
+        Some(Ending::Cancel) => (
+            ExecutionStatus::Cancelled,
+            exit_code::INTERRUPTED,
+            Some("cancelled".into()),
+        ),
         None => match (status.code(), status.signal()) {
             (Some(0), _) => (ExecutionStatus::Completed, 0, None),
             (Some(code), _) => (
@@ -203,7 +208,7 @@ fn classify(
             ),
             (None, Some(sig)) => (
                 ExecutionStatus::Failed,
-                128 + sig,
+                exit_code::SIGNAL_BASE + sig,
                 Some(format!("killed by signal {sig}")),
             ),
             (None, None) => (ExecutionStatus::Failed, 1, Some("ended abnormally".into())),
@@ -259,9 +264,9 @@ pub(crate) fn spawn_failure(
     decision: Option<DecisionRecord>,
 ) -> ExecutionResult {
     let exit_code = if err.kind() == std::io::ErrorKind::NotFound {
-        127
+        exit_code::NOT_FOUND
     } else {
-        126
+        exit_code::CANNOT_EXECUTE
     };
     let mut result = ExecutionResult::without_output(
         id,

@@ -254,7 +254,7 @@ pub(crate) fn spawn(
             Box::new(|| {
                 let errno = child(&setup);
                 failed.store(errno, Ordering::Release);
-                127
+                crate::exit_code::NOT_FOUND as isize
             }),
             &mut stack,
             CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK,
