@@ -291,6 +291,22 @@ fn pick<'a>(
     }
 }
 
+/// What a pipe gave (`None`: its end): into the filter's feed when there is a filter, else
+/// to the stream's delivery (`None`: withheld).
+async fn route(
+    stream: OutputStream,
+    data: Option<Vec<u8>>,
+    feed: Option<&mut FilterFeed>,
+    delivery: Option<&mut Delivery>,
+    (id, bus, dropped): (Uuid, &EventBus, &AtomicU64),
+) {
+    match (feed, data, delivery) {
+        (Some(f), data, _) => f.push(stream, data),
+        (None, Some(data), Some(d)) => d.deliver(id, data, bus, dropped).await,
+        (None, _, _) => {}
+    }
+}
+
 /// Stops reading `pipe`; with a filter, its last partial line still goes through.
 fn close_pipe(pipe: &mut Pipe, feed: Option<&mut FilterFeed>) {
     if pipe.open() {
@@ -395,19 +411,13 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
         tokio::select! {
             n = out.read(), if read_out => {
                 let data = out.take(n);
-                match (&mut feed, data) {
-                    (Some(f), data) => f.push(OutputStream::Stdout, data),
-                    (None, Some(data)) if !withheld => d_out.deliver(id, data, bus, &dropped).await,
-                    (None, _) => {}
-                }
+                let to = (!withheld).then_some(&mut d_out);
+                route(OutputStream::Stdout, data, feed.as_mut(), to, (id, bus, &dropped)).await;
             }
             n = err.read(), if read_err => {
                 let data = err.take(n);
-                match (&mut feed, data) {
-                    (Some(f), data) => f.push(OutputStream::Stderr, data),
-                    (None, Some(data)) if !withheld => d_err.deliver(id, data, bus, &dropped).await,
-                    (None, _) => {}
-                }
+                let to = (!withheld).then_some(&mut d_err);
+                route(OutputStream::Stderr, data, feed.as_mut(), to, (id, bus, &dropped)).await;
             }
             () = async { match &mut feed { Some(f) => f.room().await, None => std::future::pending().await } } => {}
             batch = async { match &mut filtered { Some(f) => f.next().await, None => std::future::pending().await } }, if room => {

@@ -187,7 +187,17 @@ async fn a_descriptor_is_the_commands_stdin_and_one_it_never_reads_does_not_hang
         .unwrap();
     let r = engine.wait(id).await.unwrap();
     assert_eq!(r.status, ExecutionStatus::Completed);
-    assert_eq!(engine.execute(sh("cat")).await.map(|_| ()).ok(), Some(()));
+    // Without a stdin, a reader of stdin gets end of file at once instead of waiting.
+    let t = Instant::now();
+    let r = engine
+        .wait(engine.execute(sh("cat")).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.stdout.as_str()),
+        (ExecutionStatus::Completed, "")
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
 
 /// Counts what it filters, passing it on unchanged.
