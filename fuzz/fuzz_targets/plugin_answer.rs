@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use arbitrary::Arbitrary;
 use cloudops_execution_engine::{
-    Command, EnvPolicy, ExecutionRequest, RewriteAnswer, lossless, prepare, request_diff,
+    Command, EnvPolicy, ExecutionRequest, Preparer, RewriteAnswer, lossless, prepare,
+    request_diff,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -99,13 +100,14 @@ fuzz_target!(|input: Input| {
         timeout_ms: input.timeout_ms,
     };
     let policy = EnvPolicy::default();
-    if let Ok(next) = answer.clone().apply(&current, &policy) {
+    let preparer = Preparer::new(&policy, &[]);
+    if let Ok((next, prepared)) = answer.clone().apply(&current, &preparer) {
         // What is accepted keeps the request's identity and is what the engine will run.
         assert_eq!(next.id, current.id);
         assert_eq!(next.metadata, current.metadata);
         assert_eq!(next.command, answer.command);
         assert_ne!(next.timeout_ms, Some(0));
-        assert!(prepare(&next, &policy).is_ok());
+        assert_eq!(prepare(&next, &policy).ok(), Some(prepared));
         // The diff is empty exactly when nothing changed, and names the fields that did.
         let diff = request_diff(&current, &next);
         let same = current.command == next.command

@@ -1,22 +1,23 @@
 //! Who answers `ask` verdicts: a y/N prompt on a terminal, else `--yes` or the policy's `ask_without_tty`.
 
-use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Mutex;
 
 use async_trait::async_trait;
-use cloudops_execution_engine::{Approver, ExecutionError, ExecutionRequest};
+use cloudops_execution_engine::{Approval, Approver, ExecutionError, ExecutionRequest};
 use uuid::Uuid;
 
 use crate::render::{EXIT_DENIED, UserError};
+
+/// Who answered at the prompt, as the decision record says it.
+pub const BY_TERMINAL: &str = "terminal";
 
 /// How `ask` verdicts are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AskMode {
     /// Prompt on the terminal (stdin and stderr are terminals).
     Prompt,
-    /// Approve without asking (`--yes`, or `ask_without_tty = "approve"`).
-    Approve,
+    /// Approve without asking; the approval is recorded as given by this (`--yes`, `policy`).
+    Approve(&'static str),
     /// Deny with the plugin's reason.
     Deny,
 }
@@ -25,11 +26,11 @@ impl AskMode {
     /// Chooses from `--yes`, whether there is a terminal, and the policy's setting.
     pub fn choose(yes: bool, approve_without_tty: bool) -> Self {
         if yes {
-            AskMode::Approve
+            AskMode::Approve("--yes")
         } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
             AskMode::Prompt
         } else if approve_without_tty {
-            AskMode::Approve
+            AskMode::Approve("policy")
         } else {
             AskMode::Deny
         }
@@ -40,10 +41,6 @@ impl AskMode {
 #[derive(Debug)]
 pub struct CliApprover {
     mode: AskMode,
-    /// The requests whose question the user answered with no at the prompt, and the
-    /// plugin that asked; an entry lives only until the admission of its request is over
-    /// ([`CliApprover::settle`]).
-    declined: Mutex<HashMap<Uuid, String>>,
 }
 
 /// Why the engine refused to start a request or a plan.
@@ -78,80 +75,66 @@ impl From<Refused> for anyhow::Error {
 impl CliApprover {
     /// An approver answering per `mode`.
     pub fn new(mode: AskMode) -> Self {
-        CliApprover {
-            mode,
-            declined: Mutex::new(HashMap::new()),
-        }
+        CliApprover { mode }
     }
+}
 
-    /// The admission of requests `ids` is over: the engine's `execute` (one id) or
-    /// `execute_plan` (every step's) returned `admission`. Their answers are forgotten,
-    /// reported or not (nothing is kept for the rest of the run), and a refusal that
-    /// followed the user's no at the prompt is told apart from the others.
-    pub fn settle<T>(
-        &self,
-        ids: &[Uuid],
-        admission: Result<T, ExecutionError>,
-    ) -> Result<T, Refused> {
-        let mut declined = self.declined.lock().unwrap_or_else(|e| e.into_inner());
-        let mut answers: HashMap<Uuid, String> = ids
-            .iter()
-            .filter_map(|id| declined.remove_entry(id))
-            .collect();
-        drop(declined);
-        match admission {
-            Ok(v) => Ok(v),
-            Err(ExecutionError::Denied {
-                plugin,
-                reason,
-                record,
-            }) => {
-                let id = record.execution_id;
-                if answers.remove(&id).as_deref() == Some(plugin.as_str()) {
-                    Err(Refused::Declined { id, reason })
-                } else {
-                    Err(Refused::Other(ExecutionError::Denied {
-                        plugin,
-                        reason,
-                        record,
-                    }))
-                }
+/// Tells a refusal that followed the user's no at the prompt apart from the others: the
+/// decision record of a denial says whether the denying plugin's `ask` was answered no at
+/// the terminal.
+pub fn settle<T>(admission: Result<T, ExecutionError>) -> Result<T, Refused> {
+    match admission {
+        Ok(v) => Ok(v),
+        Err(ExecutionError::Denied {
+            plugin,
+            reason,
+            record,
+        }) => {
+            let declined = record.steps.iter().any(|s| {
+                s.plugin == plugin
+                    && s.approval
+                        .as_ref()
+                        .is_some_and(|a| !a.granted && a.by == BY_TERMINAL)
+            });
+            if declined {
+                Err(Refused::Declined {
+                    id: record.execution_id,
+                    reason,
+                })
+            } else {
+                Err(Refused::Other(ExecutionError::Denied {
+                    plugin,
+                    reason,
+                    record,
+                }))
             }
-            Err(e) => Err(Refused::Other(e)),
         }
-    }
-
-    /// How many answers are remembered (for tests: none once admissions are settled).
-    #[cfg(test)]
-    fn remembered(&self) -> usize {
-        self.declined
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        Err(e) => Err(Refused::Other(e)),
     }
 }
 
 #[async_trait]
 impl Approver for CliApprover {
-    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
+    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> Approval {
         match self.mode {
-            AskMode::Approve => true,
-            AskMode::Deny => false,
+            AskMode::Approve(by) => Approval::granted(by),
+            AskMode::Deny => Approval::refused("nobody").with_detail(
+                "no terminal to ask on (pass --yes, or set the policy's ask_without_tty)",
+            ),
             AskMode::Prompt => {
                 let question = format!(
                     "cloudops: {plugin} asks for approval: {reason}\n  command: {}\nrun it? [y/N] ",
                     request.command
                 );
-                let answer = tokio::task::spawn_blocking(move || prompt(&question))
+                match tokio::task::spawn_blocking(move || prompt(&question))
                     .await
-                    .unwrap_or(None);
-                if answer == Some(false) {
-                    self.declined
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(request.id, plugin.to_string());
+                    .unwrap_or(None)
+                {
+                    Some(true) => Approval::granted(BY_TERMINAL),
+                    Some(false) => Approval::refused(BY_TERMINAL),
+                    None => Approval::refused("nobody")
+                        .with_detail("the question could not be asked on the terminal"),
                 }
-                answer == Some(true)
             }
         }
     }
@@ -175,7 +158,7 @@ fn prompt(question: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use cloudops_execution_engine::{Command, DecisionRecord};
+    use cloudops_execution_engine::{Command, DecisionRecord, DecisionStep, Verdict};
 
     use super::*;
 
@@ -186,16 +169,27 @@ mod tests {
                 command: "true".into(),
                 shell: "bash".into(),
             },
-            env: HashMap::new(),
+            env: Default::default(),
             working_dir: None,
             timeout_ms: None,
             metadata: Default::default(),
         }
     }
 
-    fn denied(request: &ExecutionRequest, plugin: &str) -> ExecutionError {
+    /// A denial by `plugin`, whose `ask` got `answer`.
+    fn denied(request: &ExecutionRequest, plugin: &str, answer: Approval) -> ExecutionError {
         let mut record = DecisionRecord::allow_unchanged(request);
         record.allowed = false;
+        record.steps.push(DecisionStep {
+            plugin: plugin.into(),
+            verdict: Verdict::Ask,
+            reason: Some("needs a human".into()),
+            diff: Vec::new(),
+            elapsed_us: 0,
+            enforced: true,
+            error: None,
+            approval: Some(answer),
+        });
         ExecutionError::Denied {
             plugin: plugin.into(),
             reason: "needs a human".into(),
@@ -203,65 +197,55 @@ mod tests {
         }
     }
 
-    /// The no the prompt would remember (the prompt itself needs a terminal: tty.rs).
-    fn said_no(a: &CliApprover, request: &ExecutionRequest, plugin: &str) {
-        a.declined
-            .lock()
-            .unwrap()
-            .insert(request.id, plugin.to_string());
-    }
-
     #[test]
-    fn a_no_at_the_prompt_is_told_apart_once_and_then_forgotten() {
-        let a = CliApprover::new(AskMode::Prompt);
+    fn a_no_at_the_prompt_is_told_apart_from_other_denials() {
         let r = request();
-        said_no(&a, &r, "human");
-        let refused = a.settle(&[r.id], Err::<(), _>(denied(&r, "human")));
+        let refused = settle(Err::<(), _>(denied(
+            &r,
+            "human",
+            Approval::refused(BY_TERMINAL),
+        )));
         assert!(
             matches!(&refused, Err(Refused::Declined { id, reason }) if *id == r.id && reason == "needs a human"),
             "{refused:?}"
         );
-        assert_eq!(a.remembered(), 0);
-        // The same denial again is a plain denial: the answer was reported once.
-        let again = a.settle(&[r.id], Err::<(), _>(denied(&r, "human")));
-        assert!(matches!(again, Err(Refused::Other(_))), "{again:?}");
+        // Nobody to ask: a plain denial.
+        let refused = settle(Err::<(), _>(denied(
+            &r,
+            "human",
+            Approval::refused("nobody"),
+        )));
+        assert!(matches!(refused, Err(Refused::Other(_))), "{refused:?}");
     }
 
     #[test]
-    fn a_denial_by_another_plugin_is_no_decline_and_the_answer_is_forgotten_anyway() {
-        let a = CliApprover::new(AskMode::Prompt);
+    fn a_denial_by_another_plugin_after_a_no_is_no_decline() {
         let r = request();
-        said_no(&a, &r, "human");
-        let refused = a.settle(&[r.id], Err::<(), _>(denied(&r, "firewall")));
+        let mut e = denied(&r, "human", Approval::refused(BY_TERMINAL));
+        if let ExecutionError::Denied { plugin, .. } = &mut e {
+            *plugin = "firewall".into();
+        }
+        let refused = settle(Err::<(), _>(e));
         assert!(matches!(refused, Err(Refused::Other(_))), "{refused:?}");
-        assert_eq!(a.remembered(), 0);
-        // Refused for another reason after the no (a decision log that cannot be
-        // written, say): forgotten too.
-        said_no(&a, &r, "human");
-        let refused = a.settle(
-            &[r.id],
-            Err::<(), _>(ExecutionError::Validation("x".into())),
-        );
+        let refused = settle(Err::<(), _>(ExecutionError::Validation("x".into())));
         assert!(matches!(refused, Err(Refused::Other(_))), "{refused:?}");
-        assert_eq!(a.remembered(), 0);
+        assert_eq!(settle(Ok::<_, ExecutionError>(7)).unwrap(), 7);
     }
 
-    #[test]
-    fn a_plan_learns_which_step_was_declined_and_every_step_is_forgotten() {
-        let a = CliApprover::new(AskMode::Prompt);
-        let steps = [request(), request(), request()];
-        let ids: Vec<Uuid> = steps.iter().map(|s| s.id).collect();
-        said_no(&a, &steps[1], "human");
-        // An answer about a request of another admission stays until that one is over.
-        let other = request();
-        said_no(&a, &other, "human");
-        let refused = a.settle(&ids, Err::<(), _>(denied(&steps[1], "human")));
-        assert!(
-            matches!(&refused, Err(Refused::Declined { id, .. }) if *id == steps[1].id),
-            "{refused:?}"
+    #[tokio::test]
+    async fn answers_say_who_gave_them() {
+        let r = request();
+        let yes = CliApprover::new(AskMode::Approve("--yes"));
+        assert_eq!(
+            yes.approve(&r, "p", "why").await,
+            Approval::granted("--yes")
         );
-        assert_eq!(a.remembered(), 1);
-        assert_eq!(a.settle(&[other.id], Ok(7)).unwrap(), 7);
-        assert_eq!(a.remembered(), 0);
+        let no = CliApprover::new(AskMode::Deny)
+            .approve(&r, "p", "why")
+            .await;
+        assert!(
+            !no.granted && no.by == "nobody" && no.detail.is_some(),
+            "{no:?}"
+        );
     }
 }

@@ -2,41 +2,38 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Arc;
+
 use cloudops_execution_engine::{
-    DecisionRecord, EnvPolicy, ExecutionRequest, GateContext, Verdict, prepare,
+    DecisionRecord, ExecutionEngine, ExecutionRequest, Preparation, Verdict,
 };
+use cloudops_session::Session;
 use serde_json::json;
 
 use crate::approver::{AskMode, CliApprover};
-use crate::gate::Loaded;
 use crate::render::EXIT_DENIED;
 use crate::settings::Common;
 
-/// Asks the gate about `request` (nothing runs). Exit 0 when it would run, 126 when not.
+/// Decides on `request` as `run` would, without running it. Exit 0 when it would run,
+/// 126 when not.
 pub async fn check(
     common: &Common,
-    loaded: &Loaded,
+    session: &Session,
     request: ExecutionRequest,
 ) -> anyhow::Result<i32> {
-    prepare(&request, &EnvPolicy::default())?;
     // Never prompt for a check: `ask` is reported, approved only with --yes.
-    let approver = CliApprover::new(if common.yes {
-        AskMode::Approve
+    let approver = Arc::new(CliApprover::new(if common.yes {
+        AskMode::Approve("--yes")
     } else {
         AskMode::Deny
-    });
-    let record = match &loaded.gate {
-        None => DecisionRecord::allow_unchanged(&request),
-        Some(gate) => {
-            let ctx = GateContext {
-                approver: &approver,
-            };
-            gate.check(&request, &ctx).await?.record
-        }
-    };
+    }));
+    let engine = ExecutionEngine::new(session.decision_config(approver.clone()));
+    let record = engine
+        .decide(request, approver.as_ref(), Preparation::Required)
+        .await?;
     let verdict = verdict(&record);
-    let policy = loaded
-        .policy
+    let policy = session
+        .policy()
         .as_ref()
         .map(|p| p.path().display().to_string());
     if common.json {
@@ -122,12 +119,13 @@ pub fn trace(record: &DecisionRecord, verdict: &str, policy: Option<&str>) -> St
             if !st.enforced {
                 line.push_str("  (audit: not enforced)");
             }
-            if let Some(a) = st.approved {
-                line.push_str(if a {
-                    "  (approved)"
+            if let Some(a) = &st.approval {
+                let answer = if a.granted {
+                    "approved"
                 } else {
-                    "  (not approved)"
-                });
+                    "not approved"
+                };
+                let _ = write!(line, "  ({answer} by {})", a.by);
             }
             if let Some(r) = &st.reason {
                 let _ = write!(line, "  {r}");

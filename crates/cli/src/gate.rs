@@ -1,41 +1,17 @@
-//! Policy loading for the CLI: find and compile the policy, pick the profile, and build the engine gate.
+//! The session of a run: find and compile the policy, pick the profile, and decide here or on a decision server.
 
 use std::sync::Arc;
 
-use anyhow::Context;
-use cloudops_execution_engine::Gate;
-use cloudops_policy::{CompileOptions, Policy};
+use cloudops_session::Session;
 
 use crate::render::UserError;
 use crate::settings::Common;
 
-/// The policy in force for a run, and its gate (`None` without a policy).
-pub struct Loaded {
-    /// The compiled policy.
-    pub policy: Option<Arc<Policy>>,
-    /// The profile in force.
-    pub profile: Option<String>,
-    /// The gate for the engine.
-    pub gate: Option<Arc<dyn Gate>>,
-}
-
-/// What the compiler must know about this binary: the built-in plugins.
-pub fn compile_options() -> CompileOptions {
-    CompileOptions::with_builtins(cloudops_builtin_plugins::names())
-}
-
-/// Reads and compiles a policy file.
-pub fn compile(path: &std::path::Path) -> anyhow::Result<Arc<Policy>> {
-    Ok(Arc::new(cloudops_policy::load_file(
-        path,
-        &compile_options(),
-    )?))
-}
-
-/// Loads the policy named by the settings (if any) and builds its gate: every plugin it can
-/// select is loaded and initialised now, so a broken plugin stops the run before anything starts.
-/// With `--server`, the server's plugins decide instead, when it will (see [`crate::server`]).
-pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
+/// Opens the session the settings name: the policy (if any) under the profile, with every
+/// plugin it can select loaded and initialised now, so that a broken plugin stops the run
+/// before anything starts. With `--server`, the server's plugins decide instead, when it
+/// will (see [`crate::server`]).
+pub async fn open(common: &Common) -> anyhow::Result<Session> {
     let Some(path) = common.policy.path() else {
         if let Some(p) = &common.profile {
             return Err(UserError::new(format!(
@@ -49,11 +25,7 @@ pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
                 "cloudops: no policy file found (--policy, CLOUDOPS_POLICY, ./cloudops.toml, $XDG_CONFIG_HOME/cloudops/policy.toml): running without a gate"
             );
         }
-        return Ok(Loaded {
-            policy: None,
-            profile: None,
-            gate: None,
-        });
+        return Ok(Session::without_policy());
     };
     // Stamped before it is read: the server decides only with this version of the file.
     let stamp = common
@@ -61,60 +33,27 @@ pub async fn load(common: &Common) -> anyhow::Result<Loaded> {
         .is_some()
         .then(|| crate::server::proto::stamp(path))
         .flatten();
-    let policy = compile(path)?;
-    policy.effective(common.profile.as_deref())?;
+    let policy = cloudops_session::compile(path)?;
+    let profile = common.profile.as_deref();
+    policy.effective(profile)?;
     if common.verbosity > 0 {
         eprintln!(
             "cloudops: policy {}{}",
             path.display(),
-            common
-                .profile
-                .as_deref()
+            profile
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default()
         );
     }
     if let Some(socket) = &common.server {
         let verbose = common.verbosity > 0;
-        match crate::server::RemoteGate::connect(
-            socket,
-            policy.clone(),
-            stamp,
-            common.profile.as_deref(),
-            verbose,
-        )
-        .await
+        match crate::server::RemoteGate::connect(socket, policy.clone(), stamp, profile, verbose)
+            .await
         {
-            Ok(remote) => {
-                return Ok(Loaded {
-                    policy: Some(policy),
-                    profile: common.profile.clone(),
-                    gate: Some(Arc::new(remote)),
-                });
-            }
+            Ok(remote) => return Ok(Session::with_gate(policy, profile, Arc::new(remote))),
             Err(why) if verbose => eprintln!("cloudops: deciding here, not on the server: {why}"),
             Err(_) => {}
         }
     }
-    let gate = build_gate(policy.clone(), common.profile.as_deref())
-        .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))?;
-    Ok(Loaded {
-        policy: Some(policy),
-        profile: common.profile.clone(),
-        gate: Some(gate),
-    })
-}
-
-/// Loads every plugin the policy (under `profile`) can select and chains them. Plugins are
-/// compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
-pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> anyhow::Result<Arc<dyn Gate>> {
-    use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
-    // Instances on demand, not from a pool: the pool's set-up costs milliseconds at every
-    // start and reserves ~1 TiB of address space (refused under `ulimit -v`).
-    let host = PluginHost::new(HostConfig {
-        pooling: false,
-        ..HostConfig::default()
-    })?;
-    let loaded = cloudops_policy::LoadedPolicy::load(policy, profile, &host, crate::builtins::get)?;
-    Ok(Arc::new(ChainGate::new(host, Arc::new(loaded))))
+    Ok(Session::with_local_gate(policy, profile)?)
 }

@@ -5,7 +5,6 @@
 //! policy; 127 program not found; 130 interrupted.
 
 mod approver;
-mod builtins;
 mod check;
 pub mod cli;
 mod exec;

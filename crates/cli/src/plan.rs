@@ -98,14 +98,10 @@ impl EventHandler for StepProgress {
 
 /// Runs the plan file; exit 0 when every step completed, 1 when some did not, 130 on Ctrl-C.
 pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let mut file = crate::plan_file::load(path, common)?;
-    let loaded = gate::load(common).await?;
-    let d = exec::defaults(&loaded);
-    for step in &mut file.plan.commands {
-        exec::apply_default_timeout(step, &d);
-    }
-    let approver = exec::approver(common, &d);
-    let mut config = exec::engine_config(common, &loaded, approver.clone())?;
+    let file = crate::plan_file::load(path, common)?;
+    let session = gate::open(common).await?;
+    let approver = exec::approver(common, &session.defaults());
+    let mut config = exec::engine_config(common, &session, approver)?;
     let total = file.plan.commands.len();
     let mut prefixes = HashMap::new();
     let mut names = HashMap::new();
@@ -155,22 +151,23 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
                 .code(EXIT_DENIED),
         )
     };
-    let plan_id = approver
-        .settle(&step_ids, engine.execute_plan(file.plan).await)
-        .map_err(|refused| match refused {
-            Refused::Declined { id, reason } => {
-                refused_step(id, format!("declined at the prompt: {reason}"), "")
+    let plan_id =
+        crate::approver::settle(engine.execute_plan(file.plan).await).map_err(|refused| {
+            match refused {
+                Refused::Declined { id, reason } => {
+                    refused_step(id, format!("declined at the prompt: {reason}"), "")
+                }
+                Refused::Other(ExecutionError::Denied {
+                    plugin,
+                    reason,
+                    record,
+                }) => refused_step(
+                    record.execution_id,
+                    format!("denied by {plugin}: {reason}"),
+                    "; run this step alone with --check to see the decision trace",
+                ),
+                other => other.into(),
             }
-            Refused::Other(ExecutionError::Denied {
-                plugin,
-                reason,
-                record,
-            }) => refused_step(
-                record.execution_id,
-                format!("denied by {plugin}: {reason}"),
-                "; run this step alone with --check to see the decision trace",
-            ),
-            other => other.into(),
         })?;
     if let Some(bar) = &bar {
         bar.reset_elapsed();

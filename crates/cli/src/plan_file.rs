@@ -235,7 +235,7 @@ pub fn load(path: &Path, common: &Common) -> anyhow::Result<PlanFile> {
             command,
             env,
             working_dir: cwd,
-            timeout_ms: timeout.map(crate::exec::millis),
+            timeout_ms: timeout.map(cloudops_session::millis),
             metadata: ExecutionMetadata {
                 source: st.source.clone(),
                 conversation_id: None,

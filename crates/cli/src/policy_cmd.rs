@@ -4,21 +4,21 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use cloudops_execution_engine::{Gate, GateContext};
+use cloudops_execution_engine::{ExecutionEngine, Preparation};
+use cloudops_session::Session;
 use serde_json::json;
 
 use crate::approver::{AskMode, CliApprover};
-use crate::gate;
 use crate::render::EXIT_FAILED;
 use crate::settings::Common;
 
 /// Compiles the policy and loads every plugin under every profile (and under none).
 pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let policy = gate::compile(path)?;
+    let policy = cloudops_session::compile(path)?;
     let mut profiles: Vec<Option<&str>> = vec![None];
     profiles.extend(policy.profiles().keys().map(|k| Some(k.as_str())));
     for p in &profiles {
-        gate::build_gate(policy.clone(), *p)?;
+        cloudops_session::build_gate(policy.clone(), *p)?;
     }
     let rules = policy.rules().len()
         + policy
@@ -45,34 +45,38 @@ pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Runs the `[[tests]]`: each request is decided (never run) by the policy's gate, with an
-/// approver that approves every `ask` so that the chain goes on and `ask` can be seen.
+/// Runs the `[[tests]]`: each request is decided (never run) as `run` would decide it,
+/// with an approver that approves every `ask` so that the chain goes on and `ask` can be
+/// seen. A request that cannot be prepared on this machine (a program it lacks) is still
+/// decided, so that a policy's tests give the same answers everywhere.
 pub async fn test(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let policy = gate::compile(path)?;
-    let mut gates: HashMap<Option<String>, Arc<dyn Gate>> = HashMap::new();
-    let approver = CliApprover::new(AskMode::Approve);
+    let policy = cloudops_session::compile(path)?;
+    let mut engines: HashMap<Option<String>, Arc<ExecutionEngine>> = HashMap::new();
+    let approver = Arc::new(CliApprover::new(AskMode::Approve("policy test")));
     let (mut passed, mut failed) = (0, 0);
     let mut results = Vec::new();
     for t in policy.tests() {
         let profile = t.profile.clone().or_else(|| common.profile.clone());
-        let gate = match gates.get(&profile) {
-            Some(g) => g.clone(),
+        let engine = match engines.get(&profile) {
+            Some(e) => e.clone(),
             None => {
-                let g = gate::build_gate(policy.clone(), profile.as_deref())?;
-                gates.insert(profile.clone(), g.clone());
-                g
+                let session = Session::with_local_gate(policy.clone(), profile.as_deref())?;
+                let e = Arc::new(ExecutionEngine::new(
+                    session.decision_config(approver.clone()),
+                ));
+                engines.insert(profile.clone(), e.clone());
+                e
             }
         };
-        let ctx = GateContext {
-            approver: &approver,
-        };
-        let mut request = t.fresh_request();
-        if let Ok(eff) = policy.effective(profile.as_deref()) {
-            crate::exec::apply_default_timeout(&mut request, eff.defaults());
-        }
-        let outcome = gate.check(&request, &ctx).await;
+        let outcome = engine
+            .decide(
+                t.fresh_request(),
+                approver.as_ref(),
+                Preparation::IfPossible,
+            )
+            .await;
         let verdict = match outcome {
-            Ok(o) => t.judge(&o.record),
+            Ok(record) => t.judge(&record),
             Err(e) => Err(format!("the gate failed: {e}")),
         };
         match &verdict {

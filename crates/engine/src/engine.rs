@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::config::ExecutionConfig;
 use crate::error::ExecutionError;
 use crate::events::{EventBus, EventHandler, ExecutionEvent};
-use crate::gate::{DecisionRecord, GateContext, OutputFilter};
+use crate::gate::{Approver, DecisionRecord, GateContext, OutputFilter, Preparation};
 use crate::io::Stdin;
-use crate::resolve::{PreparedCommand, prepare_in};
+use crate::resolve::{PreparedCommand, Preparer};
 use crate::runtime::{self, Run};
 use crate::store::{ReleaseOnDrop, Reservation, Store};
 use crate::types::{
@@ -21,8 +21,9 @@ use crate::types::{
 
 pub(crate) struct Inner {
     pub(crate) config: ExecutionConfig,
-    /// The children's base environment, computed once from the engine's own at creation.
-    base_env: Vec<(String, String)>,
+    /// Prepares requests with the children's base environment, computed once from the
+    /// engine's own at creation.
+    preparer: Preparer,
     pub(crate) bus: EventBus,
     pub(crate) store: Store,
 }
@@ -55,6 +56,32 @@ pub(crate) struct Admitted {
     pub(crate) stdin: Stdin,
 }
 
+/// A decision: the record, the gate's output filter, and the request as prepared.
+type Decided = (
+    DecisionRecord,
+    Option<Box<dyn OutputFilter>>,
+    Option<PreparedCommand>,
+);
+
+/// What comes with one request besides the request itself.
+#[derive(Default)]
+pub struct RequestOptions {
+    /// The command's standard input (default: `/dev/null`).
+    pub stdin: Stdin,
+    /// Who answers this request's `ask` verdicts (default: the engine's
+    /// [`ExecutionConfig::approver`]): a server gives each client's requests their own.
+    pub approver: Option<Arc<dyn Approver>>,
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("stdin", &self.stdin)
+            .field("approver", &self.approver.is_some())
+            .finish()
+    }
+}
+
 impl ExecutionEngine {
     /// A new engine with `config`. The children's base environment is taken from this
     /// process's environment now (see [`crate::EnvPolicy`]); later changes to it do not apply.
@@ -63,7 +90,7 @@ impl ExecutionEngine {
         let store = Store::new(config.retain_max, config.retain_for);
         ExecutionEngine {
             inner: Arc::new(Inner {
-                base_env: config.env.base_env(std::env::vars()),
+                preparer: Preparer::new(&config.env, &config.extra_env),
                 config,
                 bus,
                 store,
@@ -108,13 +135,51 @@ impl ExecutionEngine {
         request: ExecutionRequest,
         stdin: Stdin,
     ) -> Result<Uuid, ExecutionError> {
+        let options = RequestOptions {
+            stdin,
+            ..RequestOptions::default()
+        };
+        self.execute_with(request, options).await
+    }
+
+    /// [`Self::execute`], with the request's own stdin and approver.
+    pub async fn execute_with(
+        &self,
+        request: ExecutionRequest,
+        options: RequestOptions,
+    ) -> Result<Uuid, ExecutionError> {
         let id = request.id;
         let reservation = self.inner.store.reserve(id, CancellationToken::new())?;
         let guard = ReleaseOnDrop::new(&self.inner.store, reservation);
-        let mut admitted = self.inner.admit(request).await?;
-        admitted.stdin = stdin;
+        let approver = options.approver.as_deref();
+        let mut admitted = self.inner.admit_with(request, approver).await?;
+        admitted.stdin = options.stdin;
         self.inner.clone().start(admitted, guard.disarm());
         Ok(id)
+    }
+
+    /// Decides on `request` exactly as [`Self::execute`] would, without running it: the
+    /// same validation, defaults (the engine's default timeout), preparation and gate. Returns
+    /// the decision record, allowed or not (a denial is `Ok`); no decision log is written
+    /// and nothing is spawned. `approver` answers `ask` verdicts (give one that refuses to
+    /// report `ask` without asking anyone).
+    ///
+    /// Errors: `Validation` and `ProgramNotFound` (with [`Preparation::Required`]), `Gate`.
+    pub async fn decide(
+        &self,
+        request: ExecutionRequest,
+        approver: &dyn Approver,
+        preparation: Preparation,
+    ) -> Result<DecisionRecord, ExecutionError> {
+        self.inner
+            .decide(request, Some(approver), preparation)
+            .await
+            .map(|(record, _, _)| record)
+    }
+
+    /// The preparer this engine uses: what a gate receives to prepare rewritten requests.
+    pub fn preparer(&self) -> &Preparer {
+        &self.inner.preparer
     }
 
     /// Validates every step, asks the gate about every step (a single denial refuses the
@@ -163,26 +228,35 @@ impl ExecutionEngine {
 }
 
 impl Inner {
-    /// Validation, gate, decision log: everything before the spawn.
+    /// Validation, gate, decision log: everything before the spawn, with the engine's approver.
     pub(crate) async fn admit(
         &self,
         request: ExecutionRequest,
     ) -> Result<Admitted, ExecutionError> {
-        let prepared = prepare_in(&request, &self.base_env, &self.config.extra_env)?;
-        let Some(gate) = &self.config.gate else {
+        self.admit_with(request, None).await
+    }
+
+    /// [`Self::admit`] with `approver` (default: the engine's) answering `ask` verdicts.
+    async fn admit_with(
+        &self,
+        request: ExecutionRequest,
+        approver: Option<&dyn Approver>,
+    ) -> Result<Admitted, ExecutionError> {
+        let id = request.id;
+        let (record, output, prepared) = self
+            .decide(request, approver, Preparation::Required)
+            .await?;
+        if self.config.gate.is_none() {
+            let prepared = prepared
+                .ok_or_else(|| ExecutionError::Gate("the request was not prepared".into()))?;
             return Ok(Admitted {
-                request,
+                request: record.request,
                 prepared,
                 filter: None,
                 decision: None,
                 stdin: Stdin::Null,
             });
-        };
-        let ctx = GateContext {
-            approver: self.config.approver.as_ref(),
-        };
-        let outcome = gate.check(&request, &ctx).await?;
-        let record = outcome.record;
+        }
         if let Some(sink) = &self.config.decision_sink
             && let Err(e) = sink.record_decision(&record)
         {
@@ -198,25 +272,53 @@ impl Inner {
                 record: Box::new(record),
             });
         }
-        let final_request = record.request.clone();
-        if final_request.id != request.id {
+        if record.request.id != id {
             return Err(ExecutionError::Gate(format!(
-                "the gate changed the request id from {} to {}",
-                request.id, final_request.id
+                "the gate changed the request id from {id} to {}",
+                record.request.id
             )));
         }
-        let prepared = if final_request == request {
-            prepared
-        } else {
-            prepare_in(&final_request, &self.base_env, &self.config.extra_env)?
+        let request = record.request.clone();
+        let prepared = match prepared {
+            Some(p) if record.request == record.original => p,
+            _ => self.preparer.prepare(&request)?,
         };
         Ok(Admitted {
-            request: final_request,
+            request,
             prepared,
-            filter: outcome.output,
+            filter: output,
             decision: Some(record),
             stdin: Stdin::Null,
         })
+    }
+
+    /// The one decision path: defaults, validation and preparation, then the gate (if
+    /// any). Returns the record, the gate's output filter and the request prepared (before
+    /// any rewrite; `None` only when [`Preparation::IfPossible`] let it through unprepared).
+    async fn decide(
+        &self,
+        mut request: ExecutionRequest,
+        approver: Option<&dyn Approver>,
+        preparation: Preparation,
+    ) -> Result<Decided, ExecutionError> {
+        if request.timeout_ms.is_none() {
+            request.timeout_ms = self.config.default_timeout_ms;
+        }
+        let prepared = match self.preparer.prepare(&request) {
+            Ok(p) => Some(p),
+            Err(_) if preparation == Preparation::IfPossible => None,
+            Err(e) => return Err(e),
+        };
+        let Some(gate) = &self.config.gate else {
+            return Ok((DecisionRecord::allow_unchanged(&request), None, prepared));
+        };
+        let ctx = GateContext {
+            approver: approver.unwrap_or(self.config.approver.as_ref()),
+            prepared: prepared.as_ref(),
+            preparer: &self.preparer,
+        };
+        let outcome = gate.check(&request, &ctx).await?;
+        Ok((outcome.record, outcome.output, prepared))
     }
 
     /// Spawns the admitted request and supervises it on a task.

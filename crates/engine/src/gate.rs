@@ -11,14 +11,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ExecutionError;
+use crate::resolve::{PreparedCommand, Preparer};
 use crate::types::{ExecutionRequest, OutputStream};
 
 /// Decides whether a request may run, and what output transformation applies.
 #[async_trait]
 pub trait Gate: Send + Sync {
-    /// Decides on `request` (already validated by the engine). A denial is an `Ok` outcome
-    /// whose record has `allowed == false`; `Err` means the gate itself could not decide,
-    /// and the engine refuses the request (fail-closed).
+    /// Decides on `request` (already validated by the engine, its defaults applied, and
+    /// prepared: `ctx.prepared`). A denial is an `Ok` outcome whose record has
+    /// `allowed == false`; `Err` means the gate itself could not decide, and the engine
+    /// refuses the request (fail-closed).
     async fn check(
         &self,
         request: &ExecutionRequest,
@@ -28,8 +30,39 @@ pub trait Gate: Send + Sync {
 
 /// What a gate gets besides the request.
 pub struct GateContext<'a> {
-    /// Who answers `ask` verdicts.
+    /// Who answers this request's `ask` verdicts.
     pub approver: &'a dyn Approver,
+    /// The request as it will run: program resolved, argv, environment, directory. `None`
+    /// only for a decision asked with [`Preparation::IfPossible`] about a request that
+    /// cannot be prepared here (a policy test of a program this machine lacks).
+    pub prepared: Option<&'a PreparedCommand>,
+    /// How the engine prepares requests: a rewritten request is checked and prepared
+    /// with this, so that it is judged as it will run.
+    pub preparer: &'a Preparer,
+}
+
+impl<'a> GateContext<'a> {
+    /// A context for asking a gate directly about a request that was not prepared (a
+    /// tool or test that drives a gate without an engine): rewrites are prepared with
+    /// [`Preparer::default_for_process`].
+    pub fn unprepared(approver: &'a dyn Approver) -> Self {
+        GateContext {
+            approver,
+            prepared: None,
+            preparer: Preparer::default_for_process(),
+        }
+    }
+}
+
+/// Whether a decision needs a request that can be prepared on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preparation {
+    /// Preparation errors refuse the request, as when it runs (`--check`, the MCP server).
+    #[default]
+    Required,
+    /// A request that cannot be prepared here is still decided, unprepared (policy tests,
+    /// which must give the same answers on machines without the programs they name).
+    IfPossible,
 }
 
 /// A gate's answer.
@@ -91,8 +124,50 @@ pub struct DecisionStep {
     pub enforced: bool,
     /// Set when the plugin trapped, timed out or answered nonsense.
     pub error: Option<String>,
-    /// For `ask`: whether the approver agreed.
-    pub approved: Option<bool>,
+    /// For `ask`: the approver's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// An approver's answer to an `ask`: granted or not, and who or what answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Whether the request may go on.
+    pub granted: bool,
+    /// Who answered, or by which setting: `terminal` (the user at a prompt), `--yes`,
+    /// `policy` (its `ask_without_tty`), `mcp-client` (the client's user), `nobody` (no one
+    /// could be asked), ...
+    pub by: String,
+    /// More about the answer when there is more to say (why nobody could be asked, an
+    /// error of the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Approval {
+    /// A granted answer, given by `by`.
+    pub fn granted(by: impl Into<String>) -> Self {
+        Approval {
+            granted: true,
+            by: by.into(),
+            detail: None,
+        }
+    }
+
+    /// A refusal by `by`.
+    pub fn refused(by: impl Into<String>) -> Self {
+        Approval {
+            granted: false,
+            by: by.into(),
+            detail: None,
+        }
+    }
+
+    /// The same answer with `detail`.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
 }
 
 /// The record of one policy decision: what was asked, what each plugin said, what runs.
@@ -196,8 +271,10 @@ pub trait OutputFilter: Send {
 /// Answers `ask` verdicts.
 #[async_trait]
 pub trait Approver: Send + Sync {
-    /// True to let the request go on through the chain.
-    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool;
+    /// Answers `plugin`'s question about `request` (`reason` is the plugin's); a granted
+    /// answer lets the request go on through the chain. The answer is kept in the
+    /// decision step.
+    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> Approval;
 }
 
 /// The default approver: says no (the request is denied with the plugin's reason).
@@ -206,8 +283,8 @@ pub struct DenyApprover;
 
 #[async_trait]
 impl Approver for DenyApprover {
-    async fn approve(&self, _: &ExecutionRequest, _: &str, _: &str) -> bool {
-        false
+    async fn approve(&self, _: &ExecutionRequest, _: &str, _: &str) -> Approval {
+        Approval::refused("nobody").with_detail("no approver is configured")
     }
 }
 

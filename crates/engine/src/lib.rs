@@ -44,16 +44,16 @@ mod stream;
 mod types;
 
 pub use config::{DEFAULT_ENV_DENYLIST, EnvPolicy, ExecutionConfig};
-pub use engine::ExecutionEngine;
+pub use engine::{ExecutionEngine, RequestOptions};
 pub use error::ExecutionError;
 pub use escapees::{EXECUTION_ID_VAR, adopt_orphans};
 pub use events::{EventHandler, ExecutionEvent};
 pub use gate::{
-    Approver, DecisionRecord, DecisionSink, DecisionStep, DenyApprover, Gate, GateContext,
-    GateOutcome, OutputChunk, OutputFilter, Verdict,
+    Approval, Approver, DecisionRecord, DecisionSink, DecisionStep, DenyApprover, Gate,
+    GateContext, GateOutcome, OutputChunk, OutputFilter, Preparation, Verdict,
 };
 pub use io::{OutputSink, Stdin};
-pub use resolve::{PreparedCommand, prepare, prepare_in};
+pub use resolve::{PreparedCommand, Preparer, prepare, prepare_in};
 pub use rewrite::{RewriteAnswer, request_diff};
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read as _};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::EnvPolicy;
 use crate::error::ExecutionError;
@@ -28,6 +29,9 @@ pub const KNOWN_SHELLS: &[(&str, &[&str])] = &[
 pub struct PreparedCommand {
     /// Absolute path of the program that runs.
     pub program: PathBuf,
+    /// The program as the request (or the script's shebang) names it: `bash`, `aws`,
+    /// `./build.sh`, `/usr/bin/env`. What a policy sees as `argv[0]`.
+    pub name: String,
     /// Arguments after `argv[0]`.
     pub args: Vec<String>,
     /// The request's command with names resolved (absolute program, shell, interpreter,
@@ -207,13 +211,109 @@ pub fn prepare(
     prepare_in(request, &env_policy.base_env(std::env::vars()), &[])
 }
 
-/// [`prepare`] with a base environment computed beforehand (the engine computes it once,
-/// at creation) and variables set after it and before the request's own.
+/// Prepares requests as one engine does: with the base environment it computed at its
+/// creation and the variables it sets after it. The gate gets it, so that a rewritten
+/// request is checked and resolved exactly as the engine will run it.
+#[derive(Debug, Clone)]
+pub struct Preparer {
+    base_env: Arc<[(String, String)]>,
+    extra_env: Arc<[(String, String)]>,
+}
+
+impl Preparer {
+    /// A preparer whose children get this process's environment, filtered by `env`, now,
+    /// then `extra_env` (before each request's own variables).
+    pub fn new(env: &EnvPolicy, extra_env: &[(String, String)]) -> Self {
+        Preparer {
+            base_env: env.base_env(std::env::vars()).into(),
+            extra_env: extra_env.into(),
+        }
+    }
+
+    /// A preparer with the default [`EnvPolicy`] and this process's environment as it
+    /// was at the first call: what an engine with the default configuration uses.
+    pub fn default_for_process() -> &'static Preparer {
+        static DEFAULT: std::sync::OnceLock<Preparer> = std::sync::OnceLock::new();
+        DEFAULT.get_or_init(|| Preparer::new(&EnvPolicy::default(), &[]))
+    }
+
+    /// [`prepare`] with this preparer's environment.
+    pub fn prepare(&self, request: &ExecutionRequest) -> Result<PreparedCommand, ExecutionError> {
+        prepare_in(request, &self.base_env, &self.extra_env)
+    }
+}
+
+/// [`prepare`] with a base environment computed beforehand and variables set after it and
+/// before the request's own.
 pub fn prepare_in(
     request: &ExecutionRequest,
     base_env: &[(String, String)],
     extra_env: &[(String, String)],
 ) -> Result<PreparedCommand, ExecutionError> {
+    check_env(request)?;
+    let cwd = working_dir(request)?;
+    let path = search_path(&request.env);
+    let at = Lookup {
+        path: &path,
+        cwd: cwd.as_deref(),
+    };
+    let Resolved {
+        program,
+        name,
+        args,
+        resolved,
+    } = match &request.command {
+        Command::Shell { command, shell } => prepare_shell(command, shell, at)?,
+        Command::Exec { program, args } => prepare_exec(program, args, at)?,
+        Command::Script { path, interpreter } => prepare_script(path, interpreter.as_deref(), at)?,
+        Command::AwsCli {
+            service,
+            operation,
+            args,
+            profile,
+            region,
+        } => {
+            check_aws(
+                service,
+                operation,
+                args,
+                [("--profile", profile), ("--region", region)],
+            )?;
+            prepare_aws(&request.command, at)?
+        }
+    };
+    Ok(PreparedCommand {
+        program,
+        name,
+        args,
+        resolved,
+        env: child_env(base_env, extra_env, &request.env),
+        cwd,
+    })
+}
+
+/// Where programs are looked up for one request.
+#[derive(Clone, Copy)]
+struct Lookup<'a> {
+    path: &'a str,
+    cwd: Option<&'a Path>,
+}
+
+impl Lookup<'_> {
+    fn resolve(&self, program: &str) -> Result<PathBuf, ExecutionError> {
+        resolve_program(program, self.path, self.cwd)
+    }
+}
+
+/// What one kind of command comes to.
+struct Resolved {
+    program: PathBuf,
+    name: String,
+    args: Vec<String>,
+    resolved: Command,
+}
+
+fn check_env(request: &ExecutionRequest) -> Result<(), ExecutionError> {
     for (k, v) in &request.env {
         if k.is_empty() || k.contains('=') || k.contains('\0') {
             return Err(invalid(format!(
@@ -222,182 +322,213 @@ pub fn prepare_in(
         }
         no_nul(&format!("environment variable {k}"), v)?;
     }
-    let cwd = match &request.working_dir {
-        None => None,
-        Some(dir) => {
-            if dir.as_os_str().is_empty() {
-                return Err(invalid("working_dir is empty"));
-            }
-            no_nul_path("working_dir", dir)?;
-            match std::fs::metadata(dir) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => {
-                    return Err(invalid(format!(
-                        "working_dir '{}' is not a directory",
-                        dir.display()
-                    )));
-                }
-                Err(_) => {
-                    return Err(invalid(format!(
-                        "working_dir '{}' does not exist",
-                        dir.display()
-                    )));
-                }
-            }
-            Some(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()))
-        }
+    Ok(())
+}
+
+/// The request's working directory, made absolute; it must exist.
+fn working_dir(request: &ExecutionRequest) -> Result<Option<PathBuf>, ExecutionError> {
+    let Some(dir) = &request.working_dir else {
+        return Ok(None);
     };
-    let path = search_path(&request.env);
-    let (program, args, resolved) = match &request.command {
-        Command::Shell { command, shell } => {
-            no_nul("shell command", command)?;
-            no_nul("shell", shell)?;
-            let shell_path = if Path::new(shell).is_absolute() {
-                if !is_executable_file(Path::new(shell)) {
-                    return Err(invalid(format!(
-                        "shell '{shell}' is not an executable file"
-                    )));
-                }
-                PathBuf::from(shell)
-            } else if KNOWN_SHELLS.iter().any(|(n, _)| n == shell) {
-                resolve_program(shell, &path, cwd.as_deref())?
-            } else {
-                let known: Vec<_> = KNOWN_SHELLS.iter().map(|(n, _)| *n).collect();
-                return Err(invalid(format!(
-                    "unknown shell '{shell}': use one of {} or an absolute path",
-                    known.join(", ")
-                )));
-            };
-            let mut args: Vec<String> = shell_flags(&shell_path)
-                .unwrap_or(&[])
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            args.push("-c".into());
-            args.push(command.clone());
-            let resolved = Command::Shell {
-                command: command.clone(),
-                shell: shell_path.to_string_lossy().into_owned(),
-            };
-            (shell_path, args, resolved)
+    if dir.as_os_str().is_empty() {
+        return Err(invalid("working_dir is empty"));
+    }
+    no_nul_path("working_dir", dir)?;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(invalid(format!(
+                "working_dir '{}' is not a directory",
+                dir.display()
+            )));
         }
-        Command::Exec { program, args } => {
-            for a in args {
-                no_nul("argument", a)?;
-            }
-            let program_path = resolve_program(program, &path, cwd.as_deref())?;
-            let resolved = Command::Exec {
-                program: program_path.to_string_lossy().into_owned(),
-                args: args.clone(),
-            };
-            (program_path, args.clone(), resolved)
+        Err(_) => {
+            return Err(invalid(format!(
+                "working_dir '{}' does not exist",
+                dir.display()
+            )));
         }
-        Command::Script {
-            path: script,
-            interpreter,
-        } => {
-            if script.as_os_str().is_empty() {
-                return Err(invalid("script path is empty"));
-            }
-            no_nul_path("script path", script)?;
-            let script_abs = match &cwd {
-                Some(c) if script.is_relative() => c.join(script),
-                _ => std::path::absolute(script).unwrap_or_else(|_| script.clone()),
-            };
-            // The interpreter gets the path as an argument, and arguments are UTF-8 here:
-            // refuse rather than hand it a mangled path.
-            if script_abs.to_str().is_none() {
-                return Err(invalid(format!(
-                    "script path '{}' is not valid UTF-8",
-                    script_abs.display()
-                )));
-            }
-            if !script_abs.is_file() {
-                return Err(invalid(format!(
-                    "script '{}' does not exist or is not a file",
-                    script.display()
-                )));
-            }
-            let script_arg = script_abs.to_string_lossy().into_owned();
-            let (interp_path, mut args, shown) = match interpreter {
-                Some(i) => {
-                    let p = resolve_program(i, &path, cwd.as_deref())?;
-                    let shown = p.to_string_lossy().into_owned();
-                    (p, Vec::new(), shown)
-                }
-                None => {
-                    let Some(sb) = read_shebang(&script_abs)? else {
-                        return Err(invalid(format!(
-                            "script '{}' has no shebang line and no interpreter was given",
-                            script.display()
-                        )));
-                    };
-                    let p = resolve_program(&sb.interpreter, &path, cwd.as_deref())?;
-                    let mut shown = p.to_string_lossy().into_owned();
-                    let args: Vec<String> = sb.arg.into_iter().collect();
-                    for a in &args {
-                        shown.push(' ');
-                        shown.push_str(a);
-                    }
-                    (p, args, shown)
-                }
-            };
-            args.push(script_arg);
-            let resolved = Command::Script {
-                path: script_abs,
-                interpreter: Some(shown),
-            };
-            (interp_path, args, resolved)
-        }
-        Command::AwsCli {
-            service,
-            operation,
-            args,
-            profile,
-            region,
-        } => {
-            if !is_aws_word(service) {
-                return Err(invalid(format!(
-                    "aws service {service:?} is not a plain lowercase word"
-                )));
-            }
-            if !is_aws_word(operation) {
-                return Err(invalid(format!(
-                    "aws operation {operation:?} is not a plain lowercase word"
-                )));
-            }
-            for a in args {
-                no_nul("argument", a)?;
-            }
-            let mut argv = vec![service.clone(), operation.clone()];
-            argv.extend(args.iter().cloned());
-            for (flag, value) in [("--profile", profile), ("--region", region)] {
-                if let Some(v) = value {
-                    if v.is_empty() || v.starts_with('-') {
-                        return Err(invalid(format!("aws {flag} value {v:?} is not valid")));
-                    }
-                    no_nul(flag, v)?;
-                    argv.push(flag.to_string());
-                    argv.push(v.clone());
-                }
-            }
-            let aws = resolve_program("aws", &path, cwd.as_deref())?;
-            (aws, argv, request.command.clone())
-        }
-    };
+    }
+    Ok(Some(
+        std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
+    ))
+}
+
+/// The child's environment: the base, then the engine's extra variables, then the request's.
+fn child_env(
+    base_env: &[(String, String)],
+    extra_env: &[(String, String)],
+    request_env: &HashMap<String, String>,
+) -> Vec<(String, String)> {
     let mut env = base_env.to_vec();
-    for (k, v) in extra_env.iter().map(|(k, v)| (k, v)).chain(&request.env) {
+    for (k, v) in extra_env.iter().map(|(k, v)| (k, v)).chain(request_env) {
         match env.iter_mut().find(|(name, _)| name == k) {
             Some(slot) => slot.1 = v.clone(),
             None => env.push((k.clone(), v.clone())),
         }
     }
-    Ok(PreparedCommand {
-        program,
+    env
+}
+
+fn prepare_shell(command: &str, shell: &str, at: Lookup<'_>) -> Result<Resolved, ExecutionError> {
+    no_nul("shell command", command)?;
+    no_nul("shell", shell)?;
+    let shell_path = if Path::new(shell).is_absolute() {
+        if !is_executable_file(Path::new(shell)) {
+            return Err(invalid(format!(
+                "shell '{shell}' is not an executable file"
+            )));
+        }
+        PathBuf::from(shell)
+    } else if KNOWN_SHELLS.iter().any(|(n, _)| *n == shell) {
+        at.resolve(shell)?
+    } else {
+        let known: Vec<_> = KNOWN_SHELLS.iter().map(|(n, _)| *n).collect();
+        return Err(invalid(format!(
+            "unknown shell '{shell}': use one of {} or an absolute path",
+            known.join(", ")
+        )));
+    };
+    let mut args: Vec<String> = shell_flags(&shell_path)
+        .unwrap_or(&[])
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push("-c".into());
+    args.push(command.to_string());
+    let resolved = Command::Shell {
+        command: command.to_string(),
+        shell: shell_path.to_string_lossy().into_owned(),
+    };
+    Ok(Resolved {
+        program: shell_path,
+        name: shell.to_string(),
         args,
         resolved,
-        env,
-        cwd,
+    })
+}
+
+fn prepare_exec(
+    program: &str,
+    args: &[String],
+    at: Lookup<'_>,
+) -> Result<Resolved, ExecutionError> {
+    for a in args {
+        no_nul("argument", a)?;
+    }
+    let program_path = at.resolve(program)?;
+    let resolved = Command::Exec {
+        program: program_path.to_string_lossy().into_owned(),
+        args: args.to_vec(),
+    };
+    Ok(Resolved {
+        program: program_path,
+        name: program.to_string(),
+        args: args.to_vec(),
+        resolved,
+    })
+}
+
+fn prepare_script(
+    script: &Path,
+    interpreter: Option<&str>,
+    at: Lookup<'_>,
+) -> Result<Resolved, ExecutionError> {
+    if script.as_os_str().is_empty() {
+        return Err(invalid("script path is empty"));
+    }
+    no_nul_path("script path", script)?;
+    let script_abs = script_path(script, at.cwd);
+    // The interpreter gets the path as an argument, and arguments are UTF-8 here: refuse
+    // rather than hand it a mangled path.
+    let Some(script_arg) = script_abs.to_str().map(str::to_string) else {
+        return Err(invalid(format!(
+            "script path '{}' is not valid UTF-8",
+            script_abs.display()
+        )));
+    };
+    if !script_abs.is_file() {
+        return Err(invalid(format!(
+            "script '{}' does not exist or is not a file",
+            script.display()
+        )));
+    }
+    let (name, mut args) = match interpreter {
+        Some(i) => (i.to_string(), Vec::new()),
+        None => {
+            let Some(sb) = read_shebang(&script_abs)? else {
+                return Err(invalid(format!(
+                    "script '{}' has no shebang line and no interpreter was given",
+                    script.display()
+                )));
+            };
+            (sb.interpreter, sb.arg.into_iter().collect::<Vec<_>>())
+        }
+    };
+    let program = at.resolve(&name)?;
+    let mut shown = program.to_string_lossy().into_owned();
+    for a in &args {
+        shown.push(' ');
+        shown.push_str(a);
+    }
+    args.push(script_arg);
+    Ok(Resolved {
+        program,
+        name,
+        args,
+        resolved: Command::Script {
+            path: script_abs,
+            interpreter: Some(shown),
+        },
+    })
+}
+
+/// A script's absolute path: relative to the working directory when it has one.
+pub fn script_path(script: &Path, cwd: Option<&Path>) -> PathBuf {
+    match cwd {
+        Some(c) if script.is_relative() => c.join(script),
+        _ => std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf()),
+    }
+}
+
+/// An AWS CLI call's words must be plain: no flag where the service or operation stands,
+/// no flag as the value of `--profile` or `--region`.
+fn check_aws(
+    service: &str,
+    operation: &str,
+    args: &[String],
+    options: [(&str, &Option<String>); 2],
+) -> Result<(), ExecutionError> {
+    for (what, word) in [("service", service), ("operation", operation)] {
+        if !is_aws_word(word) {
+            return Err(invalid(format!(
+                "aws {what} {word:?} is not a plain lowercase word"
+            )));
+        }
+    }
+    for a in args {
+        no_nul("argument", a)?;
+    }
+    for (flag, value) in options {
+        if let Some(v) = value {
+            if v.is_empty() || v.starts_with('-') {
+                return Err(invalid(format!("aws {flag} value {v:?} is not valid")));
+            }
+            no_nul(flag, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// An AWS CLI call runs `aws` with the words of [`Command::argv`] after it.
+fn prepare_aws(command: &Command, at: Lookup<'_>) -> Result<Resolved, ExecutionError> {
+    let mut argv = command.argv();
+    let name = argv.remove(0);
+    Ok(Resolved {
+        program: at.resolve(&name)?,
+        name,
+        args: argv,
+        resolved: command.clone(),
     })
 }
 

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::config::EnvPolicy;
 use crate::error::ExecutionError;
+use crate::resolve::{PreparedCommand, Preparer};
 use crate::types::{Command, ExecutionRequest};
 
 /// The fields of a request that a rewrite may change, as a plugin answered them.
@@ -27,13 +27,13 @@ pub struct RewriteAnswer {
 
 impl RewriteAnswer {
     /// The request that `current` becomes: its id and metadata kept, the rest taken from the
-    /// answer, validated as the engine will validate it before running it ([`crate::prepare`]
-    /// with `env_policy`). The error says what makes the rewrite malformed.
+    /// answer, validated and prepared as the engine will before running it (by
+    /// `preparer`, the engine's). The error says what makes the rewrite malformed.
     pub fn apply(
         self,
         current: &ExecutionRequest,
-        env_policy: &EnvPolicy,
-    ) -> Result<ExecutionRequest, ExecutionError> {
+        preparer: &Preparer,
+    ) -> Result<(ExecutionRequest, PreparedCommand), ExecutionError> {
         let mut env = HashMap::with_capacity(self.env.len());
         for (name, value) in self.env {
             if env.contains_key(&name) {
@@ -56,8 +56,8 @@ impl RewriteAnswer {
             timeout_ms: self.timeout_ms,
             metadata: current.metadata.clone(),
         };
-        crate::resolve::prepare(&next, env_policy)?;
-        Ok(next)
+        let prepared = preparer.prepare(&next)?;
+        Ok((next, prepared))
     }
 }
 
@@ -133,6 +133,10 @@ mod tests {
         }
     }
 
+    fn preparer() -> Preparer {
+        Preparer::new(&crate::EnvPolicy::default(), &[])
+    }
+
     fn answer(r: &ExecutionRequest) -> RewriteAnswer {
         RewriteAnswer {
             command: r.command.clone(),
@@ -161,7 +165,7 @@ mod tests {
         let mut a = answer(&cur);
         a.timeout_ms = Some(10);
         a.env.push(("C".into(), "3".into()));
-        let next = a.apply(&cur, &EnvPolicy::default()).unwrap();
+        let next = a.apply(&cur, &preparer()).unwrap().0;
         assert_eq!(next.id, cur.id);
         assert_eq!(next.timeout_ms, Some(10));
         assert_eq!(next.env.get("C").map(String::as_str), Some("3"));
@@ -172,12 +176,12 @@ mod tests {
         let cur = req();
         let mut a = answer(&cur);
         a.env.push(("A".into(), "other".into()));
-        let err = a.apply(&cur, &EnvPolicy::default()).unwrap_err();
+        let err = a.apply(&cur, &preparer()).unwrap_err();
         assert!(err.to_string().contains("\"A\" twice"), "{err}");
 
         let mut a = answer(&cur);
         a.timeout_ms = Some(0);
-        let err = a.apply(&cur, &EnvPolicy::default()).unwrap_err();
+        let err = a.apply(&cur, &preparer()).unwrap_err();
         assert!(err.to_string().contains("timeout of 0 ms"), "{err}");
     }
 
@@ -189,6 +193,6 @@ mod tests {
             program: String::new(),
             args: vec![],
         };
-        assert!(a.apply(&cur, &EnvPolicy::default()).is_err());
+        assert!(a.apply(&cur, &preparer()).is_err());
     }
 }

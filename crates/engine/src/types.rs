@@ -90,6 +90,41 @@ impl Command {
             Command::AwsCli { .. } => "aws",
         }
     }
+
+    /// The command as one argv, as requested (names not resolved): exec `[program, args..]`;
+    /// shell `[shell, "-c", command]`; script `[interpreter, path]` (or `[path]`); aws
+    /// `["aws", service, operation, args.., "--profile", P, "--region", R]`.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Exec { program, args } => std::iter::once(program.clone())
+                .chain(args.iter().cloned())
+                .collect(),
+            Command::Shell { command, shell } => {
+                vec![shell.clone(), "-c".into(), command.clone()]
+            }
+            Command::Script { path, interpreter } => interpreter
+                .iter()
+                .cloned()
+                .chain(std::iter::once(path.to_string_lossy().into_owned()))
+                .collect(),
+            Command::AwsCli {
+                service,
+                operation,
+                args,
+                profile,
+                region,
+            } => {
+                let mut v = vec!["aws".into(), service.clone(), operation.clone()];
+                v.extend(args.iter().cloned());
+                for (flag, value) in [("--profile", profile), ("--region", region)] {
+                    if let Some(value) = value {
+                        v.extend([flag.to_string(), value.clone()]);
+                    }
+                }
+                v
+            }
+        }
+    }
 }
 
 /// Quotes a word for display the way a POSIX shell would read it back.
@@ -107,43 +142,11 @@ pub(crate) fn shell_quote(word: &str) -> String {
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let join = |words: &[&str]| {
-            words
-                .iter()
-                .map(|w| shell_quote(w))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         match self {
             Command::Shell { command, shell } => write!(f, "{shell} -c {}", shell_quote(command)),
-            Command::Exec { program, args } => {
-                let mut words = vec![program.as_str()];
-                words.extend(args.iter().map(String::as_str));
-                f.write_str(&join(&words))
-            }
-            Command::Script { path, interpreter } => {
-                let path = path.to_string_lossy();
-                match interpreter {
-                    Some(i) => write!(f, "{} {}", shell_quote(i), shell_quote(&path)),
-                    None => f.write_str(&shell_quote(&path)),
-                }
-            }
-            Command::AwsCli {
-                service,
-                operation,
-                args,
-                profile,
-                region,
-            } => {
-                let mut words = vec!["aws", service.as_str(), operation.as_str()];
-                words.extend(args.iter().map(String::as_str));
-                if let Some(p) = profile {
-                    words.extend(["--profile", p.as_str()]);
-                }
-                if let Some(r) = region {
-                    words.extend(["--region", r.as_str()]);
-                }
-                f.write_str(&join(&words))
+            other => {
+                let words: Vec<String> = other.argv().iter().map(|w| shell_quote(w)).collect();
+                f.write_str(&words.join(" "))
             }
         }
     }

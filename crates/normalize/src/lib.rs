@@ -49,12 +49,23 @@ pub use model::{Assignment, Normalized, Redirection, SimpleCommand};
 pub use paths::{PathWord, ResolvedPath, ResolvedPaths, resolve_paths};
 pub use shell::{MAX_NESTING, MAX_SCRIPT_BYTES};
 
-use cloudops_execution_engine::ExecutionRequest;
+use cloudops_execution_engine::{ExecutionRequest, PreparedCommand};
 
 /// Computes the structured view of `request`. Never fails and never panics: what cannot
-/// be analysed is reported in `unanalyzable`.
+/// be analysed is reported in `unanalyzable`. Programs are looked up here; when the
+/// engine has prepared the request, [`normalize_prepared`] takes them from it instead.
 pub fn normalize(request: &ExecutionRequest) -> Normalized {
-    request::normalize_request(request)
+    request::normalize_request(request, None)
+}
+
+/// [`normalize`] for a request the engine prepared (`prepared` is what will run): the
+/// program, the script's interpreter and the argv of `Exec`, `Script` and `AwsCli`
+/// requests are the prepared ones, not looked up again.
+pub fn normalize_prepared(
+    request: &ExecutionRequest,
+    prepared: Option<&PreparedCommand>,
+) -> Normalized {
+    request::normalize_request(request, prepared)
 }
 
 /// Analyses a shell script on its own, as [`normalize`] does for a `Shell` request:

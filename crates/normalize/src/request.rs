@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cloudops_execution_engine::resolve::{read_shebang, search_path};
-use cloudops_execution_engine::{Command, ExecutionRequest};
+use cloudops_execution_engine::resolve::{read_shebang, script_path, search_path};
+use cloudops_execution_engine::{Command, ExecutionRequest, PreparedCommand};
 
 use crate::model::{Normalized, SimpleCommand};
 use crate::pathcache::resolve_cached as resolve;
@@ -16,7 +16,10 @@ use crate::shell;
 /// a trace prompt with substitutions).
 const SHELL_CODE_ENV: &[&str] = &["BASH_ENV", "ENV", "BASHOPTS", "SHELLOPTS", "PS4"];
 
-pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
+pub(crate) fn normalize_request(
+    request: &ExecutionRequest,
+    prepared: Option<&PreparedCommand>,
+) -> Normalized {
     let path = search_path(&request.env);
     let cwd: Option<PathBuf> = request
         .working_dir
@@ -29,11 +32,12 @@ pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
             shell_env_findings(request, &mut n.unanalyzable);
             n
         }
-        Command::Exec { program, args } => {
-            let mut argv = Vec::with_capacity(args.len() + 1);
-            argv.push(program.clone());
-            argv.extend(args.iter().cloned());
-            let resolved = resolve(program, &path, cwd);
+        Command::Exec { program, .. } => {
+            let argv = request.command.argv();
+            let resolved = match prepared {
+                Some(p) => Some(p.program.to_string_lossy().into_owned()),
+                None => resolve(program, &path, cwd),
+            };
             // `bash -c SCRIPT` (also behind `sudo`, `env`, `timeout`, ...): the script's
             // commands, as for a shell request.
             match shell::analyze_argv(&argv, &path, cwd) {
@@ -47,31 +51,32 @@ pub(crate) fn normalize_request(request: &ExecutionRequest) -> Normalized {
                 }
             }
         }
+        Command::Script { .. } | Command::AwsCli { .. } if prepared.is_some() => {
+            prepared.map(as_prepared).unwrap_or_default()
+        }
         Command::Script {
             path: script,
             interpreter,
         } => normalize_script(script, interpreter.as_deref(), &path, cwd),
-        Command::AwsCli {
-            service,
-            operation,
-            args,
-            profile,
-            region,
-        } => {
-            let mut argv = Vec::with_capacity(args.len() + 7);
-            argv.push("aws".to_string());
-            argv.push(service.clone());
-            argv.push(operation.clone());
-            argv.extend(args.iter().cloned());
-            for (flag, value) in [("--profile", profile), ("--region", region)] {
-                if let Some(v) = value {
-                    argv.push(flag.to_string());
-                    argv.push(v.clone());
-                }
-            }
-            single(argv, resolve("aws", &path, cwd), Vec::new())
-        }
+        Command::AwsCli { .. } => single(
+            request.command.argv(),
+            resolve("aws", &path, cwd),
+            Vec::new(),
+        ),
     }
+}
+
+/// The one command a prepared request runs: its program, named as the request (or the
+/// script's shebang) names it, with the prepared arguments.
+fn as_prepared(prepared: &PreparedCommand) -> Normalized {
+    let mut argv = Vec::with_capacity(prepared.args.len() + 1);
+    argv.push(prepared.name.clone());
+    argv.extend(prepared.args.iter().cloned());
+    single(
+        argv,
+        Some(prepared.program.to_string_lossy().into_owned()),
+        Vec::new(),
+    )
 }
 
 fn single(argv: Vec<String>, program: Option<String>, unanalyzable: Vec<String>) -> Normalized {
@@ -88,21 +93,13 @@ fn single(argv: Vec<String>, program: Option<String>, unanalyzable: Vec<String>)
     }
 }
 
-/// The script's absolute path, as the engine computes it.
-fn script_abs(script: &Path, cwd: Option<&Path>) -> PathBuf {
-    match cwd {
-        Some(c) if script.is_relative() => c.join(script),
-        _ => std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf()),
-    }
-}
-
 fn normalize_script(
     script: &Path,
     interpreter: Option<&str>,
     path: &str,
     cwd: Option<&Path>,
 ) -> Normalized {
-    let abs = script_abs(script, cwd);
+    let abs = script_path(script, cwd);
     let abs_s = abs.to_string_lossy().into_owned();
     if let Some(i) = interpreter {
         return single(
@@ -156,6 +153,11 @@ fn shell_env_findings(request: &ExecutionRequest, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Normalises without a prepared command: programs looked up here.
+    fn normalize_request(r: &ExecutionRequest) -> Normalized {
+        super::normalize_request(r, None)
+    }
     use cloudops_execution_engine::ExecutionMetadata;
     use std::collections::HashMap;
     use std::os::unix::fs::PermissionsExt;

@@ -87,9 +87,7 @@ fn bench_decision(rt: &tokio::runtime::Runtime) {
         })
         .unwrap();
         let gate = ChainGate::new(host.clone(), Arc::new(StaticSelector(chain(&host))));
-        let ctx = GateContext {
-            approver: &DenyApprover,
-        };
+        let ctx = GateContext::unprepared(&DenyApprover);
         let n = if reuse { 20_000 } else { 3_000 };
         let times = rt.block_on(async {
             for _ in 0..500 {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use cloudops_execution_engine::{
     DecisionRecord, DecisionStep, ExecutionError, ExecutionRequest, Gate, GateContext, GateOutcome,
-    Verdict,
+    PreparedCommand, Verdict,
 };
 use cloudops_normalize::Normalized;
 
@@ -74,8 +74,58 @@ enum Outcome {
     Allow,
     Deny(String),
     Ask(String),
-    Rewrite(Box<ExecutionRequest>, String),
+    Rewrite(Box<(ExecutionRequest, PreparedCommand)>, String),
     Failed(CallError),
+}
+
+/// The request as the chain has it so far, and the view the next plugin is sent.
+struct Current<'a> {
+    request: ExecutionRequest,
+    sent: Sent,
+    /// Whether plugins of this chain see resolved paths (interface 0.2.0 and later).
+    resolve: bool,
+    profile: Option<&'a str>,
+}
+
+impl<'a> Current<'a> {
+    fn new(
+        request: ExecutionRequest,
+        prepared: Option<&PreparedCommand>,
+        selection: &'a Selection,
+    ) -> Self {
+        // Only plugins of 0.2.0 and later see resolved paths: spare the filesystem
+        // look-ups when none of them is in the chain.
+        let resolve = selection
+            .plugins
+            .iter()
+            .any(|p| p.info().wants(Hook::Check) && p.sees_resolved_paths());
+        let profile = selection.profile.as_deref();
+        let sent = Sent::new(view(&request, prepared, resolve, profile));
+        Current {
+            request,
+            sent,
+            resolve,
+            profile,
+        }
+    }
+
+    /// Takes a rewrite: later plugins see the new request.
+    fn replace(&mut self, request: ExecutionRequest, prepared: &PreparedCommand) {
+        self.sent = Sent::new(view(&request, Some(prepared), self.resolve, self.profile));
+        self.request = request;
+    }
+}
+
+/// The WIT view of `request` (normalised; its paths resolved when `resolve`).
+fn view(
+    request: &ExecutionRequest,
+    prepared: Option<&PreparedCommand>,
+    resolve: bool,
+    profile: Option<&str>,
+) -> wit::Request {
+    let normalized = cloudops_normalize::normalize_prepared(request, prepared);
+    let resolved = resolve.then(|| cloudops_normalize::resolve_paths(request, &normalized));
+    to_wit(request, &normalized, resolved.as_ref(), profile)
 }
 
 impl ChainGate {
@@ -96,7 +146,7 @@ impl ChainGate {
         ctx: &GateContext<'_>,
     ) -> (DecisionRecord, Selection) {
         let t0 = Instant::now();
-        let mut normalized = cloudops_normalize::normalize(request);
+        let normalized = cloudops_normalize::normalize_prepared(request, ctx.prepared);
         let selection = self.selector.select(request, &normalized);
         let mut record = DecisionRecord::allow_unchanged(request);
         record.profile = selection.profile.clone();
@@ -109,19 +159,7 @@ impl ChainGate {
             record.elapsed_us = t0.elapsed().as_micros() as u64;
             return (record, selection);
         }
-        let profile = selection.profile.as_deref();
-        let mut current = request.clone();
-        // Only plugins of 0.2.0 and later see resolved paths: spare the filesystem
-        // look-ups when none of them is in the chain.
-        let resolve = selection
-            .plugins
-            .iter()
-            .any(|p| p.info().wants(Hook::Check) && p.sees_resolved_paths());
-        let view = |req: &ExecutionRequest, n: &Normalized| {
-            let resolved = resolve.then(|| cloudops_normalize::resolve_paths(req, n));
-            to_wit(req, n, resolved.as_ref(), profile)
-        };
-        let mut sent = Sent::new(view(&current, &normalized));
+        let mut current = Current::new(request.clone(), ctx.prepared, &selection);
         let (mut rewrote, mut asked): (Option<usize>, Option<usize>) = (None, None);
         for plugin in selection
             .plugins
@@ -130,103 +168,166 @@ impl ChainGate {
         {
             let audit = selection.audit || plugin.mode() == Mode::Audit;
             let t = Instant::now();
-            let outcome = match plugin.check(&sent).await {
-                Err(e) => Outcome::Failed(e),
-                Ok(wit::Verdict::Allow) => Outcome::Allow,
-                Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
-                Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
-                Ok(wit::Verdict::Rewrite(rw)) => {
-                    match apply_rewrite(&current, &sent.request, rw.request) {
-                        Ok(next) => Outcome::Rewrite(Box::new(next), rw.reason),
-                        Err(why) => Outcome::Failed(CallError::Malformed(why)),
-                    }
-                }
-            };
-            let mut step = DecisionStep {
-                plugin: plugin.name().to_string(),
-                verdict: Verdict::Allow,
-                reason: None,
-                diff: Vec::new(),
-                elapsed_us: 0,
-                enforced: !audit,
-                error: None,
-                approved: None,
-            };
-            let mut deny = None;
-            match outcome {
-                Outcome::Allow => {}
-                Outcome::Deny(r) => {
-                    step.verdict = Verdict::Deny;
-                    step.reason = Some(r.clone());
-                    deny = Some(r);
-                }
-                Outcome::Failed(e) => {
-                    let msg = e.to_string();
-                    step.error = Some(msg.clone());
-                    tracing::warn!(plugin = plugin.name(), error = %msg, "plugin failed");
-                    match plugin.on_error() {
-                        FailurePolicy::Deny => {
-                            let r = format!("plugin failed: {msg}");
-                            step.verdict = Verdict::Deny;
-                            step.reason = Some(r.clone());
-                            deny = Some(r);
-                        }
-                        FailurePolicy::Allow => {
-                            step.reason = Some(format!(
-                                "plugin failed, allowed by its failure policy: {msg}"
-                            ));
-                        }
-                    }
-                }
-                Outcome::Ask(r) => {
-                    step.verdict = Verdict::Ask;
-                    step.reason = Some(r.clone());
-                    if !audit {
-                        let ok = ctx.approver.approve(&current, plugin.name(), &r).await;
-                        step.approved = Some(ok);
-                        if ok {
-                            asked = Some(record.steps.len());
-                        } else {
-                            deny = Some(r);
-                        }
-                    }
-                }
-                Outcome::Rewrite(next, r) => {
-                    step.verdict = Verdict::Rewrite;
-                    step.reason = Some(r);
-                    step.diff = cloudops_execution_engine::request_diff(&current, &next);
-                    if !audit {
-                        current = *next;
-                        normalized = cloudops_normalize::normalize(&current);
-                        sent = Sent::new(view(&current, &normalized));
-                        rewrote = Some(record.steps.len());
-                    }
-                }
-            }
+            let outcome = ask_plugin(plugin, &current, ctx).await;
+            let (mut step, effect) = judge(plugin, outcome, audit, &current, ctx).await;
             step.elapsed_us = t.elapsed().as_micros() as u64;
-            let stop = deny.is_some() && !audit;
+            let index = record.steps.len();
             record.steps.push(step);
-            if stop {
-                record.allowed = false;
-                record.verdict = Verdict::Deny;
-                record.plugin = Some(plugin.name().to_string());
-                record.reason = deny;
-                break;
+            match effect {
+                Effect::Go => {}
+                Effect::Approved => asked = Some(index),
+                Effect::Rewrote(next) => {
+                    let (request, prepared) = *next;
+                    current.replace(request, &prepared);
+                    rewrote = Some(index);
+                }
+                Effect::Stop(reason) => {
+                    record.allowed = false;
+                    record.verdict = Verdict::Deny;
+                    record.plugin = Some(plugin.name().to_string());
+                    record.reason = Some(reason);
+                    break;
+                }
             }
         }
-        if record.allowed {
-            let decider = rewrote.or(asked);
-            if let Some(i) = decider {
-                let step = &record.steps[i];
-                record.verdict = step.verdict;
-                record.plugin = Some(step.plugin.clone());
-                record.reason = step.reason.clone();
-            }
+        if record.allowed
+            && let Some(i) = rewrote.or(asked)
+        {
+            let step = &record.steps[i];
+            record.verdict = step.verdict;
+            record.plugin = Some(step.plugin.clone());
+            record.reason = step.reason.clone();
         }
-        record.request = current;
+        record.request = current.request;
         record.elapsed_us = t0.elapsed().as_micros() as u64;
         (record, selection)
     }
+}
+
+/// What a plugin's step does to the chain.
+enum Effect {
+    /// Go on with the request as it is.
+    Go,
+    /// Go on: the approver granted the plugin's `ask`.
+    Approved,
+    /// Go on with this request.
+    Rewrote(Box<(ExecutionRequest, PreparedCommand)>),
+    /// Stop: denied, with this reason.
+    Stop(String),
+}
+
+/// Runs `plugin`'s check on the current request.
+async fn ask_plugin(
+    plugin: &LoadedPlugin,
+    current: &Current<'_>,
+    ctx: &GateContext<'_>,
+) -> Outcome {
+    match plugin.check(&current.sent).await {
+        Err(e) => Outcome::Failed(e),
+        Ok(wit::Verdict::Allow) => Outcome::Allow,
+        Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
+        Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
+        Ok(wit::Verdict::Rewrite(rw)) => {
+            match apply_rewrite(
+                &current.request,
+                &current.sent.request,
+                rw.request,
+                ctx.preparer,
+            ) {
+                Ok(next) => Outcome::Rewrite(Box::new(next), rw.reason),
+                Err(why) => Outcome::Failed(CallError::Malformed(why)),
+            }
+        }
+    }
+}
+
+fn empty_step(plugin: &str) -> DecisionStep {
+    DecisionStep {
+        plugin: plugin.to_string(),
+        verdict: Verdict::Allow,
+        reason: None,
+        diff: Vec::new(),
+        elapsed_us: 0,
+        enforced: true,
+        error: None,
+        approval: None,
+    }
+}
+
+/// The decision step for `plugin`'s outcome, and what it does to the chain: its failure
+/// policy applied to a failure, the approver asked for an `ask`; in audit mode nothing
+/// but the record changes.
+async fn judge(
+    plugin: &LoadedPlugin,
+    outcome: Outcome,
+    audit: bool,
+    current: &Current<'_>,
+    ctx: &GateContext<'_>,
+) -> (DecisionStep, Effect) {
+    let mut step = empty_step(plugin.name());
+    step.enforced = !audit;
+    let effect = match outcome {
+        Outcome::Allow => Effect::Go,
+        Outcome::Deny(r) => {
+            step.verdict = Verdict::Deny;
+            step.reason = Some(r.clone());
+            Effect::Stop(r)
+        }
+        Outcome::Failed(e) => {
+            let msg = e.to_string();
+            step.error = Some(msg.clone());
+            tracing::warn!(plugin = plugin.name(), error = %msg, "plugin failed");
+            match plugin.on_error() {
+                FailurePolicy::Deny => {
+                    let r = format!("plugin failed: {msg}");
+                    step.verdict = Verdict::Deny;
+                    step.reason = Some(r.clone());
+                    Effect::Stop(r)
+                }
+                FailurePolicy::Allow => {
+                    step.reason = Some(format!(
+                        "plugin failed, allowed by its failure policy: {msg}"
+                    ));
+                    Effect::Go
+                }
+            }
+        }
+        Outcome::Ask(r) => {
+            step.verdict = Verdict::Ask;
+            step.reason = Some(r.clone());
+            if audit {
+                Effect::Go
+            } else {
+                let answer = ctx
+                    .approver
+                    .approve(&current.request, plugin.name(), &r)
+                    .await;
+                let granted = answer.granted;
+                step.approval = Some(answer);
+                if granted {
+                    Effect::Approved
+                } else {
+                    Effect::Stop(r)
+                }
+            }
+        }
+        Outcome::Rewrite(next, r) => {
+            step.verdict = Verdict::Rewrite;
+            step.reason = Some(r);
+            step.diff = cloudops_execution_engine::request_diff(&current.request, &next.0);
+            if audit {
+                Effect::Go
+            } else {
+                Effect::Rewrote(next)
+            }
+        }
+    };
+    // In audit mode a denial is only recorded.
+    let effect = match effect {
+        Effect::Stop(_) if audit => Effect::Go,
+        e => e,
+    };
+    (step, effect)
 }
 
 #[async_trait]

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use cloudops_execution_engine::{Command, EnvPolicy, ExecutionRequest, RewriteAnswer};
+use cloudops_execution_engine::{
+    Command, ExecutionRequest, PreparedCommand, Preparer, RewriteAnswer,
+};
 use cloudops_normalize::{Normalized, PathWord, ResolvedPaths};
 
 use crate::bindings::current::types as wit;
@@ -159,13 +161,14 @@ fn normalized_to_wit(n: &Normalized, resolved: Option<&ResolvedPaths>) -> wit::N
 }
 
 /// Takes a plugin's rewrite of `sent` (the WIT view of `current`): the new request, with
-/// only command, env, working dir and timeout taken from the plugin, validated the way the
-/// engine will validate it. Errors say what makes the rewrite malformed.
+/// only command, env, working dir and timeout taken from the plugin, validated and
+/// prepared by the engine's `preparer`. Errors say what makes the rewrite malformed.
 pub(crate) fn apply_rewrite(
     current: &ExecutionRequest,
     sent: &wit::Request,
     mut rewritten: wit::Request,
-) -> Result<ExecutionRequest, String> {
+    preparer: &Preparer,
+) -> Result<(ExecutionRequest, PreparedCommand), String> {
     let mut tags = std::mem::take(&mut rewritten.tags);
     tags.sort();
     let unchanged = [
@@ -213,7 +216,7 @@ pub(crate) fn apply_rewrite(
         working_dir,
         timeout_ms: rewritten.timeout_ms,
     }
-    .apply(current, &EnvPolicy::default())
+    .apply(current, preparer)
     .map_err(|e| format!("the rewritten request is not valid: {e}"))
 }
 
@@ -221,6 +224,10 @@ pub(crate) fn apply_rewrite(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    fn preparer() -> Preparer {
+        Preparer::new(&Default::default(), &[])
+    }
 
     fn req() -> ExecutionRequest {
         ExecutionRequest {
@@ -243,17 +250,17 @@ mod tests {
         let mut w = sent.clone();
         w.id = uuid::Uuid::new_v4().to_string();
         w.tags.push(("x".into(), "y".into()));
-        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        let err = apply_rewrite(&cur, &sent, w, &preparer()).unwrap_err();
         assert!(err.contains("id, tags"), "{err}");
 
         let mut w = sent.clone();
         w.canonical_working_dir = Some("/".into());
-        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        let err = apply_rewrite(&cur, &sent, w, &preparer()).unwrap_err();
         assert!(err.contains("canonical-working-dir"), "{err}");
 
         let mut w = sent.clone();
         w.timeout_ms = Some(10);
-        let next = apply_rewrite(&cur, &sent, w).unwrap();
+        let (next, _) = apply_rewrite(&cur, &sent, w, &preparer()).unwrap();
         assert_eq!(next.timeout_ms, Some(10));
         assert_eq!(next.id, cur.id);
     }
@@ -267,7 +274,7 @@ mod tests {
             program: String::new(),
             args: vec![],
         });
-        let err = apply_rewrite(&cur, &sent, w).unwrap_err();
+        let err = apply_rewrite(&cur, &sent, w, &preparer()).unwrap_err();
         assert!(err.contains("not valid"), "{err}");
     }
 }

@@ -1,11 +1,9 @@
 //! The MCP server's engine `Approver`: an `ask` verdict becomes an elicitation to the client that made the call, else a denial.
 //!
-//! The engine has one approver for all executions, and tells it only the request. Each
-//! tool call registers its client (the peer) under the execution id before it executes,
-//! and reads afterwards what happened to the question, so a denial can say why.
+//! Each tool call brings its own approver, which holds the client (the peer) that made the
+//! call; the answer, and why a refusal happened, are kept in the decision record, from
+//! which a denial's tool result explains itself.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +11,9 @@ use cloudops_execution_engine::{Approver, ExecutionRequest};
 use rmcp::service::{ElicitationError, ElicitationMode};
 use rmcp::{Peer, RoleServer, elicit_safe};
 use serde::Deserialize;
-use uuid::Uuid;
+
+/// Who answered, as the decision record says it: the user of the MCP client.
+pub const BY_CLIENT: &str = "mcp-client";
 
 /// How long the user has to answer an approval question.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(300);
@@ -30,8 +30,6 @@ elicit_safe!(Approval);
 /// What became of an `ask` verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AskOutcome {
-    /// Approved without asking (`--yes`, or the policy's `ask_without_tty = "approve"`).
-    AutoApproved,
     /// The user approved.
     Approved,
     /// The user refused (or answered without approving).
@@ -48,7 +46,7 @@ impl AskOutcome {
     /// A sentence for the agent explaining a denial that followed this outcome.
     pub fn explain(&self) -> Option<String> {
         match self {
-            AskOutcome::AutoApproved | AskOutcome::Approved => None,
+            AskOutcome::Approved => None,
             AskOutcome::Declined => Some("the user declined to approve it".into()),
             AskOutcome::Cancelled => Some("the user dismissed the approval question".into()),
             AskOutcome::Unsupported => Some(
@@ -60,68 +58,39 @@ impl AskOutcome {
     }
 }
 
-/// Answers `ask` verdicts by asking the calling client's user (see the module documentation).
+/// Answers the `ask` verdicts of one tool call by asking the client that made it (see the
+/// module documentation).
 #[derive(Debug)]
 pub struct ElicitingApprover {
-    approve_unasked: bool,
-    peers: Mutex<HashMap<Uuid, Peer<RoleServer>>>,
-    outcomes: Mutex<HashMap<Uuid, AskOutcome>>,
+    approve_unasked: Option<&'static str>,
+    peer: Peer<RoleServer>,
 }
 
 impl ElicitingApprover {
-    /// An approver; with `approve_unasked` every `ask` is approved without a question.
-    pub fn new(approve_unasked: bool) -> Self {
+    /// An approver asking `peer`; with `approve_unasked` every `ask` is approved without a
+    /// question, recorded as given by it (`--yes`, `policy`).
+    pub fn new(approve_unasked: Option<&'static str>, peer: Peer<RoleServer>) -> Self {
         ElicitingApprover {
             approve_unasked,
-            peers: Mutex::new(HashMap::new()),
-            outcomes: Mutex::new(HashMap::new()),
+            peer,
         }
     }
 
-    /// Registers the client asking for execution `id`; call [`Self::finish`] when done.
-    pub fn register(&self, id: Uuid, peer: Peer<RoleServer>) {
-        lock(&self.peers).insert(id, peer);
-    }
-
-    /// Forgets execution `id` and returns what became of its `ask`, if one was asked.
-    pub fn finish(&self, id: Uuid) -> Option<AskOutcome> {
-        lock(&self.peers).remove(&id);
-        lock(&self.outcomes).remove(&id)
-    }
-
-    fn record(&self, id: Uuid, outcome: AskOutcome) -> bool {
-        let approved = matches!(outcome, AskOutcome::Approved | AskOutcome::AutoApproved);
-        lock(&self.outcomes).insert(id, outcome);
-        approved
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[async_trait]
-impl Approver for ElicitingApprover {
-    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
-        let id = request.id;
-        if self.approve_unasked {
-            return self.record(id, AskOutcome::AutoApproved);
-        }
-        let Some(peer) = lock(&self.peers).get(&id).cloned() else {
-            return self.record(id, AskOutcome::Unsupported);
-        };
-        if !peer
+    async fn ask(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> AskOutcome {
+        if !self
+            .peer
             .supported_elicitation_modes()
             .contains(&ElicitationMode::Form)
         {
-            return self.record(id, AskOutcome::Unsupported);
+            return AskOutcome::Unsupported;
         }
         let question = format!(
             "The agent wants to run a command that needs your approval.\n\
              command: {}\n{plugin} says: {reason}\nRun it?",
             request.command
         );
-        let outcome = match peer
+        match self
+            .peer
             .elicit_with_timeout::<Approval>(question, Some(ANSWER_TIMEOUT))
             .await
         {
@@ -130,8 +99,31 @@ impl Approver for ElicitingApprover {
             Err(ElicitationError::UserCancelled) => AskOutcome::Cancelled,
             Err(ElicitationError::CapabilityNotSupported) => AskOutcome::Unsupported,
             Err(e) => AskOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl Approver for ElicitingApprover {
+    async fn approve(
+        &self,
+        request: &ExecutionRequest,
+        plugin: &str,
+        reason: &str,
+    ) -> cloudops_execution_engine::Approval {
+        use cloudops_execution_engine::Approval as Answer;
+        if let Some(by) = self.approve_unasked {
+            return Answer::granted(by);
+        }
+        let outcome = self.ask(request, plugin, reason).await;
+        tracing::info!(execution = %request.id, %plugin, ?outcome, "approval asked");
+        let by = match outcome {
+            AskOutcome::Unsupported => "nobody",
+            _ => BY_CLIENT,
         };
-        tracing::info!(execution = %id, %plugin, ?outcome, "approval asked");
-        self.record(id, outcome)
+        match outcome.explain() {
+            None => Answer::granted(by),
+            Some(why) => Answer::refused(by).with_detail(why),
+        }
     }
 }

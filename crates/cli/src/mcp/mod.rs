@@ -19,14 +19,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use cloudops_execution_engine::ExecutionEngine;
+use cloudops_execution_engine::{DenyApprover, ExecutionEngine};
 use cloudops_policy::AskWithoutTty;
 use rmcp::ServiceExt;
 use tokio::sync::{Semaphore, watch};
 
 pub use options::{DEFAULT_SOURCE, McpOptions};
 
-use elicit::ElicitingApprover;
 use input::GuardedInput;
 use server::{CloudopsServer, Shared};
 
@@ -35,14 +34,17 @@ use crate::settings::Common;
 /// Serves MCP on stdin/stdout until the client closes its end; returns the exit code.
 pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> {
     init_logging(common, &options)?;
-    let loaded = crate::gate::load(common).await?;
-    let defaults = crate::exec::defaults(&loaded);
-    let approver = Arc::new(ElicitingApprover::new(
-        common.yes || defaults.ask_without_tty == AskWithoutTty::Approve,
-    ));
-    let mut config =
-        crate::exec::engine_config(common, &loaded, crate::exec::approver(common, &defaults))?;
-    config.approver = approver.clone();
+    let session = crate::gate::open(common).await?;
+    let approve_unasked = if common.yes {
+        Some("--yes")
+    } else if session.defaults().ask_without_tty == AskWithoutTty::Approve {
+        Some("policy")
+    } else {
+        None
+    };
+    // Each tool call brings its own approver (the client that made it); none answers for
+    // the engine's.
+    let config = crate::exec::engine_config(common, &session, Arc::new(DenyApprover))?;
     let kill_grace = config.kill_grace;
     let output = Arc::new(progress::OutputWatch::default());
     let engine = ExecutionEngine::new(config);
@@ -51,7 +53,7 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
     let (closed_tx, closed) = watch::channel(false);
     let session_id = uuid::Uuid::new_v4().to_string();
     tracing::info!(
-        policy = ?loaded.policy.as_ref().map(|p| p.path().display().to_string()),
+        policy = ?session.policy().map(|p| p.path().display().to_string()),
         source = common.source.as_deref().unwrap_or(DEFAULT_SOURCE),
         session = %session_id,
         max_concurrency = options.max_concurrency,
@@ -59,11 +61,11 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
     );
     let shared = Arc::new(Shared {
         engine,
-        loaded,
+        session,
         common: common.clone(),
         slots: Semaphore::new(options.max_concurrency),
         options,
-        approver,
+        approve_unasked,
         output,
         session_id,
         closed,

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cloudops_execution_engine::{
-    Command, DenyApprover, EnvPolicy, ExecutionEngine, ExecutionError, ExecutionRequest,
-    ExecutionResult, GateContext, Stdin, prepare,
+    Command, DenyApprover, ExecutionEngine, ExecutionError, ExecutionRequest, ExecutionResult,
+    Preparation, RequestOptions, Stdin,
 };
+use cloudops_session::Session;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
@@ -17,7 +18,6 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
-use crate::gate::Loaded;
 use crate::mcp::elicit::ElicitingApprover;
 use crate::mcp::options::{DEFAULT_SOURCE, McpOptions};
 use crate::mcp::progress::{self, OutputWatch};
@@ -40,14 +40,14 @@ and its reason; change the command accordingly rather than retrying it unchanged
 pub struct Shared {
     /// Runs the commands (gate, approver and output plugins configured).
     pub engine: ExecutionEngine,
-    /// The policy and its gate, for `check_command`.
-    pub loaded: Loaded,
+    /// The policy and its gate.
+    pub session: Session,
     /// The server's flags (tags, env, cwd, timeout, source).
     pub common: Common,
     /// The MCP options.
     pub options: McpOptions,
-    /// Answers `ask` verdicts by asking the client.
-    pub approver: Arc<ElicitingApprover>,
+    /// Set when every `ask` is approved without asking: by whom (`--yes`, `policy`).
+    pub approve_unasked: Option<&'static str>,
     /// Follows output for progress notifications.
     pub output: Arc<OutputWatch>,
     /// Bounds the commands running at once.
@@ -87,7 +87,6 @@ struct CallGuard<'a> {
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.shared.approver.finish(self.id);
         self.shared.output.forget(self.id);
         self.shared
             .running
@@ -188,26 +187,20 @@ impl CloudopsServer {
             stdin: None,
         };
         let request = self.request(command, opts, &ctx);
-        if let Err(e) = prepare(&request, &EnvPolicy::default()) {
-            return Ok(tools::not_run(&e));
-        }
-        let record = match &self.shared.loaded.gate {
-            None => cloudops_execution_engine::DecisionRecord::allow_unchanged(&request),
-            Some(gate) => {
-                // Nothing runs, so nobody is asked: an `ask` is reported as such.
-                let ctx = GateContext {
-                    approver: &DenyApprover,
-                };
-                match gate.check(&request, &ctx).await {
-                    Ok(outcome) => outcome.record,
-                    Err(e) => return Ok(tools::not_run(&e)),
-                }
-            }
+        // Nothing runs, so nobody is asked: an `ask` is reported as such.
+        let decision = self
+            .shared
+            .engine
+            .decide(request.clone(), &DenyApprover, Preparation::Required)
+            .await;
+        let record = match decision {
+            Ok(record) => record,
+            Err(e) => return Ok(tools::not_run(&e)),
         };
         let policy = self
             .shared
-            .loaded
-            .policy
+            .session
+            .policy()
             .as_ref()
             .map(|p| p.path().display().to_string());
         tracing::info!(command = %request.command, allowed = record.allowed, "check_command");
@@ -278,7 +271,6 @@ impl CloudopsServer {
         };
         tracing::info!(execution = %id, command = %request.command, "run");
         let _guard = CallGuard { shared, id };
-        shared.approver.register(id, ctx.peer.clone());
         let output = shared.output.watch(id);
         shared
             .running
@@ -286,16 +278,22 @@ impl CloudopsServer {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id);
         let started = Instant::now();
-        match shared.engine.execute_with_stdin(request, stdin).await {
+        let options = RequestOptions {
+            stdin,
+            approver: Some(Arc::new(ElicitingApprover::new(
+                shared.approve_unasked,
+                ctx.peer.clone(),
+            ))),
+        };
+        match shared.engine.execute_with(request, options).await {
             Ok(_) => {}
             Err(ExecutionError::Denied {
                 plugin,
                 reason,
                 record,
             }) => {
-                let ask = shared.approver.finish(id);
                 tracing::info!(execution = %id, %plugin, %reason, "denied");
-                return tools::denied(&plugin, &reason, &record, ask.as_ref());
+                return tools::denied(&plugin, &reason, &record);
             }
             Err(e) => {
                 tracing::info!(execution = %id, error = %e, "not run");

@@ -7,8 +7,6 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::mcp::elicit::AskOutcome;
-
 /// Arguments of `run_command`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -264,13 +262,13 @@ pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
 }
 
 /// The tool error of a request the policy denied: it names the plugin and gives its reason.
-pub fn denied(
-    plugin: &str,
-    reason: &str,
-    record: &DecisionRecord,
-    ask: Option<&AskOutcome>,
-) -> CallToolResult {
-    let approval = ask.and_then(AskOutcome::explain);
+pub fn denied(plugin: &str, reason: &str, record: &DecisionRecord) -> CallToolResult {
+    // Why the asking plugin's question was not approved, when it was asked.
+    let approval = record
+        .steps
+        .iter()
+        .filter(|s| s.plugin == plugin)
+        .find_map(|s| s.approval.as_ref()?.detail.clone());
     let mut text = format!(
         "Denied by the cloudops policy: plugin '{plugin}' refused this command: {reason}\n"
     );

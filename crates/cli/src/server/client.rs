@@ -151,8 +151,8 @@ impl RemoteGate {
                     request,
                 }) => {
                     *asked = true;
-                    let yes = ctx.approver.approve(&request, &plugin, &reason).await;
-                    proto::send(&mut conn, &ToServer::Approve(yes))
+                    let answer = ctx.approver.approve(&request, &plugin, &reason).await;
+                    proto::send(&mut conn, &ToServer::Approve(answer))
                         .await
                         .map_err(broken)?;
                 }
@@ -180,9 +180,9 @@ impl RemoteGate {
         if let Some(g) = self.local.get() {
             return Ok(g.clone());
         }
-        let gate = crate::gate::build_gate(self.policy.clone(), self.hello.profile.as_deref())
-            .map_err(|e| ExecutionError::Gate(format!("{e:#}")))?;
-        Ok(self.local.get_or_init(|| gate).clone())
+        let gate = cloudops_session::build_gate(self.policy.clone(), self.hello.profile.as_deref())
+            .map_err(|e| ExecutionError::Gate(e.to_string()))?;
+        Ok(self.local.get_or_init(|| Arc::new(gate)).clone())
     }
 }
 

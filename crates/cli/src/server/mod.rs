@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cloudops_execution_engine::{Approver, ExecutionRequest, Gate, GateContext};
+use cloudops_execution_engine::{
+    Approval, Approver, ExecutionRequest, Gate, GateContext, Preparer,
+};
 use tokio::io::BufReader;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
@@ -120,15 +122,18 @@ impl State {
             // Each file is stamped before it is read: a change after that is seen by the
             // next decision, which loads again.
             let mut stamps = vec![(path.clone(), stamp(&path))];
-            let policy = crate::gate::compile(&path)?;
+            let policy = cloudops_session::compile(&path)?;
             policy.effective(profile.as_deref())?;
             for decl in policy.plugins().values() {
                 if let cloudops_policy::PluginOrigin::File(f) = &decl.origin {
                     stamps.push((f.clone(), stamp(f)));
                 }
             }
-            let gate = crate::gate::build_gate(policy, profile.as_deref())?;
-            Ok(ServedPolicy { stamps, gate })
+            let gate = cloudops_session::build_gate(policy, profile.as_deref())?;
+            Ok(ServedPolicy {
+                stamps,
+                gate: Arc::new(gate),
+            })
         })
         .await??;
         let gate = (loaded.gate.clone(), loaded.stamps[0].1);
@@ -341,18 +346,23 @@ struct RemoteApprover(Arc<Mutex<Conn>>);
 
 #[async_trait::async_trait]
 impl Approver for RemoteApprover {
-    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
+    async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> Approval {
         let mut conn = self.0.lock().await;
         let ask = ToClient::Ask {
             plugin: plugin.into(),
             reason: reason.into(),
             request: Box::new(request.clone()),
         };
-        if conn.send(&ask).await.is_err() {
-            return false;
+        let lost = |e: String| Approval::refused("client").with_detail(e);
+        if let Err(e) = conn.send(&ask).await {
+            return lost(format!("the client could not be asked: {e}"));
         }
-        // Anything but a yes (a broken connection included) is a no.
-        matches!(conn.recv().await, Ok(Some(ToServer::Approve(true))))
+        // Anything but an answer (a broken connection included) is a no.
+        match conn.recv().await {
+            Ok(Some(ToServer::Approve(answer))) => answer,
+            Ok(_) => lost("the client answered something else".into()),
+            Err(e) => lost(format!("the client's answer was lost: {e}")),
+        }
     }
 }
 
@@ -398,14 +408,16 @@ async fn serve_one(state: &State, stream: UnixStream) -> anyhow::Result<()> {
     };
     drop(c);
     let approver = RemoteApprover(conn.clone());
-    let outcome = gate
-        .check(
-            &request,
-            &GateContext {
-                approver: &approver,
-            },
-        )
-        .await;
+    // The client's engine applied its defaults; the request is prepared here as this
+    // server's engine would prepare it (the client prepares it again before it runs).
+    let preparer = Preparer::default_for_process();
+    let prepared = preparer.prepare(&request).ok();
+    let ctx = GateContext {
+        approver: &approver,
+        prepared: prepared.as_ref(),
+        preparer,
+    };
+    let outcome = gate.check(&request, &ctx).await;
     let mut c = conn.lock().await;
     let outcome = match outcome {
         Ok(o) => o,

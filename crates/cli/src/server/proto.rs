@@ -31,8 +31,8 @@ pub enum ToServer {
     Hello(Hello),
     /// The request to decide.
     Check(Box<ExecutionRequest>),
-    /// The answer to an `ask`.
-    Approve(bool),
+    /// The answer to an `ask`: the client's approver's, as it gave it.
+    Approve(cloudops_execution_engine::Approval),
     /// One batch of output for the execution's output plugins.
     Filter(Vec<OutputChunk>),
     /// The output has ended.

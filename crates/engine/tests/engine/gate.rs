@@ -58,7 +58,11 @@ impl Gate for TestGate {
                 record.reason = Some("forbidden word".into());
             }
             if command.contains("please-ask") {
-                let ok = ctx.approver.approve(request, "test-gate", "asks").await;
+                let ok = ctx
+                    .approver
+                    .approve(request, "test-gate", "asks")
+                    .await
+                    .granted;
                 record.allowed = ok;
                 record.verdict = if ok { Verdict::Ask } else { Verdict::Deny };
                 record.plugin = Some("test-gate".into());
@@ -177,8 +181,13 @@ async fn ask_goes_to_the_approver_which_denies_by_default() {
     struct Yes;
     #[async_trait]
     impl cloudops_execution_engine::Approver for Yes {
-        async fn approve(&self, _: &ExecutionRequest, _: &str, _: &str) -> bool {
-            true
+        async fn approve(
+            &self,
+            _: &ExecutionRequest,
+            _: &str,
+            _: &str,
+        ) -> cloudops_execution_engine::gate::Approval {
+            cloudops_execution_engine::gate::Approval::granted("test")
         }
     }
     let engine = ExecutionEngine::new(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use cloudops_execution_engine::{Approver, ExecutionRequest, Gate, GateContext, Verdict};
+use cloudops_execution_engine::{Approval, Approver, ExecutionRequest, Gate, GateContext, Verdict};
 use cloudops_plugin_host::{
     ChainGate, FailurePolicy, LoadedPlugin, Mode, PluginSelector, Selection,
 };
@@ -89,11 +89,15 @@ struct Counting(AtomicUsize, bool);
 
 #[async_trait]
 impl Approver for Counting {
-    async fn approve(&self, _: &ExecutionRequest, plugin: &str, reason: &str) -> bool {
+    async fn approve(&self, _: &ExecutionRequest, plugin: &str, reason: &str) -> Approval {
         assert_eq!(plugin, "ask");
         assert_eq!(reason, "prod change");
         self.0.fetch_add(1, Ordering::SeqCst);
-        self.1
+        if self.1 {
+            Approval::granted("test")
+        } else {
+            Approval::refused("test")
+        }
     }
 }
 
@@ -102,13 +106,13 @@ async fn ask_goes_to_the_approver_and_continues_only_if_approved() {
     let g = gate(vec![load(&spec("ask", "prod change")), deny_rm()]);
     let yes = Counting(AtomicUsize::new(0), true);
     let r = g
-        .check(&shell("ls"), &GateContext { approver: &yes })
+        .check(&shell("ls"), &GateContext::unprepared(&yes))
         .await
         .unwrap()
         .record;
     assert!(r.allowed);
     assert_eq!(r.verdict, Verdict::Ask);
-    assert_eq!(r.steps[0].approved, Some(true));
+    assert_eq!(r.steps[0].approval, Some(Approval::granted("test")));
     assert_eq!(r.steps.len(), 2, "the chain continued");
     assert_eq!(yes.0.load(Ordering::SeqCst), 1);
 
@@ -116,7 +120,12 @@ async fn ask_goes_to_the_approver_and_continues_only_if_approved() {
     assert!(!r.allowed);
     assert_eq!(r.plugin.as_deref(), Some("ask"));
     assert_eq!(r.reason.as_deref(), Some("prod change"));
-    assert_eq!(r.steps[0].approved, Some(false));
+    let answer = r.steps[0]
+        .approval
+        .as_ref()
+        .expect("the approver's answer is recorded");
+    assert!(!answer.granted);
+    assert_eq!(answer.by, "nobody");
 }
 
 #[tokio::test]

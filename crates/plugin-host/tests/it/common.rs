@@ -144,13 +144,8 @@ pub fn gate(plugins: Vec<Arc<LoadedPlugin>>) -> ChainGate {
 
 /// The decision of `g` on `req`, with `ask` denied.
 pub async fn decide(g: &ChainGate, req: &ExecutionRequest) -> DecisionRecord {
-    g.check(
-        req,
-        &GateContext {
-            approver: &DenyApprover,
-        },
-    )
-    .await
-    .unwrap()
-    .record
+    g.check(req, &GateContext::unprepared(&DenyApprover))
+        .await
+        .unwrap()
+        .record
 }

@@ -11,16 +11,11 @@ use crate::common::{host, hostile, load, shell, spec};
 
 async fn chain(plugins: Vec<Arc<LoadedPlugin>>) -> Box<dyn OutputFilter> {
     let g = ChainGate::new(host(), Arc::new(StaticSelector(plugins)));
-    g.check(
-        &shell("true"),
-        &GateContext {
-            approver: &DenyApprover,
-        },
-    )
-    .await
-    .unwrap()
-    .output
-    .expect("an output chain")
+    g.check(&shell("true"), &GateContext::unprepared(&DenyApprover))
+        .await
+        .unwrap()
+        .output
+        .expect("an output chain")
 }
 
 fn out(text: &str) -> Vec<OutputChunk> {
@@ -38,12 +33,7 @@ async fn no_output_plugin_means_no_filter() {
         Arc::new(StaticSelector(vec![load(&spec("allow-all", "{}"))])),
     );
     let o = g
-        .check(
-            &shell("true"),
-            &GateContext {
-                approver: &DenyApprover,
-            },
-        )
+        .check(&shell("true"), &GateContext::unprepared(&DenyApprover))
         .await
         .unwrap();
     assert!(o.output.is_none());

@@ -16,12 +16,7 @@ async fn probe(attack: &str, port: Option<u16>) -> String {
     }
     let g = ChainGate::new(host(), Arc::new(StaticSelector(vec![load(&s)])));
     let r = g
-        .check(
-            &shell("true"),
-            &GateContext {
-                approver: &DenyApprover,
-            },
-        )
+        .check(&shell("true"), &GateContext::unprepared(&DenyApprover))
         .await
         .unwrap()
         .record;
@@ -200,13 +195,8 @@ async fn check_capturing(gate: &ChainGate, cmd: &str) -> (DecisionRecord, Vec<Ev
 
     let capture = Capture::default();
     let r = async {
-        gate.check(
-            &shell(cmd),
-            &GateContext {
-                approver: &DenyApprover,
-            },
-        )
-        .await
+        gate.check(&shell(cmd), &GateContext::unprepared(&DenyApprover))
+            .await
     }
     .with_subscriber(capture.clone())
     .await
@@ -304,12 +294,7 @@ async fn a_log_flood_in_on_output_is_capped_per_batch() {
         Arc::new(StaticSelector(vec![load(&hostile("log-flood", "output"))])),
     );
     let mut filter = g
-        .check(
-            &shell("ls -la"),
-            &GateContext {
-                approver: &DenyApprover,
-            },
-        )
+        .check(&shell("ls -la"), &GateContext::unprepared(&DenyApprover))
         .await
         .unwrap()
         .output
