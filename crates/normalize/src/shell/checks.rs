@@ -1,12 +1,12 @@
 //! Rules on particular commands: names that run strings as code (`eval`, `source`,
 //! `trap`, `alias`), `exec` with dynamic words, `PATH` changes, and the script of
-//! `sh|bash|dash|zsh|ksh|mksh -c SCRIPT`, analysed as a nested shell.
+//! `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT` (the shells [`cloudops_shells`] marks as
+//! host-parsed), analysed as a nested shell.
+
+use cloudops_shells::host_parses;
 
 use super::words::clip;
 use super::{Analyzer, Parts, PathOverride};
-
-/// Shell names whose `-c` argument is analysed.
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
 
 /// Bash builtins and reserved words: a command with one of these names runs no program.
 const BUILTINS: &[&str] = &[
@@ -98,7 +98,7 @@ const BUILTINS: &[&str] = &[
 /// True when some word of `argv` names a shell whose `-c` script would be analysed (a
 /// cheap test that keeps argv without one off the analyser).
 pub(crate) fn mentions_shell(argv: &[String]) -> bool {
-    argv.iter().any(|w| SHELLS.contains(&basename(w)))
+    argv.iter().any(|w| host_parses(basename(w)))
 }
 
 /// True for a bash builtin or reserved word.
@@ -235,13 +235,10 @@ impl Analyzer {
             .as_ref()
             .is_some_and(|p| *p != PathOverride::Inherit);
         for i in e..argv.len() {
-            if !parts.argv_dynamic[i] && SHELLS.contains(&basename(&argv[i])) {
+            if !parts.argv_dynamic[i] && host_parses(basename(&argv[i])) {
                 let mut start = i;
                 if basename(&argv[i]) == "busybox" {
-                    if argv
-                        .get(i + 1)
-                        .is_some_and(|s| SHELLS.contains(&s.as_str()))
-                    {
+                    if argv.get(i + 1).is_some_and(|s| host_parses(s)) {
                         start = i + 1;
                     } else {
                         continue;
