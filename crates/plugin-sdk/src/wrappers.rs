@@ -8,7 +8,8 @@
 //!
 //! Handled: `env`, `sudo`, `doas`, `nice`, `nohup`, `timeout`, `stdbuf`, `xargs`,
 //! `command`, `exec`, `time`, `eval`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
-//! `find -exec/-execdir/-ok/-okdir`, and `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT`.
+//! `find -exec/-execdir/-ok/-okdir`, and `SHELL -c SCRIPT` for the shells of [`SHELLS`]
+//! (`sh`, `bash`, `dash`, `zsh`, `ksh`, `mksh`, `ash`, `yash`, `fish`, `rbash`).
 //! The host already parses a static `-c` script into extra simple commands (context
 //! `shell-c`); the small splitter here is a second line for argv it did not parse, and
 //! gives up (an *opaque* invocation) on anything beyond words, quotes, `;`, `&&`, `||`,
@@ -19,16 +20,14 @@ use crate::path::basename;
 use crate::request::shell_join;
 use crate::{Request, SimpleCommand};
 
-/// Shells whose `-c` argument is a script.
-pub const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "rbash",
-];
+/// Shells whose `-c` argument is a script: the names of `cloudops_shells::SHELLS` marked
+/// `c_script`.
+pub use cloudops_shells::C_SCRIPT_SHELLS as SHELLS;
 
 /// Shells whose `-c` script the host analyses itself (into commands with context
-/// `shell-c`), wherever the shell stands in a command's argv. Kept equal to the host
-/// normaliser's list.
-pub const HOST_PARSED_SHELLS: &[&str] =
-    &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
+/// `shell-c`), wherever the shell stands in a command's argv: the same table the host
+/// normaliser reads (`busybox` stands for the shell named after it).
+pub use cloudops_shells::HOST_PARSED_SHELLS;
 
 /// How deep wrappers are followed (`sudo sudo sudo ...`); deeper is opaque.
 const MAX_DEPTH: usize = 12;
