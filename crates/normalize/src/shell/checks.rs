@@ -125,6 +125,48 @@ fn shown(argv: &[String]) -> String {
     clip(&words.join(" "))
 }
 
+/// Skips the wrappers at the start of `parts.argv` that run a builtin or replace the
+/// shell (`builtin`, `command`, `exec`, with their options), up to a dynamic word: the
+/// index of the word they run and whether `exec` was among them. `None` for
+/// `command -v`/`-V`, which only looks a name up.
+fn skip_builtin_wrappers(parts: &Parts) -> Option<(usize, bool)> {
+    let argv = &parts.argv;
+    let mut e = 0;
+    let mut via_exec = false;
+    while e < argv.len() && !parts.argv_dynamic[e] {
+        match argv[e].as_str() {
+            "builtin" => e += 1,
+            "command" => {
+                e += 1;
+                while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                    if argv[e].contains(['v', 'V']) {
+                        return None;
+                    }
+                    e += 1;
+                }
+                if argv.get(e).is_some_and(|w| w == "--") {
+                    e += 1;
+                }
+            }
+            "exec" => {
+                via_exec = true;
+                e += 1;
+                while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                    if argv[e].contains('a') {
+                        e += 1;
+                    }
+                    e += 1;
+                }
+                if argv.get(e).is_some_and(|w| w == "--") {
+                    e += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    Some((e, via_exec))
+}
+
 impl Analyzer {
     /// Applies the rules on one command (before it is stored).
     pub(crate) fn check_command(&mut self, parts: &Parts) {
@@ -139,40 +181,9 @@ impl Analyzer {
             self.flag(format!("command name is dynamic: `{}`", clip(&argv[0])));
             return;
         }
-        // Wrappers that run a builtin or replace the shell.
-        let mut e = 0;
-        let mut via_exec = false;
-        while e < argv.len() && !parts.argv_dynamic[e] {
-            match argv[e].as_str() {
-                "builtin" => e += 1,
-                "command" => {
-                    e += 1;
-                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
-                        if argv[e].contains(['v', 'V']) {
-                            return; // `command -v NAME` only looks NAME up
-                        }
-                        e += 1;
-                    }
-                    if argv.get(e).is_some_and(|w| w == "--") {
-                        e += 1;
-                    }
-                }
-                "exec" => {
-                    via_exec = true;
-                    e += 1;
-                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
-                        if argv[e].contains('a') {
-                            e += 1;
-                        }
-                        e += 1;
-                    }
-                    if argv.get(e).is_some_and(|w| w == "--") {
-                        e += 1;
-                    }
-                }
-                _ => break,
-            }
-        }
+        let Some((e, via_exec)) = skip_builtin_wrappers(parts) else {
+            return; // `command -v NAME` only looks NAME up
+        };
         if via_exec && parts.argv_dynamic.iter().any(|d| *d) {
             self.flag(format!("exec runs a dynamic command: `{}`", shown(argv)));
         }
@@ -183,6 +194,13 @@ impl Analyzer {
             self.flag(format!("command name is dynamic: `{}`", clip(&argv[e])));
             return;
         }
+        self.check_named(argv, e);
+        self.find_shell_c(parts, e);
+    }
+
+    /// The rules on the command `argv[e]` names (after `builtin`, `command`, `exec`):
+    /// names that run strings or files as code, and names that change `PATH`.
+    fn check_named(&mut self, argv: &[String], e: usize) {
         let args = &argv[e + 1..];
         match argv[e].as_str() {
             "eval" if !args.is_empty() => {
@@ -229,7 +247,12 @@ impl Analyzer {
             }
             _ => {}
         }
-        // `sh -c SCRIPT`, as the command itself or behind a wrapper (`env`, `sudo`, ...).
+    }
+
+    /// `sh -c SCRIPT` from `argv[e]` on, as the command itself or behind a wrapper (`env`,
+    /// `sudo`, ...): the script of the first shell the host parses is analysed.
+    fn find_shell_c(&mut self, parts: &Parts, e: usize) {
+        let argv = &parts.argv;
         let inherited = parts
             .path
             .as_ref()
