@@ -311,174 +311,211 @@ fn unwrap(argv: &[String]) -> Vec<Inner> {
     let Some(a0) = argv.first() else {
         return Vec::new();
     };
-    let name = basename(a0);
     let args = &argv[1..];
-    let rest = |spec: &Spec| -> Vec<String> { args[skip_options(args, spec)..].to_vec() };
-    let simple = |v: Vec<String>| {
-        if v.is_empty() {
-            vec![]
-        } else {
-            vec![Inner::run(v)]
-        }
-    };
-    match name {
+    match basename(a0) {
         "env" => unwrap_env(args),
-        "sudo" => {
-            let spec = Spec {
-                short_values: "ughpCDrtTUR",
-                long_values: &[
-                    "user",
-                    "group",
-                    "host",
-                    "prompt",
-                    "close-from",
-                    "chdir",
-                    "role",
-                    "type",
-                    "command-timeout",
-                    "other-user",
-                    "chroot",
-                ],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            if args[..i].iter().any(|a| a == "-e" || a == "--edit") {
-                return Vec::new();
-            }
-            with_assignments(&args[i..])
-        }
-        "doas" => simple(rest(&Spec {
-            short_values: "aCu",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "nice" => simple(rest(&Spec {
-            short_values: "n",
-            long_values: &["adjustment"],
-            short_optional: "0123456789",
-        })),
-        "nohup" | "busybox" | "unbuffer" => simple(rest(&Spec {
-            short_values: "",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "setsid" => simple(rest(&Spec {
-            short_values: "",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "ionice" => simple(rest(&Spec {
-            short_values: "cnpPu",
-            long_values: &["class", "classdata", "pid", "pgid", "uid"],
-            short_optional: "",
-        })),
-        "stdbuf" => simple(rest(&Spec {
-            short_values: "ioe",
-            long_values: &["input", "output", "error"],
-            short_optional: "",
-        })),
-        "timeout" => {
-            let spec = Spec {
-                short_values: "sk",
-                long_values: &["signal", "kill-after"],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
-        }
-        "chroot" => {
-            let spec = Spec {
-                short_values: "",
-                long_values: &["userspec", "groups"],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
-        }
-        "time" => simple(rest(&Spec {
-            short_values: "fo",
-            long_values: &["format", "output"],
-            short_optional: "",
-        })),
-        "command" => {
-            let spec = Spec {
-                short_values: "",
-                long_values: &[],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            if args[..i].iter().any(|a| a.contains('v') || a.contains('V')) {
-                return Vec::new();
-            }
-            simple(args[i..].to_vec())
-        }
-        "exec" => simple(rest(&Spec {
-            short_values: "a",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "xargs" => {
-            let spec = Spec {
-                short_values: "adEILnPs",
-                long_values: &[
-                    "arg-file",
-                    "delimiter",
-                    "eof",
-                    "replace",
-                    "max-lines",
-                    "max-args",
-                    "max-procs",
-                    "max-chars",
-                    "process-slot-var",
-                ],
-                short_optional: "eil",
-            };
-            let mut cmd = rest(&spec);
-            if cmd.is_empty() {
-                cmd = vec!["echo".to_string()];
-            }
-            vec![Inner {
-                argv: cmd,
-                stdin_operands: true,
-                ..Inner::default()
-            }]
-        }
-        "watch" => {
-            let spec = Spec {
-                short_values: "nq",
-                long_values: &["interval", "equexit"],
-                short_optional: "d",
-            };
-            let words = rest(&spec);
-            if words.is_empty() {
-                return Vec::new();
-            }
-            split_script(&words.join(" "))
-        }
-        "su" | "runuser" => {
-            let mut i = 0;
-            while i < args.len() {
-                let a = args[i].as_str();
-                if a == "-c" || a == "--command" {
-                    return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
-                }
-                if let Some(s) = a.strip_prefix("--command=") {
-                    return split_script(s);
-                }
-                i += 1;
-            }
-            Vec::new()
-        }
-        "eval" => {
-            if args.is_empty() {
-                return Vec::new();
-            }
-            split_script(&args.join(" "))
-        }
+        "sudo" => unwrap_sudo(args),
+        "doas" => simple(rest(args, &DOAS)),
+        "nice" => simple(rest(args, &NICE)),
+        "nohup" | "busybox" | "unbuffer" | "setsid" => simple(rest(args, &NO_VALUES)),
+        "ionice" => simple(rest(args, &IONICE)),
+        "stdbuf" => simple(rest(args, &STDBUF)),
+        "timeout" => simple(after_operand(args, &TIMEOUT)),
+        "chroot" => simple(after_operand(args, &CHROOT)),
+        "time" => simple(rest(args, &TIME)),
+        "command" => unwrap_command(args),
+        "exec" => simple(rest(args, &EXEC)),
+        "xargs" => unwrap_xargs(args),
+        "watch" => unwrap_watch(args),
+        "su" | "runuser" => unwrap_su(args),
+        "eval" => unwrap_eval(args),
         "find" => unwrap_find(args),
         shell if SHELLS.contains(&shell) => unwrap_shell(args),
         _ => Vec::new(),
     }
+}
+
+/// Options of wrappers that take no value (`nohup`, `busybox`, `unbuffer`, `setsid`,
+/// `command`).
+const NO_VALUES: Spec = Spec {
+    short_values: "",
+    long_values: &[],
+    short_optional: "",
+};
+
+const SUDO: Spec = Spec {
+    short_values: "ughpCDrtTUR",
+    long_values: &[
+        "user",
+        "group",
+        "host",
+        "prompt",
+        "close-from",
+        "chdir",
+        "role",
+        "type",
+        "command-timeout",
+        "other-user",
+        "chroot",
+    ],
+    short_optional: "",
+};
+
+const DOAS: Spec = Spec {
+    short_values: "aCu",
+    long_values: &[],
+    short_optional: "",
+};
+
+const NICE: Spec = Spec {
+    short_values: "n",
+    long_values: &["adjustment"],
+    short_optional: "0123456789",
+};
+
+const IONICE: Spec = Spec {
+    short_values: "cnpPu",
+    long_values: &["class", "classdata", "pid", "pgid", "uid"],
+    short_optional: "",
+};
+
+const STDBUF: Spec = Spec {
+    short_values: "ioe",
+    long_values: &["input", "output", "error"],
+    short_optional: "",
+};
+
+const TIMEOUT: Spec = Spec {
+    short_values: "sk",
+    long_values: &["signal", "kill-after"],
+    short_optional: "",
+};
+
+const CHROOT: Spec = Spec {
+    short_values: "",
+    long_values: &["userspec", "groups"],
+    short_optional: "",
+};
+
+const TIME: Spec = Spec {
+    short_values: "fo",
+    long_values: &["format", "output"],
+    short_optional: "",
+};
+
+const EXEC: Spec = Spec {
+    short_values: "a",
+    long_values: &[],
+    short_optional: "",
+};
+
+const XARGS: Spec = Spec {
+    short_values: "adEILnPs",
+    long_values: &[
+        "arg-file",
+        "delimiter",
+        "eof",
+        "replace",
+        "max-lines",
+        "max-args",
+        "max-procs",
+        "max-chars",
+        "process-slot-var",
+    ],
+    short_optional: "eil",
+};
+
+const WATCH: Spec = Spec {
+    short_values: "nq",
+    long_values: &["interval", "equexit"],
+    short_optional: "d",
+};
+
+/// The words of `args` after the wrapper's options: the command it runs.
+fn rest(args: &[String], spec: &Spec) -> Vec<String> {
+    args[skip_options(args, spec)..].to_vec()
+}
+
+/// The words of `args` after the wrapper's options and one operand (`timeout DURATION`,
+/// `chroot NEWROOT`): the command it runs.
+fn after_operand(args: &[String], spec: &Spec) -> Vec<String> {
+    let i = skip_options(args, spec);
+    args.get(i + 1..).unwrap_or(&[]).to_vec()
+}
+
+/// `argv` as the one command a wrapper runs; nothing when it is empty.
+fn simple(argv: Vec<String>) -> Vec<Inner> {
+    if argv.is_empty() {
+        vec![]
+    } else {
+        vec![Inner::run(argv)]
+    }
+}
+
+/// `sudo [options] [NAME=value...] COMMAND`; nothing for `sudo -e`, which edits files.
+fn unwrap_sudo(args: &[String]) -> Vec<Inner> {
+    let i = skip_options(args, &SUDO);
+    if args[..i].iter().any(|a| a == "-e" || a == "--edit") {
+        return Vec::new();
+    }
+    with_assignments(&args[i..])
+}
+
+/// `command [options] COMMAND`; nothing for `command -v`/`-V`, which only looks a name up.
+fn unwrap_command(args: &[String]) -> Vec<Inner> {
+    let i = skip_options(args, &NO_VALUES);
+    if args[..i].iter().any(|a| a.contains('v') || a.contains('V')) {
+        return Vec::new();
+    }
+    simple(args[i..].to_vec())
+}
+
+/// `xargs [options] [COMMAND]`: the command (`echo` by default) with operands appended
+/// from stdin.
+fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
+    let mut cmd = rest(args, &XARGS);
+    if cmd.is_empty() {
+        cmd = vec!["echo".to_string()];
+    }
+    vec![Inner {
+        argv: cmd,
+        stdin_operands: true,
+        ..Inner::default()
+    }]
+}
+
+/// `watch [options] COMMAND...`: the words joined and run as a script.
+fn unwrap_watch(args: &[String]) -> Vec<Inner> {
+    let words = rest(args, &WATCH);
+    if words.is_empty() {
+        return Vec::new();
+    }
+    split_script(&words.join(" "))
+}
+
+/// `su`/`runuser ... -c SCRIPT` (or `--command SCRIPT`, `--command=SCRIPT`); nothing
+/// without a script.
+fn unwrap_su(args: &[String]) -> Vec<Inner> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-c" || a == "--command" {
+            return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
+        }
+        if let Some(s) = a.strip_prefix("--command=") {
+            return split_script(s);
+        }
+        i += 1;
+    }
+    Vec::new()
+}
+
+/// `eval WORD...`: the words joined and run as a script.
+fn unwrap_eval(args: &[String]) -> Vec<Inner> {
+    if args.is_empty() {
+        return Vec::new();
+    }
+    split_script(&args.join(" "))
 }
 
 fn with_assignments(words: &[String]) -> Vec<Inner> {
