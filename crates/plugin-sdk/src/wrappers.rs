@@ -747,12 +747,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             '&' | '|' => {
                 flush!();
                 let doubled = chars.get(i + 1) == Some(&c);
-                toks.push(Tok::Op(match (c, doubled) {
-                    ('&', true) => "&&",
-                    ('|', true) => "||",
-                    ('&', false) => "&",
-                    _ => "|",
-                }));
+                toks.push(Tok::Op(control_operator(c, doubled)));
                 i += if doubled { 2 } else { 1 };
             }
             '<' | '>' => {
@@ -777,36 +772,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             '\'' => {
                 in_word = true;
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&x| x == '\'')
-                    .ok_or("unclosed single quote")?;
-                word.extend(&chars[i + 1..i + 1 + end]);
-                i += end + 2;
+                i = single_quoted(&chars, i, &mut word)?;
             }
             '"' => {
                 in_word = true;
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err("unclosed double quote".to_string()),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('$') | Some('`') => {
-                            return Err("an expansion inside double quotes".to_string());
-                        }
-                        Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
-                            word.push(chars[i + 1]);
-                            i += 2;
-                        }
-                        Some(&x) => {
-                            word.push(x);
-                            i += 1;
-                        }
-                    }
-                }
+                i = double_quoted(&chars, i, &mut word)?;
             }
             '\\' => {
                 in_word = true;
@@ -836,6 +806,51 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
         toks.push(Tok::Word(word));
     }
     Ok(toks)
+}
+
+/// The name of the control operator `c` (`&` or `|`), `doubled` or not.
+fn control_operator(c: char, doubled: bool) -> &'static str {
+    match (c, doubled) {
+        ('&', true) => "&&",
+        ('|', true) => "||",
+        ('&', false) => "&",
+        _ => "|",
+    }
+}
+
+/// Adds to `word` the single-quoted text whose opening quote is `chars[i]`; returns the
+/// index after its closing quote.
+fn single_quoted(chars: &[char], i: usize, word: &mut String) -> Result<usize, String> {
+    let end = chars[i + 1..]
+        .iter()
+        .position(|&x| x == '\'')
+        .ok_or("unclosed single quote")?;
+    word.extend(&chars[i + 1..i + 1 + end]);
+    Ok(i + end + 2)
+}
+
+/// Adds to `word` the double-quoted text whose opening quote is `chars[i]`, backslash
+/// escapes resolved; returns the index after its closing quote. An expansion inside is an
+/// error: the splitter does not evaluate it.
+fn double_quoted(chars: &[char], i: usize, word: &mut String) -> Result<usize, String> {
+    let mut i = i + 1;
+    loop {
+        match chars.get(i) {
+            None => return Err("unclosed double quote".to_string()),
+            Some('"') => return Ok(i + 1),
+            Some('$') | Some('`') => {
+                return Err("an expansion inside double quotes".to_string());
+            }
+            Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
+                word.push(chars[i + 1]);
+                i += 2;
+            }
+            Some(&x) => {
+                word.push(x);
+                i += 1;
+            }
+        }
+    }
 }
 
 /// One simple command of a split script: `(leading assignments, argv)`.
