@@ -66,7 +66,7 @@ pub fn engine_config(
                 UserError::new(format!("could not open the decision log '{}'", path.display()))
                     .hint("commands do not run without their decision log; fix the path, or pass another --audit-log"),
             ),
-            other => other.into(),
+            other => crate::render::session_error(other),
         })
 }
 

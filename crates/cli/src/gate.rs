@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cloudops_session::Session;
 
-use crate::render::UserError;
+use crate::render::{UserError, session_error};
 use crate::settings::Common;
 
 /// Opens the session the settings name: the policy (if any) under the profile, with every
@@ -33,7 +33,7 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
         .is_some()
         .then(|| crate::server::proto::stamp(path))
         .flatten();
-    let policy = cloudops_session::compile(path)?;
+    let policy = cloudops_session::compile(path).map_err(session_error)?;
     let profile = common.profile.as_deref();
     policy.effective(profile)?;
     if common.verbosity > 0 {
@@ -55,5 +55,5 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
             Err(_) => {}
         }
     }
-    Ok(Session::with_local_gate(policy, profile)?)
+    Session::with_local_gate(policy, profile).map_err(session_error)
 }

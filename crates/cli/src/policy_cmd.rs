@@ -9,16 +9,16 @@ use cloudops_session::Session;
 use serde_json::json;
 
 use crate::approver::{AskMode, CliApprover};
-use crate::render::EXIT_FAILED;
+use crate::render::{EXIT_FAILED, session_error};
 use crate::settings::Common;
 
 /// Compiles the policy and loads every plugin under every profile (and under none).
 pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let policy = cloudops_session::compile(path)?;
+    let policy = cloudops_session::compile(path).map_err(session_error)?;
     let mut profiles: Vec<Option<&str>> = vec![None];
     profiles.extend(policy.profiles().keys().map(|k| Some(k.as_str())));
     for p in &profiles {
-        cloudops_session::build_gate(policy.clone(), *p)?;
+        cloudops_session::build_gate(policy.clone(), *p).map_err(session_error)?;
     }
     let rules = policy.rules().len()
         + policy
@@ -50,7 +50,7 @@ pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
 /// seen. A request that cannot be prepared on this machine (a program it lacks) is still
 /// decided, so that a policy's tests give the same answers everywhere.
 pub async fn test(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let policy = cloudops_session::compile(path)?;
+    let policy = cloudops_session::compile(path).map_err(session_error)?;
     let mut engines: HashMap<Option<String>, Arc<ExecutionEngine>> = HashMap::new();
     let approver = Arc::new(CliApprover::new(AskMode::Approve("policy test")));
     let (mut passed, mut failed) = (0, 0);
@@ -60,7 +60,8 @@ pub async fn test(common: &Common, path: &Path) -> anyhow::Result<i32> {
         let engine = match engines.get(&profile) {
             Some(e) => e.clone(),
             None => {
-                let session = Session::with_local_gate(policy.clone(), profile.as_deref())?;
+                let session = Session::with_local_gate(policy.clone(), profile.as_deref())
+                    .map_err(session_error)?;
                 let e = Arc::new(ExecutionEngine::new(
                     session.decision_config(approver.clone()),
                 ));

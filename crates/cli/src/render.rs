@@ -55,6 +55,20 @@ impl std::fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
+/// A session's error as the renderer reads it: a policy error itself (it is shown at its
+/// file:line:column), a plugin that failed to load under the policy's name, the rest as is.
+pub fn session_error(e: cloudops_session::SessionError) -> anyhow::Error {
+    use cloudops_session::SessionError;
+    match e {
+        SessionError::Policy(p) => p.into(),
+        SessionError::Plugins { path, source } => anyhow::Error::new(source).context(format!(
+            "could not load the plugins of policy '{}'",
+            path.display()
+        )),
+        other => other.into(),
+    }
+}
+
 /// The exit code for an error: 126 denied, 127 not found, 124 timeout, else 125.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     // A context value is found by `downcast_ref` on the error, not by walking its chain.

@@ -13,17 +13,6 @@ use crate::config::EnvPolicy;
 use crate::error::ExecutionError;
 use crate::types::{Command, ExecutionRequest};
 
-/// Shells accepted by name in `Command::Shell`, with the flags that make them
-/// non-interactive and skip profile and rc files.
-pub const KNOWN_SHELLS: &[(&str, &[&str])] = &[
-    ("bash", &["--noprofile", "--norc"]),
-    ("sh", &[]),
-    ("dash", &[]),
-    ("zsh", &["-f"]),
-    ("ksh", &[]),
-    ("mksh", &[]),
-];
-
 /// A request resolved down to what `execve` gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedCommand {
@@ -185,10 +174,7 @@ pub fn read_shebang(path: &Path) -> Result<Option<Shebang>, ExecutionError> {
 
 fn shell_flags(shell_path: &Path) -> Option<&'static [&'static str]> {
     let name = shell_path.file_name()?.to_str()?;
-    KNOWN_SHELLS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, flags)| *flags)
+    cloudops_shells::engine_flags(name)
 }
 
 fn is_aws_word(s: &str) -> bool {
@@ -380,10 +366,12 @@ fn prepare_shell(command: &str, shell: &str, at: Lookup<'_>) -> Result<Resolved,
             )));
         }
         PathBuf::from(shell)
-    } else if KNOWN_SHELLS.iter().any(|(n, _)| *n == shell) {
+    } else if cloudops_shells::engine_flags(shell).is_some() {
         at.resolve(shell)?
     } else {
-        let known: Vec<_> = KNOWN_SHELLS.iter().map(|(n, _)| *n).collect();
+        let known: Vec<_> = cloudops_shells::accepted_by_engine()
+            .map(|s| s.name)
+            .collect();
         return Err(invalid(format!(
             "unknown shell '{shell}': use one of {} or an absolute path",
             known.join(", ")

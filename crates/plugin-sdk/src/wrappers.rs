@@ -8,7 +8,8 @@
 //!
 //! Handled: `env`, `sudo`, `doas`, `nice`, `nohup`, `timeout`, `stdbuf`, `xargs`,
 //! `command`, `exec`, `time`, `eval`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
-//! `find -exec/-execdir/-ok/-okdir`, and `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT`.
+//! `find -exec/-execdir/-ok/-okdir`, and `SHELL -c SCRIPT` for the shells of [`SHELLS`]
+//! (`sh`, `bash`, `dash`, `zsh`, `ksh`, `mksh`, `ash`, `yash`, `fish`, `rbash`).
 //! The host already parses a static `-c` script into extra simple commands (context
 //! `shell-c`); the small splitter here is a second line for argv it did not parse, and
 //! gives up (an *opaque* invocation) on anything beyond words, quotes, `;`, `&&`, `||`,
@@ -19,16 +20,14 @@ use crate::path::basename;
 use crate::request::shell_join;
 use crate::{Request, SimpleCommand};
 
-/// Shells whose `-c` argument is a script.
-pub const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "rbash",
-];
+/// Shells whose `-c` argument is a script: the names of `cloudops_shells::SHELLS` marked
+/// `c_script`.
+pub use cloudops_shells::C_SCRIPT_SHELLS as SHELLS;
 
 /// Shells whose `-c` script the host analyses itself (into commands with context
-/// `shell-c`), wherever the shell stands in a command's argv. Kept equal to the host
-/// normaliser's list.
-pub const HOST_PARSED_SHELLS: &[&str] =
-    &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
+/// `shell-c`), wherever the shell stands in a command's argv: the same table the host
+/// normaliser reads (`busybox` stands for the shell named after it).
+pub use cloudops_shells::HOST_PARSED_SHELLS;
 
 /// How deep wrappers are followed (`sudo sudo sudo ...`); deeper is opaque.
 const MAX_DEPTH: usize = 12;
@@ -312,174 +311,211 @@ fn unwrap(argv: &[String]) -> Vec<Inner> {
     let Some(a0) = argv.first() else {
         return Vec::new();
     };
-    let name = basename(a0);
     let args = &argv[1..];
-    let rest = |spec: &Spec| -> Vec<String> { args[skip_options(args, spec)..].to_vec() };
-    let simple = |v: Vec<String>| {
-        if v.is_empty() {
-            vec![]
-        } else {
-            vec![Inner::run(v)]
-        }
-    };
-    match name {
+    match basename(a0) {
         "env" => unwrap_env(args),
-        "sudo" => {
-            let spec = Spec {
-                short_values: "ughpCDrtTUR",
-                long_values: &[
-                    "user",
-                    "group",
-                    "host",
-                    "prompt",
-                    "close-from",
-                    "chdir",
-                    "role",
-                    "type",
-                    "command-timeout",
-                    "other-user",
-                    "chroot",
-                ],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            if args[..i].iter().any(|a| a == "-e" || a == "--edit") {
-                return Vec::new();
-            }
-            with_assignments(&args[i..])
-        }
-        "doas" => simple(rest(&Spec {
-            short_values: "aCu",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "nice" => simple(rest(&Spec {
-            short_values: "n",
-            long_values: &["adjustment"],
-            short_optional: "0123456789",
-        })),
-        "nohup" | "busybox" | "unbuffer" => simple(rest(&Spec {
-            short_values: "",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "setsid" => simple(rest(&Spec {
-            short_values: "",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "ionice" => simple(rest(&Spec {
-            short_values: "cnpPu",
-            long_values: &["class", "classdata", "pid", "pgid", "uid"],
-            short_optional: "",
-        })),
-        "stdbuf" => simple(rest(&Spec {
-            short_values: "ioe",
-            long_values: &["input", "output", "error"],
-            short_optional: "",
-        })),
-        "timeout" => {
-            let spec = Spec {
-                short_values: "sk",
-                long_values: &["signal", "kill-after"],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
-        }
-        "chroot" => {
-            let spec = Spec {
-                short_values: "",
-                long_values: &["userspec", "groups"],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            simple(args.get(i + 1..).unwrap_or(&[]).to_vec())
-        }
-        "time" => simple(rest(&Spec {
-            short_values: "fo",
-            long_values: &["format", "output"],
-            short_optional: "",
-        })),
-        "command" => {
-            let spec = Spec {
-                short_values: "",
-                long_values: &[],
-                short_optional: "",
-            };
-            let i = skip_options(args, &spec);
-            if args[..i].iter().any(|a| a.contains('v') || a.contains('V')) {
-                return Vec::new();
-            }
-            simple(args[i..].to_vec())
-        }
-        "exec" => simple(rest(&Spec {
-            short_values: "a",
-            long_values: &[],
-            short_optional: "",
-        })),
-        "xargs" => {
-            let spec = Spec {
-                short_values: "adEILnPs",
-                long_values: &[
-                    "arg-file",
-                    "delimiter",
-                    "eof",
-                    "replace",
-                    "max-lines",
-                    "max-args",
-                    "max-procs",
-                    "max-chars",
-                    "process-slot-var",
-                ],
-                short_optional: "eil",
-            };
-            let mut cmd = rest(&spec);
-            if cmd.is_empty() {
-                cmd = vec!["echo".to_string()];
-            }
-            vec![Inner {
-                argv: cmd,
-                stdin_operands: true,
-                ..Inner::default()
-            }]
-        }
-        "watch" => {
-            let spec = Spec {
-                short_values: "nq",
-                long_values: &["interval", "equexit"],
-                short_optional: "d",
-            };
-            let words = rest(&spec);
-            if words.is_empty() {
-                return Vec::new();
-            }
-            split_script(&words.join(" "))
-        }
-        "su" | "runuser" => {
-            let mut i = 0;
-            while i < args.len() {
-                let a = args[i].as_str();
-                if a == "-c" || a == "--command" {
-                    return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
-                }
-                if let Some(s) = a.strip_prefix("--command=") {
-                    return split_script(s);
-                }
-                i += 1;
-            }
-            Vec::new()
-        }
-        "eval" => {
-            if args.is_empty() {
-                return Vec::new();
-            }
-            split_script(&args.join(" "))
-        }
+        "sudo" => unwrap_sudo(args),
+        "doas" => simple(rest(args, &DOAS)),
+        "nice" => simple(rest(args, &NICE)),
+        "nohup" | "busybox" | "unbuffer" | "setsid" => simple(rest(args, &NO_VALUES)),
+        "ionice" => simple(rest(args, &IONICE)),
+        "stdbuf" => simple(rest(args, &STDBUF)),
+        "timeout" => simple(after_operand(args, &TIMEOUT)),
+        "chroot" => simple(after_operand(args, &CHROOT)),
+        "time" => simple(rest(args, &TIME)),
+        "command" => unwrap_command(args),
+        "exec" => simple(rest(args, &EXEC)),
+        "xargs" => unwrap_xargs(args),
+        "watch" => unwrap_watch(args),
+        "su" | "runuser" => unwrap_su(args),
+        "eval" => unwrap_eval(args),
         "find" => unwrap_find(args),
         shell if SHELLS.contains(&shell) => unwrap_shell(args),
         _ => Vec::new(),
     }
+}
+
+/// Options of wrappers that take no value (`nohup`, `busybox`, `unbuffer`, `setsid`,
+/// `command`).
+const NO_VALUES: Spec = Spec {
+    short_values: "",
+    long_values: &[],
+    short_optional: "",
+};
+
+const SUDO: Spec = Spec {
+    short_values: "ughpCDrtTUR",
+    long_values: &[
+        "user",
+        "group",
+        "host",
+        "prompt",
+        "close-from",
+        "chdir",
+        "role",
+        "type",
+        "command-timeout",
+        "other-user",
+        "chroot",
+    ],
+    short_optional: "",
+};
+
+const DOAS: Spec = Spec {
+    short_values: "aCu",
+    long_values: &[],
+    short_optional: "",
+};
+
+const NICE: Spec = Spec {
+    short_values: "n",
+    long_values: &["adjustment"],
+    short_optional: "0123456789",
+};
+
+const IONICE: Spec = Spec {
+    short_values: "cnpPu",
+    long_values: &["class", "classdata", "pid", "pgid", "uid"],
+    short_optional: "",
+};
+
+const STDBUF: Spec = Spec {
+    short_values: "ioe",
+    long_values: &["input", "output", "error"],
+    short_optional: "",
+};
+
+const TIMEOUT: Spec = Spec {
+    short_values: "sk",
+    long_values: &["signal", "kill-after"],
+    short_optional: "",
+};
+
+const CHROOT: Spec = Spec {
+    short_values: "",
+    long_values: &["userspec", "groups"],
+    short_optional: "",
+};
+
+const TIME: Spec = Spec {
+    short_values: "fo",
+    long_values: &["format", "output"],
+    short_optional: "",
+};
+
+const EXEC: Spec = Spec {
+    short_values: "a",
+    long_values: &[],
+    short_optional: "",
+};
+
+const XARGS: Spec = Spec {
+    short_values: "adEILnPs",
+    long_values: &[
+        "arg-file",
+        "delimiter",
+        "eof",
+        "replace",
+        "max-lines",
+        "max-args",
+        "max-procs",
+        "max-chars",
+        "process-slot-var",
+    ],
+    short_optional: "eil",
+};
+
+const WATCH: Spec = Spec {
+    short_values: "nq",
+    long_values: &["interval", "equexit"],
+    short_optional: "d",
+};
+
+/// The words of `args` after the wrapper's options: the command it runs.
+fn rest(args: &[String], spec: &Spec) -> Vec<String> {
+    args[skip_options(args, spec)..].to_vec()
+}
+
+/// The words of `args` after the wrapper's options and one operand (`timeout DURATION`,
+/// `chroot NEWROOT`): the command it runs.
+fn after_operand(args: &[String], spec: &Spec) -> Vec<String> {
+    let i = skip_options(args, spec);
+    args.get(i + 1..).unwrap_or(&[]).to_vec()
+}
+
+/// `argv` as the one command a wrapper runs; nothing when it is empty.
+fn simple(argv: Vec<String>) -> Vec<Inner> {
+    if argv.is_empty() {
+        vec![]
+    } else {
+        vec![Inner::run(argv)]
+    }
+}
+
+/// `sudo [options] [NAME=value...] COMMAND`; nothing for `sudo -e`, which edits files.
+fn unwrap_sudo(args: &[String]) -> Vec<Inner> {
+    let i = skip_options(args, &SUDO);
+    if args[..i].iter().any(|a| a == "-e" || a == "--edit") {
+        return Vec::new();
+    }
+    with_assignments(&args[i..])
+}
+
+/// `command [options] COMMAND`; nothing for `command -v`/`-V`, which only looks a name up.
+fn unwrap_command(args: &[String]) -> Vec<Inner> {
+    let i = skip_options(args, &NO_VALUES);
+    if args[..i].iter().any(|a| a.contains('v') || a.contains('V')) {
+        return Vec::new();
+    }
+    simple(args[i..].to_vec())
+}
+
+/// `xargs [options] [COMMAND]`: the command (`echo` by default) with operands appended
+/// from stdin.
+fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
+    let mut cmd = rest(args, &XARGS);
+    if cmd.is_empty() {
+        cmd = vec!["echo".to_string()];
+    }
+    vec![Inner {
+        argv: cmd,
+        stdin_operands: true,
+        ..Inner::default()
+    }]
+}
+
+/// `watch [options] COMMAND...`: the words joined and run as a script.
+fn unwrap_watch(args: &[String]) -> Vec<Inner> {
+    let words = rest(args, &WATCH);
+    if words.is_empty() {
+        return Vec::new();
+    }
+    split_script(&words.join(" "))
+}
+
+/// `su`/`runuser ... -c SCRIPT` (or `--command SCRIPT`, `--command=SCRIPT`); nothing
+/// without a script.
+fn unwrap_su(args: &[String]) -> Vec<Inner> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "-c" || a == "--command" {
+            return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
+        }
+        if let Some(s) = a.strip_prefix("--command=") {
+            return split_script(s);
+        }
+        i += 1;
+    }
+    Vec::new()
+}
+
+/// `eval WORD...`: the words joined and run as a script.
+fn unwrap_eval(args: &[String]) -> Vec<Inner> {
+    if args.is_empty() {
+        return Vec::new();
+    }
+    split_script(&args.join(" "))
 }
 
 fn with_assignments(words: &[String]) -> Vec<Inner> {
@@ -711,12 +747,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             '&' | '|' => {
                 flush!();
                 let doubled = chars.get(i + 1) == Some(&c);
-                toks.push(Tok::Op(match (c, doubled) {
-                    ('&', true) => "&&",
-                    ('|', true) => "||",
-                    ('&', false) => "&",
-                    _ => "|",
-                }));
+                toks.push(Tok::Op(control_operator(c, doubled)));
                 i += if doubled { 2 } else { 1 };
             }
             '<' | '>' => {
@@ -741,36 +772,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             '\'' => {
                 in_word = true;
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&x| x == '\'')
-                    .ok_or("unclosed single quote")?;
-                word.extend(&chars[i + 1..i + 1 + end]);
-                i += end + 2;
+                i = single_quoted(&chars, i, &mut word)?;
             }
             '"' => {
                 in_word = true;
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err("unclosed double quote".to_string()),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('$') | Some('`') => {
-                            return Err("an expansion inside double quotes".to_string());
-                        }
-                        Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
-                            word.push(chars[i + 1]);
-                            i += 2;
-                        }
-                        Some(&x) => {
-                            word.push(x);
-                            i += 1;
-                        }
-                    }
-                }
+                i = double_quoted(&chars, i, &mut word)?;
             }
             '\\' => {
                 in_word = true;
@@ -800,6 +806,51 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
         toks.push(Tok::Word(word));
     }
     Ok(toks)
+}
+
+/// The name of the control operator `c` (`&` or `|`), `doubled` or not.
+fn control_operator(c: char, doubled: bool) -> &'static str {
+    match (c, doubled) {
+        ('&', true) => "&&",
+        ('|', true) => "||",
+        ('&', false) => "&",
+        _ => "|",
+    }
+}
+
+/// Adds to `word` the single-quoted text whose opening quote is `chars[i]`; returns the
+/// index after its closing quote.
+fn single_quoted(chars: &[char], i: usize, word: &mut String) -> Result<usize, String> {
+    let end = chars[i + 1..]
+        .iter()
+        .position(|&x| x == '\'')
+        .ok_or("unclosed single quote")?;
+    word.extend(&chars[i + 1..i + 1 + end]);
+    Ok(i + end + 2)
+}
+
+/// Adds to `word` the double-quoted text whose opening quote is `chars[i]`, backslash
+/// escapes resolved; returns the index after its closing quote. An expansion inside is an
+/// error: the splitter does not evaluate it.
+fn double_quoted(chars: &[char], i: usize, word: &mut String) -> Result<usize, String> {
+    let mut i = i + 1;
+    loop {
+        match chars.get(i) {
+            None => return Err("unclosed double quote".to_string()),
+            Some('"') => return Ok(i + 1),
+            Some('$') | Some('`') => {
+                return Err("an expansion inside double quotes".to_string());
+            }
+            Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\' | '$' | '`')) => {
+                word.push(chars[i + 1]);
+                i += 2;
+            }
+            Some(&x) => {
+                word.push(x);
+                i += 1;
+            }
+        }
+    }
 }
 
 /// One simple command of a split script: `(leading assignments, argv)`.

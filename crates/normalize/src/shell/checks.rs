@@ -1,12 +1,12 @@
 //! Rules on particular commands: names that run strings as code (`eval`, `source`,
 //! `trap`, `alias`), `exec` with dynamic words, `PATH` changes, and the script of
-//! `sh|bash|dash|zsh|ksh|mksh -c SCRIPT`, analysed as a nested shell.
+//! `sh|bash|dash|zsh|ksh|mksh|ash -c SCRIPT` (the shells [`cloudops_shells`] marks as
+//! host-parsed), analysed as a nested shell.
+
+use cloudops_shells::host_parses;
 
 use super::words::clip;
 use super::{Analyzer, Parts, PathOverride};
-
-/// Shell names whose `-c` argument is analysed.
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
 
 /// Bash builtins and reserved words: a command with one of these names runs no program.
 const BUILTINS: &[&str] = &[
@@ -98,7 +98,7 @@ const BUILTINS: &[&str] = &[
 /// True when some word of `argv` names a shell whose `-c` script would be analysed (a
 /// cheap test that keeps argv without one off the analyser).
 pub(crate) fn mentions_shell(argv: &[String]) -> bool {
-    argv.iter().any(|w| SHELLS.contains(&basename(w)))
+    argv.iter().any(|w| host_parses(basename(w)))
 }
 
 /// True for a bash builtin or reserved word.
@@ -125,6 +125,48 @@ fn shown(argv: &[String]) -> String {
     clip(&words.join(" "))
 }
 
+/// Skips the wrappers at the start of `parts.argv` that run a builtin or replace the
+/// shell (`builtin`, `command`, `exec`, with their options), up to a dynamic word: the
+/// index of the word they run and whether `exec` was among them. `None` for
+/// `command -v`/`-V`, which only looks a name up.
+fn skip_builtin_wrappers(parts: &Parts) -> Option<(usize, bool)> {
+    let argv = &parts.argv;
+    let mut e = 0;
+    let mut via_exec = false;
+    while e < argv.len() && !parts.argv_dynamic[e] {
+        match argv[e].as_str() {
+            "builtin" => e += 1,
+            "command" => {
+                e += 1;
+                while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                    if argv[e].contains(['v', 'V']) {
+                        return None;
+                    }
+                    e += 1;
+                }
+                if argv.get(e).is_some_and(|w| w == "--") {
+                    e += 1;
+                }
+            }
+            "exec" => {
+                via_exec = true;
+                e += 1;
+                while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
+                    if argv[e].contains('a') {
+                        e += 1;
+                    }
+                    e += 1;
+                }
+                if argv.get(e).is_some_and(|w| w == "--") {
+                    e += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    Some((e, via_exec))
+}
+
 impl Analyzer {
     /// Applies the rules on one command (before it is stored).
     pub(crate) fn check_command(&mut self, parts: &Parts) {
@@ -139,40 +181,9 @@ impl Analyzer {
             self.flag(format!("command name is dynamic: `{}`", clip(&argv[0])));
             return;
         }
-        // Wrappers that run a builtin or replace the shell.
-        let mut e = 0;
-        let mut via_exec = false;
-        while e < argv.len() && !parts.argv_dynamic[e] {
-            match argv[e].as_str() {
-                "builtin" => e += 1,
-                "command" => {
-                    e += 1;
-                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
-                        if argv[e].contains(['v', 'V']) {
-                            return; // `command -v NAME` only looks NAME up
-                        }
-                        e += 1;
-                    }
-                    if argv.get(e).is_some_and(|w| w == "--") {
-                        e += 1;
-                    }
-                }
-                "exec" => {
-                    via_exec = true;
-                    e += 1;
-                    while e < argv.len() && argv[e].starts_with('-') && argv[e] != "--" {
-                        if argv[e].contains('a') {
-                            e += 1;
-                        }
-                        e += 1;
-                    }
-                    if argv.get(e).is_some_and(|w| w == "--") {
-                        e += 1;
-                    }
-                }
-                _ => break,
-            }
-        }
+        let Some((e, via_exec)) = skip_builtin_wrappers(parts) else {
+            return; // `command -v NAME` only looks NAME up
+        };
         if via_exec && parts.argv_dynamic.iter().any(|d| *d) {
             self.flag(format!("exec runs a dynamic command: `{}`", shown(argv)));
         }
@@ -183,6 +194,13 @@ impl Analyzer {
             self.flag(format!("command name is dynamic: `{}`", clip(&argv[e])));
             return;
         }
+        self.check_named(argv, e);
+        self.find_shell_c(parts, e);
+    }
+
+    /// The rules on the command `argv[e]` names (after `builtin`, `command`, `exec`):
+    /// names that run strings or files as code, and names that change `PATH`.
+    fn check_named(&mut self, argv: &[String], e: usize) {
         let args = &argv[e + 1..];
         match argv[e].as_str() {
             "eval" if !args.is_empty() => {
@@ -229,19 +247,21 @@ impl Analyzer {
             }
             _ => {}
         }
-        // `sh -c SCRIPT`, as the command itself or behind a wrapper (`env`, `sudo`, ...).
+    }
+
+    /// `sh -c SCRIPT` from `argv[e]` on, as the command itself or behind a wrapper (`env`,
+    /// `sudo`, ...): the script of the first shell the host parses is analysed.
+    fn find_shell_c(&mut self, parts: &Parts, e: usize) {
+        let argv = &parts.argv;
         let inherited = parts
             .path
             .as_ref()
             .is_some_and(|p| *p != PathOverride::Inherit);
         for i in e..argv.len() {
-            if !parts.argv_dynamic[i] && SHELLS.contains(&basename(&argv[i])) {
+            if !parts.argv_dynamic[i] && host_parses(basename(&argv[i])) {
                 let mut start = i;
                 if basename(&argv[i]) == "busybox" {
-                    if argv
-                        .get(i + 1)
-                        .is_some_and(|s| SHELLS.contains(&s.as_str()))
-                    {
+                    if argv.get(i + 1).is_some_and(|s| host_parses(s)) {
                         start = i + 1;
                     } else {
                         continue;

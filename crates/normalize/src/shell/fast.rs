@@ -77,62 +77,71 @@ fn tokenize(src: &str) -> Option<Vec<Tok>> {
                 i += n;
             }
             _ => {
-                let start = i;
-                let mut text = String::new();
-                let mut quoted = false;
-                while i < b.len() {
-                    let c = b[i];
-                    if is_plain_byte(c) {
-                        let s = i;
-                        while i < b.len() && is_plain_byte(b[i]) {
-                            i += 1;
-                        }
-                        text.push_str(&src[s..i]);
-                    } else if c == b'\'' {
-                        let end = src[i + 1..].find('\'')? + i + 1;
-                        text.push_str(&src[i + 1..end]);
-                        quoted = true;
-                        i = end + 1;
-                    } else if c == b'"' {
-                        let end = src[i + 1..].find('"')? + i + 1;
-                        let inner = &src[i + 1..end];
-                        if inner.contains(['$', '`', '\\']) {
-                            return None;
-                        }
-                        text.push_str(inner);
-                        quoted = true;
-                        i = end + 1;
-                    } else {
-                        break;
-                    }
-                }
-                if i == start {
-                    return None; // a byte outside the subset
-                }
-                if i < b.len()
-                    && !matches!(
-                        b[i],
-                        b' ' | b'\t' | b'\n' | b'|' | b'&' | b';' | b'<' | b'>'
-                    )
-                {
-                    return None;
-                }
-                let all_digits = !quoted && src[start..i].bytes().all(|c| c.is_ascii_digit());
-                if all_digits && i < b.len() && (b[i] == b'<' || b[i] == b'>') {
-                    let fd = src[start..i].parse::<u32>().ok()?;
-                    let (op, n) = redir_op(&b[i..])?;
-                    toks.push(Tok::Redir(Some(fd), op));
-                    i += n;
-                    continue;
-                }
-                if !quoted && RESERVED.contains(&text.as_str()) {
-                    return None;
-                }
-                toks.push(Tok::Word(text));
+                let (tok, next) = word(src, i)?;
+                toks.push(tok);
+                i = next;
             }
         }
     }
     Some(toks)
+}
+
+/// The token at `src[i]` that is neither blank nor an operator: a word of plain bytes and
+/// static quotes, or a redirection with a file descriptor (`2>`). Returns it with the
+/// index after it; `None` when it is outside the fast subset.
+fn word(src: &str, i: usize) -> Option<(Tok, usize)> {
+    let b = src.as_bytes();
+    let start = i;
+    let mut i = i;
+    let mut text = String::new();
+    let mut quoted = false;
+    while i < b.len() {
+        let c = b[i];
+        if is_plain_byte(c) {
+            let s = i;
+            while i < b.len() && is_plain_byte(b[i]) {
+                i += 1;
+            }
+            text.push_str(&src[s..i]);
+        } else if c == b'\'' {
+            let end = src[i + 1..].find('\'')? + i + 1;
+            text.push_str(&src[i + 1..end]);
+            quoted = true;
+            i = end + 1;
+        } else if c == b'"' {
+            let end = src[i + 1..].find('"')? + i + 1;
+            let inner = &src[i + 1..end];
+            if inner.contains(['$', '`', '\\']) {
+                return None;
+            }
+            text.push_str(inner);
+            quoted = true;
+            i = end + 1;
+        } else {
+            break;
+        }
+    }
+    if i == start {
+        return None; // a byte outside the subset
+    }
+    if i < b.len()
+        && !matches!(
+            b[i],
+            b' ' | b'\t' | b'\n' | b'|' | b'&' | b';' | b'<' | b'>'
+        )
+    {
+        return None;
+    }
+    let all_digits = !quoted && src[start..i].bytes().all(|c| c.is_ascii_digit());
+    if all_digits && i < b.len() && (b[i] == b'<' || b[i] == b'>') {
+        let fd = src[start..i].parse::<u32>().ok()?;
+        let (op, n) = redir_op(&b[i..])?;
+        return Some((Tok::Redir(Some(fd), op), i + n));
+    }
+    if !quoted && RESERVED.contains(&text.as_str()) {
+        return None;
+    }
+    Some((Tok::Word(text), i))
 }
 
 /// A `<`/`>` redirection operator at the start of `b`: (operator, length).

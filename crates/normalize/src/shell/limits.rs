@@ -130,15 +130,6 @@ fn delimiter_byte(c: u8) -> bool {
 /// `case` pattern, say), it errs towards checking: even in double-quoted text an odd
 /// word after `<<` is flagged, unless the quote ends right there (`"<<"`).
 fn odd_heredoc(b: &[u8]) -> Option<String> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Frame {
-        /// Shell code; the byte that closes it (`)`, `}`, `]`, a backtick; 0 at top level)
-        /// and how many of its opening bracket are open inside it.
-        Code(u8, usize),
-        /// Double-quoted text.
-        Double,
-    }
-    let why = |what: &str| Some(format!("a here-document delimiter {what}: not analysed"));
     let mut stack = vec![Frame::Code(0, 0)];
     // Delimiters of here-documents whose bodies start at the next newline (and `<<-`).
     let mut pending: Vec<(Vec<u8>, bool)> = Vec::new();
@@ -153,27 +144,11 @@ fn odd_heredoc(b: &[u8]) -> Option<String> {
                 continue;
             }
             b'\n' if !double && !pending.is_empty() => {
-                // Skip the bodies, one after another, each up to its delimiter line. If
-                // one is never closed, nothing is skipped: the rest is checked as code.
-                let mut k = i + 1;
-                let mut closed = true;
-                for (delim, strip_tabs) in pending.drain(..) {
-                    match body_end(b, k, &delim, strip_tabs) {
-                        Some(next) => k = next,
-                        None => closed = false,
-                    }
-                }
-                i = if closed { k } else { i + 1 };
+                i = skip_bodies(b, i, &mut pending);
                 continue;
             }
             b'\'' if !double => {
-                // `'…'` is literal; `$'…'` honours backslash escapes.
-                let ansi = i > 0 && b[i - 1] == b'$' && (i < 2 || b[i - 2] != b'\\');
-                i += 1;
-                while i < b.len() && b[i] != b'\'' {
-                    i += if ansi && b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
+                i = skip_single_quoted(b, i);
                 continue;
             }
             b'"' if double => {
@@ -194,70 +169,19 @@ fn odd_heredoc(b: &[u8]) -> Option<String> {
                 stack.pop();
             }
             b'`' => stack.push(Frame::Code(b'`', 0)),
-            b'(' | b'{' | b'[' if !double => {
-                if let Some(Frame::Code(close, open)) = stack.last_mut()
-                    && matches!((c, *close), (b'(', b')') | (b'{', b'}') | (b'[', b']'))
-                {
-                    *open += 1;
-                }
-            }
-            b')' | b'}' | b']' if !double => {
-                if let Some(Frame::Code(close, open)) = stack.last_mut()
-                    && *close == c
-                {
-                    if *open == 0 {
-                        stack.pop();
-                    } else {
-                        *open -= 1;
-                    }
-                }
-            }
+            b'(' | b'{' | b'[' if !double => open_bracket(&mut stack, c),
+            b')' | b'}' | b']' if !double => close_bracket(&mut stack, c),
             b'<' if b[i..].starts_with(b"<<<") => {
                 i += 3;
                 continue;
             }
             b'<' if b.get(i + 1) == Some(&b'<') => {
-                let mut j = i + 2;
-                let strip_tabs = b.get(j) == Some(&b'-');
-                if strip_tabs {
-                    j += 1;
-                }
-                if matches!(b.get(j), Some(b' ' | b'\t')) {
-                    j += 1;
-                }
-                if double && b.get(j) == Some(&b'"') {
-                    // `"<<"`: literal text, and the quote ends right there.
-                    i = j;
-                    continue;
-                }
-                let (word_start, quote) = match b.get(j) {
-                    Some(&q @ (b'\'' | b'"')) => (j + 1, Some(q)),
-                    Some(b'\\') => (j + 1, None),
-                    _ => (j, None),
-                };
-                let word_end = b[word_start..]
-                    .iter()
-                    .position(|&x| !delimiter_byte(x))
-                    .map_or(b.len(), |p| word_start + p);
-                let mut after = word_end;
-                if let Some(q) = quote {
-                    if b.get(after) != Some(&q) {
-                        return why("is not a plain word");
+                match heredoc_operator(b, i, double, &mut pending) {
+                    Ok(next) => i = next,
+                    Err(what) => {
+                        return Some(format!("a here-document delimiter {what}: not analysed"));
                     }
-                    after += 1;
                 }
-                let ends_word = match b.get(after) {
-                    None => true,
-                    Some(x) => b" \t\n;|&<>)".contains(x) || (double && (*x == b'"' || *x == b'`')),
-                };
-                if word_end == word_start {
-                    return why("is missing or empty");
-                } else if !ends_word {
-                    return why("is not a plain word");
-                } else if !double {
-                    pending.push((b[word_start..word_end].to_vec(), strip_tabs));
-                }
-                i = after;
                 continue;
             }
             _ => {}
@@ -265,6 +189,118 @@ fn odd_heredoc(b: &[u8]) -> Option<String> {
         i += 1;
     }
     None
+}
+
+/// Where [`odd_heredoc`]'s scan stands.
+#[derive(Clone, Copy, PartialEq)]
+enum Frame {
+    /// Shell code; the byte that closes it (`)`, `}`, `]`, a backtick; 0 at top level)
+    /// and how many of its opening bracket are open inside it.
+    Code(u8, usize),
+    /// Double-quoted text.
+    Double,
+}
+
+/// At the newline `b[i]`: skips the bodies of the `pending` here-documents, one after
+/// another, each up to its delimiter line, and returns where the scan goes on. If one is
+/// never closed, nothing is skipped: the rest is checked as code.
+fn skip_bodies(b: &[u8], i: usize, pending: &mut Vec<(Vec<u8>, bool)>) -> usize {
+    let mut k = i + 1;
+    let mut closed = true;
+    for (delim, strip_tabs) in pending.drain(..) {
+        match body_end(b, k, &delim, strip_tabs) {
+            Some(next) => k = next,
+            None => closed = false,
+        }
+    }
+    if closed { k } else { i + 1 }
+}
+
+/// At the quote `b[i]`: skips single-quoted text and returns the index after its closing
+/// quote. `'…'` is literal; `$'…'` honours backslash escapes.
+fn skip_single_quoted(b: &[u8], i: usize) -> usize {
+    let ansi = i > 0 && b[i - 1] == b'$' && (i < 2 || b[i - 2] != b'\\');
+    let mut i = i + 1;
+    while i < b.len() && b[i] != b'\'' {
+        i += if ansi && b[i] == b'\\' { 2 } else { 1 };
+    }
+    i + 1
+}
+
+/// An opening bracket `c` in code: counted when it matches the bracket that closes the
+/// innermost frame, so that its own closing bracket does not end the frame.
+fn open_bracket(stack: &mut [Frame], c: u8) {
+    if let Some(Frame::Code(close, open)) = stack.last_mut()
+        && matches!((c, *close), (b'(', b')') | (b'{', b'}') | (b'[', b']'))
+    {
+        *open += 1;
+    }
+}
+
+/// A closing bracket `c` in code: ends the innermost frame if it closes it and no bracket
+/// of its kind is open inside it.
+fn close_bracket(stack: &mut Vec<Frame>, c: u8) {
+    if let Some(Frame::Code(close, open)) = stack.last_mut()
+        && *close == c
+    {
+        if *open == 0 {
+            stack.pop();
+        } else {
+            *open -= 1;
+        }
+    }
+}
+
+/// At the here-document operator `<<` (or `<<-`) at `b[i]`: checks its delimiter and
+/// returns the index after it, or what is wrong with it. The delimiter of a here-document
+/// in code (not in double-quoted text) goes onto `pending`, with whether tabs are
+/// stripped (`<<-`).
+fn heredoc_operator(
+    b: &[u8],
+    i: usize,
+    double: bool,
+    pending: &mut Vec<(Vec<u8>, bool)>,
+) -> Result<usize, &'static str> {
+    let mut j = i + 2;
+    let strip_tabs = b.get(j) == Some(&b'-');
+    if strip_tabs {
+        j += 1;
+    }
+    if matches!(b.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    if double && b.get(j) == Some(&b'"') {
+        // `"<<"`: literal text, and the quote ends right there.
+        return Ok(j);
+    }
+    let (word_start, quote) = match b.get(j) {
+        Some(&q @ (b'\'' | b'"')) => (j + 1, Some(q)),
+        Some(b'\\') => (j + 1, None),
+        _ => (j, None),
+    };
+    let word_end = b[word_start..]
+        .iter()
+        .position(|&x| !delimiter_byte(x))
+        .map_or(b.len(), |p| word_start + p);
+    let mut after = word_end;
+    if let Some(q) = quote {
+        if b.get(after) != Some(&q) {
+            return Err("is not a plain word");
+        }
+        after += 1;
+    }
+    let ends_word = match b.get(after) {
+        None => true,
+        Some(x) => b" \t\n;|&<>)".contains(x) || (double && (*x == b'"' || *x == b'`')),
+    };
+    if word_end == word_start {
+        return Err("is missing or empty");
+    } else if !ends_word {
+        return Err("is not a plain word");
+    } else if !double {
+        pending.push((b[word_start..word_end].to_vec(), strip_tabs));
+    }
+    Ok(after)
 }
 
 /// Where the here-document body starting at `start` ends: just after the first line that

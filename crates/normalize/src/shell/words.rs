@@ -170,97 +170,12 @@ impl Analyzer {
         }
     }
 
+    /// Analyses what a parameter expansion evaluates: the index of `${A[INDEX]}`, the words
+    /// inside it (`${X:-WORD}`, `${X/PATTERN/REPLACEMENT}`) and the arithmetic of
+    /// `${X:OFFSET:LENGTH}`.
     fn parameter(&mut self, pe: &ParameterExpr) {
-        use ParameterExpr as P;
-        let (param, words, ariths): (&Parameter, [Option<&str>; 2], [Option<&str>; 2]) = match pe {
-            P::Parameter { parameter, .. } | P::ParameterLength { parameter, .. } => {
-                (parameter, [None, None], [None, None])
-            }
-            P::UseDefaultValues {
-                parameter,
-                default_value: v,
-                ..
-            }
-            | P::AssignDefaultValues {
-                parameter,
-                default_value: v,
-                ..
-            }
-            | P::IndicateErrorIfNullOrUnset {
-                parameter,
-                error_message: v,
-                ..
-            }
-            | P::UseAlternativeValue {
-                parameter,
-                alternative_value: v,
-                ..
-            }
-            | P::RemoveSmallestSuffixPattern {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::RemoveLargestSuffixPattern {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::RemoveSmallestPrefixPattern {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::RemoveLargestPrefixPattern {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::UppercaseFirstChar {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::UppercasePattern {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::LowercaseFirstChar {
-                parameter,
-                pattern: v,
-                ..
-            }
-            | P::LowercasePattern {
-                parameter,
-                pattern: v,
-                ..
-            } => (parameter, [v.as_deref(), None], [None, None]),
-            P::Substring {
-                parameter,
-                offset,
-                length,
-                ..
-            } => (
-                parameter,
-                [None, None],
-                [
-                    Some(offset.value.as_str()),
-                    length.as_ref().map(|l| l.value.as_str()),
-                ],
-            ),
-            P::Transform { parameter, .. } => (parameter, [None, None], [None, None]),
-            P::ReplaceSubstring {
-                parameter,
-                pattern,
-                replacement,
-                ..
-            } => (
-                parameter,
-                [Some(pattern.as_str()), replacement.as_deref()],
-                [None, None],
-            ),
-            P::VariableNames { .. } | P::MemberKeys { .. } => return,
+        let Some((param, words, ariths)) = operands(pe) else {
+            return;
         };
         if let Parameter::NamedWithIndex { index, .. } = param {
             self.arith(index);
@@ -272,6 +187,107 @@ impl Analyzer {
             self.arith(a);
         }
     }
+}
+
+/// What a parameter expansion holds: its parameter, up to two words expanded inside it
+/// and up to two arithmetic expressions.
+type Operands<'a> = (&'a Parameter, [Option<&'a str>; 2], [Option<&'a str>; 2]);
+
+/// The [`Operands`] of `pe`, by kind of expansion; `None` for `${!PREFIX*}` and
+/// `${!A[@]}`, which hold nothing to analyse. Every kind is named, so that a kind added
+/// to brush-parser fails to compile here rather than going unanalysed.
+fn operands(pe: &ParameterExpr) -> Option<Operands<'_>> {
+    use ParameterExpr as P;
+    Some(match pe {
+        P::Parameter { parameter, .. } | P::ParameterLength { parameter, .. } => {
+            (parameter, [None, None], [None, None])
+        }
+        P::UseDefaultValues {
+            parameter,
+            default_value: v,
+            ..
+        }
+        | P::AssignDefaultValues {
+            parameter,
+            default_value: v,
+            ..
+        }
+        | P::IndicateErrorIfNullOrUnset {
+            parameter,
+            error_message: v,
+            ..
+        }
+        | P::UseAlternativeValue {
+            parameter,
+            alternative_value: v,
+            ..
+        }
+        | P::RemoveSmallestSuffixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::RemoveLargestSuffixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::RemoveSmallestPrefixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::RemoveLargestPrefixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::UppercaseFirstChar {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::UppercasePattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::LowercaseFirstChar {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | P::LowercasePattern {
+            parameter,
+            pattern: v,
+            ..
+        } => (parameter, [v.as_deref(), None], [None, None]),
+        P::Substring {
+            parameter,
+            offset,
+            length,
+            ..
+        } => (
+            parameter,
+            [None, None],
+            [
+                Some(offset.value.as_str()),
+                length.as_ref().map(|l| l.value.as_str()),
+            ],
+        ),
+        P::Transform { parameter, .. } => (parameter, [None, None], [None, None]),
+        P::ReplaceSubstring {
+            parameter,
+            pattern,
+            replacement,
+            ..
+        } => (
+            parameter,
+            [Some(pattern.as_str()), replacement.as_deref()],
+            [None, None],
+        ),
+        P::VariableNames { .. } | P::MemberKeys { .. } => return None,
+    })
 }
 
 #[derive(Default)]
