@@ -135,6 +135,35 @@ async fn progress(
     inner.bus.emit(event, &Default::default()).await;
 }
 
+/// The steps' results as they come in, each counted in a progress event.
+struct Tally<'a> {
+    inner: &'a Inner,
+    plan_id: Uuid,
+    done: usize,
+    /// Per step, in the plan's order; `None` until it has a result.
+    results: Vec<Option<Arc<ExecutionResult>>>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(inner: &'a Inner, plan_id: Uuid, total: usize) -> Self {
+        Tally {
+            inner,
+            plan_id,
+            done: 0,
+            results: vec![None; total],
+        }
+    }
+
+    /// Step `i` has its result.
+    async fn record(&mut self, i: usize, result: Arc<ExecutionResult>) {
+        self.done += 1;
+        let total = self.results.len();
+        progress(self.inner, self.plan_id, self.done, total, &result).await;
+        self.results[i] = Some(result);
+    }
+}
+
+/// Runs an admitted plan's steps by its strategy, then stores the plan's result.
 async fn run_plan(
     inner: Arc<Inner>,
     plan: ExecutionPlan,
@@ -144,62 +173,92 @@ async fn run_plan(
 ) {
     let started_at = Utc::now();
     let t0 = std::time::Instant::now();
-    let total = admitted.len();
-    let mut results: Vec<Option<Arc<ExecutionResult>>> = vec![None; total];
-    let mut done = 0usize;
-    let cancel = plan_res.cancel.clone();
+    let mut tally = Tally::new(&inner, plan.id, admitted.len());
+    let steps = admitted.into_iter().zip(reservations).enumerate();
+    let cancel = &plan_res.cancel;
     match plan.strategy {
         ExecutionStrategy::Serial { stop_on_error } => {
-            let mut failed = false;
-            for (i, (a, r)) in admitted.into_iter().zip(reservations).enumerate() {
-                let result = if cancel.is_cancelled() {
-                    let res = not_run(&a.request, "the plan was cancelled");
-                    inner.finish(r, res).await
-                } else if failed && stop_on_error {
-                    let res = not_run(&a.request, "an earlier step did not complete");
-                    inner.finish(r, res).await
-                } else {
-                    inner.run_to_end(a, r).await
-                };
-                failed |= result.status != ExecutionStatus::Completed;
-                done += 1;
-                progress(&inner, plan.id, done, total, &result).await;
-                results[i] = Some(result);
-            }
+            run_serial(&inner, steps, stop_on_error, cancel, &mut tally).await;
         }
         ExecutionStrategy::Parallel { max_concurrency } => {
-            let limit = max_concurrency
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1);
-            let mut set = JoinSet::new();
-            let mut steps = admitted.into_iter().zip(reservations).enumerate();
-            loop {
-                while set.len() < limit {
-                    let Some((i, (a, r))) = steps.next() else {
-                        break;
-                    };
-                    if cancel.is_cancelled() {
-                        let res = not_run(&a.request, "the plan was cancelled");
-                        let result = inner.finish(r, res).await;
-                        done += 1;
-                        progress(&inner, plan.id, done, total, &result).await;
-                        results[i] = Some(result);
-                        continue;
-                    }
-                    let inner = inner.clone();
-                    set.spawn(async move { (i, inner.run_to_end(a, r).await) });
-                }
-                let Some(joined) = set.join_next().await else {
-                    break;
-                };
-                if let Ok((i, result)) = joined {
-                    done += 1;
-                    progress(&inner, plan.id, done, total, &result).await;
-                    results[i] = Some(result);
-                }
-            }
+            run_parallel(&inner, steps, max_concurrency, cancel, &mut tally).await;
         }
     }
+    let results = tally.results;
+    complete(&inner, &plan, plan_res, results, started_at, t0);
+}
+
+/// Runs the steps one after the other; once the plan is cancelled, or with
+/// `stop_on_error` once a step did not complete, the rest are not run.
+async fn run_serial(
+    inner: &Inner,
+    steps: impl Iterator<Item = (usize, (Admitted, Reservation))>,
+    stop_on_error: bool,
+    cancel: &CancellationToken,
+    tally: &mut Tally<'_>,
+) {
+    let mut failed = false;
+    for (i, (a, r)) in steps {
+        let result = if cancel.is_cancelled() {
+            let res = not_run(&a.request, "the plan was cancelled");
+            inner.finish(r, res).await
+        } else if failed && stop_on_error {
+            let res = not_run(&a.request, "an earlier step did not complete");
+            inner.finish(r, res).await
+        } else {
+            inner.run_to_end(a, r).await
+        };
+        failed |= result.status != ExecutionStatus::Completed;
+        tally.record(i, result).await;
+    }
+}
+
+/// Runs the steps on tasks, at most `max_concurrency` at once (default: the available
+/// parallelism); once the plan is cancelled, the steps not started are not run.
+async fn run_parallel(
+    inner: &Arc<Inner>,
+    mut steps: impl Iterator<Item = (usize, (Admitted, Reservation))>,
+    max_concurrency: Option<usize>,
+    cancel: &CancellationToken,
+    tally: &mut Tally<'_>,
+) {
+    let limit = max_concurrency
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut set = JoinSet::new();
+    loop {
+        while set.len() < limit {
+            let Some((i, (a, r))) = steps.next() else {
+                break;
+            };
+            if cancel.is_cancelled() {
+                let res = not_run(&a.request, "the plan was cancelled");
+                let result = inner.finish(r, res).await;
+                tally.record(i, result).await;
+                continue;
+            }
+            let inner = inner.clone();
+            set.spawn(async move { (i, inner.run_to_end(a, r).await) });
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
+        if let Ok((i, result)) = joined {
+            tally.record(i, result).await;
+        }
+    }
+}
+
+/// Stores the plan's result: every step's (a step without one, its task having failed,
+/// counts as not run), the plan's status and stats, and the aggregate.
+fn complete(
+    inner: &Inner,
+    plan: &ExecutionPlan,
+    plan_res: Reservation,
+    results: Vec<Option<Arc<ExecutionResult>>>,
+    started_at: chrono::DateTime<Utc>,
+    t0: std::time::Instant,
+) {
     let results: Vec<ExecutionResult> = results
         .into_iter()
         .zip(&plan.commands)
@@ -211,20 +270,13 @@ async fn run_plan(
     let stats = ExecutionStats::from_results(&results);
     let status = if stats.completed == stats.total {
         ExecutionStatus::Completed
-    } else if cancel.is_cancelled() {
+    } else if plan_res.cancel.is_cancelled() {
         ExecutionStatus::Cancelled
     } else {
         ExecutionStatus::Failed
     };
     let total_duration = t0.elapsed();
-    let aggregate = aggregate(
-        &inner,
-        plan.id,
-        status,
-        &results,
-        started_at,
-        total_duration,
-    );
+    let aggregate = aggregate(inner, plan.id, status, &results, started_at, total_duration);
     let plan_result = PlanExecutionResult {
         plan_id: plan.id,
         status,

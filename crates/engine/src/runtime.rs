@@ -7,11 +7,16 @@
 //! the result is flagged `output_incomplete`. Output is read only as fast as it is
 //! delivered (see [`crate::stream`]); output a sink has not taken within the grace
 //! periods after a timeout or cancel is given up (also flagged).
+//!
+//! The supervisor is a loop over three parts: the deadlines ([`deadline::Clock`]), the
+//! output ([`pump::Pump`]) and, once the child is gone, a pure [`classify`] of its end.
+
+mod deadline;
+mod pump;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use chrono::Utc;
 use nix::sys::signal::{Signal, killpg};
@@ -25,12 +30,13 @@ use crate::escapees::kill_escapees;
 use crate::events::{EventBus, ExecutionEvent};
 use crate::exit_code;
 use crate::gate::{DecisionRecord, OutputFilter};
-use crate::output::{Capture, LineEvents};
 use crate::resolve::PreparedCommand;
 use crate::spawn::Child;
-use crate::stream::{Delivery, FilterFeed, Pipe, start_filter};
-use crate::types::{ExecutionResult, ExecutionStatus, OutputStream};
+use crate::types::{ExecutionResult, ExecutionStatus};
+use deadline::{Clock, Ending};
+use pump::{Drained, Pump};
 
+/// Sends `sig` to a whole process group (best effort).
 fn signal_group(pgid: Option<u32>, sig: Signal) {
     if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {
         // ESRCH (the group is already gone) is the normal case after a clean exit.
@@ -43,143 +49,8 @@ pub(crate) fn kill_group(pgid: Option<u32>) {
     signal_group(pgid, Signal::SIGKILL);
 }
 
-/// Why the runtime is ending the process.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Ending {
-    Timeout,
-    Cancel,
-}
-
-/// What a passed deadline asks of the supervisor.
-#[derive(Default, Debug, PartialEq, Eq)]
-struct Due {
-    /// Output may be missing (the pipes outlived the child).
-    incomplete: bool,
-    /// Stop reading the pipes: a process outside the group holds them.
-    stop_reading: bool,
-    /// Give up on output not yet delivered.
-    abandon: bool,
-}
-
-/// The supervisor's deadlines, as a state machine: timeout → SIGTERM → grace → SIGKILL →
-/// a grace for the pipes to close; after the child's exit, a grace for the pipes too;
-/// after a timeout or cancel, a last grace for undelivered output.
-struct Clock {
-    pgid: Option<u32>,
-    kill_grace: Duration,
-    pipe_grace: Duration,
-    timeout_at: Option<Instant>,
-    kill_at: Option<Instant>,
-    pipes_at: Option<Instant>,
-    drain_at: Option<Instant>,
-    ending: Option<Ending>,
-    cancelled: bool,
-    killed: bool,
-}
-
-impl Clock {
-    fn new(
-        pgid: Option<u32>,
-        config: &ExecutionConfig,
-        t0: Instant,
-        timeout_ms: Option<u64>,
-    ) -> Self {
-        Clock {
-            pgid,
-            kill_grace: config.kill_grace,
-            pipe_grace: config.pipe_close_grace,
-            // A timeout too far away to represent (u64::MAX ms, say) is no timeout at all.
-            timeout_at: timeout_ms.and_then(|ms| t0.checked_add(Duration::from_millis(ms))),
-            kill_at: None,
-            pipes_at: None,
-            drain_at: None,
-            ending: None,
-            cancelled: false,
-            killed: false,
-        }
-    }
-
-    /// The next deadline, if any.
-    fn next(&self) -> Option<Instant> {
-        [self.timeout_at, self.kill_at, self.pipes_at, self.drain_at]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    /// Ends the process for `why`, unless it has exited already: then only the output
-    /// still on its way gets a last grace.
-    fn end(&mut self, why: Ending, now: Instant, exited: bool) {
-        self.timeout_at = None;
-        if exited || self.ending.is_some() {
-            self.drain_at.get_or_insert(now + self.kill_grace);
-            return;
-        }
-        self.ending = Some(why);
-        signal_group(self.pgid, Signal::SIGTERM);
-        self.kill_at = Some(now + self.kill_grace);
-        self.drain_at = Some(now + self.kill_grace + self.pipe_grace);
-    }
-
-    fn cancel(&mut self, now: Instant, exited: bool) {
-        self.cancelled = true;
-        self.end(Ending::Cancel, now, exited);
-    }
-
-    /// The child has exited: its pipes get a grace to close.
-    fn exited(&mut self, now: Instant) {
-        if self.pipes_at.is_none() && self.kill_at.is_none() {
-            self.pipes_at = Some(now + self.pipe_grace);
-        }
-    }
-
-    /// Both pipes are closed: nothing to wait for on them.
-    fn pipes_closed(&mut self) {
-        self.pipes_at = None;
-    }
-
-    /// SIGKILL to the group; the pipes then get a grace to close.
-    fn kill(&mut self, now: Instant) {
-        self.killed = true;
-        signal_group(self.pgid, Signal::SIGKILL);
-        self.pipes_at = Some(now + self.pipe_grace);
-    }
-
-    /// Acts on the deadlines that have passed. `reading`: whether the pipes are being read
-    /// (they are not while delivery is backed up, and then the pipes' grace starts over:
-    /// their data is waiting for us, not held by a leftover process).
-    fn tick(&mut self, now: Instant, exited: bool, reading: bool) -> Due {
-        let mut due = Due::default();
-        if self.timeout_at.is_some_and(|t| t <= now) {
-            self.end(Ending::Timeout, now, exited);
-        }
-        if self.kill_at.is_some_and(|t| t <= now) {
-            self.kill_at = None;
-            self.kill(now);
-        }
-        if self.pipes_at.is_some_and(|t| t <= now) {
-            self.pipes_at = None;
-            if !reading {
-                self.pipes_at = Some(now + self.pipe_grace);
-            } else if exited && self.killed {
-                // Even SIGKILL to the group did not close the pipes: a process outside
-                // the group holds them. Stop reading.
-                due.incomplete = true;
-                due.stop_reading = true;
-            } else if exited {
-                due.incomplete = true;
-                self.kill(now);
-            }
-        }
-        if self.drain_at.is_some_and(|t| t <= now) {
-            self.drain_at = None;
-            due.abandon = true;
-        }
-        due
-    }
-}
-
-/// Status, exit code and error message of a finished run.
+/// Status, exit code and error message of a finished run, from why the runtime ended it
+/// (if it did) and its exit status alone.
 fn classify(
     ending: Option<Ending>,
     status: ExitStatus,
@@ -279,44 +150,6 @@ pub(crate) fn spawn_failure(
     result
 }
 
-/// The delivery of `stream`.
-fn pick<'a>(
-    stream: OutputStream,
-    out: &'a mut Delivery,
-    err: &'a mut Delivery,
-) -> &'a mut Delivery {
-    match stream {
-        OutputStream::Stdout => out,
-        OutputStream::Stderr => err,
-    }
-}
-
-/// What a pipe gave (`None`: its end): into the filter's feed when there is a filter, else
-/// to the stream's delivery (`None`: withheld).
-async fn route(
-    stream: OutputStream,
-    data: Option<Vec<u8>>,
-    feed: Option<&mut FilterFeed>,
-    delivery: Option<&mut Delivery>,
-    (id, bus, dropped): (Uuid, &EventBus, &AtomicU64),
-) {
-    match (feed, data, delivery) {
-        (Some(f), data, _) => f.push(stream, data),
-        (None, Some(data), Some(d)) => d.deliver(id, data, bus, dropped).await,
-        (None, _, _) => {}
-    }
-}
-
-/// Stops reading `pipe`; with a filter, its last partial line still goes through.
-fn close_pipe(pipe: &mut Pipe, feed: Option<&mut FilterFeed>) {
-    if pipe.open() {
-        pipe.close();
-        if let Some(feed) = feed {
-            feed.push(pipe.stream, None);
-        }
-    }
-}
-
 /// Supervises a spawned child to the end and builds its result. Emits `Started` and the
 /// line events; the caller emits the terminal event after storing the result.
 pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult {
@@ -332,172 +165,67 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     };
     bus.emit(started, &dropped).await;
 
-    let mut out = Pipe::new(child.stdout.take(), OutputStream::Stdout);
-    let mut err = Pipe::new(child.stderr.take(), OutputStream::Stderr);
-    let lines = bus.wants_lines();
-    let delivery = |stream| {
-        Delivery::new(
-            stream,
-            Capture::new(config.max_output_bytes, config.max_line_bytes),
-            lines.then(|| LineEvents::new(config.max_line_bytes)),
-            config.output_sink.clone(),
-        )
-    };
-    let (mut d_out, mut d_err) = (
-        delivery(OutputStream::Stdout),
-        delivery(OutputStream::Stderr),
-    );
-    // With an output filter, output goes through its thread. One that cannot be started
-    // withholds all output (fail-closed): the pipes are drained, nothing is delivered.
-    let mut withheld = false;
-    let (mut feed, mut filtered) = match run
-        .filter
-        .map(|f| start_filter(id, f, config.max_line_bytes))
-    {
-        None => (None, None),
-        Some(Ok((feed, filtered))) => (Some(feed), Some(filtered)),
-        Some(Err(e)) => {
-            tracing::error!(execution_id = %id, error = %e, "cannot start the output filter thread");
-            withheld = true;
-            (None, None)
-        }
-    };
-    if withheld {
-        let note = b"[cloudops: output withheld: the output filter could not be started]\n";
-        d_err.deliver(id, note.to_vec(), bus, &dropped).await;
-    }
+    let pipes = [child.stdout.take(), child.stderr.take()];
+    let mut pump = Pump::start(id, config, (bus, &dropped), run.filter, pipes).await;
     let mut clock = Clock::new(pgid, config, t0, run.timeout_ms);
     let mut exit: Option<ExitStatus> = None;
     let mut output_incomplete = false;
     let cancel = run.cancel.clone();
 
     loop {
-        let pipes_open = out.open() || err.open();
+        let pipes_open = pump.settle().await;
         if !pipes_open {
             clock.pipes_closed();
-            if let Some(f) = &mut feed {
-                f.close();
-            }
         }
-        // A stream ends with its pipe, or, through a filter, with the filter's last batch.
-        match &filtered {
-            None => {
-                if !out.open() {
-                    d_out.end(id, bus, &dropped).await;
-                }
-                if !err.open() {
-                    d_err.end(id, bus, &dropped).await;
-                }
-            }
-            Some(f) if f.done() => {
-                d_out.end(id, bus, &dropped).await;
-                d_err.end(id, bus, &dropped).await;
-            }
-            Some(_) => {}
-        }
-        d_out.start_write(id);
-        d_err.start_write(id);
-        if exit.is_some() && !pipes_open && d_out.done() && d_err.done() {
+        if exit.is_some() && !pipes_open && pump.delivered() {
             break;
         }
-        // Backpressure: a pipe is read only when what comes after it has room.
-        let room = d_out.has_room() && d_err.has_room();
-        let (read_out, read_err) = match &feed {
-            Some(f) => (room && !f.backed_up(), room && !f.backed_up()),
-            None => (d_out.has_room(), d_err.has_room()),
-        };
-        let (read_out, read_err) = (read_out && out.open(), read_err && err.open());
+        let reads = pump.reads();
         let wake = clock.next();
         tokio::select! {
-            n = out.read(), if read_out => {
-                let data = out.take(n);
-                let to = (!withheld).then_some(&mut d_out);
-                route(OutputStream::Stdout, data, feed.as_mut(), to, (id, bus, &dropped)).await;
-            }
-            n = err.read(), if read_err => {
-                let data = err.take(n);
-                let to = (!withheld).then_some(&mut d_err);
-                route(OutputStream::Stderr, data, feed.as_mut(), to, (id, bus, &dropped)).await;
-            }
-            () = async { match &mut feed { Some(f) => f.room().await, None => std::future::pending().await } } => {}
-            batch = async { match &mut filtered { Some(f) => f.next().await, None => std::future::pending().await } }, if room => {
-                for chunk in batch.into_iter().flatten() {
-                    pick(chunk.stream, &mut d_out, &mut d_err)
-                        .deliver(id, chunk.data, bus, &dropped)
-                        .await;
-                }
-            }
-            r = d_out.written() => {
-                if d_out.on_written(r) {
-                    close_pipe(&mut out, feed.as_mut());
-                }
-            }
-            r = d_err.written() => {
-                if d_err.on_written(r) {
-                    close_pipe(&mut err, feed.as_mut());
-                }
-            }
+            io = pump.wait(reads) => pump.handle(io).await,
             status = child.wait(), if exit.is_none() => {
                 // A child that cannot be waited for is treated as killed.
                 exit = Some(status.unwrap_or_else(|_| ExitStatus::from_raw(9)));
                 clock.exited(Instant::now());
             }
-            _ = cancel.cancelled(), if !clock.cancelled => {
+            _ = cancel.cancelled(), if !clock.cancelled() => {
                 clock.cancel(Instant::now(), exit.is_some());
             }
             _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
-                let due = clock.tick(Instant::now(), exit.is_some(), read_out || read_err);
+                let due = clock.tick(Instant::now(), exit.is_some(), reads.pipes());
                 output_incomplete |= due.incomplete;
-                if due.stop_reading || due.abandon {
-                    close_pipe(&mut out, feed.as_mut());
-                    close_pipe(&mut err, feed.as_mut());
-                }
-                if due.abandon {
-                    let filter_pending = filtered.as_ref().is_some_and(|f| !f.done());
-                    if let Some(f) = &mut feed {
-                        f.abandon();
-                    }
-                    if let Some(f) = &mut filtered {
-                        f.abandon();
-                    }
-                    let lost_out = d_out.abandon();
-                    let lost_err = d_err.abandon();
-                    output_incomplete |= filter_pending || lost_out || lost_err;
-                }
+                output_incomplete |= pump.on_due(&due);
             }
         }
     }
     // Whatever is left of the group (background jobs, a grandchild) goes with the child.
     signal_group(pgid, Signal::SIGKILL);
     if config.hunt_escapees {
-        let killed = if nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
-            // Only our own descendants are read (a few /proc files): not worth a thread.
-            kill_escapees(id, true)
-        } else {
-            tokio::task::spawn_blocking(move || kill_escapees(id, false))
-                .await
-                .unwrap_or(0)
-        };
-        if killed > 0 {
-            tracing::warn!(execution_id = %id, killed, "killed processes that left the execution's process group");
-        }
+        hunt_escapees(id).await;
     }
 
     let status = exit.unwrap_or_else(|| ExitStatus::from_raw(9));
-    let (status_kind, exit_code, error) = classify(clock.ending, status, run.timeout_ms);
+    let (status_kind, exit_code, error) = classify(clock.ending(), status, run.timeout_ms);
+    let Drained {
+        mut stdout,
+        mut stderr,
+        stdout_bytes,
+        stderr_bytes,
+    } = pump.finish();
     ExecutionResult {
         execution_id: id,
         status: status_kind,
         exit_code,
         pid: pgid,
         signal: status.signal(),
-        stdout: d_out.capture.take_text(),
-        stderr: d_err.capture.take_text(),
-        stdout_truncated: d_out.capture.truncated,
-        stderr_truncated: d_err.capture.truncated,
-        stdout_bytes: out.bytes + Moved::bytes(run.direct[0].as_ref()),
-        stderr_bytes: err.bytes + Moved::bytes(run.direct[1].as_ref()),
-        lines_truncated: d_out.capture.lines_cut + d_err.capture.lines_cut,
+        stdout: stdout.take_text(),
+        stderr: stderr.take_text(),
+        stdout_truncated: stdout.truncated,
+        stderr_truncated: stderr.truncated,
+        stdout_bytes: stdout_bytes + Moved::bytes(run.direct[0].as_ref()),
+        stderr_bytes: stderr_bytes + Moved::bytes(run.direct[1].as_ref()),
+        lines_truncated: stdout.lines_cut + stderr.lines_cut,
         events_dropped: dropped.load(Ordering::Relaxed),
         output_incomplete,
         started_at,
@@ -509,62 +237,25 @@ pub(crate) async fn supervise(run: Run<'_>, mut child: Child) -> ExecutionResult
     }
 }
 
+/// Kills the processes that carry the execution's id but left its process group (see
+/// `ExecutionConfig::hunt_escapees`).
+async fn hunt_escapees(id: Uuid) {
+    let killed = if nix::sys::prctl::get_child_subreaper().unwrap_or(false) {
+        // Only our own descendants are read (a few /proc files): not worth a thread.
+        kill_escapees(id, true)
+    } else {
+        tokio::task::spawn_blocking(move || kill_escapees(id, false))
+            .await
+            .unwrap_or(0)
+    };
+    if killed > 0 {
+        tracing::warn!(execution_id = %id, killed, "killed processes that left the execution's process group");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn clock() -> Clock {
-        let config = ExecutionConfig {
-            kill_grace: Duration::from_secs(2),
-            pipe_close_grace: Duration::from_millis(500),
-            ..Default::default()
-        };
-        Clock::new(None, &config, Instant::now(), Some(1000))
-    }
-
-    #[tokio::test]
-    async fn a_timeout_terms_then_kills_then_gives_the_pipes_and_the_output_a_grace() {
-        let mut c = clock();
-        let t = c.timeout_at.unwrap();
-        assert_eq!(c.tick(t, false, true), Due::default());
-        assert_eq!(c.ending, Some(Ending::Timeout));
-        assert_eq!(c.kill_at, Some(t + Duration::from_secs(2)));
-        let k = t + Duration::from_secs(2);
-        c.tick(k, false, true);
-        assert!(c.killed);
-        c.exited(k);
-        let p = k + Duration::from_millis(500);
-        let due = c.tick(p, true, true);
-        assert!(due.stop_reading && due.incomplete && due.abandon, "{due:?}");
-    }
-
-    #[tokio::test]
-    async fn the_pipes_grace_starts_over_while_delivery_is_backed_up() {
-        let mut c = clock();
-        c.timeout_at = None;
-        let now = Instant::now();
-        c.exited(now);
-        let p = now + Duration::from_millis(500);
-        assert_eq!(c.tick(p, true, false), Due::default());
-        assert_eq!(c.pipes_at, Some(p + Duration::from_millis(500)));
-        assert!(!c.killed, "nothing is killed for a slow reader");
-        let due = c.tick(p + Duration::from_millis(500), true, true);
-        assert!(due.incomplete && !due.stop_reading);
-        assert!(c.killed);
-    }
-
-    #[tokio::test]
-    async fn a_timeout_after_the_exit_keeps_the_status_and_bounds_the_drain() {
-        let mut c = clock();
-        let now = Instant::now();
-        c.exited(now);
-        c.pipes_closed();
-        let t = c.timeout_at.unwrap();
-        c.tick(t, true, false);
-        assert_eq!(c.ending, None);
-        assert_eq!(c.drain_at, Some(t + Duration::from_secs(2)));
-        assert!(c.tick(t + Duration::from_secs(2), true, false).abandon);
-    }
 
     #[test]
     fn exit_statuses_are_classified() {
@@ -574,5 +265,53 @@ mod tests {
         assert_eq!(classify(None, ExitStatus::from_raw(9), None).1, 137);
         assert_eq!(classify(Some(Ending::Timeout), ok, Some(5)).1, 124);
         assert_eq!(classify(Some(Ending::Cancel), ok, None).1, 130);
+    }
+
+    #[test]
+    fn a_clean_exit_completes_with_no_error() {
+        let got = classify(None, ExitStatus::from_raw(0), Some(5));
+        assert_eq!(got, (ExecutionStatus::Completed, 0, None));
+    }
+
+    #[test]
+    fn a_failed_exit_or_a_signal_is_a_failure_that_says_which() {
+        let code = classify(None, ExitStatus::from_raw(3 << 8), None);
+        assert_eq!(
+            code,
+            (
+                ExecutionStatus::Failed,
+                3,
+                Some("exited with code 3".into())
+            )
+        );
+        let signal = classify(None, ExitStatus::from_raw(15), None);
+        assert_eq!(
+            signal,
+            (
+                ExecutionStatus::Failed,
+                143,
+                Some("killed by signal 15".into())
+            )
+        );
+    }
+
+    #[test]
+    fn the_runtimes_ending_wins_over_the_exit_status() {
+        // A timed-out or cancelled child dies of the runtime's signal: the status says why.
+        let killed = ExitStatus::from_raw(9);
+        let timeout = classify(Some(Ending::Timeout), killed, Some(250));
+        assert_eq!(
+            timeout,
+            (
+                ExecutionStatus::Timeout,
+                124,
+                Some("timed out after 250 ms".into())
+            )
+        );
+        let cancel = classify(Some(Ending::Cancel), killed, None);
+        assert_eq!(
+            cancel,
+            (ExecutionStatus::Cancelled, 130, Some("cancelled".into()))
+        );
     }
 }

@@ -193,10 +193,6 @@ impl Setup {
 /// (`None`: `/dev/null`), stdout and stderr piped unless `direct` gives a descriptor for
 /// them; with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits.
 /// Must be called within a tokio runtime.
-#[expect(
-    unsafe_code,
-    reason = "clone(2) with CLONE_VM | CLONE_VFORK, and the child's side of it"
-)]
 pub(crate) fn spawn(
     id: Uuid,
     p: &PreparedCommand,
@@ -204,34 +200,66 @@ pub(crate) fn spawn(
     stdin: Option<OwnedFd>,
     direct: [Option<OwnedFd>; 2],
 ) -> io::Result<Child> {
-    use nix::fcntl::OFlag;
+    let stdio = Stdio::new(stdin, direct)?;
+    let setup = Setup::new(id, p, die_with_engine, stdio.raw())?;
+    let pid = clone_child(&setup, stdio.child)?;
+    attach(pid, stdio.read)
+}
+
+/// The descriptors of a child's stdin, stdout and stderr.
+struct Stdio {
+    /// What the child gets as its stdin, stdout and stderr.
+    child: [OwnedFd; 3],
+    /// The read ends of its stdout and stderr pipes (`None`: a descriptor was given).
+    read: [Option<OwnedFd>; 2],
+}
+
+impl Stdio {
+    /// `stdin` (`None`: `/dev/null`); each output stream a pipe we read, or the
+    /// descriptor given in `direct`.
+    fn new(stdin: Option<OwnedFd>, direct: [Option<OwnedFd>; 2]) -> io::Result<Self> {
+        use nix::fcntl::OFlag;
+
+        let input = match stdin {
+            Some(fd) => fd,
+            None => std::fs::File::open("/dev/null")?.into(),
+        };
+        let [out_direct, err_direct] = direct;
+        let output = |direct: Option<OwnedFd>| -> io::Result<(Option<OwnedFd>, OwnedFd)> {
+            match direct {
+                Some(fd) => Ok((None, fd)),
+                None => {
+                    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+                    Ok((Some(r), w))
+                }
+            }
+        };
+        let (out_r, out_w) = output(out_direct)?;
+        let (err_r, err_w) = output(err_direct)?;
+        Ok(Stdio {
+            child: [input, out_w, err_w],
+            read: [out_r, err_r],
+        })
+    }
+
+    /// The child's descriptors, as `Setup` takes them.
+    fn raw(&self) -> [libc::c_int; 3] {
+        use std::os::fd::AsRawFd;
+        self.child.each_ref().map(AsRawFd::as_raw_fd)
+    }
+}
+
+/// Starts the child as described by `setup`, sharing our memory until it execs, and
+/// returns its process id once it has; our copies of its descriptors (`child_fds`) are
+/// closed then. A child that failed before its exec is reaped and its errno returned.
+#[expect(
+    unsafe_code,
+    reason = "clone(2) with CLONE_VM | CLONE_VFORK, and the child's side of it"
+)]
+fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     use nix::sched::CloneFlags;
-    use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicI32, Ordering};
 
-    let input = match stdin {
-        Some(fd) => fd,
-        None => std::fs::File::open("/dev/null")?.into(),
-    };
-    // Each output stream: a pipe we read, or the descriptor given.
-    let [out_direct, err_direct] = direct;
-    let output = |direct: Option<OwnedFd>| -> io::Result<(Option<OwnedFd>, OwnedFd)> {
-        match direct {
-            Some(fd) => Ok((None, fd)),
-            None => {
-                let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-                Ok((Some(r), w))
-            }
-        }
-    };
-    let (out_r, out_w) = output(out_direct)?;
-    let (err_r, err_w) = output(err_direct)?;
-    let setup = Setup::new(
-        id,
-        p,
-        die_with_engine,
-        [input.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
-    )?;
     // Set by the child when a step fails: the errno.
     let failed = AtomicI32::new(0);
     // The child runs on this stack, in our memory, until it execs.
@@ -252,7 +280,7 @@ pub(crate) fn spawn(
     let cloned = unsafe {
         nix::sched::clone(
             Box::new(|| {
-                let errno = child(&setup);
+                let errno = child(setup);
                 failed.store(errno, Ordering::Release);
                 crate::exit_code::NOT_FOUND as isize
             }),
@@ -266,37 +294,27 @@ pub(crate) fn spawn(
         Some(&old),
         None,
     );
-    drop((input, out_w, err_w));
+    drop(child_fds);
     let pid = cloned?.as_raw().cast_unsigned();
     let errno = failed.load(Ordering::Acquire);
     if errno != 0 {
         let _ = reap(pid, true);
         return Err(io::Error::from_raw_os_error(errno));
     }
-    // From here on the command runs: anything that fails must not leave it behind.
-    // (The exit's waiter comes last: once it exists, it is the one to reap the child.)
+    Ok(pid)
+}
+
+/// The parent's side of a running command: the read ends of its pipes, then the waiter
+/// for its exit. Anything that fails here must not leave the command behind: it is killed
+/// and reaped.
+fn attach(pid: u32, [out_r, err_r]: [Option<OwnedFd>; 2]) -> io::Result<Child> {
+    // The exit's waiter comes last: once it exists, it is the one to reap the child.
     let handles = || -> io::Result<(Exit, Option<Receiver>, Option<Receiver>)> {
         let (stdout, stderr) = (
             out_r.map(Receiver::from_owned_fd).transpose()?,
             err_r.map(Receiver::from_owned_fd).transpose()?,
         );
-        // SAFETY: pidfd_open(2) with a pid we have not reaped, so it is still ours.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let exit = if fd >= 0 {
-            // SAFETY: a new descriptor that nothing else owns; the `OwnedFd` keeps it open,
-            // unchanged, for as long as the `AsyncFd` holds it.
-            let registered = unsafe {
-                let fd = <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int);
-                tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
-            };
-            Exit::Pidfd(registered.map_err(|e| e.into_parts().1)?)
-        } else {
-            Exit::Thread(Some(tokio::task::spawn_blocking(move || {
-                reap(pid, true)?
-                    .ok_or_else(|| io::Error::other("waitpid returned without a status"))
-            })))
-        };
-        Ok((exit, stdout, stderr))
+        Ok((exit_waiter(pid)?, stdout, stderr))
     };
     match handles() {
         Ok((exit, stdout, stderr)) => Ok(Child {
@@ -315,6 +333,31 @@ pub(crate) fn spawn(
             Err(e)
         }
     }
+}
+
+/// How the exit of our unreaped child `pid` is awaited: a pidfd where the kernel has them,
+/// else a thread that blocks in `waitpid`.
+#[expect(
+    unsafe_code,
+    reason = "pidfd_open(2) on our unreaped child, and an OwnedFd for the descriptor it returns"
+)]
+fn exit_waiter(pid: u32) -> io::Result<Exit> {
+    // SAFETY: pidfd_open(2) with a pid we have not reaped, so it is still ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let exit = if fd >= 0 {
+        // SAFETY: a new descriptor that nothing else owns; the `OwnedFd` keeps it open,
+        // unchanged, for as long as the `AsyncFd` holds it.
+        let registered = unsafe {
+            let fd = <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int);
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        };
+        Exit::Pidfd(registered.map_err(|e| e.into_parts().1)?)
+    } else {
+        Exit::Thread(Some(tokio::task::spawn_blocking(move || {
+            reap(pid, true)?.ok_or_else(|| io::Error::other("waitpid returned without a status"))
+        })))
+    };
+    Ok(exit)
 }
 
 /// The child's side, in the parent's memory: set up, then exec. Returns the errno of the
