@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use cloudops_execution_engine::{
-    Approver, Command, ExecutionConfig, ExecutionEngine, ExecutionMetadata, ExecutionRequest,
-    ExecutionStatus, exit_code,
+    Approver, Command, ExecutionConfig, ExecutionEngine, ExecutionRequest, ExecutionStatus,
+    exit_code,
 };
 use cloudops_policy::{AskWithoutTty, Defaults};
 use cloudops_session::{Session, SessionError};
@@ -30,18 +30,7 @@ fn keep_until_exit<T>(value: T) {
 
 /// The request for `command` with the common options (tags, source, env, cwd, timeout).
 pub fn request(common: &Common, command: Command) -> ExecutionRequest {
-    ExecutionRequest {
-        id: uuid::Uuid::new_v4(),
-        command,
-        env: common.env.clone(),
-        working_dir: common.working_dir(),
-        timeout_ms: common.timeout.map(cloudops_session::millis),
-        metadata: ExecutionMetadata {
-            source: common.source.clone(),
-            conversation_id: None,
-            tags: common.tags.clone(),
-        },
-    }
+    common.template().request(command)
 }
 
 /// The approver for a run: prompt on a terminal, else `--yes` / the policy's `ask_without_tty`.

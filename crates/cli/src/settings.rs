@@ -63,6 +63,17 @@ pub struct Common {
 }
 
 impl Common {
+    /// What the requests of this run start from.
+    pub fn template(&self) -> cloudops_session::RequestTemplate {
+        cloudops_session::RequestTemplate {
+            env: self.env.clone(),
+            working_dir: self.working_dir(),
+            timeout: self.timeout,
+            source: self.source.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
     /// The working directory of a command: `--cwd`, else the current directory (so that
     /// plugins such as workdir-jail see where it will run), else none.
     pub fn working_dir(&self) -> Option<PathBuf> {
@@ -93,7 +104,7 @@ pub enum Action {
     /// Scaffold a plugin crate.
     PluginNew(crate::scaffold::NewPlugin),
     /// Serve MCP on stdio.
-    Mcp(crate::mcp::McpOptions),
+    Mcp(cloudops_mcp::McpOptions),
     /// Serve decisions for other cloudops commands.
     Server(crate::server::ServerOptions),
     /// Print completions.
@@ -202,7 +213,7 @@ impl Settings {
             Commands::Plugin {
                 action: PluginAction::New(args),
             } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
-            Commands::Mcp(args) => Action::Mcp(crate::mcp::McpOptions::from_args(args)?),
+            Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
             Commands::Server(args) => {
                 // Each client sends its own request: options that shape one would be ignored.
                 // (`--server` / CLOUDOPS_SERVER is: the shell that starts the server may

@@ -201,6 +201,17 @@ pub struct DecisionRecord {
 }
 
 impl DecisionRecord {
+    /// The decision in one word, as a user reads it: `ask` for a question (answered or
+    /// not), `deny` for any other refusal, else `rewrite` or `allow`.
+    pub fn outcome(&self) -> &'static str {
+        match (self.allowed, self.verdict) {
+            (_, Verdict::Ask) => "ask",
+            (false, _) => "deny",
+            (true, Verdict::Rewrite) => "rewrite",
+            (true, _) => "allow",
+        }
+    }
+
     /// A record that allows `request` unchanged, with no plugin involved.
     pub fn allow_unchanged(request: &ExecutionRequest) -> Self {
         DecisionRecord {

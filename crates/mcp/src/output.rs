@@ -1,7 +1,7 @@
 //! The server's output stream: the SDK's messages and the parse errors of the input guard, written to stdout as whole lines.
 //!
 //! rmcp owns the writer it is given and answers nothing to input that is not JSON. The
-//! input guard ([`crate::mcp::input`]) reports such lines here, and this task writes the
+//! input guard ([`crate::input`]) reports such lines here, and this task writes the
 //! JSON-RPC `-32700 Parse error` response for each, between two whole lines of the SDK
 //! (rmcp writes into a pipe that this task reads line by line), so the two never mix.
 

@@ -284,7 +284,7 @@ pub fn denied(plugin: &str, reason: &str, record: &DecisionRecord) -> CallToolRe
         "status": "denied",
         "plugin": plugin,
         "reason": reason,
-        "verdict": verdict(record),
+        "verdict": record.outcome(),
         "approval": approval,
         "rules": record.rules,
         "command": record.original.command.to_string(),
@@ -315,8 +315,8 @@ pub fn cancelled_before_start(why: &str) -> CallToolResult {
 
 /// The result of `check_command`: the decision and its trace (nothing ran).
 pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult {
-    let v = verdict(record);
-    let text = crate::check::trace(record, v, policy);
+    let v = record.outcome();
+    let text = cloudops_session::trace(record, policy);
     let structured = json!({
         "verdict": v,
         "allowed": record.allowed,
@@ -330,16 +330,6 @@ pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult
         "trace": record.steps,
     });
     tool_result(text, structured, false)
-}
-
-/// The effective verdict word: `deny` for any refusal except an unanswered `ask`.
-fn verdict(record: &DecisionRecord) -> &'static str {
-    match (record.allowed, record.verdict) {
-        (_, Verdict::Ask) => "ask",
-        (false, _) => "deny",
-        (true, Verdict::Rewrite) => "rewrite",
-        (true, _) => "allow",
-    }
 }
 
 fn tool_result(text: String, structured: Value, is_error: bool) -> CallToolResult {

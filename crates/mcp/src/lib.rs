@@ -1,4 +1,4 @@
-//! `cloudops mcp`: a Model Context Protocol server on stdio whose tools run commands through the policy.
+//! cloudops-mcp: a Model Context Protocol server on stdio whose tools run commands through the policy (`cloudops mcp`).
 //!
 //! Tools: `run_command` (a shell command line), `run_program` (a program and its
 //! arguments) and `check_command` (the decision only). Every call is an engine request
@@ -18,9 +18,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
-use cloudops_execution_engine::{DenyApprover, ExecutionEngine};
-use cloudops_policy::AskWithoutTty;
+use cloudops_execution_engine::{ExecutionConfig, ExecutionEngine};
+use cloudops_session::{RequestTemplate, Session};
 use rmcp::ServiceExt;
 use tokio::sync::{Semaphore, watch};
 
@@ -29,22 +28,30 @@ pub use options::{DEFAULT_SOURCE, McpOptions};
 use input::GuardedInput;
 use server::{CloudopsServer, Shared};
 
-use crate::settings::Common;
+/// What the server runs with, set up by the caller (the `cloudops mcp` command).
+pub struct McpSetup {
+    /// The policy and its gate.
+    pub session: Session,
+    /// The engine's configuration (the session's, with its decision log). Its approver
+    /// answers nothing: each tool call brings its own, which asks the calling client.
+    pub config: ExecutionConfig,
+    /// What every call's request starts from (the server's flags).
+    pub template: RequestTemplate,
+    /// Set when every `ask` is approved without asking: by whom (`--yes`, `policy`).
+    pub approve_unasked: Option<&'static str>,
+    /// The server's options.
+    pub options: McpOptions,
+}
 
-/// Serves MCP on stdin/stdout until the client closes its end; returns the exit code.
-pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> {
-    init_logging(common, &options)?;
-    let session = crate::gate::open(common).await?;
-    let approve_unasked = if common.yes {
-        Some("--yes")
-    } else if session.defaults().ask_without_tty == AskWithoutTty::Approve {
-        Some("policy")
-    } else {
-        None
-    };
-    // Each tool call brings its own approver (the client that made it); none answers for
-    // the engine's.
-    let config = crate::exec::engine_config(common, &session, Arc::new(DenyApprover))?;
+/// Serves MCP on stdin/stdout until the client closes its end.
+pub async fn serve(setup: McpSetup) -> Result<(), McpError> {
+    let McpSetup {
+        session,
+        config,
+        template,
+        approve_unasked,
+        options,
+    } = setup;
     let kill_grace = config.kill_grace;
     let output = Arc::new(progress::OutputWatch::default());
     let engine = ExecutionEngine::new(config);
@@ -54,7 +61,7 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
     let session_id = uuid::Uuid::new_v4().to_string();
     tracing::info!(
         policy = ?session.policy().map(|p| p.path().display().to_string()),
-        source = common.source.as_deref().unwrap_or(DEFAULT_SOURCE),
+        source = template.source.as_deref().unwrap_or(DEFAULT_SOURCE),
         session = %session_id,
         max_concurrency = options.max_concurrency,
         "serving MCP on stdio"
@@ -62,7 +69,7 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
     let shared = Arc::new(Shared {
         engine,
         session,
-        common: common.clone(),
+        template,
         slots: Semaphore::new(options.max_concurrency),
         options,
         approve_unasked,
@@ -81,7 +88,7 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
             .waiting()
             .await
             .map(|reason| tracing::info!(?reason, "MCP session ended"))
-            .context("the MCP service failed"),
+            .map_err(|e| McpError::Service(e.to_string())),
         Err(e) => {
             // A client that goes away before the handshake is not an error of ours.
             tracing::warn!(error = %e, "MCP session did not start");
@@ -96,7 +103,15 @@ pub async fn serve(common: &Common, options: McpOptions) -> anyhow::Result<i32> 
     {
         tracing::warn!("stdout was not flushed in time");
     }
-    result.map(|()| 0)
+    result
+}
+
+/// What stops the server.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// The MCP service failed while serving.
+    #[error("the MCP service failed: {0}")]
+    Service(String),
 }
 
 /// Cancels every execution still running and waits (up to `limit`) for them to end.
@@ -117,48 +132,4 @@ async fn stop_all(shared: &Shared, limit: Duration) {
     if tokio::time::timeout(limit, all).await.is_err() {
         tracing::warn!("some commands did not stop in time");
     }
-}
-
-/// Logs go to stderr, or to `--log-file`; never to stdout. `CLOUDOPS_LOG` (a tracing
-/// filter such as `debug` or `rmcp=trace`) overrides the level from -q / -v.
-fn init_logging(common: &Common, options: &McpOptions) -> anyhow::Result<()> {
-    use tracing_subscriber::EnvFilter;
-    let level = match common.verbosity {
-        i8::MIN..=-1 => "error",
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = std::env::var("CLOUDOPS_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let result = match &options.log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| {
-                    anyhow::Error::new(e).context(crate::render::UserError::new(format!(
-                        "could not open the log file '{}'",
-                        path.display()
-                    )))
-                })?;
-            builder
-                .with_ansi(false)
-                .with_writer(Mutex::new(file))
-                .try_init()
-        }
-        None => builder
-            .with_ansi(false)
-            .with_writer(std::io::stderr)
-            .try_init(),
-    };
-    // Already set (tests calling serve twice): keep the first.
-    let _ = result;
-    Ok(())
 }

@@ -9,7 +9,7 @@ use cloudops_execution_engine::{
     Command, DenyApprover, ExecutionEngine, ExecutionError, ExecutionRequest, ExecutionResult,
     Preparation, RequestOptions, Stdin,
 };
-use cloudops_session::Session;
+use cloudops_session::{RequestTemplate, Session};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
@@ -18,14 +18,13 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
-use crate::mcp::elicit::ElicitingApprover;
-use crate::mcp::options::{DEFAULT_SOURCE, McpOptions};
-use crate::mcp::progress::{self, OutputWatch};
-use crate::mcp::tools::{
+use crate::elicit::ElicitingApprover;
+use crate::options::{DEFAULT_SOURCE, McpOptions};
+use crate::progress::{self, OutputWatch};
+use crate::tools::{
     self, CallOptions, CheckCommandParams, RunCommandParams, RunParams, RunProgramParams,
     cancelled_before_start,
 };
-use crate::settings::Common;
 
 /// What the server tells the agent when it connects.
 const INSTRUCTIONS: &str = "\
@@ -42,8 +41,8 @@ pub struct Shared {
     pub engine: ExecutionEngine,
     /// The policy and its gate.
     pub session: Session,
-    /// The server's flags (tags, env, cwd, timeout, source).
-    pub common: Common,
+    /// What every call's request starts from (tags, env, cwd, timeout, source).
+    pub template: RequestTemplate,
     /// The MCP options.
     pub options: McpOptions,
     /// Set when every `ask` is approved without asking: by whom (`--yes`, `policy`).
@@ -216,7 +215,7 @@ impl CloudopsServer {
         opts: CallOptions,
         ctx: &RequestContext<RoleServer>,
     ) -> ExecutionRequest {
-        let mut req = crate::exec::request(&self.shared.common, command);
+        let mut req = self.shared.template.request(command);
         if req.metadata.source.is_none() {
             req.metadata.source = Some(DEFAULT_SOURCE.to_string());
         }

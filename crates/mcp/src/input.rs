@@ -3,7 +3,7 @@
 //! rmcp ignores input that is not JSON at all (no id to answer; its `-32600 Invalid
 //! request` is only for JSON that is not a message). A client that sends garbage should
 //! learn that it did, so such a line is dropped here and reported to the output task
-//! ([`crate::mcp::output`]), which answers `-32700 Parse error` with id null; the SDK
+//! ([`crate::output`]), which answers `-32700 Parse error` with id null; the SDK
 //! goes on serving. End of input is reported through a watch channel as soon as it is
 //! read, so running commands are stopped without waiting for the SDK's own drain period.
 

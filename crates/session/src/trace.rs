@@ -1,0 +1,85 @@
+//! The decision trace as text: what `--check` prints and the MCP server's `check_command` returns.
+
+use std::fmt::Write as _;
+
+use cloudops_execution_engine::DecisionRecord;
+
+/// The human-readable decision trace.
+pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
+    let verdict = record.outcome();
+    let mut s = String::new();
+    let by = match (&record.plugin, &record.reason) {
+        (Some(p), Some(r)) => format!(" by {p}: {r}"),
+        (Some(p), None) => format!(" by {p}"),
+        (None, Some(r)) => format!(": {r}"),
+        (None, None) => String::new(),
+    };
+    let would = if record.allowed {
+        "would run"
+    } else {
+        "would not run"
+    };
+    let _ = writeln!(s, "decision: {verdict}{by} ({would})");
+    match policy {
+        None => {
+            let _ = writeln!(s, "policy:   none (no gate)");
+        }
+        Some(p) => {
+            let profile = record
+                .profile
+                .as_deref()
+                .map(|p| format!(", profile {p}"))
+                .unwrap_or_default();
+            let rules = if record.rules.is_empty() {
+                "no rule matched".to_string()
+            } else {
+                format!("rules: {}", record.rules.join(", "))
+            };
+            let _ = writeln!(s, "policy:   {p}{profile} ({rules})");
+        }
+    }
+    if !record.steps.is_empty() {
+        let _ = writeln!(s, "plugins:");
+        let width = record
+            .steps
+            .iter()
+            .map(|st| st.plugin.len())
+            .max()
+            .unwrap_or(0);
+        for (i, st) in record.steps.iter().enumerate() {
+            let mut line = format!(
+                "  {}. {:width$}  {:7}  {:>6} µs",
+                i + 1,
+                st.plugin,
+                st.verdict.to_string(),
+                st.elapsed_us
+            );
+            if !st.enforced {
+                line.push_str("  (audit: not enforced)");
+            }
+            if let Some(a) = &st.approval {
+                let answer = if a.granted {
+                    "approved"
+                } else {
+                    "not approved"
+                };
+                let _ = write!(line, "  ({answer} by {})", a.by);
+            }
+            if let Some(r) = &st.reason {
+                let _ = write!(line, "  {r}");
+            }
+            if let Some(e) = &st.error {
+                let _ = write!(line, "  [plugin error: {e}]");
+            }
+            let _ = writeln!(s, "{line}");
+            for d in &st.diff {
+                let _ = writeln!(s, "       {d}");
+            }
+        }
+    }
+    let _ = writeln!(s, "request:  {}", record.request.command);
+    if record.request.command != record.original.command {
+        let _ = writeln!(s, "original: {}", record.original.command);
+    }
+    s
+}
