@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use cloudops_session::Session;
 
 use crate::render::{UserError, session_error};
@@ -55,5 +56,7 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
             Err(_) => {}
         }
     }
-    Session::with_local_gate(policy, profile).map_err(session_error)
+    Session::with_local_gate(policy, profile)
+        .map_err(session_error)
+        .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))
 }

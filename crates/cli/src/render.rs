@@ -56,15 +56,11 @@ impl std::fmt::Display for UserError {
 impl std::error::Error for UserError {}
 
 /// A session's error as the renderer reads it: a policy error itself (it is shown at its
-/// file:line:column), a plugin that failed to load under the policy's name, the rest as is.
+/// file:line:column, a plugin that fails to load at its declaration), the rest as is.
 pub fn session_error(e: cloudops_session::SessionError) -> anyhow::Error {
     use cloudops_session::SessionError;
     match e {
-        SessionError::Policy(p) => p.into(),
-        SessionError::Plugins { path, source } => anyhow::Error::new(source).context(format!(
-            "could not load the plugins of policy '{}'",
-            path.display()
-        )),
+        SessionError::Policy(source) | SessionError::Plugins { source, .. } => source.into(),
         other => other.into(),
     }
 }

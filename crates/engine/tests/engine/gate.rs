@@ -268,3 +268,72 @@ async fn a_panicking_gate_or_filter_does_not_wedge_the_engine() {
         .unwrap();
     assert_eq!(r.stdout, "STILL-SERVING\n");
 }
+
+#[tokio::test]
+async fn decide_answers_as_execute_would_without_running_or_logging() {
+    let sink = Arc::new(MemorySink::default());
+    let gate = Arc::new(TestGate::default());
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        default_timeout_ms: Some(7_000),
+        ..ExecutionConfig::default()
+            .with_gate(gate.clone())
+            .with_decision_sink(sink.clone())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let deny = cloudops_execution_engine::DenyApprover;
+    let required = cloudops_execution_engine::Preparation::Required;
+
+    // Allowed: the record says so, and the gate saw the engine's default timeout.
+    let request = sh(&format!("touch {}", marker.display()));
+    let record = engine
+        .decide(request.clone(), &deny, required)
+        .await
+        .unwrap();
+    assert!(record.allowed);
+    assert_eq!(record.original.timeout_ms, Some(7_000));
+    assert_eq!(gate.seen.lock().unwrap()[0].timeout_ms, Some(7_000));
+    // Denied: a record, not an error.
+    let record = engine
+        .decide(sh("echo forbidden"), &deny, required)
+        .await
+        .unwrap();
+    assert!(!record.allowed);
+    assert_eq!(record.plugin.as_deref(), Some("test-gate"));
+    // An `ask` goes to the approver given, and its answer is what the record shows.
+    let record = engine
+        .decide(sh("echo please-ask"), &deny, required)
+        .await
+        .unwrap();
+    assert!(!record.allowed);
+    // Nothing ran, nothing was logged.
+    assert!(!marker.exists());
+    assert!(sink.decisions.lock().unwrap().is_empty());
+
+    // A program this machine lacks: an error when preparation is required, decided anyway
+    // when it is not (policy tests).
+    let missing = ExecutionRequest {
+        command: Command::Exec {
+            program: "no-such-program-xyz".into(),
+            args: vec![],
+        },
+        ..sh("true")
+    };
+    let err = engine
+        .decide(missing.clone(), &deny, required)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExecutionError::ProgramNotFound { .. }),
+        "{err}"
+    );
+    let record = engine
+        .decide(
+            missing,
+            &deny,
+            cloudops_execution_engine::Preparation::IfPossible,
+        )
+        .await
+        .unwrap();
+    assert!(record.allowed);
+}
