@@ -236,3 +236,50 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quote_the_socket_and_the_directory() {
+        let dir = DirError::Open {
+            dir: "open".into(),
+            mode: 0o777,
+        };
+        let e = ServeError::Bind {
+            socket: "open/s.sock".into(),
+            source: dir.into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot listen on 'open/s.sock': 'open' can be written by other users (mode 777)"
+        );
+        let e = ClientError::Peer {
+            socket: "s.sock".into(),
+            source: PeerError::OtherUser { uid: 7, me: 1000 },
+        };
+        assert_eq!(
+            e.to_string(),
+            "'s.sock': the other end runs as uid 7, not 1000"
+        );
+        assert_eq!(
+            ClientError::Timeout { secs: 30 }.to_string(),
+            "the server did not answer within 30 s"
+        );
+        let e = ClientError::Unexpected {
+            answer: Box::new(ToClient::Ready),
+            to: "a request",
+        };
+        assert_eq!(e.to_string(), "the server answered Ready to a request");
+    }
+
+    #[test]
+    fn a_chain_joins_each_source_once() {
+        let e = ServeError::Resolve {
+            path: "p.toml".into(),
+            source: std::io::Error::other("gone"),
+        };
+        assert_eq!(chain(&e), "could not resolve 'p.toml': gone");
+    }
+}

@@ -279,3 +279,51 @@ pub fn private_dir(dir: &Path) -> Result<(), DirError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_message_is_one_line_and_the_end_of_the_stream_is_none() {
+        let mut wire = Vec::new();
+        send(
+            &mut wire,
+            &ToClient::Local {
+                reason: "why".into(),
+            },
+        )
+        .await
+        .expect("send");
+        assert_eq!(wire, b"{\"local\":{\"reason\":\"why\"}}\n");
+        let mut r = &wire[..];
+        let m: Option<ToClient> = recv(&mut r).await.expect("recv");
+        assert!(matches!(m, Some(ToClient::Local { reason }) if reason == "why"));
+        let end: Option<ToClient> = recv(&mut r).await.expect("end");
+        assert!(end.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_message_cut_short_is_an_error() {
+        let mut r = &b"{\"local\":"[..];
+        let e = recv::<_, ToClient>(&mut r).await.expect_err("cut");
+        assert_eq!(
+            e.to_string(),
+            "the connection closed in the middle of a message"
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("cloudops-ds-{}", std::process::id()));
+        let dir = base.join("open");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let e = private_dir(&dir).expect_err("open");
+        assert!(matches!(e, DirError::Open { mode: 0o777, .. }), "{e}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        private_dir(&dir).expect("private");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
