@@ -39,8 +39,9 @@ pub enum Stop {
     Idle,
 }
 
-/// Serves decisions on the socket until stopped (Ctrl-C, SIGTERM) or idle; a stop lets the
-/// clients in flight finish first (see [`drain`]).
+/// Serves decisions on the socket until stopped (Ctrl-C, SIGTERM) or idle. A stop removes
+/// the socket at once, then lets the clients in flight finish, for up to 10 s or until a
+/// second Ctrl-C or SIGTERM.
 pub async fn serve(options: ServerOptions) -> Result<Stop, ServeError> {
     let state = Arc::new(State::new(options.verbosity));
     if let Some(path) = &options.policy {
