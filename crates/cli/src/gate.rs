@@ -11,7 +11,7 @@ use crate::settings::Common;
 /// Opens the session the settings name: the policy (if any) under the profile, with every
 /// plugin it can select loaded and initialised now, so that a broken plugin stops the run
 /// before anything starts. With `--server`, the server's plugins decide instead, when it
-/// will (see [`crate::server`]).
+/// will (see [`cloudops_decision_server`]).
 pub async fn open(common: &Common) -> anyhow::Result<Session> {
     let Some(path) = common.policy.path() else {
         if let Some(p) = &common.profile {
@@ -32,7 +32,7 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
     let stamp = common
         .server
         .is_some()
-        .then(|| crate::server::proto::stamp(path))
+        .then(|| cloudops_decision_server::proto::stamp(path))
         .flatten();
     let policy = cloudops_session::compile(path).map_err(session_error)?;
     let profile = common.profile.as_deref();
@@ -48,8 +48,14 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
     }
     if let Some(socket) = &common.server {
         let verbose = common.verbosity > 0;
-        match crate::server::RemoteGate::connect(socket, policy.clone(), stamp, profile, verbose)
-            .await
+        match cloudops_decision_server::RemoteGate::connect(
+            socket,
+            policy.clone(),
+            stamp,
+            profile,
+            verbose,
+        )
+        .await
         {
             Ok(remote) => return Ok(Session::with_gate(policy, profile, Arc::new(remote))),
             Err(why) if verbose => eprintln!("cloudops: deciding here, not on the server: {why}"),

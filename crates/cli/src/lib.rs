@@ -16,7 +16,7 @@ mod plan_file;
 mod policy_cmd;
 pub mod render;
 pub mod scaffold;
-pub mod server;
+mod server;
 pub mod settings;
 mod stdin;
 
@@ -105,7 +105,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
         Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
-        Action::Server(options) => server::serve(&s.common, options).await,
+        Action::Server(options) => server::run(options).await,
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

@@ -106,7 +106,7 @@ pub enum Action {
     /// Serve MCP on stdio.
     Mcp(cloudops_mcp::McpOptions),
     /// Serve decisions for other cloudops commands.
-    Server(crate::server::ServerOptions),
+    Server(cloudops_decision_server::ServerOptions),
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -233,7 +233,7 @@ impl Settings {
                         .hint("each command's own options apply to its requests: give them to the commands that use the server")
                         .into());
                 }
-                Action::Server(crate::server::ServerOptions::from_args(args)?)
+                Action::Server(crate::server::options(args, &common)?)
             }
             Commands::Completions { shell } => Action::Completions(shell),
         };

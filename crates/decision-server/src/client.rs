@@ -15,7 +15,8 @@ use cloudops_policy::Policy;
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
 
-use super::proto::{self, Hello, ToClient, ToServer};
+use crate::error::ClientError;
+use crate::proto::{self, Hello, ToClient, ToServer};
 
 /// How long the output plugins on the server may take for one batch before the client
 /// withholds it (their own CPU budget normally ends a call much sooner).
@@ -48,9 +49,8 @@ impl RemoteGate {
         policy_stamp: Option<proto::Stamp>,
         profile: Option<&str>,
         verbose: bool,
-    ) -> Result<Self, String> {
-        let absolute = std::path::absolute(policy.path())
-            .map_err(|e| format!("could not resolve the policy's path: {e}"))?;
+    ) -> Result<Self, ClientError> {
+        let absolute = std::path::absolute(policy.path()).map_err(ClientError::Resolve)?;
         let gate = RemoteGate {
             socket: socket.to_path_buf(),
             hello: Hello {
@@ -72,20 +72,30 @@ impl RemoteGate {
     }
 
     /// Connects and says hello; `Err` with the reason unless the server is ready.
-    async fn open(&self) -> Result<Ready, String> {
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .map_err(|e| format!("could not connect to '{}': {e}", self.socket.display()))?;
-        proto::same_user(&stream).map_err(|why| format!("'{}': {why}", self.socket.display()))?;
+    async fn open(&self) -> Result<Ready, ClientError> {
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    socket: self.socket.clone(),
+                    source,
+                })?;
+        proto::same_user(&stream).map_err(|source| ClientError::Peer {
+            socket: self.socket.clone(),
+            source,
+        })?;
         let mut conn = BufReader::new(stream);
         proto::send(&mut conn, &ToServer::Hello(self.hello.clone()))
             .await
-            .map_err(broken)?;
+            .map_err(ClientError::Broken)?;
         match recv(&mut conn).await? {
             Some(ToClient::Ready) => Ok(conn),
-            Some(ToClient::Local { reason }) => Err(reason),
-            Some(other) => Err(format!("the server answered {other:?} to hello")),
-            None => Err("the server closed the connection".into()),
+            Some(ToClient::Local { reason }) => Err(ClientError::Declined { reason }),
+            Some(other) => Err(ClientError::Unexpected {
+                answer: Box::new(other),
+                to: "hello",
+            }),
+            None => Err(ClientError::Closed),
         }
     }
 
@@ -96,14 +106,14 @@ impl RemoteGate {
         &self,
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
-    ) -> Result<Result<GateOutcome, String>, ExecutionError> {
+    ) -> Result<Result<GateOutcome, ClientError>, ExecutionError> {
         // A relative (or no) working directory would be resolved against the server's.
         if !request
             .working_dir
             .as_deref()
             .is_some_and(Path::is_absolute)
         {
-            return Ok(Err("the request has no absolute working directory".into()));
+            return Ok(Err(ClientError::RelativeWorkingDir));
         }
         let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
         let retry = first.is_some();
@@ -139,10 +149,10 @@ impl RemoteGate {
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
         asked: &mut bool,
-    ) -> Result<GateOutcome, String> {
+    ) -> Result<GateOutcome, ClientError> {
         proto::send(&mut conn, &ToServer::Check(Box::new(request.clone())))
             .await
-            .map_err(broken)?;
+            .map_err(ClientError::Broken)?;
         loop {
             match recv(&mut conn).await? {
                 Some(ToClient::Ask {
@@ -154,12 +164,14 @@ impl RemoteGate {
                     let answer = ctx.approver.approve(&request, &plugin, &reason).await;
                     proto::send(&mut conn, &ToServer::Approve(answer))
                         .await
-                        .map_err(broken)?;
+                        .map_err(ClientError::Broken)?;
                 }
                 Some(ToClient::Decided { record, output }) => {
                     let output = if output {
-                        Some(Box::new(RemoteFilter::new(conn).map_err(broken)?)
-                            as Box<dyn OutputFilter>)
+                        Some(
+                            Box::new(RemoteFilter::new(conn).map_err(ClientError::Broken)?)
+                                as Box<dyn OutputFilter>,
+                        )
                     } else {
                         None
                     };
@@ -168,9 +180,14 @@ impl RemoteGate {
                         output,
                     });
                 }
-                Some(ToClient::Local { reason }) => return Err(reason),
-                Some(other) => return Err(format!("the server answered {other:?} to a request")),
-                None => return Err("the server closed the connection before deciding".into()),
+                Some(ToClient::Local { reason }) => return Err(ClientError::Declined { reason }),
+                Some(other) => {
+                    return Err(ClientError::Unexpected {
+                        answer: Box::new(other),
+                        to: "a request",
+                    });
+                }
+                None => return Err(ClientError::ClosedBeforeDeciding),
             }
         }
     }
@@ -190,19 +207,13 @@ impl RemoteGate {
 /// compiles its plugins: seconds) before it decides by itself.
 const RECV_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The reason given when the connection to the server fails.
-fn broken(e: std::io::Error) -> String {
-    format!("the server's connection failed: {e}")
-}
-
 /// One message from the server, within [`RECV_TIMEOUT`].
-async fn recv(conn: &mut Ready) -> Result<Option<ToClient>, String> {
+async fn recv(conn: &mut Ready) -> Result<Option<ToClient>, ClientError> {
     match tokio::time::timeout(RECV_TIMEOUT, proto::recv(conn)).await {
-        Ok(r) => r.map_err(broken),
-        Err(_) => Err(format!(
-            "the server did not answer within {} s",
-            RECV_TIMEOUT.as_secs()
-        )),
+        Ok(r) => r.map_err(ClientError::Broken),
+        Err(_) => Err(ClientError::Timeout {
+            secs: RECV_TIMEOUT.as_secs(),
+        }),
     }
 }
 

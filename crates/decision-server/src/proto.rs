@@ -20,6 +20,8 @@ use cloudops_execution_engine::{DecisionRecord, ExecutionRequest, OutputChunk};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::error::{DirError, PeerError};
+
 /// The longest message either side accepts, in bytes (a request, a decision, a batch).
 pub const MAX_MESSAGE: u64 = 64 << 20;
 
@@ -132,9 +134,10 @@ pub fn other_filesystem(pid: Option<i32>) -> Option<String> {
     None
 }
 
-/// This build of cloudops, as the server compares it: the version and the executable's
-/// file identity (device, inode, size, modification time), so that a server started from
-/// an older binary does not decide for a newer one.
+/// This build of cloudops, as the server compares it: the version (the workspace's, which
+/// every cloudops crate shares) and the executable's file identity (device, inode, size,
+/// modification time), so that a server started from an older binary does not decide for
+/// a newer one.
 pub fn identity() -> String {
     use std::os::unix::fs::MetadataExt;
     let file = std::env::current_exe()
@@ -164,12 +167,12 @@ pub fn default_socket() -> PathBuf {
 
 /// Whether the other end of `stream` runs as this user. Anyone else is refused both ways:
 /// a client could learn what the policy allows, a server could answer anything.
-pub fn same_user(stream: &tokio::net::UnixStream) -> Result<(), String> {
+pub fn same_user(stream: &tokio::net::UnixStream) -> Result<(), PeerError> {
     let me = nix::unistd::getuid().as_raw();
     match stream.peer_cred() {
         Ok(c) if c.uid() == me => Ok(()),
-        Ok(c) => Err(format!("the other end runs as uid {}, not {me}", c.uid())),
-        Err(e) => Err(format!("could not read the other end's credentials: {e}")),
+        Ok(c) => Err(PeerError::OtherUser { uid: c.uid(), me }),
+        Err(e) => Err(PeerError::Credentials(e)),
     }
 }
 
@@ -242,35 +245,85 @@ pub mod blocking {
 /// Checks that `dir` (the socket's directory) is this user's and closed to others, creating
 /// it (mode 0700) when missing: in a directory others can write to, someone else could
 /// put their own socket in our place.
-pub fn private_dir(dir: &Path) -> Result<(), String> {
+pub fn private_dir(dir: &Path) -> Result<(), DirError> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    match std::fs::DirBuilder::new()
+    let path = || dir.to_path_buf();
+    std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-    {
-        Ok(()) => {}
-        Err(e) => return Err(format!("could not create '{}': {e}", dir.display())),
-    }
-    let m = std::fs::symlink_metadata(dir)
-        .map_err(|e| format!("could not read '{}': {e}", dir.display()))?;
+        .map_err(|source| DirError::Create {
+            dir: path(),
+            source,
+        })?;
+    let m = std::fs::symlink_metadata(dir).map_err(|source| DirError::Read {
+        dir: path(),
+        source,
+    })?;
     let me = nix::unistd::getuid().as_raw();
     if !m.is_dir() {
-        return Err(format!("'{}' is not a directory", dir.display()));
+        return Err(DirError::NotADirectory { dir: path() });
     }
     if m.uid() != me {
-        return Err(format!(
-            "'{}' belongs to uid {}, not to this user ({me})",
-            dir.display(),
-            m.uid()
-        ));
+        return Err(DirError::NotOurs {
+            dir: path(),
+            owner: m.uid(),
+            me,
+        });
     }
     if m.permissions().mode() & 0o022 != 0 {
-        return Err(format!(
-            "'{}' can be written by other users (mode {:o})",
-            dir.display(),
-            m.permissions().mode() & 0o777
-        ));
+        return Err(DirError::Open {
+            dir: path(),
+            mode: m.permissions().mode() & 0o777,
+        });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_message_is_one_line_and_the_end_of_the_stream_is_none() {
+        let mut wire = Vec::new();
+        send(
+            &mut wire,
+            &ToClient::Local {
+                reason: "why".into(),
+            },
+        )
+        .await
+        .expect("send");
+        assert_eq!(wire, b"{\"local\":{\"reason\":\"why\"}}\n");
+        let mut r = &wire[..];
+        let m: Option<ToClient> = recv(&mut r).await.expect("recv");
+        assert!(matches!(m, Some(ToClient::Local { reason }) if reason == "why"));
+        let end: Option<ToClient> = recv(&mut r).await.expect("end");
+        assert!(end.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_message_cut_short_is_an_error() {
+        let mut r = &b"{\"local\":"[..];
+        let e = recv::<_, ToClient>(&mut r).await.expect_err("cut");
+        assert_eq!(
+            e.to_string(),
+            "the connection closed in the middle of a message"
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("cloudops-ds-{}", std::process::id()));
+        let dir = base.join("open");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let e = private_dir(&dir).expect_err("open");
+        assert!(matches!(e, DirError::Open { mode: 0o777, .. }), "{e}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        private_dir(&dir).expect("private");
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }
