@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use cloudops_execution_engine::{Command, DecisionRecord, ExecutionResult, Verdict};
+use cloudops_execution_engine::{Command, DecisionRecord, ExecutionResult};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Deserialize;
 use serde_json::{Value, json};
