@@ -287,7 +287,8 @@ fn skip_options(args: &[String], spec: &Spec) -> usize {
         }
         return i;
     }
-    i
+    // An option that wants a value may be the last word (`sudo -u`): nothing follows it.
+    i.min(args.len())
 }
 
 fn is_assignment(word: &str) -> bool {
@@ -920,6 +921,27 @@ mod tests {
             .skip(1)
             .map(|i| i.opaque.clone().unwrap_or_else(|| i.display()))
             .collect()
+    }
+
+    #[test]
+    fn an_option_missing_its_value_at_the_end_is_no_crash() {
+        for line in [
+            "sudo -u",
+            "doas -u",
+            "doas -u ls -la",
+            "sudo --user",
+            "timeout -s",
+            "nice -n",
+            "env -u",
+            "xargs -I",
+            "stdbuf -o",
+        ] {
+            let words: Vec<&str> = line.split(' ').collect();
+            // Whatever it finds, it must answer rather than panic (a trap in a plugin).
+            let found = std::panic::catch_unwind(|| invocations(&cmd(&words)))
+                .unwrap_or_else(|_| panic!("{line:?} panicked"));
+            assert_eq!(found[0].argv, words, "{line:?}: the command itself comes first");
+        }
     }
 
     #[test]

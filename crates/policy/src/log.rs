@@ -15,7 +15,8 @@
 //! `conversation_id`, `tags`, `allowed`, `verdict`, `plugin`, `reason`, `profile`,
 //! `rules`, `request` (after rewrites), `original` (only when rewritten), `steps` (each
 //! plugin's `plugin`, `verdict`, `reason`, `diff`, `elapsed_us`, `enforced`, `error`,
-//! `approved`), `elapsed_us`. Completion record (`"type": "completion"`): `time`,
+//! `approval`: `granted`, `by` and `detail`, for an `ask`), `elapsed_us`. Completion
+//! record (`"type": "completion"`): `time`,
 //! `execution_id`, `status`, `exit_code`, `signal`, `duration_ms`, `stdout_bytes`,
 //! `stderr_bytes`, `stdout_truncated`, `stderr_truncated`, `lines_truncated`,
 //! `output_incomplete`, `error`. Output itself is never logged.
