@@ -1,10 +1,6 @@
 //! `[[tests]]`: a request and the decision it must get, and how a decision is judged against it.
 
-use std::collections::HashMap;
-
-use cloudops_execution_engine::{
-    Command, DecisionRecord, ExecutionMetadata, ExecutionRequest, Verdict,
-};
+use cloudops_execution_engine::{Command, DecisionRecord, ExecutionRequest, Verdict};
 
 use crate::error::Location;
 
@@ -148,27 +144,5 @@ impl PolicyTest {
             }
         }
         Ok(())
-    }
-}
-
-/// Builds a test request from its parts (used by the compiler).
-pub(crate) fn request(
-    command: Command,
-    source: Option<String>,
-    tags: HashMap<String, String>,
-    env: HashMap<String, String>,
-    cwd: Option<String>,
-) -> ExecutionRequest {
-    ExecutionRequest {
-        id: uuid::Uuid::nil(),
-        command,
-        env,
-        working_dir: cwd.map(Into::into),
-        timeout_ms: None,
-        metadata: ExecutionMetadata {
-            source,
-            conversation_id: None,
-            tags,
-        },
     }
 }
