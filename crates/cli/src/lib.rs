@@ -12,7 +12,6 @@ mod gate;
 pub mod mcp;
 mod output;
 mod plan;
-mod plan_file;
 mod policy_cmd;
 pub mod render;
 pub mod scaffold;

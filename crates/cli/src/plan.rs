@@ -12,6 +12,7 @@ use cloudops_execution_engine::{
     EventHandler, ExecutionEngine, ExecutionError, ExecutionEvent, ExecutionStatus,
     PlanExecutionResult,
 };
+use cloudops_policy::{PlanError, PlanFile, load_plan};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -36,6 +37,25 @@ struct StepProgress {
 }
 
 impl StepProgress {
+    /// Progress for the steps of `file`, drawn on `bar`, else printed unless `quiet`.
+    fn new(file: &PlanFile, bar: Option<ProgressBar>, quiet: bool) -> Self {
+        let names = file
+            .plan
+            .commands
+            .iter()
+            .zip(&file.names)
+            .map(|(req, name)| (req.id, name.clone()))
+            .collect();
+        StepProgress {
+            bar,
+            names,
+            done: Mutex::new(HashSet::new()),
+            notify: Notify::new(),
+            total: file.plan.commands.len(),
+            quiet,
+        }
+    }
+
     fn ended(&self, id: Uuid, how: &str) {
         let Some(name) = self.names.get(&id) else {
             return;
@@ -96,41 +116,20 @@ impl EventHandler for StepProgress {
     }
 }
 
+/// The hint under a mistake in a plan file.
+const PLAN_HINT: &str = "see `cloudops plan --help` and the plan file format in the README";
+
 /// Runs the plan file; exit 0 when every step completed, 1 when some did not, 130 on Ctrl-C.
 pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
-    let file = crate::plan_file::load(path, common)?;
+    let file = load(common, path)?;
     let session = gate::open(common).await?;
     let approver = exec::approver(common, &session.defaults());
     let mut config = exec::engine_config(common, &session, approver)?;
-    let total = file.plan.commands.len();
-    let mut prefixes = HashMap::new();
-    let mut names = HashMap::new();
-    for (req, name) in file.plan.commands.iter().zip(&file.names) {
-        prefixes.insert(req.id, format!("[{name}] "));
-        names.insert(req.id, name.clone());
-    }
     let tty = std::io::stderr().is_terminal() && !common.json && common.verbosity >= 0;
-    let bar = tty.then(|| {
-        // Drawn once every step is admitted: the y/N prompts of `ask` verdicts come first,
-        // and a refused plan leaves no bar behind.
-        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress = Arc::new(StepProgress {
-        bar: bar.clone(),
-        names,
-        done: Mutex::new(HashSet::new()),
-        notify: Notify::new(),
-        total,
-        quiet: common.verbosity < 0 || common.json,
-    });
-    let sink = Arc::new(PrefixSink::new(prefixes, bar.clone()));
+    let bar = tty.then(|| hidden_bar(file.plan.commands.len()));
+    let quiet = common.verbosity < 0 || common.json;
+    let progress = Arc::new(StepProgress::new(&file, bar.clone(), quiet));
+    let sink = Arc::new(PrefixSink::new(prefixes(&file), bar.clone()));
     if !common.json {
         config.output_sink = Some(sink.clone());
         // Only --json shows the steps' output again: otherwise keep no copy of it.
@@ -141,53 +140,14 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     let step_ids: Vec<Uuid> = file.plan.commands.iter().map(|r| r.id).collect();
     // Every step is decided before any runs: a no at the prompt, or a denial, refuses the
     // whole plan; the error names the step.
-    let refused_step = |id: Uuid, what: String, hint: &str| {
-        let i = step_ids.iter().position(|s| *s == id).unwrap_or_default();
-        anyhow::Error::from(
-            UserError::new(format!("step {} ({}): {what}", i + 1, file.names[i]))
-                .hint(format!(
-                    "every step is decided before any runs: nothing in the plan ran{hint}"
-                ))
-                .code(EXIT_DENIED),
-        )
-    };
-    let plan_id =
-        crate::approver::settle(engine.execute_plan(file.plan).await).map_err(|refused| {
-            match refused {
-                Refused::Declined { id, reason } => {
-                    refused_step(id, format!("declined at the prompt: {reason}"), "")
-                }
-                Refused::Other(ExecutionError::Denied {
-                    plugin,
-                    reason,
-                    record,
-                }) => refused_step(
-                    record.execution_id,
-                    format!("denied by {plugin}: {reason}"),
-                    "; run this step alone with --check to see the decision trace",
-                ),
-                other => other.into(),
-            }
-        })?;
+    let plan_id = crate::approver::settle(engine.execute_plan(file.plan).await)
+        .map_err(|refused| refusal(refused, &step_ids, &file.names))?;
     if let Some(bar) = &bar {
         bar.reset_elapsed();
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.enable_steady_tick(Duration::from_millis(120));
     }
-    let waited = async {
-        let interrupted = tokio::select! {
-            r = engine.wait(plan_id) => { r?; false }
-            _ = tokio::signal::ctrl_c() => {
-                engine.cancel(plan_id).await?;
-                engine.wait(plan_id).await?;
-                true
-            }
-        };
-        let result = engine.get_plan_result(plan_id).await?;
-        progress.shown(&step_ids, Duration::from_millis(500)).await;
-        anyhow::Ok((interrupted, result))
-    }
-    .await;
+    let waited = wait(&engine, plan_id, &progress, &step_ids).await;
     // Cleared whether the wait succeeded or not: an error is not printed after a bar.
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -201,19 +161,105 @@ pub async fn run(common: &Common, path: &Path) -> anyhow::Result<i32> {
     } else if common.verbosity >= 0 {
         eprint!("{}", summary_table(&result, &file.names));
     }
-    Ok(
-        if interrupted
-            || result.status == ExecutionStatus::Cancelled
-                && result.stats.failed == 0
-                && result.stats.timeout == 0
-        {
-            EXIT_INTERRUPTED
-        } else if result.status == ExecutionStatus::Completed {
-            0
-        } else {
-            EXIT_FAILED
-        },
-    )
+    Ok(exit_code(interrupted, &result))
+}
+
+/// Reads the plan file; its steps inherit `--source`, `--tag`, `--env`, `--timeout` and
+/// `--cwd` (else the current directory).
+fn load(common: &Common, path: &Path) -> anyhow::Result<PlanFile> {
+    load_plan(path, &common.template()).map_err(|e| match e {
+        PlanError::Read { .. } => anyhow::Error::new(e),
+        located => UserError::new(located.render()).hint(PLAN_HINT).into(),
+    })
+}
+
+/// The progress bar, not drawn yet: it is shown once every step is admitted, so the y/N
+/// prompts of `ask` verdicts come first and a refused plan leaves no bar behind.
+fn hidden_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// The prefix of each step's output lines: `[NAME] `.
+fn prefixes(file: &PlanFile) -> HashMap<Uuid, String> {
+    file.plan
+        .commands
+        .iter()
+        .zip(&file.names)
+        .map(|(req, name)| (req.id, format!("[{name}] ")))
+        .collect()
+}
+
+/// The error for a plan refused before it ran: the step that was declined or denied.
+fn refusal(refused: Refused, step_ids: &[Uuid], names: &[String]) -> anyhow::Error {
+    let refused_step = |id: Uuid, what: String, hint: &str| {
+        let i = step_ids.iter().position(|s| *s == id).unwrap_or_default();
+        anyhow::Error::from(
+            UserError::new(format!("step {} ({}): {what}", i + 1, names[i]))
+                .hint(format!(
+                    "every step is decided before any runs: nothing in the plan ran{hint}"
+                ))
+                .code(EXIT_DENIED),
+        )
+    };
+    match refused {
+        Refused::Declined { id, reason } => {
+            refused_step(id, format!("declined at the prompt: {reason}"), "")
+        }
+        Refused::Other(ExecutionError::Denied {
+            plugin,
+            reason,
+            record,
+        }) => refused_step(
+            record.execution_id,
+            format!("denied by {plugin}: {reason}"),
+            "; run this step alone with --check to see the decision trace",
+        ),
+        other => other.into(),
+    }
+}
+
+/// Waits for the plan to end (Ctrl-C cancels it) and for its steps' ends to be shown;
+/// whether it was interrupted, and its result.
+async fn wait(
+    engine: &ExecutionEngine,
+    plan_id: Uuid,
+    progress: &StepProgress,
+    step_ids: &[Uuid],
+) -> anyhow::Result<(bool, PlanExecutionResult)> {
+    let interrupted = tokio::select! {
+        r = engine.wait(plan_id) => { r?; false }
+        _ = tokio::signal::ctrl_c() => {
+            engine.cancel(plan_id).await?;
+            engine.wait(plan_id).await?;
+            true
+        }
+    };
+    let result = engine.get_plan_result(plan_id).await?;
+    progress.shown(step_ids, Duration::from_millis(500)).await;
+    Ok((interrupted, result))
+}
+
+/// 130 when interrupted (or cancelled with no step failed), 0 when every step completed,
+/// else 1.
+fn exit_code(interrupted: bool, result: &PlanExecutionResult) -> i32 {
+    if interrupted
+        || result.status == ExecutionStatus::Cancelled
+            && result.stats.failed == 0
+            && result.stats.timeout == 0
+    {
+        EXIT_INTERRUPTED
+    } else if result.status == ExecutionStatus::Completed {
+        0
+    } else {
+        EXIT_FAILED
+    }
 }
 
 fn summary_json(r: &PlanExecutionResult, names: &[String]) -> serde_json::Value {

@@ -123,122 +123,146 @@ pub struct Settings {
 impl Settings {
     /// Converts and validates the parsed command line; `env` looks up environment variables.
     pub fn from_cli(cli: Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        // The actions that run (or decide on) commands under the policy in force.
-        let uses_policy = matches!(
-            cli.command,
-            Commands::Run { .. }
-                | Commands::Sh { .. }
-                | Commands::Script { .. }
-                | Commands::Aws { .. }
-                | Commands::Plan { .. }
-                | Commands::Mcp(_)
-        );
-        let common = common(cli.common, uses_policy, env)?;
-        let action = match cli.command {
-            Commands::Run { check, argv } => {
-                let (program, args) = argv.split_first().context("expected a PROGRAM to run")?;
-                if program.starts_with('-') {
-                    return Err(UserError::new(format!("unknown option '{program}' for `cloudops run`"))
-                        .hint("cloudops options go before the program; write `cloudops run [OPTIONS] -- PROGRAM ARGS...`")
-                        .into());
-                }
-                Action::Execute {
-                    command: Command::Exec {
-                        program: program.clone(),
-                        args: args.to_vec(),
-                    },
-                    check,
-                }
-            }
-            Commands::Sh {
-                check,
-                shell,
-                script,
-            } => Action::Execute {
-                command: Command::Shell {
-                    command: script,
-                    shell,
-                },
-                check,
-            },
-            Commands::Script {
-                check,
-                interpreter,
-                path,
-            } => Action::Execute {
-                command: Command::Script { path, interpreter },
-                check,
-            },
-            Commands::Aws {
-                check,
-                aws_profile,
-                region,
-                service,
-                operation,
-                args,
-            } => {
-                let mut args = args;
-                let aws_profile = take_opt(&mut args, "--aws-profile")?.or(aws_profile);
-                let region = take_opt(&mut args, "--region")?.or(region);
-                Action::Execute {
-                    command: Command::AwsCli {
-                        service,
-                        operation,
-                        args,
-                        profile: aws_profile,
-                        region,
-                    },
-                    check,
-                }
-            }
-            Commands::Plan { file } => Action::Plan(file),
-            // The file is checked as `--policy` is: a directory, a device, a dangling link
-            // is said to be one, not read (`/dev/zero` until the size limit).
-            Commands::Policy { action } => match action {
-                PolicyAction::Validate { file } => {
-                    check_policy_file(
-                        &file,
-                        "`cloudops policy validate FILE` needs an existing TOML policy file",
-                    )?;
-                    Action::PolicyValidate(file)
-                }
-                PolicyAction::Test { file } => {
-                    check_policy_file(
-                        &file,
-                        "`cloudops policy test FILE` needs an existing TOML policy file",
-                    )?;
-                    Action::PolicyTest(file)
-                }
-            },
-            Commands::Plugin {
-                action: PluginAction::New(args),
-            } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
-            Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
-            Commands::Server(args) => {
-                // Each client sends its own request: options that shape one would be ignored.
-                // (`--server` / CLOUDOPS_SERVER is: the shell that starts the server may
-                // well export it for its commands.)
-                let ignored = [
-                    ("--tag", !common.tags.is_empty()),
-                    ("--source", common.source.is_some()),
-                    ("--timeout", common.timeout.is_some()),
-                    ("--env", !common.env.is_empty()),
-                    ("--cwd", common.cwd.is_some()),
-                    ("--json", common.json),
-                    ("--audit-log", common.audit_log.is_some()),
-                    ("--yes", common.yes),
-                ];
-                if let Some((flag, _)) = ignored.iter().find(|(_, given)| *given) {
-                    return Err(UserError::new(format!("`cloudops server` takes no {flag}"))
-                        .hint("each command's own options apply to its requests: give them to the commands that use the server")
-                        .into());
-                }
-                Action::Server(crate::server::options(args, &common)?)
-            }
-            Commands::Completions { shell } => Action::Completions(shell),
-        };
+        let common = common(cli.common, uses_policy(&cli.command), env)?;
+        let action = action(cli.command, &common)?;
         Ok(Settings { common, action })
     }
+}
+
+/// Whether the action runs (or decides on) commands under the policy in force, and so
+/// looks for one.
+fn uses_policy(command: &Commands) -> bool {
+    matches!(
+        command,
+        Commands::Run { .. }
+            | Commands::Sh { .. }
+            | Commands::Script { .. }
+            | Commands::Aws { .. }
+            | Commands::Plan { .. }
+            | Commands::Mcp(_)
+    )
+}
+
+/// The action of the subcommand, its arguments checked.
+fn action(command: Commands, common: &Common) -> anyhow::Result<Action> {
+    let execute = |command, check| Action::Execute { command, check };
+    Ok(match command {
+        Commands::Run { check, argv } => execute(run_command(&argv)?, check),
+        Commands::Sh {
+            check,
+            shell,
+            script,
+        } => execute(
+            Command::Shell {
+                command: script,
+                shell,
+            },
+            check,
+        ),
+        Commands::Script {
+            check,
+            interpreter,
+            path,
+        } => execute(Command::Script { path, interpreter }, check),
+        Commands::Aws {
+            check,
+            aws_profile,
+            region,
+            service,
+            operation,
+            args,
+        } => execute(
+            aws_command(service, operation, args, aws_profile, region)?,
+            check,
+        ),
+        Commands::Plan { file } => Action::Plan(file),
+        Commands::Policy { action } => policy_action(action)?,
+        Commands::Plugin {
+            action: PluginAction::New(args),
+        } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
+        Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
+        Commands::Server(args) => server_action(args, common)?,
+        Commands::Completions { shell } => Action::Completions(shell),
+    })
+}
+
+/// `cloudops run -- PROGRAM ARGS...`: a mistyped cloudops option after `run` is an error,
+/// not a program.
+fn run_command(argv: &[String]) -> anyhow::Result<Command> {
+    let (program, args) = argv.split_first().context("expected a PROGRAM to run")?;
+    if program.starts_with('-') {
+        return Err(UserError::new(format!("unknown option '{program}' for `cloudops run`"))
+            .hint("cloudops options go before the program; write `cloudops run [OPTIONS] -- PROGRAM ARGS...`")
+            .into());
+    }
+    Ok(Command::Exec {
+        program: program.clone(),
+        args: args.to_vec(),
+    })
+}
+
+/// `cloudops aws SERVICE OPERATION ARGS...`: `--aws-profile` and `--region` written among
+/// the arguments are taken out of them and win over those before the service.
+fn aws_command(
+    service: String,
+    operation: String,
+    mut args: Vec<String>,
+    aws_profile: Option<String>,
+    region: Option<String>,
+) -> anyhow::Result<Command> {
+    let aws_profile = take_opt(&mut args, "--aws-profile")?.or(aws_profile);
+    let region = take_opt(&mut args, "--region")?.or(region);
+    Ok(Command::AwsCli {
+        service,
+        operation,
+        args,
+        profile: aws_profile,
+        region,
+    })
+}
+
+/// `cloudops policy validate|test FILE`. The file is checked as `--policy` is: a
+/// directory, a device, a dangling link is said to be one, not read (`/dev/zero` until
+/// the size limit).
+fn policy_action(action: PolicyAction) -> anyhow::Result<Action> {
+    Ok(match action {
+        PolicyAction::Validate { file } => {
+            check_policy_file(
+                &file,
+                "`cloudops policy validate FILE` needs an existing TOML policy file",
+            )?;
+            Action::PolicyValidate(file)
+        }
+        PolicyAction::Test { file } => {
+            check_policy_file(
+                &file,
+                "`cloudops policy test FILE` needs an existing TOML policy file",
+            )?;
+            Action::PolicyTest(file)
+        }
+    })
+}
+
+/// `cloudops server`: each client sends its own request, so options that shape one would
+/// be ignored and are refused. (`--server` / CLOUDOPS_SERVER is not: the shell that starts
+/// the server may well export it for its commands.)
+fn server_action(args: crate::cli::ServerArgs, common: &Common) -> anyhow::Result<Action> {
+    let ignored = [
+        ("--tag", !common.tags.is_empty()),
+        ("--source", common.source.is_some()),
+        ("--timeout", common.timeout.is_some()),
+        ("--env", !common.env.is_empty()),
+        ("--cwd", common.cwd.is_some()),
+        ("--json", common.json),
+        ("--audit-log", common.audit_log.is_some()),
+        ("--yes", common.yes),
+    ];
+    if let Some((flag, _)) = ignored.iter().find(|(_, given)| *given) {
+        return Err(UserError::new(format!("`cloudops server` takes no {flag}"))
+            .hint("each command's own options apply to its requests: give them to the commands that use the server")
+            .into());
+    }
+    Ok(Action::Server(crate::server::options(args, common)?))
 }
 
 fn common(

@@ -940,7 +940,10 @@ mod tests {
             // Whatever it finds, it must answer rather than panic (a trap in a plugin).
             let found = std::panic::catch_unwind(|| invocations(&cmd(&words)))
                 .unwrap_or_else(|_| panic!("{line:?} panicked"));
-            assert_eq!(found[0].argv, words, "{line:?}: the command itself comes first");
+            assert_eq!(
+                found[0].argv, words,
+                "{line:?}: the command itself comes first"
+            );
         }
     }
 

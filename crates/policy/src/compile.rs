@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use crate::command_table::{CommandFields, command_from_fields};
 use crate::error::{Location, PolicyError};
 use crate::matcher::{Condition, Pattern};
 use crate::model::{RawDefaults, RawPolicy, RawRule, RawTest, RawWhen};
 use crate::policy::{DecisionLogConfig, Defaults, PluginDecl, PluginOrigin, Policy, Profile, Rule};
+use crate::request_table::{RequestDefaults, request_from_fields};
 use crate::test_case::{Expect, PolicyTest};
+use crate::text_file::{TextError, read_text};
 
 /// What the compiler needs to know besides the file.
 #[derive(Debug, Clone, Default)]
@@ -30,35 +31,14 @@ impl CompileOptions {
     }
 }
 
-/// Largest policy file read (4 MiB): a policy is a few kilobytes, and a path such as
-/// `/dev/zero` must not be read until memory runs out.
-const MAX_POLICY_BYTES: u64 = 4 << 20;
-
 /// Reads and compiles the policy file at `path`.
 pub fn load_file(path: &Path, opts: &CompileOptions) -> Result<Policy, PolicyError> {
-    use std::io::Read as _;
-    let read_error = |source| PolicyError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_POLICY_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_POLICY_BYTES {
-        return Err(read_error(std::io::Error::other(format!(
-            "the file is larger than the {} MiB a policy file may have",
-            MAX_POLICY_BYTES >> 20
-        ))));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        // Point at the first byte that is not UTF-8, in the text as far as it is readable.
-        let at = e.utf8_error().valid_up_to();
-        let lossy = String::from_utf8_lossy(e.as_bytes());
-        PolicyError::Syntax {
-            at: Box::new(Location::from_span(path, &lossy, at..at + 1)),
-            message: "invalid UTF-8: a policy file must be UTF-8 text".into(),
-        }
+    let text = read_text(path, "policy").map_err(|e| match e {
+        TextError::Read(source) => PolicyError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        TextError::NotUtf8 { at, message } => PolicyError::Syntax { at, message },
     })?;
     compile(path, &text, opts)
 }
@@ -441,17 +421,17 @@ impl Cx<'_> {
             what: "test",
             message: msg.to_string(),
         };
-        let fields = CommandFields {
-            shell: raw.shell.as_deref(),
-            exec: raw.exec.as_deref(),
-            script: raw.script.as_deref(),
-            interpreter: raw.interpreter.as_deref(),
-            aws: raw.aws.as_deref(),
-            aws_profile: raw.aws_profile.as_deref(),
-            aws_region: raw.aws_region.as_deref(),
-        };
         let dir = self.path.parent().unwrap_or(Path::new(""));
-        let command = command_from_fields(&fields, dir).map_err(|e| bad(&e.to_string()))?;
+        let defaults = RequestDefaults {
+            dir,
+            // A test's `cwd` is taken as written, not relative to the policy file.
+            cwd_base: Path::new(""),
+            env: &HashMap::new(),
+            timeout: None,
+            working_dir: None,
+        };
+        let request = request_from_fields(&raw.request_fields(), &defaults, t.span(), "test")
+            .map_err(|e| self.invalid(e.span, e.what, e.message))?;
         let expect = Expect::parse(raw.expect.get_ref()).ok_or_else(|| {
             self.invalid(
                 raw.expect.span(),
@@ -464,20 +444,12 @@ impl Cx<'_> {
         {
             return Err(bad(&format!("unknown profile {p:?}")));
         }
-        let tags: HashMap<_, _> = raw.tags.clone().into_iter().collect();
-        let env: HashMap<_, _> = raw.env.clone().into_iter().collect();
         Ok(PolicyTest {
             name: raw
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("test {}", i + 1)),
-            request: crate::test_case::request(
-                command,
-                raw.source.clone(),
-                tags,
-                env,
-                raw.cwd.clone(),
-            ),
+            request,
             profile: raw.profile.clone(),
             expect,
             reason: raw.reason.clone(),

@@ -2,6 +2,13 @@
 
 use std::time::Duration;
 
+/// A timeout in the engine's unit, whole milliseconds. Every timeout that gets here was
+/// checked to fit when it was read ([`parse_timeout`]); one that did not would saturate at
+/// `u64::MAX` ms, never wrap around to a short timeout.
+pub fn millis(timeout: Duration) -> u64 {
+    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Why a timeout was refused; each caller words it for where it was written.
 #[derive(Debug, thiserror::Error)]
 pub enum TimeoutError {

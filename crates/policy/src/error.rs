@@ -250,6 +250,61 @@ impl PolicyError {
     }
 }
 
+/// Why a plan file could not be loaded. Every variant but `Read` carries the [`Location`] it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read (or is larger than a plan file may be).
+    #[error("could not read plan file '{path}'", path = path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML does not parse, or does not have the expected shape (unknown key, wrong
+    /// type, missing field, invalid UTF-8, ...).
+    #[error("{at}: {message}")]
+    Syntax {
+        /// Where.
+        at: Box<Location>,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value parses but is not acceptable.
+    #[error("{at}: invalid {what}: {message}")]
+    Invalid {
+        /// Where.
+        at: Box<Location>,
+        /// What the value is (`strategy`, `step`, `timeout`, ...).
+        what: &'static str,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+impl PlanError {
+    /// The location the error is about, if any.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            PlanError::Read { .. } => None,
+            PlanError::Syntax { at, .. } | PlanError::Invalid { at, .. } => Some(at.as_ref()),
+        }
+    }
+
+    /// The report without `error:` or hints: the message, then the annotated line with
+    /// what was expected under the caret (as [`PolicyError::render`] does).
+    pub fn render(&self) -> String {
+        match self {
+            PlanError::Read { .. } => self.to_string(),
+            PlanError::Syntax { at, message } => format!("{message}\n{}", at.snippet("")),
+            PlanError::Invalid { at, what, message } => {
+                format!("invalid {what}\n{}", at.snippet(message))
+            }
+        }
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "(none)".into()

@@ -23,6 +23,9 @@
 //! - `[profiles.NAME]`: `description`, `[profiles.NAME.defaults]`,
 //!   `[[profiles.NAME.rules]]` (applied after the top-level rules).
 //! - `[[tests]]`: a request and the verdict it must get.
+//!
+//! Plan files ([`load_plan`]) are read here too: their `[[steps]]` are requests written
+//! as a policy test's are, made into an `ExecutionRequest` by the same conversion.
 
 mod command_table;
 mod compile;
@@ -31,20 +34,26 @@ mod error;
 mod log;
 mod matcher;
 mod model;
+mod plan_file;
 mod policy;
+mod request_table;
 mod select;
+mod template;
 mod test_case;
+mod text_file;
 
 pub use command_table::{CommandFields, CommandFieldsError, command_from_fields};
 pub use compile::{CompileOptions, compile, load_file};
-pub use duration::{TimeoutError, parse_timeout};
-pub use error::{Location, PolicyError};
+pub use duration::{TimeoutError, millis, parse_timeout};
+pub use error::{Location, PlanError, PolicyError};
 pub use log::{Fsync, JsonlSink};
 pub use matcher::{Condition, Pattern};
 pub use model::{AskWithoutTty, Mode, OnError, Unmatched};
+pub use plan_file::{PlanFile, load_plan};
 pub use policy::{DecisionLogConfig, Defaults, PluginDecl, PluginOrigin, Policy, Profile, Rule};
 pub use select::{Choice, Effective, SelectedPlugin};
-pub use test_case::{Expect, PolicyTest, command_argv};
+pub use template::RequestTemplate;
+pub use test_case::{Expect, PolicyTest};
 
 #[cfg(feature = "host")]
 mod host;

@@ -1,10 +1,6 @@
 //! `[[tests]]`: a request and the decision it must get, and how a decision is judged against it.
 
-use std::collections::HashMap;
-
-use cloudops_execution_engine::{
-    Command, DecisionRecord, ExecutionMetadata, ExecutionRequest, Verdict,
-};
+use cloudops_execution_engine::{Command, DecisionRecord, ExecutionRequest, Verdict};
 
 use crate::error::Location;
 
@@ -54,44 +50,10 @@ pub struct PolicyTest {
     pub expect: Expect,
     /// A substring the deciding plugin's reason must contain.
     pub reason: Option<String>,
-    /// The argv the rewritten request must have (see [`command_argv`]).
+    /// The argv the rewritten request must have (see [`Command::argv`]).
     pub argv: Option<Vec<String>>,
     /// Where the test is written.
     pub at: Box<Location>,
-}
-
-/// A command as one argv: exec `[program, args..]`; shell `[shell, "-c", command]`;
-/// script `[interpreter, path]` (or `[path]`); aws `["aws", service, operation, args..,
-/// "--profile", P, "--region", R]`.
-pub fn command_argv(c: &Command) -> Vec<String> {
-    match c {
-        Command::Exec { program, args } => std::iter::once(program.clone())
-            .chain(args.iter().cloned())
-            .collect(),
-        Command::Shell { command, shell } => vec![shell.clone(), "-c".into(), command.clone()],
-        Command::Script { path, interpreter } => interpreter
-            .iter()
-            .cloned()
-            .chain(std::iter::once(path.to_string_lossy().into_owned()))
-            .collect(),
-        Command::AwsCli {
-            service,
-            operation,
-            args,
-            profile,
-            region,
-        } => {
-            let mut v = vec!["aws".into(), service.clone(), operation.clone()];
-            v.extend(args.iter().cloned());
-            if let Some(p) = profile {
-                v.extend(["--profile".into(), p.clone()]);
-            }
-            if let Some(r) = region {
-                v.extend(["--region".into(), r.clone()]);
-            }
-            v
-        }
-    }
 }
 
 impl PolicyTest {
@@ -140,7 +102,7 @@ impl PolicyTest {
             }
         }
         if let Some(want) = &self.argv {
-            let got = command_argv(&record.request.command);
+            let got = Command::argv(&record.request.command);
             if &got != want {
                 return Err(format!(
                     "expected the request to become {want:?}, got {got:?}"
@@ -148,27 +110,5 @@ impl PolicyTest {
             }
         }
         Ok(())
-    }
-}
-
-/// Builds a test request from its parts (used by the compiler).
-pub(crate) fn request(
-    command: Command,
-    source: Option<String>,
-    tags: HashMap<String, String>,
-    env: HashMap<String, String>,
-    cwd: Option<String>,
-) -> ExecutionRequest {
-    ExecutionRequest {
-        id: uuid::Uuid::nil(),
-        command,
-        env,
-        working_dir: cwd.map(Into::into),
-        timeout_ms: None,
-        metadata: ExecutionMetadata {
-            source,
-            conversation_id: None,
-            tags,
-        },
     }
 }

@@ -15,17 +15,13 @@
 
 mod trace;
 
+pub use cloudops_policy::{RequestTemplate, millis};
 pub use trace::trace;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use std::collections::HashMap;
-
-use cloudops_execution_engine::{
-    Approver, Command, ExecutionConfig, ExecutionMetadata, ExecutionRequest, Gate,
-};
+use cloudops_execution_engine::{Approver, ExecutionConfig, Gate};
 use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
 use cloudops_policy::{
     CompileOptions, Defaults, Fsync, JsonlSink, LoadedPolicy, Policy, PolicyError,
@@ -87,47 +83,6 @@ pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> Result<ChainGat
     let loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::lookup)
         .map_err(|source| SessionError::Plugins { path, source })?;
     Ok(ChainGate::new(host, Arc::new(loaded)))
-}
-
-/// A timeout in the engine's unit, whole milliseconds. Every timeout that gets here was
-/// checked to fit when it was read; one that did not would saturate at `u64::MAX` ms, never
-/// wrap around to a short timeout.
-pub fn millis(timeout: Duration) -> u64 {
-    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What every request of a front end starts from (its command-line flags): environment,
-/// working directory, timeout, source and tags.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestTemplate {
-    /// Variables for the command.
-    pub env: HashMap<String, String>,
-    /// Where it runs (absolute, so that plugins and a decision server see the directory).
-    pub working_dir: Option<PathBuf>,
-    /// Its timeout (`None`: the policy's default).
-    pub timeout: Option<Duration>,
-    /// Who is asking.
-    pub source: Option<String>,
-    /// Its tags.
-    pub tags: HashMap<String, String>,
-}
-
-impl RequestTemplate {
-    /// A request for `command` with a fresh id and this template's fields.
-    pub fn request(&self, command: Command) -> ExecutionRequest {
-        ExecutionRequest {
-            id: uuid::Uuid::new_v4(),
-            command,
-            env: self.env.clone(),
-            working_dir: self.working_dir.clone(),
-            timeout_ms: self.timeout.map(millis),
-            metadata: ExecutionMetadata {
-                source: self.source.clone(),
-                conversation_id: None,
-                tags: self.tags.clone(),
-            },
-        }
-    }
 }
 
 /// The policy in force (if any), its profile, and the gate that decides for it.
