@@ -285,7 +285,10 @@ async fn decide_answers_as_execute_would_without_running_or_logging() {
     let required = cloudops_execution_engine::Preparation::Required;
 
     // Allowed: the record says so, and the gate saw the engine's default timeout.
-    let request = sh(&format!("touch {}", marker.display()));
+    let request = ExecutionRequest {
+        timeout_ms: None,
+        ..sh(&format!("touch {}", marker.display()))
+    };
     let record = engine
         .decide(request.clone(), &deny, required)
         .await
