@@ -18,8 +18,8 @@ pub enum AskMode {
     Prompt,
     /// Approve without asking; the approval is recorded as given by this (`--yes`, `policy`).
     Approve(&'static str),
-    /// Deny with the plugin's reason.
-    Deny,
+    /// Deny with the plugin's reason; the refusal is recorded with this explanation.
+    Deny(&'static str),
 }
 
 impl AskMode {
@@ -32,7 +32,7 @@ impl AskMode {
         } else if approve_without_tty {
             AskMode::Approve("policy")
         } else {
-            AskMode::Deny
+            AskMode::Deny("no terminal to ask on (pass --yes, or set the policy's ask_without_tty)")
         }
     }
 }
@@ -118,9 +118,7 @@ impl Approver for CliApprover {
     async fn approve(&self, request: &ExecutionRequest, plugin: &str, reason: &str) -> Approval {
         match self.mode {
             AskMode::Approve(by) => Approval::granted(by),
-            AskMode::Deny => Approval::refused("nobody").with_detail(
-                "no terminal to ask on (pass --yes, or set the policy's ask_without_tty)",
-            ),
+            AskMode::Deny(why) => Approval::refused("nobody").with_detail(why),
             AskMode::Prompt => {
                 let question = format!(
                     "cloudops: {plugin} asks for approval: {reason}\n  command: {}\nrun it? [y/N] ",
@@ -240,7 +238,7 @@ mod tests {
             yes.approve(&r, "p", "why").await,
             Approval::granted("--yes")
         );
-        let no = CliApprover::new(AskMode::Deny)
+        let no = CliApprover::new(AskMode::Deny("nobody to ask"))
             .approve(&r, "p", "why")
             .await;
         assert!(

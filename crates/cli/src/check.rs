@@ -21,7 +21,7 @@ pub async fn check(
     let approver = Arc::new(CliApprover::new(if common.yes {
         AskMode::Approve("--yes")
     } else {
-        AskMode::Deny
+        AskMode::Deny("--check asks nobody; --yes approves")
     }));
     let engine = ExecutionEngine::new(session.decision_config(approver.clone()));
     let record = engine

@@ -58,12 +58,11 @@ pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
                 line.push_str("  (audit: not enforced)");
             }
             if let Some(a) = &st.approval {
-                let answer = if a.granted {
-                    "approved"
-                } else {
-                    "not approved"
+                let _ = match (a.granted, a.detail.as_deref()) {
+                    (true, _) => write!(line, "  (approved by {})", a.by),
+                    (false, Some(why)) => write!(line, "  (not approved: {why})"),
+                    (false, None) => write!(line, "  (declined by {})", a.by),
                 };
-                let _ = write!(line, "  ({answer} by {})", a.by);
             }
             if let Some(r) = &st.reason {
                 let _ = write!(line, "  {r}");
