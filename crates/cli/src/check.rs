@@ -27,25 +27,21 @@ pub async fn check(
     let record = engine
         .decide(request, approver.as_ref(), Preparation::Required)
         .await?;
-    let verdict = record.outcome();
     let policy = session
         .policy()
         .as_ref()
         .map(|p| p.path().display().to_string());
     if common.json {
-        let out = json!({
-            "verdict": verdict,
-            "allowed": record.allowed,
-            "plugin": record.plugin,
-            "reason": record.reason,
-            "policy": policy,
-            "profile": record.profile,
-            "rules": record.rules,
-            "request": record.request,
-            "original": record.original,
-            "trace": record.steps,
-            "elapsed_us": record.elapsed_us,
-        });
+        let out = cloudops_session::decision_json(
+            &record,
+            policy.as_deref(),
+            json!({
+                "request": record.request,
+                "original": record.original,
+                "trace": record.steps,
+                "elapsed_us": record.elapsed_us,
+            }),
+        );
         println!("{out}");
     } else {
         print!("{}", cloudops_session::trace(&record, policy.as_deref()));

@@ -315,20 +315,16 @@ pub fn cancelled_before_start(why: &str) -> CallToolResult {
 
 /// The result of `check_command`: the decision and its trace (nothing ran).
 pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult {
-    let v = record.outcome();
     let text = cloudops_session::trace(record, policy);
-    let structured = json!({
-        "verdict": v,
-        "allowed": record.allowed,
-        "plugin": record.plugin,
-        "reason": record.reason,
-        "policy": policy,
-        "profile": record.profile,
-        "rules": record.rules,
-        "command": record.request.command.to_string(),
-        "rewritten": record.request.command != record.original.command,
-        "trace": record.steps,
-    });
+    let structured = cloudops_session::decision_json(
+        record,
+        policy,
+        json!({
+            "command": record.request.command.to_string(),
+            "rewritten": record.request.command != record.original.command,
+            "trace": record.steps,
+        }),
+    );
     tool_result(text, structured, false)
 }
 

@@ -118,105 +118,89 @@ fn env_up(v: old::EnvVar) -> cur::EnvVar {
     }
 }
 
+/// `$command`, an owned `Command` of WIT version `$from`, as a `Command` of version `$to`:
+/// both versions have the same cases with the same fields.
+macro_rules! command_as {
+    ($command:expr, $from:ident => $to:ident) => {
+        match $command {
+            $from::Command::Shell(s) => $to::Command::Shell($to::ShellCommand {
+                command: s.command,
+                shell: s.shell,
+            }),
+            $from::Command::Exec(e) => $to::Command::Exec($to::ExecCommand {
+                program: e.program,
+                args: e.args,
+            }),
+            $from::Command::Script(s) => $to::Command::Script($to::ScriptCommand {
+                path: s.path,
+                interpreter: s.interpreter,
+            }),
+            $from::Command::Aws(a) => $to::Command::Aws($to::AwsCommand {
+                service: a.service,
+                operation: a.operation,
+                args: a.args,
+                profile: a.profile,
+                region: a.region,
+            }),
+        }
+    };
+}
+
 fn command_down(c: &cur::Command) -> old::Command {
-    match c {
-        cur::Command::Shell(s) => old::Command::Shell(old::ShellCommand {
-            command: s.command.clone(),
-            shell: s.shell.clone(),
-        }),
-        cur::Command::Exec(e) => old::Command::Exec(old::ExecCommand {
-            program: e.program.clone(),
-            args: e.args.clone(),
-        }),
-        cur::Command::Script(s) => old::Command::Script(old::ScriptCommand {
-            path: s.path.clone(),
-            interpreter: s.interpreter.clone(),
-        }),
-        cur::Command::Aws(a) => old::Command::Aws(old::AwsCommand {
-            service: a.service.clone(),
-            operation: a.operation.clone(),
-            args: a.args.clone(),
-            profile: a.profile.clone(),
-            region: a.region.clone(),
-        }),
-    }
+    command_as!(c.clone(), cur => old)
 }
 
 fn command_up(c: old::Command) -> cur::Command {
-    match c {
-        old::Command::Shell(s) => cur::Command::Shell(cur::ShellCommand {
-            command: s.command,
-            shell: s.shell,
-        }),
-        old::Command::Exec(e) => cur::Command::Exec(cur::ExecCommand {
-            program: e.program,
-            args: e.args,
-        }),
-        old::Command::Script(s) => cur::Command::Script(cur::ScriptCommand {
-            path: s.path,
-            interpreter: s.interpreter,
-        }),
-        old::Command::Aws(a) => cur::Command::Aws(cur::AwsCommand {
-            service: a.service,
-            operation: a.operation,
-            args: a.args,
-            profile: a.profile,
-            region: a.region,
-        }),
-    }
+    command_as!(c, old => cur)
 }
 
+/// `$normalized`, an owned `Normalized` of WIT version `$from`, as one of version `$to`:
+/// the fields both versions have, and `$field: $value` for those only `$to` has.
+macro_rules! normalized_as {
+    ($normalized:expr, $from:ident => $to:ident $(, $field:ident: $value:expr)*) => {{
+        let n: $from::Normalized = $normalized;
+        $to::Normalized {
+            commands: n
+                .commands
+                .into_iter()
+                .map(|c| $to::SimpleCommand {
+                    argv: c.argv,
+                    program: c.program,
+                    assignments: c
+                        .assignments
+                        .into_iter()
+                        .map(|v| $to::EnvVar {
+                            name: v.name,
+                            value: v.value,
+                        })
+                        .collect(),
+                    redirections: c
+                        .redirections
+                        .into_iter()
+                        .map(|r| $to::Redirection {
+                            fd: r.fd,
+                            op: r.op,
+                            target: r.target,
+                        })
+                        .collect(),
+                    context: c.context,
+                    dynamic: c.dynamic,
+                    $($field: $value,)*
+                })
+                .collect(),
+            unanalyzable: n.unanalyzable,
+        }
+    }};
+}
+
+/// The 0.1.0 view, without the resolved paths.
 fn normalized_down(n: &cur::Normalized) -> old::Normalized {
-    old::Normalized {
-        commands: n
-            .commands
-            .iter()
-            .map(|c| old::SimpleCommand {
-                argv: c.argv.clone(),
-                program: c.program.clone(),
-                assignments: c.assignments.iter().map(env_down).collect(),
-                redirections: c
-                    .redirections
-                    .iter()
-                    .map(|r| old::Redirection {
-                        fd: r.fd,
-                        op: r.op.clone(),
-                        target: r.target.clone(),
-                    })
-                    .collect(),
-                context: c.context.clone(),
-                dynamic: c.dynamic,
-            })
-            .collect(),
-        unanalyzable: n.unanalyzable.clone(),
-    }
+    normalized_as!(n.clone(), cur => old)
 }
 
+/// The current view of a 0.1.0 one, which has no resolved paths.
 fn normalized_up(n: old::Normalized) -> cur::Normalized {
-    cur::Normalized {
-        commands: n
-            .commands
-            .into_iter()
-            .map(|c| cur::SimpleCommand {
-                argv: c.argv,
-                program: c.program,
-                assignments: c.assignments.into_iter().map(env_up).collect(),
-                redirections: c
-                    .redirections
-                    .into_iter()
-                    .map(|r| cur::Redirection {
-                        fd: r.fd,
-                        op: r.op,
-                        target: r.target,
-                    })
-                    .collect(),
-                context: c.context,
-                dynamic: c.dynamic,
-                paths: Vec::new(),
-            })
-            .collect(),
-        unanalyzable: n.unanalyzable,
-    }
+    normalized_as!(n, old => cur, paths: Vec::new())
 }
 
 #[cfg(test)]

@@ -276,37 +276,30 @@ pub(crate) fn log_line(message: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-impl v0_1_0::cloudops::plugin::types::Host for PluginState {}
+/// The `host` and `types` interfaces of one WIT version, for [`PluginState`]: both
+/// versions' `log` take the same levels, numbered 0 (trace) to 4 (error).
+macro_rules! host_interfaces {
+    ($version:ident) => {
+        impl $version::cloudops::plugin::types::Host for PluginState {}
 
-impl v0_1_0::cloudops::plugin::host::Host for PluginState {
-    fn log(&mut self, level: v0_1_0::cloudops::plugin::host::LogLevel, message: String) {
-        use v0_1_0::cloudops::plugin::host::LogLevel as L;
-        let level = match level {
-            L::Trace => 0,
-            L::Debug => 1,
-            L::Info => 2,
-            L::Warn => 3,
-            L::Error => 4,
-        };
-        PluginState::log(self, level, &message);
-    }
+        impl $version::cloudops::plugin::host::Host for PluginState {
+            fn log(&mut self, level: $version::cloudops::plugin::host::LogLevel, message: String) {
+                use $version::cloudops::plugin::host::LogLevel as L;
+                let level = match level {
+                    L::Trace => 0,
+                    L::Debug => 1,
+                    L::Info => 2,
+                    L::Warn => 3,
+                    L::Error => 4,
+                };
+                PluginState::log(self, level, &message);
+            }
+        }
+    };
 }
 
-impl v0_2_0::cloudops::plugin::types::Host for PluginState {}
-
-impl v0_2_0::cloudops::plugin::host::Host for PluginState {
-    fn log(&mut self, level: v0_2_0::cloudops::plugin::host::LogLevel, message: String) {
-        use v0_2_0::cloudops::plugin::host::LogLevel as L;
-        let level = match level {
-            L::Trace => 0,
-            L::Debug => 1,
-            L::Info => 2,
-            L::Warn => 3,
-            L::Error => 4,
-        };
-        PluginState::log(self, level, &message);
-    }
-}
+host_interfaces!(v0_1_0);
+host_interfaces!(v0_2_0);
 
 #[cfg(test)]
 mod tests {

@@ -254,6 +254,26 @@ struct Spec {
     short_optional: &'static str,
 }
 
+impl Spec {
+    /// The short letters and long names of the options that take a value; no letter
+    /// takes an optional one.
+    const fn values(short_values: &'static str, long_values: &'static [&'static str]) -> Spec {
+        Spec {
+            short_values,
+            long_values,
+            short_optional: "",
+        }
+    }
+
+    /// The same, with these letters taking an optional attached value.
+    const fn optional(self, short_optional: &'static str) -> Spec {
+        Spec {
+            short_optional,
+            ..self
+        }
+    }
+}
+
 /// Skips the options of a wrapper: returns the index of the first non-option word.
 fn skip_options(args: &[String], spec: &Spec) -> usize {
     let mut i = 0;
@@ -338,15 +358,11 @@ fn unwrap(argv: &[String]) -> Vec<Inner> {
 
 /// Options of wrappers that take no value (`nohup`, `busybox`, `unbuffer`, `setsid`,
 /// `command`).
-const NO_VALUES: Spec = Spec {
-    short_values: "",
-    long_values: &[],
-    short_optional: "",
-};
+const NO_VALUES: Spec = Spec::values("", &[]);
 
-const SUDO: Spec = Spec {
-    short_values: "ughpCDrtTUR",
-    long_values: &[
+const SUDO: Spec = Spec::values(
+    "ughpCDrtTUR",
+    &[
         "user",
         "group",
         "host",
@@ -359,60 +375,27 @@ const SUDO: Spec = Spec {
         "other-user",
         "chroot",
     ],
-    short_optional: "",
-};
+);
 
-const DOAS: Spec = Spec {
-    short_values: "aCu",
-    long_values: &[],
-    short_optional: "",
-};
+const DOAS: Spec = Spec::values("aCu", &[]);
 
-const NICE: Spec = Spec {
-    short_values: "n",
-    long_values: &["adjustment"],
-    short_optional: "0123456789",
-};
+const NICE: Spec = Spec::values("n", &["adjustment"]).optional("0123456789");
 
-const IONICE: Spec = Spec {
-    short_values: "cnpPu",
-    long_values: &["class", "classdata", "pid", "pgid", "uid"],
-    short_optional: "",
-};
+const IONICE: Spec = Spec::values("cnpPu", &["class", "classdata", "pid", "pgid", "uid"]);
 
-const STDBUF: Spec = Spec {
-    short_values: "ioe",
-    long_values: &["input", "output", "error"],
-    short_optional: "",
-};
+const STDBUF: Spec = Spec::values("ioe", &["input", "output", "error"]);
 
-const TIMEOUT: Spec = Spec {
-    short_values: "sk",
-    long_values: &["signal", "kill-after"],
-    short_optional: "",
-};
+const TIMEOUT: Spec = Spec::values("sk", &["signal", "kill-after"]);
 
-const CHROOT: Spec = Spec {
-    short_values: "",
-    long_values: &["userspec", "groups"],
-    short_optional: "",
-};
+const CHROOT: Spec = Spec::values("", &["userspec", "groups"]);
 
-const TIME: Spec = Spec {
-    short_values: "fo",
-    long_values: &["format", "output"],
-    short_optional: "",
-};
+const TIME: Spec = Spec::values("fo", &["format", "output"]);
 
-const EXEC: Spec = Spec {
-    short_values: "a",
-    long_values: &[],
-    short_optional: "",
-};
+const EXEC: Spec = Spec::values("a", &[]);
 
-const XARGS: Spec = Spec {
-    short_values: "adEILnPs",
-    long_values: &[
+const XARGS: Spec = Spec::values(
+    "adEILnPs",
+    &[
         "arg-file",
         "delimiter",
         "eof",
@@ -423,14 +406,10 @@ const XARGS: Spec = Spec {
         "max-chars",
         "process-slot-var",
     ],
-    short_optional: "eil",
-};
+)
+.optional("eil");
 
-const WATCH: Spec = Spec {
-    short_values: "nq",
-    long_values: &["interval", "equexit"],
-    short_optional: "d",
-};
+const WATCH: Spec = Spec::values("nq", &["interval", "equexit"]).optional("d");
 
 /// The words of `args` after the wrapper's options: the command it runs.
 fn rest(args: &[String], spec: &Spec) -> Vec<String> {

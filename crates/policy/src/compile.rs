@@ -1,18 +1,17 @@
 //! Parse → validate → compile: from policy text to an immutable [`Policy`], every error with its span.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use crate::error::{Location, PolicyError};
+use crate::error::PolicyError;
 use crate::matcher::{Condition, Pattern};
 use crate::model::{RawDefaults, RawPolicy, RawRule, RawTest, RawWhen};
 use crate::policy::{DecisionLogConfig, Defaults, PluginDecl, PluginOrigin, Policy, Profile, Rule};
 use crate::request_table::{RequestDefaults, request_from_fields};
 use crate::test_case::{Expect, PolicyTest};
-use crate::text_file::{TextError, read_text};
+use crate::text_file::read_text;
 
 /// What the compiler needs to know besides the file.
 #[derive(Debug, Clone, Default)]
@@ -33,23 +32,17 @@ impl CompileOptions {
 
 /// Reads and compiles the policy file at `path`.
 pub fn load_file(path: &Path, opts: &CompileOptions) -> Result<Policy, PolicyError> {
-    let text = read_text(path, "policy").map_err(|e| match e {
-        TextError::Read(source) => PolicyError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-        TextError::NotUtf8 { at, message } => PolicyError::Syntax { at, message },
+    let text = read_text(path, "policy", |source| PolicyError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
     compile(path, &text, opts)
 }
 
 /// Compiles policy `text`, read from `path` (relative plugin paths resolve against its directory).
 pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy, PolicyError> {
-    let cx = Cx { path, text };
-    let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax {
-        at: cx.at(e.span().unwrap_or(0..0)),
-        message: e.message().trim_end().to_string(),
-    })?;
+    let cx = Cx::new(path, text);
+    let raw: RawPolicy = cx.parse()?;
     if *raw.version.get_ref() != 1 {
         return Err(cx.invalid(raw.version.span(), "version", "expected `version = 1`"));
     }
@@ -110,29 +103,10 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
     })
 }
 
-struct Cx<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
+/// The policy file being compiled.
+type Cx<'a> = crate::text_file::Cx<'a, PolicyError>;
 
 impl Cx<'_> {
-    fn at(&self, span: Range<usize>) -> Box<Location> {
-        Box::new(Location::from_span(self.path, self.text, span))
-    }
-
-    fn invalid(
-        &self,
-        span: Range<usize>,
-        what: &'static str,
-        message: impl Into<String>,
-    ) -> PolicyError {
-        PolicyError::Invalid {
-            at: self.at(span),
-            what,
-            message: message.into(),
-        }
-    }
-
     fn relative(&self, p: &str) -> PathBuf {
         let dir = self.path.parent().unwrap_or(Path::new(""));
         dir.join(p)
@@ -416,11 +390,7 @@ impl Cx<'_> {
     ) -> Result<PolicyTest, PolicyError> {
         let at = self.at(t.span());
         let raw = t.get_ref();
-        let bad = |msg: &str| PolicyError::Invalid {
-            at: at.clone(),
-            what: "test",
-            message: msg.to_string(),
-        };
+        let bad = |msg: &str| self.invalid(t.span(), "test", msg);
         let dir = self.path.parent().unwrap_or(Path::new(""));
         let defaults = RequestDefaults {
             dir,

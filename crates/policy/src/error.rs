@@ -84,19 +84,12 @@ impl fmt::Display for Location {
     }
 }
 
-/// Why a policy could not be loaded. Every variant but `Read` carries the [`Location`] it is about.
+/// What is wrong at a place in a policy or plan file: both kinds of file are TOML read
+/// and validated the same way, so they fail the same ways.
 #[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read.
-    #[error("could not read policy file '{path}'", path = path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TOML does not parse, or does not have the expected shape (unknown key, wrong type, ...).
+pub enum LocatedError {
+    /// The TOML does not parse, or does not have the expected shape (unknown key, wrong
+    /// type, missing field, invalid UTF-8, ...).
     #[error("{at}: {message}")]
     Syntax {
         /// Where.
@@ -109,11 +102,64 @@ pub enum PolicyError {
     Invalid {
         /// Where.
         at: Box<Location>,
-        /// What the value is (`version`, `timeout`, `glob`, ...).
+        /// What the value is (`version`, `timeout`, `glob`, `strategy`, `step`, ...).
         what: &'static str,
         /// What is wrong and what was expected.
         message: String,
     },
+}
+
+impl LocatedError {
+    /// The location the error is about.
+    pub fn location(&self) -> &Location {
+        match self {
+            LocatedError::Syntax { at, .. } | LocatedError::Invalid { at, .. } => at,
+        }
+    }
+
+    /// The message without the location prefix; for `Invalid`, only what is invalid (the
+    /// details go under the caret, see [`LocatedError::label`]).
+    pub fn message(&self) -> String {
+        match self {
+            LocatedError::Syntax { message, .. } => message.clone(),
+            LocatedError::Invalid { what, .. } => format!("invalid {what}"),
+        }
+    }
+
+    /// What was expected, shown under the caret.
+    pub fn label(&self) -> String {
+        match self {
+            LocatedError::Syntax { .. } => String::new(),
+            LocatedError::Invalid { message, .. } => message.clone(),
+        }
+    }
+
+    /// The report without `error:` or hints: the message, then the annotated line with
+    /// what was expected under the caret.
+    pub fn render(&self) -> String {
+        format!(
+            "{}\n{}",
+            self.message(),
+            self.location().snippet(&self.label())
+        )
+    }
+}
+
+/// Why a policy could not be loaded. Every variant but `Read` carries the [`Location`] it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("could not read policy file '{path}'", path = path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or does not have the expected shape, or a value is not acceptable.
+    #[error(transparent)]
+    Located(#[from] LocatedError),
     /// A rule lists a plugin that no `[plugins.NAME]` table defines.
     #[error("{at}: rule '{rule}' names unknown plugin '{plugin}'")]
     UnknownPlugin {
@@ -181,9 +227,8 @@ impl PolicyError {
     pub fn location(&self) -> Option<&Location> {
         match self {
             PolicyError::Read { .. } | PolicyError::UnknownProfile { .. } => None,
-            PolicyError::Syntax { at, .. }
-            | PolicyError::Invalid { at, .. }
-            | PolicyError::UnknownPlugin { at, .. }
+            PolicyError::Located(e) => Some(e.location()),
+            PolicyError::UnknownPlugin { at, .. }
             | PolicyError::UnknownBuiltin { at, .. }
             | PolicyError::MissingPluginFile { at, .. }
             | PolicyError::PluginLoad { at, .. } => Some(at.as_ref()),
@@ -192,9 +237,8 @@ impl PolicyError {
 
     /// The message without the location prefix (for a renderer that shows the location itself).
     pub fn message(&self) -> String {
-        if let PolicyError::Invalid { what, .. } = self {
-            // The details go under the caret (see `label`).
-            return format!("invalid {what}");
+        if let PolicyError::Located(e) = self {
+            return e.message();
         }
         let full = self.to_string();
         match self.location() {
@@ -209,8 +253,7 @@ impl PolicyError {
     /// What was expected, shown under the caret.
     pub fn label(&self) -> String {
         match self {
-            PolicyError::Syntax { .. } => String::new(),
-            PolicyError::Invalid { message, .. } => message.clone(),
+            PolicyError::Located(e) => e.label(),
             PolicyError::UnknownPlugin { known, .. } => {
                 format!("expected a plugin defined under [plugins]: {}", list(known))
             }
@@ -234,9 +277,13 @@ impl PolicyError {
             PolicyError::UnknownProfile { known, .. } => {
                 Some(format!("the policy defines these profiles: {}", list(known)))
             }
-            PolicyError::Syntax { message, .. } if message.contains("unknown field") => Some(
+            PolicyError::Located(LocatedError::Syntax { message, .. })
+                if message.contains("unknown field") =>
+            {
+                Some(
                 "unknown keys are errors in a policy file: check the spelling against policies/README.md".into(),
-            ),
+                )
+            }
             _ => None,
         }
     }
@@ -262,25 +309,10 @@ pub enum PlanError {
         #[source]
         source: std::io::Error,
     },
-    /// The TOML does not parse, or does not have the expected shape (unknown key, wrong
-    /// type, missing field, invalid UTF-8, ...).
-    #[error("{at}: {message}")]
-    Syntax {
-        /// Where.
-        at: Box<Location>,
-        /// The parser's message.
-        message: String,
-    },
-    /// A value parses but is not acceptable.
-    #[error("{at}: invalid {what}: {message}")]
-    Invalid {
-        /// Where.
-        at: Box<Location>,
-        /// What the value is (`strategy`, `step`, `timeout`, ...).
-        what: &'static str,
-        /// What is wrong and what was expected.
-        message: String,
-    },
+    /// The TOML does not parse or does not have the expected shape (unknown key, wrong
+    /// type, missing field, invalid UTF-8, ...), or a value is not acceptable.
+    #[error(transparent)]
+    Located(#[from] LocatedError),
 }
 
 impl PlanError {
@@ -288,7 +320,7 @@ impl PlanError {
     pub fn location(&self) -> Option<&Location> {
         match self {
             PlanError::Read { .. } => None,
-            PlanError::Syntax { at, .. } | PlanError::Invalid { at, .. } => Some(at.as_ref()),
+            PlanError::Located(e) => Some(e.location()),
         }
     }
 
@@ -297,10 +329,7 @@ impl PlanError {
     pub fn render(&self) -> String {
         match self {
             PlanError::Read { .. } => self.to_string(),
-            PlanError::Syntax { at, message } => format!("{message}\n{}", at.snippet("")),
-            PlanError::Invalid { at, what, message } => {
-                format!("invalid {what}\n{}", at.snippet(message))
-            }
+            PlanError::Located(e) => e.render(),
         }
     }
 }

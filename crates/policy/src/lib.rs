@@ -45,7 +45,7 @@ mod text_file;
 pub use command_table::{CommandFields, CommandFieldsError, command_from_fields};
 pub use compile::{CompileOptions, compile, load_file};
 pub use duration::{TimeoutError, millis, parse_timeout};
-pub use error::{Location, PlanError, PolicyError};
+pub use error::{LocatedError, Location, PlanError, PolicyError};
 pub use log::{Fsync, JsonlSink};
 pub use matcher::{Condition, Pattern};
 pub use model::{AskWithoutTty, Mode, OnError, Unmatched};

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::command_table::CommandFields;
-use crate::request_table::RequestFields;
+use crate::request_table::{RequestFields, request_fields};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -216,21 +215,6 @@ pub(crate) struct RawTest {
 impl RawTest {
     /// Its request fields, for the conversion shared with plan steps (a test has no `timeout`).
     pub fn request_fields(&self) -> RequestFields<'_> {
-        RequestFields {
-            command: CommandFields {
-                shell: self.shell.as_deref(),
-                exec: self.exec.as_deref(),
-                script: self.script.as_deref(),
-                interpreter: self.interpreter.as_deref(),
-                aws: self.aws.as_deref(),
-                aws_profile: self.aws_profile.as_deref(),
-                aws_region: self.aws_region.as_deref(),
-            },
-            source: self.source.as_deref(),
-            tags: &self.tags,
-            env: &self.env,
-            cwd: self.cwd.as_deref(),
-            timeout: None,
-        }
+        request_fields!(self, timeout: None)
     }
 }

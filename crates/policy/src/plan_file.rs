@@ -20,7 +20,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::Path;
 
 use cloudops_execution_engine::{
@@ -29,11 +28,10 @@ use cloudops_execution_engine::{
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::command_table::CommandFields;
-use crate::error::{Location, PlanError};
-use crate::request_table::{RequestDefaults, RequestFields, request_from_fields};
+use crate::error::PlanError;
+use crate::request_table::{RequestDefaults, RequestFields, request_fields, request_from_fields};
 use crate::template::RequestTemplate;
-use crate::text_file::{TextError, read_text};
+use crate::text_file::read_text;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -84,22 +82,7 @@ struct RawStep {
 impl RawStep {
     /// Its request fields, for the conversion shared with policy tests.
     fn request_fields(&self) -> RequestFields<'_> {
-        RequestFields {
-            command: CommandFields {
-                shell: self.shell.as_deref(),
-                exec: self.exec.as_deref(),
-                script: self.script.as_deref(),
-                interpreter: self.interpreter.as_deref(),
-                aws: self.aws.as_deref(),
-                aws_profile: self.aws_profile.as_deref(),
-                aws_region: self.aws_region.as_deref(),
-            },
-            source: self.source.as_deref(),
-            tags: &self.tags,
-            env: &self.env,
-            cwd: self.cwd.as_deref(),
-            timeout: self.timeout.as_ref(),
-        }
+        request_fields!(self, timeout: self.timeout.as_ref())
     }
 }
 
@@ -116,18 +99,12 @@ pub struct PlanFile {
 /// flags) where they are silent: its source and tags are the plan's, a step's own
 /// `source` and `tags` are its request's.
 pub fn load_plan(path: &Path, defaults: &RequestTemplate) -> Result<PlanFile, PlanError> {
-    let text = read_text(path, "plan").map_err(|e| match e {
-        TextError::Read(source) => PlanError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-        TextError::NotUtf8 { at, message } => PlanError::Syntax { at, message },
+    let text = read_text(path, "plan", |source| PlanError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
-    let cx = Cx { path, text: &text };
-    let raw: RawPlan = toml::from_str(&text).map_err(|e| PlanError::Syntax {
-        at: cx.at(e.span().unwrap_or(0..0)),
-        message: e.message().trim_end().to_string(),
-    })?;
+    let cx = Cx::new(path, &text);
+    let raw: RawPlan = cx.parse()?;
     let strategy = cx.strategy(&raw)?;
     let (commands, names) = cx.steps(&raw.steps, defaults)?;
     Ok(PlanFile {
@@ -146,30 +123,10 @@ pub fn load_plan(path: &Path, defaults: &RequestTemplate) -> Result<PlanFile, Pl
     })
 }
 
-/// The file being read, for errors that point into it.
-struct Cx<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
+/// The plan file being read.
+type Cx<'a> = crate::text_file::Cx<'a, PlanError>;
 
 impl Cx<'_> {
-    fn at(&self, span: Range<usize>) -> Box<Location> {
-        Box::new(Location::from_span(self.path, self.text, span))
-    }
-
-    fn invalid(
-        &self,
-        span: Range<usize>,
-        what: &'static str,
-        message: impl Into<String>,
-    ) -> PlanError {
-        PlanError::Invalid {
-            at: self.at(span),
-            what,
-            message: message.into(),
-        }
-    }
-
     /// `strategy` with `stop_on_error` or `max_concurrency`.
     fn strategy(&self, raw: &RawPlan) -> Result<ExecutionStrategy, PlanError> {
         match raw.strategy.get_ref().as_str() {

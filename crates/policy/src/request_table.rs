@@ -30,6 +30,32 @@ pub(crate) struct RequestFields<'a> {
     pub timeout: Option<&'a Spanned<String>>,
 }
 
+/// The [`RequestFields`] of `$table`, a parsed `[[tests]]` or `[[steps]]` table: its fields
+/// of the same names, borrowed, and `timeout: $timeout` (a test has none). A macro, as the
+/// tables are different structs that only share these field names.
+macro_rules! request_fields {
+    ($table:expr, timeout: $timeout:expr) => {{
+        let table = $table;
+        $crate::request_table::RequestFields {
+            command: $crate::command_table::CommandFields {
+                shell: table.shell.as_deref(),
+                exec: table.exec.as_deref(),
+                script: table.script.as_deref(),
+                interpreter: table.interpreter.as_deref(),
+                aws: table.aws.as_deref(),
+                aws_profile: table.aws_profile.as_deref(),
+                aws_region: table.aws_region.as_deref(),
+            },
+            source: table.source.as_deref(),
+            tags: &table.tags,
+            env: &table.env,
+            cwd: table.cwd.as_deref(),
+            timeout: $timeout,
+        }
+    }};
+}
+pub(crate) use request_fields;
+
 /// What a request gets where its table is silent, and where its relative paths start.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestDefaults<'a> {

@@ -16,7 +16,7 @@
 mod trace;
 
 pub use cloudops_policy::{RequestTemplate, millis};
-pub use trace::trace;
+pub use trace::{decision_json, trace};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

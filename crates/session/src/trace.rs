@@ -1,8 +1,28 @@
-//! The decision trace as text: what `--check` prints and the MCP server's `check_command` returns.
+//! The decision trace as text, and the fields of a decision as JSON: what `--check` prints and the MCP server's `check_command` returns.
 
 use std::fmt::Write as _;
 
 use cloudops_execution_engine::DecisionRecord;
+use serde_json::{Value, json};
+
+/// The decision as one JSON object: `verdict`, `allowed`, `plugin`, `reason`, `policy`,
+/// `profile` and `rules`, then the fields of `more` (a front end's own; anything but an
+/// object adds nothing).
+pub fn decision_json(record: &DecisionRecord, policy: Option<&str>, more: Value) -> Value {
+    let mut out = json!({
+        "verdict": record.outcome(),
+        "allowed": record.allowed,
+        "plugin": record.plugin,
+        "reason": record.reason,
+        "policy": policy,
+        "profile": record.profile,
+        "rules": record.rules,
+    });
+    if let (Value::Object(out), Value::Object(more)) = (&mut out, more) {
+        out.extend(more);
+    }
+    out
+}
 
 /// The human-readable decision trace.
 pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
