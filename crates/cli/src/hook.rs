@@ -60,17 +60,21 @@ impl Approver for AgentAsks {
 
 /// Decides on the call's shell command as `cloudops sh --check` would, with the agent's
 /// name as source, its session as conversation id and its cwd as working directory; the
-/// decision goes to the decision log.
+/// decision goes to the decision log. A file-writing tool is decided as the shell command
+/// `: > PATH` (a write to its file), so that the plugins that judge where a command writes
+/// (`workdir-jail`, `deny-commands`) judge it; allowed, it passes, never wrapped.
 async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<Answer> {
-    let command = match &call.tool {
-        Tool::Shell { command } => command,
+    let (command, wrap) = match &call.tool {
+        Tool::Shell { command } => (command.clone(), wrap),
+        Tool::FileWrite { path, .. } => (format!(": > {}", shell_quote(path)), false),
         Tool::ForeignShell { name } => {
             return Ok(Answer::Deny(format!(
                 "cloudops policy: {name} commands cannot be analysed (cloudops reads POSIX shell commands); use the Bash tool"
             )));
         }
-        Tool::FileWrite { .. } | Tool::Other { .. } => return Ok(Answer::Pass),
+        Tool::Other { .. } => return Ok(Answer::Pass),
     };
+    let command = &command;
     let session = crate::gate::open(common).await?;
     let approver = Arc::new(AgentAsks);
     let config = crate::exec::engine_config(common, &session, approver.clone())?;
@@ -94,10 +98,16 @@ async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<
     {
         anyhow::bail!("the decision log could not be written: {e}");
     }
-    Ok(answer_for(
+    let answer = answer_for(
         &record,
         wrap.then(|| wrapped(common, &session, call, command)),
-    ))
+    );
+    Ok(match (&call.tool, answer) {
+        (Tool::FileWrite { name, path }, Answer::Deny(why)) => Answer::Deny(format!(
+            "{why} (the {name} of {path}, decided as `{command}`)"
+        )),
+        (_, answer) => answer,
+    })
 }
 
 /// The answer a decision comes to; `wrapped` is the command to run instead when allowed.

@@ -85,7 +85,7 @@ pub enum Tool {
         /// The command line, as the agent would hand it to its shell.
         command: String,
     },
-    /// Write or edit a file.
+    /// Write or edit a file (decided as a write to `path`).
     FileWrite {
         /// The agent's name of the tool.
         name: String,
@@ -261,6 +261,8 @@ const FILE_TOOLS: &[(Agent, &str, &str)] = &[
     (Agent::Gemini, "write_file", "file_path"),
     (Agent::Gemini, "replace", "file_path"),
     (Agent::Copilot, "edit", "path"),
+    // `create`'s field is not shown in the reference; Copilot's examples use `path`.
+    (Agent::Copilot, "create", "path"),
 ];
 
 fn tool_of(agent: Agent, name: &str, input: &Value) -> Result<Tool, HookError> {

@@ -254,3 +254,31 @@ fn wrap_runs_the_original_command_through_cloudops_and_round_trips_through_bash(
     let asked = format!("{prefix} sh -- 'python3 -c \"print(1)\"'");
     assert_eq!(run(&asked).status.code(), Some(126), "{asked}");
 }
+
+#[test]
+fn a_file_write_outside_the_jail_is_denied_where_the_agent_names_the_file() {
+    let d = Dir::new();
+    // Under the `jailed` profile, workdir-jail keeps writes inside /home and /tmp: a canary
+    // path outside them is denied before the agent writes anything (nothing is written here).
+    let outside = "/etc/cloudops-canary/never-written";
+    for agent in ["claude-code", "gemini", "copilot"] {
+        let call = fixture(agent, "file-write").replace("/tmp/project/src/main.rs", outside);
+        let r = hook(&d, agent, &call, &["--profile", "jailed"]);
+        r.expect_code(0);
+        let out = r.stdout();
+        assert!(
+            out.contains("\"deny\"") && out.contains("workdir-jail") && out.contains(outside),
+            "{agent}: {out}"
+        );
+        // Inside the working directory it passes.
+        let r = hook(
+            &d,
+            agent,
+            &fixture(agent, "file-write"),
+            &["--profile", "jailed"],
+        );
+        r.expect_code(0);
+        assert_eq!(r.stdout(), "", "{agent}");
+    }
+    assert!(!Path::new(outside).exists());
+}
