@@ -385,47 +385,36 @@ fn allow(agent: Agent) -> Reply {
 }
 
 fn deny(agent: Agent, reason: &str) -> Reply {
-    match agent {
-        Agent::ClaudeCode | Agent::Codex => json_reply(json!({"hookSpecificOutput": {
-            "hookEventName": agent.event(),
-            "permissionDecision": "deny",
-            "permissionDecisionReason": reason,
-        }})),
-        Agent::Gemini => json_reply(json!({
-            "decision": "deny",
-            "reason": reason,
-            "systemMessage": reason,
-        })),
-        Agent::Cursor => json_reply(json!({
-            "permission": "deny",
-            "user_message": reason,
-            "agent_message": reason,
-        })),
-        Agent::Copilot => json_reply(json!({
-            "permissionDecision": "deny",
-            "permissionDecisionReason": reason,
-        })),
-    }
+    decision(agent, "deny", reason)
 }
 
 fn ask(agent: Agent, reason: &str) -> Reply {
     match agent {
-        Agent::ClaudeCode => json_reply(json!({"hookSpecificOutput": {
-            "hookEventName": agent.event(),
-            "permissionDecision": "ask",
-            "permissionDecisionReason": reason,
-        }})),
-        Agent::Cursor => json_reply(json!({
-            "permission": "ask",
-            "user_message": reason,
-            "agent_message": reason,
-        })),
-        Agent::Copilot => json_reply(json!({
-            "permissionDecision": "ask",
-            "permissionDecisionReason": reason,
-        })),
+        Agent::ClaudeCode | Agent::Cursor | Agent::Copilot => decision(agent, "ask", reason),
         Agent::Codex | Agent::Gemini => deny(agent, reason),
     }
+}
+
+/// A decision word (`deny`, `ask`) and its reason, as the agent spells them: each names the
+/// reason the model reads and, where it has one, the message its user sees.
+fn decision(agent: Agent, word: &str, reason: &str) -> Reply {
+    json_reply(match agent {
+        Agent::ClaudeCode | Agent::Codex => json!({"hookSpecificOutput": {
+            "hookEventName": agent.event(),
+            "permissionDecision": word,
+            "permissionDecisionReason": reason,
+        }}),
+        Agent::Gemini => json!({"decision": word, "reason": reason, "systemMessage": reason}),
+        Agent::Cursor => json!({
+            "permission": word,
+            "user_message": reason,
+            "agent_message": reason,
+        }),
+        Agent::Copilot => json!({
+            "permissionDecision": word,
+            "permissionDecisionReason": reason,
+        }),
+    })
 }
 
 #[cfg(test)]
