@@ -161,12 +161,38 @@ pub enum Commands {
     /// Keep policies' plugins loaded and decide for other cloudops commands (--server)
     #[command(long_about = SERVER_HELP)]
     Server(ServerArgs),
+    /// Answer a coding agent's pre-tool hook: read its call on stdin, decide, answer in its terms
+    #[command(long_about = HOOK_HELP)]
+    Hook(HookArgs),
     /// Print shell completions
     Completions {
         /// The shell
         shell: clap_complete::Shell,
     },
 }
+
+/// `cloudops hook AGENT`: the agent and how to answer.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The agent calling: claude-code, codex, gemini, cursor or copilot
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(["claude-code", "codex", "gemini", "cursor", "copilot"]))]
+    pub agent: String,
+    /// Rewrite allowed shell commands to run through `cloudops sh` with the same policy (agents
+    /// whose hooks may change the command: claude-code)
+    #[arg(long)]
+    pub wrap: bool,
+}
+
+const HOOK_HELP: &str = "\
+Answer a coding agent's pre-tool hook: read the call the agent writes on stdin (JSON), decide \
+on its shell command with the policy (--policy, the usual search, --profile, --server), and \
+answer in that agent's protocol: allow (no objection: the agent's own permission rules still \
+apply), deny with the reason the model reads, or ask where the agent can ask its user. The \
+request's source is the agent's name, its conversation id the agent's session, its working \
+directory the agent's cwd. Tools that are not shell commands pass. Input that cannot be read, \
+or a policy that cannot load, is a denial, never an allow. Decisions go to the decision log.
+
+Protocols and set-up per agent: docs/hooks.md.";
 
 /// `cloudops mcp`: the MCP server's options (the shared ones apply too: --policy, --tag,
 /// --source (default `mcp`), --env, --cwd, --timeout, --audit-log, --yes, -v).

@@ -9,6 +9,7 @@ mod check;
 pub mod cli;
 mod exec;
 mod gate;
+mod hook;
 pub mod mcp;
 mod output;
 mod plan;
@@ -105,6 +106,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Server(options) => server::run(options).await,
+        Action::Hook { agent, wrap } => Ok(hook::run(&s.common, agent, wrap).await),
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

@@ -107,6 +107,13 @@ pub enum Action {
     Mcp(cloudops_mcp::McpOptions),
     /// Serve decisions for other cloudops commands.
     Server(cloudops_decision_server::ServerOptions),
+    /// Answer a coding agent's hook.
+    Hook {
+        /// The agent.
+        agent: cloudops_hooks::Agent,
+        /// Rewrite allowed commands to run through `cloudops sh`.
+        wrap: bool,
+    },
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -140,6 +147,7 @@ fn uses_policy(command: &Commands) -> bool {
             | Commands::Aws { .. }
             | Commands::Plan { .. }
             | Commands::Mcp(_)
+            | Commands::Hook(_)
     )
 }
 
@@ -182,6 +190,11 @@ fn action(command: Commands, common: &Common) -> anyhow::Result<Action> {
         } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
         Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
         Commands::Server(args) => server_action(args, common)?,
+        Commands::Hook(args) => Action::Hook {
+            agent: cloudops_hooks::Agent::from_slug(&args.agent)
+                .ok_or_else(|| UserError::new(format!("unknown agent {:?}", args.agent)))?,
+            wrap: args.wrap,
+        },
         Commands::Completions { shell } => Action::Completions(shell),
     })
 }

@@ -57,5 +57,5 @@ pub use resolve::{PreparedCommand, Preparer, prepare, prepare_in};
 pub use rewrite::{RewriteAnswer, request_diff};
 pub use types::{
     Command, ExecutionMetadata, ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStats,
-    ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult,
+    ExecutionStatus, ExecutionStrategy, OutputStream, PlanExecutionResult, shell_quote,
 };

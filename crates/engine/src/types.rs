@@ -127,8 +127,9 @@ impl Command {
     }
 }
 
-/// Quotes a word for display the way a POSIX shell would read it back.
-pub(crate) fn shell_quote(word: &str) -> String {
+/// Quotes a word the way a POSIX shell reads it back as that one word: plain words as they
+/// are, anything else in single quotes (a `'` inside as `'\''`).
+pub fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .bytes()

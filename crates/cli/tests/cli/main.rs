@@ -7,6 +7,7 @@ mod crash;
 mod examples;
 mod exit_codes;
 mod fidelity;
+mod hooks;
 mod limits;
 mod log;
 mod plan;
