@@ -171,16 +171,70 @@ pub enum Commands {
     },
 }
 
-/// `cloudops hook AGENT`: the agent and how to answer.
+/// The agents `cloudops hook` knows, by their names on the command line.
+const AGENTS: [&str; 5] = ["claude-code", "codex", "gemini", "cursor", "copilot"];
+
+/// `cloudops hook AGENT`: the agent and how to answer; or `cloudops hook install|uninstall
+/// AGENT`, which edit the agent's settings file instead.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct HookArgs {
     /// The agent calling: claude-code, codex, gemini, cursor or copilot
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(["claude-code", "codex", "gemini", "cursor", "copilot"]))]
-    pub agent: String,
+    #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(AGENTS))]
+    pub agent: Option<String>,
     /// Rewrite allowed shell commands to run through `cloudops sh` with the same policy (agents
-    /// whose hooks may change the command: claude-code)
+    /// whose hooks may change the command: all but cursor)
     #[arg(long)]
     pub wrap: bool,
+    /// Instead of answering a hook: add it to, or remove it from, the agent's settings file.
+    #[command(subcommand)]
+    pub action: Option<HookAction>,
+}
+
+/// `cloudops hook install|uninstall`.
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Add `cloudops [--policy FILE] [--profile P] hook AGENT [--wrap]` to the agent's settings file
+    #[command(long_about = HOOK_INSTALL_HELP)]
+    Install(HookInstallArgs),
+    /// Remove cloudops's hook from the agent's settings file (nothing else)
+    #[command(long_about = HOOK_UNINSTALL_HELP)]
+    Uninstall(HookFileArgs),
+}
+
+/// `cloudops hook install`.
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Which file, and whether to write it.
+    #[command(flatten)]
+    pub file: HookFileArgs,
+    /// The hook rewrites allowed shell commands to run through `cloudops sh` (not cursor)
+    #[arg(long)]
+    pub wrap: bool,
+}
+
+/// The agent's settings file to edit.
+#[derive(Debug, Args)]
+pub struct HookFileArgs {
+    /// The agent: claude-code, codex, gemini, cursor or copilot
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(AGENTS))]
+    pub agent: String,
+    /// The user's settings file (under $HOME) or the project's (under the current directory,
+    /// or --cwd)
+    #[arg(long, value_enum, default_value_t = HookScope::User)]
+    pub scope: HookScope,
+    /// Print the change as a diff; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Whose settings file `cloudops hook install` edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookScope {
+    /// The user's, under $HOME: every project
+    User,
+    /// The project's, under the current directory (or --cwd)
+    Project,
 }
 
 const HOOK_HELP: &str = "\
@@ -192,7 +246,31 @@ request's source is the agent's name, its conversation id the agent's session, i
 directory the agent's cwd. Tools that are not shell commands pass. Input that cannot be read, \
 or a policy that cannot load, is a denial, never an allow. Decisions go to the decision log.
 
-Protocols and set-up per agent: docs/hooks.md.";
+`cloudops hook install AGENT --policy FILE` registers this hook in the agent's settings file; \
+`cloudops hook uninstall AGENT` removes it. Protocols and settings files: docs/hooks.md.";
+
+const HOOK_INSTALL_HELP: &str = "\
+Add the hook to the agent's settings file: claude-code .claude/settings.json, codex \
+.codex/hooks.json, gemini .gemini/settings.json, cursor .cursor/hooks.json, under $HOME \
+(--scope user, the default) or the current directory (--scope project, or --cwd); copilot \
+~/.copilot/hooks/cloudops.json or .github/hooks/cloudops.json.
+
+The hook runs `CLOUDOPS [--policy FILE] [--profile P] hook AGENT [--wrap]`, with the absolute \
+paths of this cloudops and of --policy (or CLOUDOPS_POLICY). Without --policy, the hook uses \
+the policy search each time it runs (see `cloudops --help`).
+
+The file is merged, never replaced: its other keys and hooks stay, in their order; it is \
+written as 2-space JSON, atomically, with its permissions. A hook of cloudops already there \
+(a command with ` hook AGENT`) is updated in place: installing twice changes nothing. The \
+first change to an existing file copies it to FILE.cloudops-backup (an existing backup is \
+kept). A file that is not JSON is refused and left as it is. --dry-run prints the diff.";
+
+const HOOK_UNINSTALL_HELP: &str = "\
+Remove cloudops's hook (an entry whose command has ` hook AGENT`) from the agent's settings \
+file, and the event list and `hooks` object if that leaves them empty; a file left with \
+nothing else is deleted (copilot's cloudops.json always is). After an install, this gives \
+back the file as it was (byte for byte if it was 2-space JSON), and removes its backup. \
+Nothing installed: nothing changes (exit 0). --dry-run prints the diff.";
 
 /// `cloudops mcp`: the MCP server's options (the shared ones apply too: --policy, --tag,
 /// --source (default `mcp`), --env, --cwd, --timeout, --audit-log, --yes, -v).

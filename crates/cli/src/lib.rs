@@ -10,6 +10,7 @@ pub mod cli;
 mod exec;
 mod gate;
 mod hook;
+mod hook_install;
 pub mod mcp;
 mod output;
 mod plan;
@@ -107,6 +108,8 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Server(options) => server::run(options).await,
         Action::Hook { agent, wrap } => Ok(hook::run(&s.common, agent, wrap).await),
+        Action::HookInstall { file, wrap } => hook_install::install(&s.common, &file, wrap),
+        Action::HookUninstall(file) => hook_install::uninstall(&file),
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use cloudops_execution_engine::Command;
 
-use crate::cli::{Cli, Commands, CommonArgs, PluginAction, PolicyAction};
+use crate::cli::{
+    Cli, Commands, CommonArgs, HookAction, HookFileArgs, HookScope, PluginAction, PolicyAction,
+};
 use crate::render::UserError;
 
 /// Where the policy comes from.
@@ -114,6 +116,15 @@ pub enum Action {
         /// Rewrite allowed commands to run through `cloudops sh`.
         wrap: bool,
     },
+    /// Add the hook to an agent's settings file.
+    HookInstall {
+        /// The file.
+        file: crate::hook_install::HookFile,
+        /// The hook rewrites allowed commands (`--wrap`).
+        wrap: bool,
+    },
+    /// Remove the hook from an agent's settings file.
+    HookUninstall(crate::hook_install::HookFile),
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -131,7 +142,7 @@ impl Settings {
     /// Converts and validates the parsed command line; `env` looks up environment variables.
     pub fn from_cli(cli: Cli, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let common = common(cli.common, uses_policy(&cli.command), env)?;
-        let action = action(cli.command, &common)?;
+        let action = action(cli.command, &common, env)?;
         Ok(Settings { common, action })
     }
 }
@@ -147,12 +158,16 @@ fn uses_policy(command: &Commands) -> bool {
             | Commands::Aws { .. }
             | Commands::Plan { .. }
             | Commands::Mcp(_)
-            | Commands::Hook(_)
+            | Commands::Hook(crate::cli::HookArgs { action: None, .. })
     )
 }
 
 /// The action of the subcommand, its arguments checked.
-fn action(command: Commands, common: &Common) -> anyhow::Result<Action> {
+fn action(
+    command: Commands,
+    common: &Common,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Action> {
     let execute = |command, check| Action::Execute { command, check };
     Ok(match command {
         Commands::Run { check, argv } => execute(run_command(&argv)?, check),
@@ -190,12 +205,67 @@ fn action(command: Commands, common: &Common) -> anyhow::Result<Action> {
         } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
         Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
         Commands::Server(args) => server_action(args, common)?,
-        Commands::Hook(args) => Action::Hook {
-            agent: cloudops_hooks::Agent::from_slug(&args.agent)
-                .ok_or_else(|| UserError::new(format!("unknown agent {:?}", args.agent)))?,
-            wrap: args.wrap,
+        Commands::Hook(args) => match args.action {
+            None => Action::Hook {
+                agent: agent(args.agent.as_deref().unwrap_or_default())?,
+                wrap: args.wrap,
+            },
+            Some(HookAction::Install(install)) => {
+                let file = hook_file(install.file, common, env)?;
+                if install.wrap && !file.agent.can_rewrite() {
+                    return Err(UserError::new(format!(
+                        "{}'s hook cannot change a command: --wrap does not apply",
+                        file.agent.slug()
+                    ))
+                    .into());
+                }
+                Action::HookInstall {
+                    file,
+                    wrap: install.wrap,
+                }
+            }
+            Some(HookAction::Uninstall(args)) => {
+                Action::HookUninstall(hook_file(args, common, env)?)
+            }
         },
         Commands::Completions { shell } => Action::Completions(shell),
+    })
+}
+
+/// The agent named on the command line.
+fn agent(slug: &str) -> Result<cloudops_hooks::Agent, UserError> {
+    cloudops_hooks::Agent::from_slug(slug)
+        .ok_or_else(|| UserError::new(format!("unknown agent {slug:?}")))
+}
+
+/// The settings file of `cloudops hook install|uninstall`: under $HOME (`--scope user`) or
+/// the working directory (`--scope project`).
+fn hook_file(
+    args: HookFileArgs,
+    common: &Common,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::hook_install::HookFile> {
+    use cloudops_hooks::install::{Scope, settings_file};
+    let agent = agent(&args.agent)?;
+    let (scope, base) = match args.scope {
+        HookScope::User => {
+            let home = env("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
+                UserError::new("HOME is not set: the user's settings file is under it")
+                    .hint("set HOME, or use --scope project")
+            })?;
+            (Scope::User, PathBuf::from(home))
+        }
+        HookScope::Project => {
+            let dir = common
+                .working_dir()
+                .context("the current directory is unknown: pass --cwd DIR")?;
+            (Scope::Project, dir)
+        }
+    };
+    Ok(crate::hook_install::HookFile {
+        agent,
+        path: settings_file(agent, scope, &base),
+        dry_run: args.dry_run,
     })
 }
 

@@ -6,7 +6,11 @@
 //! writes an [`Answer`] back as that agent expects it. Whatever cannot be read is refused:
 //! [`refuse`] is a denial in the agent's protocol, never an allow. The protocols, with their
 //! sources, are in `docs/hooks.md` and beside the test fixtures
-//! (`crates/cli/tests/fixtures/hooks/AGENT/README.md`).
+//! (`crates/cli/tests/fixtures/hooks/AGENT/README.md`). [`install`] adds the hook to an
+//! agent's settings file and removes it again.
+
+pub mod install;
+mod json;
 
 use std::path::PathBuf;
 

@@ -8,6 +8,7 @@ mod examples;
 mod exit_codes;
 mod fidelity;
 mod hooks;
+mod hooks_install;
 mod limits;
 mod log;
 mod plan;
