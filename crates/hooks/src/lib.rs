@@ -438,6 +438,43 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_keeps_the_other_fields_in_each_agents_form() {
+        let input = |agent: Agent| match agent {
+            Agent::Copilot => json!({"toolName": "bash",
+                "toolArgs": "{\"command\": \"ls\", \"description\": \"d\"}"}),
+            _ => json!({"hook_event_name": agent.event(), "tool_name": match agent {
+                Agent::Gemini => "run_shell_command", _ => "Bash" },
+                "tool_input": {"command": "ls", "description": "d"}}),
+        };
+        let answer = Answer::Rewrite {
+            command: "cloudops sh -- ls".into(),
+            reason: "why".into(),
+        };
+        let new = json!({"command": "cloudops sh -- ls", "description": "d"});
+        for agent in [
+            Agent::ClaudeCode,
+            Agent::Codex,
+            Agent::Gemini,
+            Agent::Copilot,
+        ] {
+            let call = parse(agent, input(agent).to_string().as_bytes()).expect("parses");
+            let r = reply(&call, &answer);
+            let out: Value = serde_json::from_str(&r.stdout).expect("JSON");
+            let expected = match agent {
+                Agent::Gemini => {
+                    json!({"hookSpecificOutput": {"tool_input": {"command": "cloudops sh -- ls"}}})
+                }
+                Agent::Copilot => json!({"permissionDecision": "allow",
+                    "permissionDecisionReason": "why", "modifiedArgs": new}),
+                _ => json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                    "permissionDecision": "allow", "permissionDecisionReason": "why",
+                    "updatedInput": new}}),
+            };
+            assert_eq!((r.exit_code, out), (0, expected), "{agent:?}");
+        }
+    }
+
+    #[test]
     fn slugs_round_trip() {
         for agent in Agent::ALL {
             assert_eq!(Agent::from_slug(agent.slug()), Some(agent));
