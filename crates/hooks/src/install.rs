@@ -4,7 +4,8 @@
 //! one entry that runs cloudops to the list of the agent's pre-tool event, creating the file
 //! and its containers when missing; uninstalling removes it again. Everything else in the
 //! file is kept, in its key order. The file is rewritten as 2-space pretty JSON with a final
-//! newline, so that install then uninstall gives back a file written that way byte for byte.
+//! newline; uninstalling what install added gives back the file as it was, byte for byte
+//! (from its backup when it was laid out otherwise).
 //!
 //! - **Ours** is an entry whose command contains ` hook AGENT` as whole words
 //!   ([`is_ours`]). Installing again updates that entry in place (a new `--policy`, say),
@@ -164,7 +165,14 @@ pub fn plan_install(agent: Agent, path: &Path, command: &str) -> Result<Edit, In
 /// An edit of `path` that removes `agent`'s cloudops hooks (no change when there are none).
 pub fn plan_uninstall(agent: Agent, path: &Path) -> Result<Edit, InstallError> {
     let before = read(path)?;
-    let after = uninstall_text(agent, before.as_deref()).map_err(|e| e.at(path))?;
+    let mut after = uninstall_text(agent, before.as_deref()).map_err(|e| e.at(path))?;
+    // Back to the content the file had before cloudops first changed it: its own text,
+    // layout and all, from the backup.
+    if let (Some(text), Ok(kept)) = (&after, fs::read_to_string(backup_path(path)))
+        && json::parse(&kept).is_ok_and(|v| json::to_pretty(&v) == *text)
+    {
+        after = Some(kept);
+    }
     Ok(Edit {
         path: path.to_path_buf(),
         before,

@@ -398,3 +398,22 @@ fn hook_agent_still_answers_and_the_help_shows_both_forms() {
     let r = d.run(&["hook", "vim"]);
     r.expect_code(125);
 }
+
+#[test]
+fn a_file_laid_out_otherwise_comes_back_as_it_was_after_uninstall() {
+    let d = Dir::new();
+    // Four-space indents and an inline array: not how install writes JSON.
+    let original =
+        "{\n    \"model\": \"opus\",\n    \"permissions\": {\"allow\": [\"Bash(ls:*)\"]}\n}\n";
+    let file = d.write(settings("claude-code", false), original);
+    d.run(&["--policy", &policy_arg(), "hook", "install", "claude-code"])
+        .expect_code(0);
+    assert_ne!(read(&file), original);
+    let r = d.run(&["hook", "uninstall", "claude-code"]);
+    r.expect_code(0);
+    assert_eq!(read(&file), original, "{}", r.stdout());
+    assert!(
+        !cloudops_hooks::install::backup_path(&file).exists(),
+        "the backup, then redundant, is removed"
+    );
+}
