@@ -243,8 +243,9 @@ on its shell command with the policy (--policy, the usual search, --profile, --s
 answer in that agent's protocol: allow (no objection: the agent's own permission rules still \
 apply), deny with the reason the model reads, or ask where the agent can ask its user. The \
 request's source is the agent's name, its conversation id the agent's session, its working \
-directory the agent's cwd. Tools that are not shell commands pass. Input that cannot be read, \
-or a policy that cannot load, is a denial, never an allow. Decisions go to the decision log.
+directory the agent's cwd. A file write is judged as a write to its file; other tools pass. Input \
+that cannot be read, or a policy that cannot load, is a denial, never an allow. Decisions go to \
+the decision log.
 
 `cloudops hook install AGENT --policy FILE` registers this hook in the agent's settings file; \
 `cloudops hook uninstall AGENT` removes it. Protocols and settings files: docs/hooks.md.";
