@@ -187,6 +187,7 @@ mod tests {
             enforced: true,
             error: None,
             approval: Some(answer),
+            tightened: Vec::new(),
         });
         ExecutionError::Denied {
             plugin: plugin.into(),

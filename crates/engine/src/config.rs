@@ -133,6 +133,9 @@ pub struct ExecutionConfig {
     pub die_with_engine: bool,
     /// Refuse to run a request whose decision could not be recorded. Default: true.
     pub require_decision_log: bool,
+    /// The sandbox of requests whose decision names none (a gate's decision record may
+    /// carry its own). Default: none (commands run unconfined).
+    pub sandbox: Option<cloudops_sandbox::Sandbox>,
 }
 
 impl Default for ExecutionConfig {
@@ -156,6 +159,7 @@ impl Default for ExecutionConfig {
             hunt_escapees: false,
             die_with_engine: false,
             require_decision_log: true,
+            sandbox: None,
         }
     }
 }
@@ -179,6 +183,7 @@ impl std::fmt::Debug for ExecutionConfig {
             .field("hunt_escapees", &self.hunt_escapees)
             .field("die_with_engine", &self.die_with_engine)
             .field("require_decision_log", &self.require_decision_log)
+            .field("sandbox", &self.sandbox)
             .finish_non_exhaustive()
     }
 }

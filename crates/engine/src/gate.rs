@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use cloudops_sandbox::Sandbox;
+
 use crate::error::ExecutionError;
 use crate::resolve::{PreparedCommand, Preparer};
 use crate::types::{ExecutionRequest, OutputStream};
@@ -127,6 +129,9 @@ pub struct DecisionStep {
     /// For `ask`: the approver's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// What the plugin took away from the sandbox, one line per change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tightened: Vec<String>,
 }
 
 /// An approver's answer to an `ask`: granted or not, and who or what answered.
@@ -198,6 +203,14 @@ pub struct DecisionRecord {
     pub steps: Vec<DecisionStep>,
     /// Total decision time in microseconds (normalisation included).
     pub elapsed_us: u64,
+    /// The sandbox the command runs in, as the policy chose it and plugins tightened it
+    /// (`None`: the engine's configured sandbox, if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<Sandbox>,
+    /// Set when the sandbox could not be applied and is not required: why the command
+    /// runs unconfined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfined: Option<String>,
 }
 
 impl DecisionRecord {
@@ -227,6 +240,8 @@ impl DecisionRecord {
             request: request.clone(),
             steps: Vec::new(),
             elapsed_us: 0,
+            sandbox: None,
+            unconfined: None,
         }
     }
 }

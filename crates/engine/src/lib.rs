@@ -43,6 +43,8 @@ mod store;
 mod stream;
 mod types;
 
+/// The sandbox types (re-exported so front ends need no direct dependency).
+pub use cloudops_sandbox as sandbox;
 pub use config::{DEFAULT_ENV_DENYLIST, EnvPolicy, ExecutionConfig};
 pub use engine::{ExecutionEngine, RequestOptions};
 pub use error::ExecutionError;

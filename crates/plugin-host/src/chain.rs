@@ -39,6 +39,8 @@ pub struct Selection {
     pub audit: bool,
     /// Deny before any plugin runs, with this reason (recorded as plugin `policy`).
     pub deny: Option<String>,
+    /// The sandbox the policy chose (copied into the decision record; plugins may tighten it).
+    pub sandbox: Option<cloudops_execution_engine::sandbox::Sandbox>,
 }
 
 /// Every request gets the same plugins.
@@ -151,6 +153,7 @@ impl ChainGate {
         let mut record = DecisionRecord::allow_unchanged(request);
         record.profile = selection.profile.clone();
         record.rules = selection.rules.clone();
+        record.sandbox = selection.sandbox.clone();
         if let Some(reason) = &selection.deny {
             record.allowed = false;
             record.verdict = Verdict::Deny;
@@ -251,6 +254,7 @@ fn empty_step(plugin: &str) -> DecisionStep {
         enforced: true,
         error: None,
         approval: None,
+        tightened: Vec::new(),
     }
 }
 

@@ -153,6 +153,7 @@ impl PluginSelector for LoadedPolicy {
             profile: self.profile.clone(),
             audit: choice.audit,
             deny: choice.deny,
+            sandbox: choice.sandbox,
         }
     }
 }

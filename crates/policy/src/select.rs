@@ -35,6 +35,9 @@ pub struct Choice {
     /// Set when the request must be denied without asking any plugin (no rule matched and
     /// `unmatched = "deny"`): the reason.
     pub deny: Option<String>,
+    /// The sandbox the command runs in (paths resolved for the request), if the policy
+    /// sets one for it.
+    pub sandbox: Option<cloudops_execution_engine::sandbox::Sandbox>,
 }
 
 impl<'p> Effective<'p> {

@@ -148,6 +148,7 @@ async fn audit_mode_records_a_would_deny_and_allows() {
                 rules: vec!["audit-everything".into()],
                 profile: Some("staging".into()),
                 deny: None,
+                sandbox: None,
             }
         }
     }
