@@ -46,7 +46,12 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
     if *raw.version.get_ref() != 1 {
         return Err(cx.invalid(raw.version.span(), "version", "expected `version = 1`"));
     }
-    let defaults = cx.defaults(&raw.defaults, &Defaults::default())?;
+    let mut sandboxes = BTreeMap::new();
+    for (name, sb) in &raw.sandboxes {
+        sandboxes.insert(name.get_ref().clone(), cx.sandbox(name, sb.get_ref())?);
+    }
+    let boxes: Vec<String> = sandboxes.keys().cloned().collect();
+    let defaults = cx.defaults(&raw.defaults, &Defaults::default(), &boxes)?;
     let decision_log = match &raw.decision_log {
         None => None,
         Some(d) => {
@@ -68,7 +73,7 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
     let rules = raw
         .rules
         .iter()
-        .map(|r| cx.rule(r, &known))
+        .map(|r| cx.rule(r, &known, &boxes))
         .collect::<Result<Vec<_>, _>>()?;
     let mut profiles = BTreeMap::new();
     for (name, p) in &raw.profiles {
@@ -77,11 +82,11 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
         let profile = Profile {
             name: name.get_ref().clone(),
             description: pr.description.clone(),
-            defaults: cx.defaults(&pr.defaults, &defaults)?,
+            defaults: cx.defaults(&pr.defaults, &defaults, &boxes)?,
             rules: pr
                 .rules
                 .iter()
-                .map(|r| cx.rule(r, &known))
+                .map(|r| cx.rule(r, &known, &boxes))
                 .collect::<Result<_, _>>()?,
         };
         profiles.insert(name.get_ref().clone(), profile);
@@ -92,13 +97,26 @@ pub fn compile(path: &Path, text: &str, opts: &CompileOptions) -> Result<Policy,
         .enumerate()
         .map(|(i, t)| cx.test(i, t, &profiles))
         .collect::<Result<_, _>>()?;
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    let own_paths = crate::PolicyPaths {
+        policy: Some(absolute(path)),
+        decision_log: decision_log.as_ref().map(|d| absolute(&d.path)),
+    };
     Ok(Policy {
+        own_paths,
         path: path.to_path_buf(),
         defaults,
         decision_log,
         plugins,
         rules,
         profiles,
+        sandboxes,
         tests,
     })
 }
@@ -112,8 +130,16 @@ impl Cx<'_> {
         dir.join(p)
     }
 
-    fn defaults(&self, raw: &RawDefaults, base: &Defaults) -> Result<Defaults, PolicyError> {
+    fn defaults(
+        &self,
+        raw: &RawDefaults,
+        base: &Defaults,
+        sandboxes: &[String],
+    ) -> Result<Defaults, PolicyError> {
         let mut d = base.clone();
+        if let Some(v) = &raw.sandbox {
+            d.sandbox = self.sandbox_ref(v, sandboxes)?;
+        }
         d.mode = raw.mode.unwrap_or(d.mode);
         d.on_plugin_error = raw.on_plugin_error.unwrap_or(d.on_plugin_error);
         d.unmatched = raw.unmatched.unwrap_or(d.unmatched);
@@ -141,7 +167,11 @@ impl Cx<'_> {
         Ok(d)
     }
 
-    fn positive(&self, v: &Spanned<i64>, what: &'static str) -> Result<u64, PolicyError> {
+    pub(crate) fn positive(
+        &self,
+        v: &Spanned<i64>,
+        what: &'static str,
+    ) -> Result<u64, PolicyError> {
         u64::try_from(*v.get_ref())
             .ok()
             .filter(|n| *n > 0)
@@ -278,7 +308,12 @@ impl Cx<'_> {
         Ok(())
     }
 
-    fn rule(&self, r: &Spanned<RawRule>, known: &[String]) -> Result<Rule, PolicyError> {
+    fn rule(
+        &self,
+        r: &Spanned<RawRule>,
+        known: &[String],
+        sandboxes: &[String],
+    ) -> Result<Rule, PolicyError> {
         let raw = r.get_ref();
         let name = raw.name.get_ref().clone();
         let mut plugins: Vec<String> = Vec::new();
@@ -312,6 +347,11 @@ impl Cx<'_> {
             when,
             plugins,
             mode: raw.mode,
+            sandbox: raw
+                .sandbox
+                .as_ref()
+                .map(|v| self.sandbox_ref(v, sandboxes))
+                .transpose()?,
         })
     }
 

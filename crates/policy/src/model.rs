@@ -21,9 +21,30 @@ pub(crate) struct RawPolicy {
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     #[serde(default)]
+    pub sandboxes: BTreeMap<Spanned<String>, Spanned<RawSandbox>>,
+    #[serde(default)]
     pub profiles: BTreeMap<Spanned<String>, Spanned<RawProfile>>,
     #[serde(default)]
     pub tests: Vec<Spanned<RawTest>>,
+}
+
+/// `[sandboxes.NAME]`: every field optional; the defaults are documented in `policies/README.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSandbox {
+    pub required: Option<bool>,
+    pub read: Option<Vec<Spanned<String>>>,
+    pub write: Option<Vec<Spanned<String>>>,
+    pub hidden: Option<Vec<Spanned<String>>>,
+    pub protected: Option<Vec<Spanned<String>>>,
+    pub network: Option<Spanned<String>>,
+    pub tcp_connect: Option<Vec<Spanned<i64>>>,
+    pub tcp_bind: Option<Vec<Spanned<i64>>>,
+    pub pid_namespace: Option<bool>,
+    pub seccomp: Option<bool>,
+    pub max_processes: Option<Spanned<i64>>,
+    pub max_file_size: Option<Spanned<i64>>,
+    pub cpu_time: Option<Spanned<String>>,
 }
 
 /// `[defaults]` (and `[profiles.NAME.defaults]`): every field optional so a profile can override some.
@@ -37,6 +58,7 @@ pub(crate) struct RawDefaults {
     pub max_output_bytes: Option<Spanned<i64>>,
     pub max_line_bytes: Option<Spanned<i64>>,
     pub ask_without_tty: Option<AskWithoutTty>,
+    pub sandbox: Option<Spanned<String>>,
 }
 
 /// `[decision_log]`.
@@ -144,9 +166,12 @@ pub(crate) struct RawRule {
     pub name: Spanned<String>,
     #[serde(default)]
     pub when: Option<RawWhen>,
+    #[serde(default)]
     pub plugins: Vec<Spanned<String>>,
     #[serde(default)]
     pub mode: Option<Mode>,
+    #[serde(default)]
+    pub sandbox: Option<Spanned<String>>,
 }
 
 /// `when = { .. }`: every given condition must hold. Each value is a string or an array

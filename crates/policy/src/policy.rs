@@ -8,6 +8,7 @@ use crate::error::{Location, PolicyError};
 use crate::log::Fsync;
 use crate::matcher::Condition;
 use crate::model::{AskWithoutTty, Mode, OnError, Unmatched};
+use crate::sandbox::{SandboxDecl, SandboxRef};
 use crate::test_case::PolicyTest;
 
 /// The defaults in force (top level, overridden by the active profile's).
@@ -27,6 +28,8 @@ pub struct Defaults {
     pub max_line_bytes: Option<usize>,
     /// What `ask` becomes without a terminal to ask on (default: `deny`).
     pub ask_without_tty: AskWithoutTty,
+    /// The sandbox of requests no rule gives one (default: none).
+    pub sandbox: SandboxRef,
 }
 
 impl Default for Defaults {
@@ -39,6 +42,7 @@ impl Default for Defaults {
             max_output_bytes: None,
             max_line_bytes: None,
             ask_without_tty: AskWithoutTty::Deny,
+            sandbox: SandboxRef::Unconfined,
         }
     }
 }
@@ -101,6 +105,8 @@ pub struct Rule {
     pub plugins: Vec<String>,
     /// `audit` makes the rule's plugins record only.
     pub mode: Option<Mode>,
+    /// The sandbox of the requests it matches (`None`: the defaults').
+    pub sandbox: Option<SandboxRef>,
 }
 
 /// A `[profiles.NAME]` table.
@@ -125,6 +131,8 @@ pub struct Policy {
     pub(crate) plugins: BTreeMap<String, PluginDecl>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) profiles: BTreeMap<String, Profile>,
+    pub(crate) sandboxes: BTreeMap<String, SandboxDecl>,
+    pub(crate) own_paths: crate::PolicyPaths,
     pub(crate) tests: Vec<PolicyTest>,
 }
 
@@ -152,6 +160,14 @@ impl Policy {
     /// Profiles by name.
     pub fn profiles(&self) -> &BTreeMap<String, Profile> {
         &self.profiles
+    }
+    /// The `[sandboxes.NAME]` tables by name.
+    pub fn sandboxes(&self) -> &BTreeMap<String, SandboxDecl> {
+        &self.sandboxes
+    }
+    /// The policy file and decision log, absolute: every sandbox hides them.
+    pub fn own_paths(&self) -> &crate::PolicyPaths {
+        &self.own_paths
     }
     /// The `[[tests]]`, in file order.
     pub fn tests(&self) -> &[PolicyTest] {

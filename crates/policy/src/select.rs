@@ -1,4 +1,4 @@
-//! Pure evaluation: which rules match a request, and which plugins run, in which order and mode.
+//! Evaluation: which rules match a request, which plugins run, in which order and mode, and in which sandbox.
 
 use cloudops_execution_engine::ExecutionRequest;
 use cloudops_normalize::Normalized;
@@ -6,6 +6,8 @@ use cloudops_normalize::Normalized;
 use crate::matcher::Facts;
 use crate::model::{Mode, OnError, Unmatched};
 use crate::policy::{Defaults, PluginDecl, Policy, Profile, Rule};
+use crate::sandbox::SandboxRef;
+use cloudops_execution_engine::sandbox::Sandbox;
 
 /// A policy under one profile (or none): merged defaults and the rules in force.
 #[derive(Debug, Clone)]
@@ -97,9 +99,26 @@ impl<'p> Effective<'p> {
         }
     }
 
+    /// The sandbox named by `boxes` (the matching rules' or else the defaults'), resolved
+    /// for `request`: several named sandboxes combine into what all of them allow;
+    /// `"none"` adds nothing; only `"none"` gives no sandbox.
+    fn sandbox(&self, boxes: &[&SandboxRef], request: &ExecutionRequest) -> Option<Sandbox> {
+        let ph = crate::placeholders(request.working_dir.as_deref());
+        let own = &self.policy.own_paths;
+        boxes
+            .iter()
+            .filter_map(|b| match b {
+                SandboxRef::Unconfined => None,
+                SandboxRef::Named(n) => self.policy.sandboxes.get(n),
+            })
+            .map(|decl| decl.resolve(&ph, own))
+            .reduce(|a, b| a.meet(&b))
+    }
+
     /// Chooses the plugins for `request`. Every matching rule applies, in order; a plugin
     /// runs once, at its first position; it is enforced if any matching rule that lists it
-    /// enforces it. Pure: depends only on the arguments.
+    /// enforces it. Depends only on the arguments, except that the sandbox's placeholders
+    /// read this process's `HOME`, `TMPDIR` and working directory.
     pub fn select(&self, request: &ExecutionRequest, normalized: &Normalized) -> Choice {
         let facts = Facts {
             request,
@@ -110,11 +129,15 @@ impl<'p> Effective<'p> {
             audit: self.defaults().mode == Mode::Audit,
             ..Choice::default()
         };
+        let mut boxes: Option<Vec<&SandboxRef>> = None;
         for rule in self.rules() {
             if !rule.when.matches(&facts) {
                 continue;
             }
             choice.rules.push(rule.name.clone());
+            if let Some(b) = &rule.sandbox {
+                boxes.get_or_insert_default().push(b);
+            }
             for name in &rule.plugins {
                 let mode = self.mode_of(rule, name);
                 match choice.plugins.iter_mut().find(|p| &p.name == name) {
@@ -127,6 +150,8 @@ impl<'p> Effective<'p> {
                 }
             }
         }
+        let boxes = boxes.unwrap_or_else(|| vec![&self.defaults().sandbox]);
+        choice.sandbox = self.sandbox(&boxes, request);
         if choice.rules.is_empty() && self.defaults().unmatched == Unmatched::Deny {
             choice.deny = Some(match self.profile() {
                 Some(p) => format!("no rule of the policy (profile {p}) matches this request"),
