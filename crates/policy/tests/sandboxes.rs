@@ -86,7 +86,7 @@ fn sandbox_for(
     r: &ExecutionRequest,
 ) -> Option<cloudops_execution_engine::sandbox::Sandbox> {
     p.effective(profile)
-        .unwrap()
+        .expect("a known profile")
         .select(r, &Normalized::default())
         .sandbox
 }

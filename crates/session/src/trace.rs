@@ -6,7 +6,8 @@ use cloudops_execution_engine::DecisionRecord;
 use serde_json::{Value, json};
 
 /// The decision as one JSON object: `verdict`, `allowed`, `plugin`, `reason`, `policy`,
-/// `profile` and `rules`, then the fields of `more` (a front end's own; anything but an
+/// `profile`, `rules`, `sandbox` (the effective sandbox, or null) and `unconfined` (why
+/// it could not be applied, or null), then the fields of `more` (a front end's own; anything but an
 /// object adds nothing).
 pub fn decision_json(record: &DecisionRecord, policy: Option<&str>, more: Value) -> Value {
     let mut out = json!({
@@ -17,6 +18,8 @@ pub fn decision_json(record: &DecisionRecord, policy: Option<&str>, more: Value)
         "policy": policy,
         "profile": record.profile,
         "rules": record.rules,
+        "sandbox": record.sandbox,
+        "unconfined": record.unconfined,
     });
     if let (Value::Object(out), Value::Object(more)) = (&mut out, more) {
         out.extend(more);
@@ -94,11 +97,78 @@ pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
             for d in &st.diff {
                 let _ = writeln!(s, "       {d}");
             }
+            for t in &st.tightened {
+                let _ = writeln!(s, "       sandbox: {t}");
+            }
         }
     }
+    sandbox_lines(&mut s, record);
     let _ = writeln!(s, "request:  {}", record.request.command);
     if record.request.command != record.original.command {
         let _ = writeln!(s, "original: {}", record.original.command);
     }
     s
+}
+
+/// The sandbox part of the trace: its name and settings, or that there is none.
+fn sandbox_lines(s: &mut String, record: &DecisionRecord) {
+    let Some(sb) = &record.sandbox else {
+        let _ = writeln!(s, "sandbox:  none (the command would run unconfined)");
+        return;
+    };
+    let required = if sb.required {
+        "required"
+    } else {
+        "not required"
+    };
+    let mut what = vec![format!("network {}", sb.network.as_str())];
+    if let Some(p) = &sb.tcp_connect {
+        what.push(format!("tcp connect {}", ports(p)));
+    }
+    if let Some(p) = &sb.tcp_bind {
+        what.push(format!("tcp bind {}", ports(p)));
+    }
+    if sb.pid_namespace {
+        what.push("own PID namespace".into());
+    }
+    if sb.seccomp {
+        what.push("seccomp".into());
+    }
+    if let Some(n) = sb.max_processes {
+        what.push(format!("at most {n} processes"));
+    }
+    if let Some(n) = sb.max_file_size {
+        what.push(format!("files up to {n} bytes"));
+    }
+    if let Some(n) = sb.cpu_seconds {
+        what.push(format!("{n} s of CPU per process"));
+    }
+    let _ = writeln!(s, "sandbox:  {} ({required}): {}", sb.name, what.join(", "));
+    if let Some(why) = &record.unconfined {
+        let _ = writeln!(
+            s,
+            "          NOT APPLIED, the command would run unconfined: {why}"
+        );
+    }
+    for (label, paths) in [
+        ("read", &sb.read),
+        ("write", &sb.write),
+        ("hidden", &sb.hidden),
+        ("read-only", &sb.protected),
+    ] {
+        let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let list = if list.is_empty() {
+            "(none)".to_string()
+        } else {
+            list.join(", ")
+        };
+        let _ = writeln!(s, "          {label:10} {list}");
+    }
+}
+
+fn ports(p: &[u16]) -> String {
+    if p.is_empty() {
+        return "(none)".into();
+    }
+    p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
 }
