@@ -32,6 +32,7 @@ fn check_prints_the_trace_and_does_not_run() {
     insta::assert_snapshot!(r.stdout(), @r"
     decision: allow (would run)
     policy:   p.toml (rules: ci)
+    sandbox:  none (the command would run unconfined)
     request:  bash -c 'touch ran'
     ");
 }

@@ -45,7 +45,7 @@ fn policy_rules_match_scripts_by_kind() {
     check.expect_code(0);
     assert!(
         check.stdout()
-            == "decision: allow (would run)\npolicy:   p.toml (rules: scripts only)\nrequest:  job.sh\n",
+            == "decision: allow (would run)\npolicy:   p.toml (rules: scripts only)\nsandbox:  none (the command would run unconfined)\nrequest:  job.sh\n",
         "{}",
         check.stdout()
     );
