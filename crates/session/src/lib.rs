@@ -16,7 +16,7 @@
 mod trace;
 
 pub use cloudops_policy::{RequestTemplate, millis};
-pub use trace::{decision_json, trace};
+pub use trace::{decision_json, sandbox_text, trace};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

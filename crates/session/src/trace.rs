@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use cloudops_execution_engine::DecisionRecord;
+use cloudops_execution_engine::sandbox::Sandbox;
 use serde_json::{Value, json};
 
 /// The decision as one JSON object: `verdict`, `allowed`, `plugin`, `reason`, `policy`,
@@ -102,7 +103,7 @@ pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
             }
         }
     }
-    sandbox_lines(&mut s, record);
+    s.push_str(&sandbox_text(record.sandbox.as_ref(), record.unconfined.as_deref()));
     let _ = writeln!(s, "request:  {}", record.request.command);
     if record.request.command != record.original.command {
         let _ = writeln!(s, "original: {}", record.original.command);
@@ -110,11 +111,13 @@ pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
     s
 }
 
-/// The sandbox part of the trace: its name and settings, or that there is none.
-fn sandbox_lines(s: &mut String, record: &DecisionRecord) {
-    let Some(sb) = &record.sandbox else {
+/// The sandbox part of the trace: its name and settings (`unconfined`: why it cannot be
+/// applied), or that there is none.
+pub fn sandbox_text(sandbox: Option<&Sandbox>, unconfined: Option<&str>) -> String {
+    let mut s = String::new();
+    let Some(sb) = sandbox else {
         let _ = writeln!(s, "sandbox:  none (the command would run unconfined)");
-        return;
+        return s;
     };
     let required = if sb.required {
         "required"
@@ -144,7 +147,7 @@ fn sandbox_lines(s: &mut String, record: &DecisionRecord) {
         what.push(format!("{n} s of CPU per process"));
     }
     let _ = writeln!(s, "sandbox:  {} ({required}): {}", sb.name, what.join(", "));
-    if let Some(why) = &record.unconfined {
+    if let Some(why) = unconfined {
         let _ = writeln!(
             s,
             "          NOT APPLIED, the command would run unconfined: {why}"
@@ -164,6 +167,7 @@ fn sandbox_lines(s: &mut String, record: &DecisionRecord) {
         };
         let _ = writeln!(s, "          {label:10} {list}");
     }
+    s
 }
 
 fn ports(p: &[u16]) -> String {

@@ -3,59 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::Dir;
-
-const MARKER_VAR: &str = "CLOUDOPS_CRASH_MARKER";
-
-/// Kills every process that carries `marker` when dropped (on every path of the test).
-struct Marked(String);
-
-impl Marked {
-    /// Live (non-zombie) processes whose environment holds the marker.
-    fn survivors(&self) -> Vec<u32> {
-        let needle = format!("{MARKER_VAR}={}\0", self.0);
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(env) = std::fs::read(entry.path().join("environ")) else {
-                continue;
-            };
-            let zombie = std::fs::read_to_string(entry.path().join("stat"))
-                .map(|s| {
-                    s.rsplit(')')
-                        .next()
-                        .unwrap_or("")
-                        .trim_start()
-                        .starts_with('Z')
-                })
-                .unwrap_or(true);
-            if !zombie && env.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                out.push(pid);
-            }
-        }
-        out
-    }
-
-    fn settle(&self, limit: Duration) -> Vec<u32> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline && !self.survivors().is_empty() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.survivors()
-    }
-}
-
-impl Drop for Marked {
-    fn drop(&mut self) {
-        for pid in self.survivors() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    }
-}
+use crate::util::{Dir, MARKER_VAR, Marked};
 
 const STEPS: usize = 8;
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// A scratch directory (also `HOME` and `XDG_CONFIG_HOME`) to run cloudops in.
 pub struct Dir {
@@ -78,5 +79,59 @@ impl Run {
             self.stderr()
         );
         self
+    }
+}
+
+/// The variable that marks the processes of one test.
+pub const MARKER_VAR: &str = "CLOUDOPS_CRASH_MARKER";
+
+/// A marker for the processes of one test: kills every process that carries it when
+/// dropped (on every path of the test).
+pub struct Marked(pub String);
+
+impl Marked {
+    /// Live (non-zombie) processes whose environment holds the marker.
+    pub fn survivors(&self) -> Vec<u32> {
+        let needle = format!("{MARKER_VAR}={}\0", self.0);
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let zombie = std::fs::read_to_string(entry.path().join("stat"))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(true);
+            if !zombie && env.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    pub fn settle(&self, limit: Duration) -> Vec<u32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline && !self.survivors().is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.survivors()
+    }
+}
+
+impl Drop for Marked {
+    fn drop(&mut self) {
+        for pid in self.survivors() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
     }
 }
