@@ -1,17 +1,14 @@
-//! Conversions between the current interface's types (`cloudops:plugin@0.2.0`) and those of
-//! older versions, so the chain works on one set of types and older plugins keep loading.
-//!
-//! Down (request → 0.1.0): the fields 0.1.0 does not have (`canonical-working-dir`,
-//! `paths-complete`, `simple-command.paths`) are left out. Up (verdict → 0.2.0): a 0.1.0
-//! rewrite cannot carry them, so they are taken from the request that was sent, as long
-//! as the plugin left the normalised view alone (else the view is converted without
-//! paths, and the rewrite is refused as one that changed `normalized`, as before).
+//! 0.2.0 ↔ 0.1.0: the fields 0.1.0 does not have (`canonical-working-dir`,
+//! `paths-complete`, `simple-command.paths`) are left out on the way down. Up (verdict →
+//! 0.2.0): a 0.1.0 rewrite cannot carry them, so they are taken from the request that was
+//! sent, as long as the plugin left the normalised view alone (else the view is converted
+//! without paths, and the rewrite is refused as one that changed `normalized`).
 
 use crate::bindings::v0_1_0::types as old;
-use crate::bindings::v0_2_0::types as cur;
+use crate::bindings::v0_2_0::types as next;
 
-/// The 0.1.0 view of a current request.
-pub(crate) fn request_to_v0_1_0(r: &cur::Request) -> old::Request {
+/// The 0.1.0 view of a 0.2.0 request.
+pub(crate) fn request_to_v0_1_0(r: &next::Request) -> old::Request {
     old::Request {
         id: r.id.clone(),
         command: command_down(&r.command),
@@ -26,16 +23,16 @@ pub(crate) fn request_to_v0_1_0(r: &cur::Request) -> old::Request {
     }
 }
 
-/// A 0.1.0 plugin's verdict on `sent_old` (the 0.1.0 view of `sent`), as a current verdict.
+/// A 0.1.0 plugin's verdict on `sent_old` (the 0.1.0 view of `sent`), as a 0.2.0 verdict.
 pub(crate) fn verdict_from_v0_1_0(
     v: old::Verdict,
-    sent: &cur::Request,
+    sent: &next::Request,
     sent_old: &old::Request,
-) -> cur::Verdict {
+) -> next::Verdict {
     match v {
-        old::Verdict::Allow => cur::Verdict::Allow,
-        old::Verdict::Deny(r) => cur::Verdict::Deny(r),
-        old::Verdict::Ask(r) => cur::Verdict::Ask(r),
+        old::Verdict::Allow => next::Verdict::Allow,
+        old::Verdict::Deny(r) => next::Verdict::Deny(r),
+        old::Verdict::Ask(r) => next::Verdict::Ask(r),
         old::Verdict::Rewrite(rw) => {
             let r = rw.request;
             let normalized = if r.normalized == sent_old.normalized {
@@ -43,8 +40,8 @@ pub(crate) fn verdict_from_v0_1_0(
             } else {
                 normalized_up(r.normalized)
             };
-            cur::Verdict::Rewrite(cur::Rewrite {
-                request: cur::Request {
+            next::Verdict::Rewrite(next::Rewrite {
+                request: next::Request {
                     id: r.id,
                     command: command_up(r.command),
                     normalized,
@@ -65,165 +62,80 @@ pub(crate) fn verdict_from_v0_1_0(
 }
 
 /// The hooks a 0.1.0 plugin asked for.
-pub(crate) fn hook_up(h: old::Hook) -> cur::Hook {
+pub(crate) fn hook_up(h: old::Hook) -> next::Hook {
     match h {
-        old::Hook::Check => cur::Hook::Check,
-        old::Hook::Output => cur::Hook::Output,
+        old::Hook::Check => next::Hook::Check,
+        old::Hook::Output => next::Hook::Output,
     }
 }
 
-/// An output batch for a 0.1.0 plugin.
-pub(crate) fn batch_to_v0_1_0(b: &cur::OutputBatch) -> old::OutputBatch {
-    old::OutputBatch {
-        execution_id: b.execution_id.clone(),
-        chunks: b
-            .chunks
-            .iter()
-            .map(|c| old::OutputChunk {
-                stream: match c.stream {
-                    cur::OutputStream::Stdout => old::OutputStream::Stdout,
-                    cur::OutputStream::Stderr => old::OutputStream::Stderr,
-                },
-                text: c.text.clone(),
-            })
-            .collect(),
-    }
+/// An output batch (of the current version) for a 0.1.0 plugin.
+pub(crate) fn batch_to_v0_1_0(
+    b: &crate::bindings::current::types::OutputBatch,
+) -> old::OutputBatch {
+    batch_down!(b, old)
 }
 
-/// A 0.1.0 plugin's output chunks.
-pub(crate) fn chunks_from_v0_1_0(chunks: Vec<old::OutputChunk>) -> Vec<cur::OutputChunk> {
-    chunks
-        .into_iter()
-        .map(|c| cur::OutputChunk {
-            stream: match c.stream {
-                old::OutputStream::Stdout => cur::OutputStream::Stdout,
-                old::OutputStream::Stderr => cur::OutputStream::Stderr,
-            },
-            text: c.text,
-        })
-        .collect()
+/// A 0.1.0 plugin's output chunks, as current ones.
+pub(crate) fn chunks_from_v0_1_0(
+    chunks: Vec<old::OutputChunk>,
+) -> Vec<crate::bindings::current::types::OutputChunk> {
+    chunks_up!(chunks, old)
 }
 
-fn env_down(v: &cur::EnvVar) -> old::EnvVar {
+fn env_down(v: &next::EnvVar) -> old::EnvVar {
     old::EnvVar {
         name: v.name.clone(),
         value: v.value.clone(),
     }
 }
 
-fn env_up(v: old::EnvVar) -> cur::EnvVar {
-    cur::EnvVar {
+fn env_up(v: old::EnvVar) -> next::EnvVar {
+    next::EnvVar {
         name: v.name,
         value: v.value,
     }
 }
 
-/// `$command`, an owned `Command` of WIT version `$from`, as a `Command` of version `$to`:
-/// both versions have the same cases with the same fields.
-macro_rules! command_as {
-    ($command:expr, $from:ident => $to:ident) => {
-        match $command {
-            $from::Command::Shell(s) => $to::Command::Shell($to::ShellCommand {
-                command: s.command,
-                shell: s.shell,
-            }),
-            $from::Command::Exec(e) => $to::Command::Exec($to::ExecCommand {
-                program: e.program,
-                args: e.args,
-            }),
-            $from::Command::Script(s) => $to::Command::Script($to::ScriptCommand {
-                path: s.path,
-                interpreter: s.interpreter,
-            }),
-            $from::Command::Aws(a) => $to::Command::Aws($to::AwsCommand {
-                service: a.service,
-                operation: a.operation,
-                args: a.args,
-                profile: a.profile,
-                region: a.region,
-            }),
-        }
-    };
+fn command_down(c: &next::Command) -> old::Command {
+    command_as!(c.clone(), next => old)
 }
 
-fn command_down(c: &cur::Command) -> old::Command {
-    command_as!(c.clone(), cur => old)
-}
-
-fn command_up(c: old::Command) -> cur::Command {
-    command_as!(c, old => cur)
-}
-
-/// `$normalized`, an owned `Normalized` of WIT version `$from`, as one of version `$to`:
-/// the fields both versions have, and `$field: $value` for those only `$to` has.
-macro_rules! normalized_as {
-    ($normalized:expr, $from:ident => $to:ident $(, $field:ident: $value:expr)*) => {{
-        let n: $from::Normalized = $normalized;
-        $to::Normalized {
-            commands: n
-                .commands
-                .into_iter()
-                .map(|c| $to::SimpleCommand {
-                    argv: c.argv,
-                    program: c.program,
-                    assignments: c
-                        .assignments
-                        .into_iter()
-                        .map(|v| $to::EnvVar {
-                            name: v.name,
-                            value: v.value,
-                        })
-                        .collect(),
-                    redirections: c
-                        .redirections
-                        .into_iter()
-                        .map(|r| $to::Redirection {
-                            fd: r.fd,
-                            op: r.op,
-                            target: r.target,
-                        })
-                        .collect(),
-                    context: c.context,
-                    dynamic: c.dynamic,
-                    $($field: $value,)*
-                })
-                .collect(),
-            unanalyzable: n.unanalyzable,
-        }
-    }};
+fn command_up(c: old::Command) -> next::Command {
+    command_as!(c, old => next)
 }
 
 /// The 0.1.0 view, without the resolved paths.
-fn normalized_down(n: &cur::Normalized) -> old::Normalized {
-    normalized_as!(n.clone(), cur => old)
+fn normalized_down(n: &next::Normalized) -> old::Normalized {
+    normalized_as!(n.clone(), next => old)
 }
 
-/// The current view of a 0.1.0 one, which has no resolved paths.
-fn normalized_up(n: old::Normalized) -> cur::Normalized {
-    normalized_as!(n, old => cur, paths: Vec::new())
+/// The 0.2.0 view of a 0.1.0 one, which has no resolved paths.
+fn normalized_up(n: old::Normalized) -> next::Normalized {
+    normalized_as!(n, old => next, paths: Vec::new())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sent() -> cur::Request {
-        cur::Request {
+    fn sent() -> next::Request {
+        next::Request {
             id: "id".into(),
-            command: cur::Command::Exec(cur::ExecCommand {
+            command: next::Command::Exec(next::ExecCommand {
                 program: "cat".into(),
                 args: vec!["/w/link".into()],
             }),
-            normalized: cur::Normalized {
-                commands: vec![cur::SimpleCommand {
+            normalized: next::Normalized {
+                commands: vec![next::SimpleCommand {
                     argv: vec!["cat".into(), "/w/link".into()],
                     program: Some("/bin/cat".into()),
                     assignments: vec![],
                     redirections: vec![],
                     context: vec![],
                     dynamic: false,
-                    paths: vec![cur::ResolvedPath {
-                        word: cur::PathWord::Argument(1),
+                    paths: vec![next::ResolvedPath {
+                        word: next::PathWord::Argument(1),
                         offset: 0,
                         canonical: "/etc".into(),
                         exists: true,
@@ -258,7 +170,7 @@ mod tests {
             &sent,
             &old_req,
         );
-        let cur::Verdict::Rewrite(rw) = v else {
+        let next::Verdict::Rewrite(rw) = v else {
             panic!("{v:?}")
         };
         assert_eq!(rw.request.timeout_ms, Some(1));
@@ -280,8 +192,8 @@ mod tests {
             &sent,
             &old_req,
         );
-        assert_ne!(v.clone(), cur::Verdict::Allow);
-        let cur::Verdict::Rewrite(rw) = v else {
+        assert_ne!(v.clone(), next::Verdict::Allow);
+        let next::Verdict::Rewrite(rw) = v else {
             panic!()
         };
         assert_ne!(rw.request.normalized, sent.normalized);
