@@ -71,6 +71,8 @@ impl PluginSelector for StaticSelector {
 pub struct ChainGate {
     host: PluginHost,
     selector: Arc<dyn PluginSelector>,
+    /// Name patterns of the variables whose values are known secrets.
+    secret_names: Arc<[String]>,
 }
 
 impl std::fmt::Debug for ChainGate {
@@ -140,10 +142,10 @@ impl<'a> Current<'a> {
         self.prepared = Some(prepared);
     }
 
-    /// The known secrets of the request as it will run: from the environment the child
-    /// gets when the request was prepared, else from the variables the request sets.
-    fn known_secrets(&self) -> Vec<String> {
-        let names = crate::secrets::DEFAULT_SECRET_NAMES;
+    /// The known secrets of the request as it will run (variables named like `names`):
+    /// from the environment the child gets when the request was prepared, else from the
+    /// variables the request sets.
+    fn known_secrets(&self, names: &[String]) -> Vec<String> {
         match &self.prepared {
             Some(p) => crate::secrets::known_secrets(
                 p.env.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -174,9 +176,27 @@ fn view(
 }
 
 impl ChainGate {
-    /// A gate running the plugins `selector` picks, on `host`.
+    /// A gate running the plugins `selector` picks, on `host`; the known secrets of an
+    /// execution are the values of the variables named like [`DEFAULT_SECRET_NAMES`].
+    ///
+    /// [`DEFAULT_SECRET_NAMES`]: crate::DEFAULT_SECRET_NAMES
     pub fn new(host: PluginHost, selector: Arc<dyn PluginSelector>) -> Self {
-        ChainGate { host, selector }
+        ChainGate {
+            host,
+            selector,
+            secret_names: crate::secrets::DEFAULT_SECRET_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    /// The same gate, taking the known secrets from the variables whose names match
+    /// `patterns` instead (`*`: any run of characters; ASCII case ignored; see
+    /// [`known_secrets`](crate::known_secrets)). An empty list gives no secrets.
+    pub fn with_secret_names(mut self, patterns: Vec<String>) -> Self {
+        self.secret_names = patterns.into();
+        self
     }
 
     /// The host the gate runs plugins on.
@@ -276,7 +296,7 @@ impl ChainGate {
             record.plugin = Some(step.plugin.clone());
             record.reason = step.reason.clone();
         }
-        let secrets = current.known_secrets();
+        let secrets = current.known_secrets(&self.secret_names);
         record.request = current.request;
         record.elapsed_us = t0.elapsed().as_micros() as u64;
         (record, selection, secrets)

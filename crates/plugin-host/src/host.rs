@@ -219,8 +219,8 @@ impl PluginHost {
     }
 
     /// Loads a plugin: reads it, checks the pin, compiles it (or loads it from the cache),
-    /// finds which interface version it implements (`cloudops:plugin@0.2.0`, else
-    /// `@0.1.0`: see [`SUPPORTED`](crate::SUPPORTED)), and runs `init` with its config
+    /// finds which interface version it implements (`cloudops:plugin@0.3.0`, else
+    /// `@0.2.0`, else `@0.1.0`: see [`SUPPORTED`](crate::SUPPORTED)), and runs `init` with its config
     /// once, so a bad config is reported here.
     pub fn load(&self, spec: &PluginSpec) -> Result<Arc<LoadedPlugin>, LoadError> {
         LoadedPlugin::load(self, spec).map(|(p, _)| Arc::new(p))

@@ -30,14 +30,14 @@ pub const MIN_SECRET_BYTES: usize = 8;
 /// [`DEFAULT_SECRET_NAMES`]), at least [`MIN_SECRET_BYTES`] long: without duplicates,
 /// longest first (then in byte order), so that a plugin masking them in order masks a
 /// secret that contains another one whole.
-pub fn known_secrets<'a>(
+pub fn known_secrets<'a, S: AsRef<str>>(
     env: impl IntoIterator<Item = (&'a str, &'a str)>,
-    names: &[&str],
+    names: &[S],
 ) -> Vec<String> {
     let mut values: Vec<String> = env
         .into_iter()
         .filter(|(name, value)| {
-            value.len() >= MIN_SECRET_BYTES && names.iter().any(|p| name_matches(p, name))
+            value.len() >= MIN_SECRET_BYTES && names.iter().any(|p| name_matches(p.as_ref(), name))
         })
         .map(|(_, value)| value.to_string())
         .collect();
@@ -116,7 +116,7 @@ mod tests {
             known_secrets(env, DEFAULT_SECRET_NAMES),
             ["ghp_0123456789abcdef", "k-12345678"]
         );
-        assert!(known_secrets(env, &[]).is_empty());
+        assert!(known_secrets(env, &[] as &[&str]).is_empty());
         assert_eq!(known_secrets(env, &["PATH"]), ["/usr/local/bin:/usr/bin"]);
     }
 }

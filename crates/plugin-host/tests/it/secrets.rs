@@ -112,3 +112,25 @@ async fn older_output_plugins_are_not_given_the_secrets() {
         "[MASKED] [REDACTED]\n[known secrets: 1]\n"
     );
 }
+
+#[tokio::test]
+async fn the_gate_can_take_its_secret_names_from_elsewhere() {
+    let mut req = shell("echo");
+    req.env.insert("GITHUB_TOKEN".into(), TOKEN.into());
+    req.env
+        .insert("VENDOR_BLOB".into(), "blob-value-123".into());
+    let mut f = ChainGate::new(
+        host(),
+        Arc::new(StaticSelector(vec![load(&spec("mask-secrets", "{}"))])),
+    )
+    .with_secret_names(vec!["vendor_*".into()])
+    .check(&req, &GateContext::unprepared(&DenyApprover))
+    .await
+    .unwrap()
+    .output
+    .unwrap();
+    assert_eq!(
+        text(&f.filter(out(&format!("{TOKEN} blob-value-123\n")))),
+        format!("{TOKEN} [MASKED]\n[known secrets: 1]\n")
+    );
+}
