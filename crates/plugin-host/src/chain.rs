@@ -8,6 +8,7 @@
 //! only take away), and never changes the verdict: a denial stays a denial. An answer
 //! whose rewrite is malformed still has its tightening applied before its failure policy.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -96,7 +97,7 @@ enum Outcome {
 struct Current<'a> {
     request: ExecutionRequest,
     /// The request as prepared for running (after the last rewrite), when it was.
-    prepared: Option<PreparedCommand>,
+    prepared: Option<Cow<'a, PreparedCommand>>,
     sent: Sent,
     /// Whether plugins of this chain see resolved paths (interface 0.2.0 and later).
     resolve: bool,
@@ -106,7 +107,7 @@ struct Current<'a> {
 impl<'a> Current<'a> {
     fn new(
         request: ExecutionRequest,
-        prepared: Option<&PreparedCommand>,
+        prepared: Option<&'a PreparedCommand>,
         selection: &'a Selection,
         sandbox: Option<&Sandbox>,
     ) -> Self {
@@ -120,7 +121,7 @@ impl<'a> Current<'a> {
         let sent = Sent::new(view(&request, prepared, resolve, profile, sandbox));
         Current {
             request,
-            prepared: prepared.cloned(),
+            prepared: prepared.map(Cow::Borrowed),
             sent,
             resolve,
             profile,
@@ -139,7 +140,7 @@ impl<'a> Current<'a> {
         ));
         self.sent.set_sandbox(sandbox);
         self.request = request;
-        self.prepared = Some(prepared);
+        self.prepared = Some(Cow::Owned(prepared));
     }
 
     /// The known secrets of the request as it will run (variables named like `names`):
@@ -296,7 +297,17 @@ impl ChainGate {
             record.plugin = Some(step.plugin.clone());
             record.reason = step.reason.clone();
         }
-        let secrets = current.known_secrets(&self.secret_names);
+        // Only an output chain is given the secrets.
+        let secrets = if record.allowed
+            && selection
+                .plugins
+                .iter()
+                .any(|p| p.info().wants(Hook::Output))
+        {
+            current.known_secrets(&self.secret_names)
+        } else {
+            Vec::new()
+        };
         record.request = current.request;
         record.elapsed_us = t0.elapsed().as_micros() as u64;
         (record, selection, secrets)
