@@ -61,10 +61,10 @@ mod tests {
                 &[0x0d, 0x00, 0x01, 0x00],
                 "{name} is not a component"
             );
-            let needle = b"cloudops:plugin/types@0.2.0";
+            let needle = b"cloudops:plugin/types@0.3.0";
             assert!(
                 bytes.windows(needle.len()).any(|w| w == needle),
-                "{name} does not use the cloudops:plugin@0.2.0 interface (the SDK's)"
+                "{name} does not use the cloudops:plugin@0.3.0 interface (the SDK's)"
             );
         }
     }

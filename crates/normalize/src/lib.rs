@@ -37,7 +37,7 @@
 //! Layout: [`model`] holds the public types, `request` the per-kind dispatch, `shell`
 //! the script analysis (a fast path for plain commands, the brush-parser path for the
 //! rest), `pathcache` the bounded cache of `PATH` look-ups, [`paths`] the host-side
-//! resolution of path words (symlinks followed) for plugins of interface 0.2.0.
+//! resolution of path words (symlinks followed) for plugins of interface 0.2.0 and later.
 
 pub mod model;
 mod pathcache;

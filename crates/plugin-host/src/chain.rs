@@ -1,9 +1,19 @@
-//! The chain gate: normalises a request once (and resolves its paths when a plugin of interface 0.2.0 or later will see them), runs the selected plugins in order (rewrite, deny, ask, audit, failure policy) and records the decision.
+//! The chain gate: normalises a request once (and resolves its paths when a plugin of interface 0.2.0 or later will see them), runs the selected plugins in order (rewrite, deny, ask, audit, failure policy, sandbox tightenings) and records the decision.
+//!
+//! Sandbox: the record starts with the policy's sandbox ([`Selection::sandbox`]); after
+//! each plugin's answer its tightening (interface 0.3.0) is applied to it (see `tighten`),
+//! the step lists what changed and what was ignored, and later plugins see the tightened
+//! sandbox in their request. In audit mode (the plugin's or the chain's) a tightening is
+//! recorded, not applied, like a denial. A tightening applies whatever the verdict (it can
+//! only take away), and never changes the verdict: a denial stays a denial. An answer
+//! whose rewrite is malformed still has its tightening applied before its failure policy.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use cloudops_execution_engine::sandbox::{Sandbox, Tightening};
 use cloudops_execution_engine::{
     DecisionRecord, DecisionStep, ExecutionError, ExecutionRequest, Gate, GateContext, GateOutcome,
     PreparedCommand, Verdict,
@@ -11,7 +21,7 @@ use cloudops_execution_engine::{
 use cloudops_normalize::Normalized;
 
 use crate::bindings::current::types as wit;
-use crate::convert::{apply_rewrite, to_wit};
+use crate::convert::{apply_rewrite, sandbox_to_wit, tightening_from_wit, to_wit};
 use crate::error::CallError;
 use crate::host::PluginHost;
 use crate::output::OutputChain;
@@ -39,8 +49,9 @@ pub struct Selection {
     pub audit: bool,
     /// Deny before any plugin runs, with this reason (recorded as plugin `policy`).
     pub deny: Option<String>,
-    /// The sandbox the policy chose (copied into the decision record; plugins may tighten it).
-    pub sandbox: Option<cloudops_execution_engine::sandbox::Sandbox>,
+    /// The sandbox the policy chose (copied into the decision record; plugins may tighten
+    /// it, and see it in their request: `None` tells them the command runs unconfined).
+    pub sandbox: Option<Sandbox>,
 }
 
 /// Every request gets the same plugins.
@@ -61,6 +72,8 @@ impl PluginSelector for StaticSelector {
 pub struct ChainGate {
     host: PluginHost,
     selector: Arc<dyn PluginSelector>,
+    /// Name patterns of the variables whose values are known secrets.
+    secret_names: Arc<[String]>,
 }
 
 impl std::fmt::Debug for ChainGate {
@@ -83,6 +96,8 @@ enum Outcome {
 /// The request as the chain has it so far, and the view the next plugin is sent.
 struct Current<'a> {
     request: ExecutionRequest,
+    /// The request as prepared for running (after the last rewrite), when it was.
+    prepared: Option<Cow<'a, PreparedCommand>>,
     sent: Sent,
     /// Whether plugins of this chain see resolved paths (interface 0.2.0 and later).
     resolve: bool,
@@ -92,8 +107,9 @@ struct Current<'a> {
 impl<'a> Current<'a> {
     fn new(
         request: ExecutionRequest,
-        prepared: Option<&PreparedCommand>,
+        prepared: Option<&'a PreparedCommand>,
         selection: &'a Selection,
+        sandbox: Option<&Sandbox>,
     ) -> Self {
         // Only plugins of 0.2.0 and later see resolved paths: spare the filesystem
         // look-ups when none of them is in the chain.
@@ -102,19 +118,48 @@ impl<'a> Current<'a> {
             .iter()
             .any(|p| p.info().wants(Hook::Check) && p.sees_resolved_paths());
         let profile = selection.profile.as_deref();
-        let sent = Sent::new(view(&request, prepared, resolve, profile));
+        let sent = Sent::new(view(&request, prepared, resolve, profile, sandbox));
         Current {
             request,
+            prepared: prepared.map(Cow::Borrowed),
             sent,
             resolve,
             profile,
         }
     }
 
-    /// Takes a rewrite: later plugins see the new request.
-    fn replace(&mut self, request: ExecutionRequest, prepared: &PreparedCommand) {
-        self.sent = Sent::new(view(&request, Some(prepared), self.resolve, self.profile));
+    /// Takes a rewrite: later plugins see the new request (in the same sandbox).
+    fn replace(&mut self, request: ExecutionRequest, prepared: PreparedCommand) {
+        let sandbox = self.sent.request.sandbox.take();
+        self.sent = Sent::new(view(
+            &request,
+            Some(&prepared),
+            self.resolve,
+            self.profile,
+            None,
+        ));
+        self.sent.set_sandbox(sandbox);
         self.request = request;
+        self.prepared = Some(Cow::Owned(prepared));
+    }
+
+    /// The known secrets of the request as it will run (variables named like `names`):
+    /// from the environment the child gets when the request was prepared, else from the
+    /// variables the request sets.
+    fn known_secrets(&self, names: &[String]) -> Vec<String> {
+        match &self.prepared {
+            Some(p) => crate::secrets::known_secrets(
+                p.env.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                names,
+            ),
+            None => crate::secrets::known_secrets(
+                self.request
+                    .env
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+                names,
+            ),
+        }
     }
 }
 
@@ -124,16 +169,35 @@ fn view(
     prepared: Option<&PreparedCommand>,
     resolve: bool,
     profile: Option<&str>,
+    sandbox: Option<&Sandbox>,
 ) -> wit::Request {
     let normalized = cloudops_normalize::normalize_prepared(request, prepared);
     let resolved = resolve.then(|| cloudops_normalize::resolve_paths(request, &normalized));
-    to_wit(request, &normalized, resolved.as_ref(), profile)
+    to_wit(request, &normalized, resolved.as_ref(), profile, sandbox)
 }
 
 impl ChainGate {
-    /// A gate running the plugins `selector` picks, on `host`.
+    /// A gate running the plugins `selector` picks, on `host`; the known secrets of an
+    /// execution are the values of the variables named like [`DEFAULT_SECRET_NAMES`].
+    ///
+    /// [`DEFAULT_SECRET_NAMES`]: crate::DEFAULT_SECRET_NAMES
     pub fn new(host: PluginHost, selector: Arc<dyn PluginSelector>) -> Self {
-        ChainGate { host, selector }
+        ChainGate {
+            host,
+            selector,
+            secret_names: crate::secrets::DEFAULT_SECRET_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    /// The same gate, taking the known secrets from the variables whose names match
+    /// `patterns` instead (`*`: any run of characters; ASCII case ignored; see
+    /// [`known_secrets`](crate::known_secrets)). An empty list gives no secrets.
+    pub fn with_secret_names(mut self, patterns: Vec<String>) -> Self {
+        self.secret_names = patterns.into();
+        self
     }
 
     /// The host the gate runs plugins on.
@@ -142,11 +206,23 @@ impl ChainGate {
     }
 
     /// Decides on `request` (what [`Gate::check`] does, without building the output chain).
+    /// The record's `sandbox` is the selection's, tightened by the plugins.
     pub async fn decide(
         &self,
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
     ) -> (DecisionRecord, Selection) {
+        let (record, selection, _) = self.decide_with_secrets(request, ctx).await;
+        (record, selection)
+    }
+
+    /// [`ChainGate::decide`], and the known secrets of the request that will run (for the
+    /// output chain).
+    async fn decide_with_secrets(
+        &self,
+        request: &ExecutionRequest,
+        ctx: &GateContext<'_>,
+    ) -> (DecisionRecord, Selection, Vec<String>) {
         let t0 = Instant::now();
         let normalized = cloudops_normalize::normalize_prepared(request, ctx.prepared);
         let selection = self.selector.select(request, &normalized);
@@ -160,9 +236,14 @@ impl ChainGate {
             record.plugin = Some("policy".into());
             record.reason = Some(reason.clone());
             record.elapsed_us = t0.elapsed().as_micros() as u64;
-            return (record, selection);
+            return (record, selection, Vec::new());
         }
-        let mut current = Current::new(request.clone(), ctx.prepared, &selection);
+        let mut current = Current::new(
+            request.clone(),
+            ctx.prepared,
+            &selection,
+            record.sandbox.as_ref(),
+        );
         let (mut rewrote, mut asked): (Option<usize>, Option<usize>) = (None, None);
         for plugin in selection
             .plugins
@@ -171,8 +252,23 @@ impl ChainGate {
         {
             let audit = selection.audit || plugin.mode() == Mode::Audit;
             let t = Instant::now();
-            let outcome = ask_plugin(plugin, &current, ctx).await;
+            let (outcome, tighten) = ask_plugin(plugin, &current, ctx).await;
+            // The tightening first: an approver asked about this request, and the plugins
+            // after it, see the sandbox it will run in.
+            let tightened = match tighten {
+                Some(t) => {
+                    let lines = crate::tighten::apply(&mut record.sandbox, &t, audit);
+                    if !audit && !lines.is_empty() {
+                        current
+                            .sent
+                            .set_sandbox(record.sandbox.as_ref().map(sandbox_to_wit));
+                    }
+                    lines
+                }
+                None => Vec::new(),
+            };
             let (mut step, effect) = judge(plugin, outcome, audit, &current, ctx).await;
+            step.tightened = tightened;
             step.elapsed_us = t.elapsed().as_micros() as u64;
             let index = record.steps.len();
             record.steps.push(step);
@@ -181,7 +277,7 @@ impl ChainGate {
                 Effect::Approved => asked = Some(index),
                 Effect::Rewrote(next) => {
                     let (request, prepared) = *next;
-                    current.replace(request, &prepared);
+                    current.replace(request, prepared);
                     rewrote = Some(index);
                 }
                 Effect::Stop(reason) => {
@@ -201,9 +297,20 @@ impl ChainGate {
             record.plugin = Some(step.plugin.clone());
             record.reason = step.reason.clone();
         }
+        // Only an output chain is given the secrets.
+        let secrets = if record.allowed
+            && selection
+                .plugins
+                .iter()
+                .any(|p| p.info().wants(Hook::Output))
+        {
+            current.known_secrets(&self.secret_names)
+        } else {
+            Vec::new()
+        };
         record.request = current.request;
         record.elapsed_us = t0.elapsed().as_micros() as u64;
-        (record, selection)
+        (record, selection, secrets)
     }
 }
 
@@ -219,18 +326,23 @@ enum Effect {
     Stop(String),
 }
 
-/// Runs `plugin`'s check on the current request.
+/// Runs `plugin`'s check on the current request: the outcome of its verdict, and the
+/// tightening it answered with (none when it failed).
 async fn ask_plugin(
     plugin: &LoadedPlugin,
     current: &Current<'_>,
     ctx: &GateContext<'_>,
-) -> Outcome {
-    match plugin.check(&current.sent).await {
-        Err(e) => Outcome::Failed(e),
-        Ok(wit::Verdict::Allow) => Outcome::Allow,
-        Ok(wit::Verdict::Deny(r)) => Outcome::Deny(r),
-        Ok(wit::Verdict::Ask(r)) => Outcome::Ask(r),
-        Ok(wit::Verdict::Rewrite(rw)) => {
+) -> (Outcome, Option<Tightening>) {
+    let answer = match plugin.check(&current.sent).await {
+        Err(e) => return (Outcome::Failed(e), None),
+        Ok(a) => a,
+    };
+    let tighten = answer.tighten.map(tightening_from_wit);
+    let outcome = match answer.verdict {
+        wit::Verdict::Allow => Outcome::Allow,
+        wit::Verdict::Deny(r) => Outcome::Deny(r),
+        wit::Verdict::Ask(r) => Outcome::Ask(r),
+        wit::Verdict::Rewrite(rw) => {
             match apply_rewrite(
                 &current.request,
                 &current.sent.request,
@@ -241,7 +353,8 @@ async fn ask_plugin(
                 Err(why) => Outcome::Failed(CallError::Malformed(why)),
             }
         }
-    }
+    };
+    (outcome, tighten)
 }
 
 fn empty_step(plugin: &str) -> DecisionStep {
@@ -341,9 +454,9 @@ impl Gate for ChainGate {
         request: &ExecutionRequest,
         ctx: &GateContext<'_>,
     ) -> Result<GateOutcome, ExecutionError> {
-        let (record, selection) = self.decide(request, ctx).await;
+        let (record, selection, secrets) = self.decide_with_secrets(request, ctx).await;
         let output = if record.allowed {
-            OutputChain::for_selection(&selection, record.execution_id).await
+            OutputChain::for_selection(&selection, record.execution_id, secrets).await
         } else {
             None
         };

@@ -1,7 +1,8 @@
-//! Conversions between the engine's request and the WIT `request` record of the current interface (with the host-resolved paths), and the checks of a rewrite (the engine's [`RewriteAnswer`] does those that need no WIT types).
+//! Conversions between the engine's request and sandbox and the WIT records of the current interface (`request` with the host-resolved paths and the sandbox, `tightening`), and the checks of a rewrite (the engine's [`RewriteAnswer`] does those that need no WIT types).
 
 use std::path::PathBuf;
 
+use cloudops_execution_engine::sandbox::{Network, Sandbox, Tightening};
 use cloudops_execution_engine::{
     Command, ExecutionRequest, PreparedCommand, Preparer, RewriteAnswer,
 };
@@ -11,12 +12,13 @@ use crate::bindings::current::types as wit;
 
 /// The WIT view of `request`, with its normalised form, its resolved paths (`None` when no
 /// plugin of the chain can see them: then none are listed and `paths-complete` is false)
-/// and the profile in force.
+/// the profile and the sandbox in force.
 pub(crate) fn to_wit(
     request: &ExecutionRequest,
     normalized: &Normalized,
     resolved: Option<&ResolvedPaths>,
     profile: Option<&str>,
+    sandbox: Option<&Sandbox>,
 ) -> wit::Request {
     let mut env: Vec<wit::EnvVar> = request
         .env
@@ -50,6 +52,56 @@ pub(crate) fn to_wit(
         conversation_id: request.metadata.conversation_id.clone(),
         tags,
         profile: profile.map(str::to_string),
+        sandbox: sandbox.map(sandbox_to_wit),
+    }
+}
+
+fn network_to_wit(n: Network) -> wit::NetworkAccess {
+    match n {
+        Network::None => wit::NetworkAccess::None,
+        Network::Loopback => wit::NetworkAccess::Loopback,
+        Network::All => wit::NetworkAccess::All,
+    }
+}
+
+fn paths_to_wit(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The WIT view of a sandbox (paths that are not UTF-8 are shown lossily).
+pub(crate) fn sandbox_to_wit(s: &Sandbox) -> wit::Sandbox {
+    wit::Sandbox {
+        name: s.name.clone(),
+        required: s.required,
+        read: paths_to_wit(&s.read),
+        write: paths_to_wit(&s.write),
+        hidden: paths_to_wit(&s.hidden),
+        protected: paths_to_wit(&s.protected),
+        network: network_to_wit(s.network),
+        tcp_connect: s.tcp_connect.clone(),
+        tcp_bind: s.tcp_bind.clone(),
+        pid_namespace: s.pid_namespace,
+        seccomp: s.seccomp,
+        max_processes: s.max_processes,
+        max_file_size: s.max_file_size,
+        cpu_seconds: s.cpu_seconds,
+    }
+}
+
+/// A plugin's tightening as the sandbox crate's (paths taken as written: see `tighten`).
+pub(crate) fn tightening_from_wit(t: wit::Tightening) -> Tightening {
+    Tightening {
+        network: t.network.map(|n| match n {
+            wit::NetworkAccess::None => Network::None,
+            wit::NetworkAccess::Loopback => Network::Loopback,
+            wit::NetworkAccess::All => Network::All,
+        }),
+        hide: t.hide.into_iter().map(PathBuf::from).collect(),
+        protect: t.protect.into_iter().map(PathBuf::from).collect(),
+        drop_write: t.drop_write.into_iter().map(PathBuf::from).collect(),
     }
 }
 
@@ -189,6 +241,7 @@ pub(crate) fn apply_rewrite(
         ),
         ("tags", tags == sent.tags),
         ("profile", rewritten.profile == sent.profile),
+        ("sandbox", rewritten.sandbox == sent.sandbox),
     ];
     let changed: Vec<&str> = unchanged
         .iter()
@@ -246,7 +299,7 @@ mod tests {
     #[test]
     fn rewrite_of_id_or_tags_is_malformed_but_timeout_is_taken() {
         let cur = req();
-        let sent = to_wit(&cur, &Normalized::default(), None, Some("prod"));
+        let sent = to_wit(&cur, &Normalized::default(), None, Some("prod"), None);
         let mut w = sent.clone();
         w.id = uuid::Uuid::new_v4().to_string();
         w.tags.push(("x".into(), "y".into()));
@@ -268,7 +321,7 @@ mod tests {
     #[test]
     fn rewrite_to_an_empty_program_fails_validation() {
         let cur = req();
-        let sent = to_wit(&cur, &Normalized::default(), None, None);
+        let sent = to_wit(&cur, &Normalized::default(), None, None, None);
         let mut w = sent.clone();
         w.command = wit::Command::Exec(wit::ExecCommand {
             program: String::new(),

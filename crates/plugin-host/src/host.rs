@@ -8,7 +8,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::{v0_1_0, v0_2_0};
+use crate::bindings::{v0_1_0, v0_2_0, v0_3_0};
 use crate::cache::{Cache, default_cache_dir};
 use crate::error::{HostError, LoadError, wasm_error};
 use crate::plugin::LoadedPlugin;
@@ -100,6 +100,8 @@ fn build_linker(engine: &Engine) -> Result<Linker<PluginState>, String> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| e.to_string())?;
     // Every supported interface version, side by side (their packages differ).
+    v0_3_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        .map_err(|e| e.to_string())?;
     v0_2_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
         .map_err(|e| e.to_string())?;
     v0_1_0::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
@@ -217,8 +219,8 @@ impl PluginHost {
     }
 
     /// Loads a plugin: reads it, checks the pin, compiles it (or loads it from the cache),
-    /// finds which interface version it implements (`cloudops:plugin@0.2.0`, else
-    /// `@0.1.0`: see [`SUPPORTED`](crate::SUPPORTED)), and runs `init` with its config
+    /// finds which interface version it implements (`cloudops:plugin@0.3.0`, else
+    /// `@0.2.0`, else `@0.1.0`: see [`SUPPORTED`](crate::SUPPORTED)), and runs `init` with its config
     /// once, so a bad config is reported here.
     pub fn load(&self, spec: &PluginSpec) -> Result<Arc<LoadedPlugin>, LoadError> {
         LoadedPlugin::load(self, spec).map(|(p, _)| Arc::new(p))

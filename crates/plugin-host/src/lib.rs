@@ -1,9 +1,14 @@
-//! cloudops-plugin-host: runs policy plugins (WebAssembly components of `cloudops:plugin@0.2.0`, and of the frozen `@0.1.0`) in a wasmtime sandbox, behind the engine's gate seam.
+//! cloudops-plugin-host: runs policy plugins (WebAssembly components of `cloudops:plugin@0.3.0`, and of the frozen `@0.2.0` and `@0.1.0`) in a wasmtime sandbox, behind the engine's gate seam.
 //!
 //! [`PluginHost`] compiles plugins once (cached on disk), checks their pin, finds which
 //! interface version they implement ([`SUPPORTED`], newest first), and runs `init` at load
-//! time. Plugins of 0.2.0 also get the paths the host resolved (canonical working dir,
-//! path arguments with symlinks followed; see `cloudops_normalize::paths`). [`ChainGate`] implements the engine's
+//! time. Plugins of 0.2.0 and later also get the paths the host resolved (canonical working dir,
+//! path arguments with symlinks followed; see `cloudops_normalize::paths`). Plugins of
+//! 0.3.0 also see the kernel sandbox the command will run in, may tighten it in their
+//! answer (never loosen it: the decision trace lists what each took away, and what it
+//! asked for that was ignored), and their output hook is told the execution's
+//! [`known_secrets`] (values of variables named like [`DEFAULT_SECRET_NAMES`]) to mask.
+//! [`ChainGate`] implements the engine's
 //! [`Gate`](cloudops_execution_engine::Gate): it normalises each request once, runs the
 //! plugins a [`PluginSelector`] picks in order, and builds the [`OutputChain`] that every
 //! batch of output lines goes through.
@@ -43,10 +48,12 @@ mod host;
 mod output;
 mod plugin;
 mod sandbox;
+mod secrets;
 mod spec;
+mod tighten;
 
 pub use bindings::SUPPORTED;
-/// The current interface version (`cloudops:plugin@0.2.0`): what the SDK builds.
+/// The current interface version (`cloudops:plugin@0.3.0`): what the SDK builds.
 pub use bindings::current::PACKAGE;
 pub use cache::{CacheOutcome, default_cache_dir};
 pub use chain::{ChainGate, PluginSelector, Selection, StaticSelector};
@@ -55,4 +62,6 @@ pub use host::{HostConfig, PluginHost};
 pub use output::OutputChain;
 pub use plugin::LoadedPlugin;
 pub use sandbox::Sandbox;
+pub use secrets::{DEFAULT_SECRET_NAMES, MIN_SECRET_BYTES, known_secrets};
 pub use spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
+pub use tighten::MAX_TIGHTENING_PATHS;

@@ -1,7 +1,9 @@
 //! The output chain of one execution: each batch of whole lines goes through every output plugin in order; a failure withholds it.
 //!
 //! Each output plugin gets its own instance for the whole execution (taken at decision
-//! time), so a plugin may keep state across the batches of one execution.
+//! time), so a plugin may keep state across the batches of one execution. Plugins of
+//! interface 0.3.0 get the execution's known secrets (see `secrets`) with every batch;
+//! older ones cannot be given them.
 //!
 //! Plugins see text and whole lines: bytes that are not UTF-8 cross as the stand-in
 //! characters of [`cloudops_execution_engine::lossless`] and come back as the same bytes,
@@ -33,6 +35,8 @@ struct Stage {
 /// The output filter of one execution.
 pub struct OutputChain {
     execution_id: String,
+    /// The values to mask, given with every batch.
+    known_secrets: Vec<String>,
     stages: Vec<Stage>,
     /// Set after a failure: later batches are withheld.
     failed: bool,
@@ -88,7 +92,11 @@ fn whole_lines(chunks: Vec<wit::OutputChunk>) -> Vec<OutputChunk> {
 
 impl OutputChain {
     /// The chain of the selected plugins that want output, or `None` if there are none.
-    pub(crate) async fn for_selection(selection: &Selection, execution_id: Uuid) -> Option<Self> {
+    pub(crate) async fn for_selection(
+        selection: &Selection,
+        execution_id: Uuid,
+        known_secrets: Vec<String>,
+    ) -> Option<Self> {
         let mut stages = Vec::new();
         for p in selection
             .plugins
@@ -104,6 +112,7 @@ impl OutputChain {
         }
         (!stages.is_empty()).then(|| OutputChain {
             execution_id: execution_id.to_string(),
+            known_secrets,
             stages,
             failed: false,
             withheld_batches: 0,
@@ -133,6 +142,7 @@ impl OutputChain {
             let batch = wit::OutputBatch {
                 execution_id: self.execution_id.clone(),
                 chunks,
+                known_secrets: self.known_secrets.clone(),
             };
             // On failure the instance is dropped here, never reused.
             chunks = stage

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::current::types as wit;
-use crate::bindings::{SUPPORTED, v0_1_0, v0_2_0};
+use crate::bindings::{SUPPORTED, v0_1_0, v0_2_0, v0_3_0};
 use crate::cache::{CacheOutcome, sha256_hex};
 use crate::error::{CallError, LoadError, wasm_error};
 use crate::host::{EPOCH_TICK, HostInner, PluginHost};
@@ -52,21 +52,25 @@ impl std::fmt::Debug for LoadedPlugin {
 
 /// The pre-linked component, by the interface version it implements.
 enum Pre {
+    V0_3_0(v0_3_0::PluginPre<PluginState>),
     V0_2_0(v0_2_0::PluginPre<PluginState>),
     V0_1_0(v0_1_0::PluginPre<PluginState>),
 }
 
 /// The bindings of one instance, by interface version.
 enum Bindings {
+    V0_3_0(v0_3_0::Plugin),
     V0_2_0(v0_2_0::Plugin),
     V0_1_0(v0_1_0::Plugin),
 }
 
-/// A request as the chain sends it: the current interface's record, and its 0.1.0 view,
-/// converted on first use and shared by every 0.1.0 plugin that sees the same request.
+/// A request as the chain sends it: the current interface's record, and its views for
+/// older versions, converted on first use and shared by every plugin of that version that
+/// sees the same request.
 pub(crate) struct Sent {
     /// The record of the current interface.
     pub(crate) request: wit::Request,
+    v0_2_0: std::sync::OnceLock<v0_2_0::types::Request>,
     v0_1_0: std::sync::OnceLock<v0_1_0::types::Request>,
 }
 
@@ -74,13 +78,25 @@ impl Sent {
     pub(crate) fn new(request: wit::Request) -> Self {
         Sent {
             request,
+            v0_2_0: std::sync::OnceLock::new(),
             v0_1_0: std::sync::OnceLock::new(),
         }
     }
 
+    /// Replaces the sandbox the next plugin sees. The older views have no sandbox, so
+    /// they stay as they are.
+    pub(crate) fn set_sandbox(&mut self, sandbox: Option<wit::Sandbox>) {
+        self.request.sandbox = sandbox;
+    }
+
+    fn v0_2_0(&self) -> &v0_2_0::types::Request {
+        self.v0_2_0
+            .get_or_init(|| crate::compat::v0_2_0::request_to_v0_2_0(&self.request))
+    }
+
     fn v0_1_0(&self) -> &v0_1_0::types::Request {
         self.v0_1_0
-            .get_or_init(|| crate::compat::request_to_v0_1_0(&self.request))
+            .get_or_init(|| crate::compat::v0_1_0::request_to_v0_1_0(self.v0_2_0()))
     }
 }
 
@@ -116,9 +132,10 @@ impl LoadedPlugin {
         self.mode
     }
 
-    /// The interface version the component implements (`cloudops:plugin@0.2.0`, ...).
+    /// The interface version the component implements (`cloudops:plugin@0.3.0`, ...).
     pub fn interface(&self) -> &'static str {
         match self.pre {
+            Pre::V0_3_0(_) => v0_3_0::PACKAGE,
             Pre::V0_2_0(_) => v0_2_0::PACKAGE,
             Pre::V0_1_0(_) => v0_1_0::PACKAGE,
         }
@@ -126,7 +143,7 @@ impl LoadedPlugin {
 
     /// True when the plugin's interface carries the host-resolved paths (0.2.0 and later).
     pub(crate) fn sees_resolved_paths(&self) -> bool {
-        matches!(self.pre, Pre::V0_2_0(_))
+        matches!(self.pre, Pre::V0_3_0(_) | Pre::V0_2_0(_))
     }
 
     pub(crate) fn load(
@@ -317,6 +334,11 @@ impl LoadedPlugin {
             })
         };
         let bindings = match &self.pre {
+            Pre::V0_3_0(pre) => Bindings::V0_3_0(
+                pre.instantiate_async(&mut store)
+                    .await
+                    .map_err(instantiate_error)?,
+            ),
             Pre::V0_2_0(pre) => Bindings::V0_2_0(
                 pre.instantiate_async(&mut store)
                     .await
@@ -330,12 +352,24 @@ impl LoadedPlugin {
         };
         Self::arm_for(&mut store, INSTANTIATE_CPU, wall);
         let info = match &bindings {
-            Bindings::V0_2_0(b) => b.call_init(&mut store, &self.config_json).await,
+            Bindings::V0_3_0(b) => b.call_init(&mut store, &self.config_json).await,
+            Bindings::V0_2_0(b) => b
+                .call_init(&mut store, &self.config_json)
+                .await
+                .map(|r| r.map(crate::compat::v0_2_0::plugin_info_from_v0_2_0)),
             Bindings::V0_1_0(b) => b.call_init(&mut store, &self.config_json).await.map(|r| {
-                r.map(|i| wit::PluginInfo {
-                    name: i.name,
-                    version: i.version,
-                    hooks: i.hooks.into_iter().map(crate::compat::hook_up).collect(),
+                r.map(|i| {
+                    crate::compat::v0_2_0::plugin_info_from_v0_2_0(
+                        crate::bindings::v0_2_0::types::PluginInfo {
+                            name: i.name,
+                            version: i.version,
+                            hooks: i
+                                .hooks
+                                .into_iter()
+                                .map(crate::compat::v0_1_0::hook_up)
+                                .collect(),
+                        },
+                    )
                 })
             }),
         };
@@ -391,19 +425,26 @@ impl LoadedPlugin {
     }
 
     /// Runs `check`; the instance is returned to the pool only if the call succeeded.
-    pub(crate) async fn check(&self, sent: &Sent) -> Result<wit::Verdict, CallError> {
+    pub(crate) async fn check(&self, sent: &Sent) -> Result<wit::Answer, CallError> {
         let request = &sent.request;
         let mut i = self.acquire().await?;
         self.arm(&mut i.store);
         let Instance { store, bindings } = &mut i;
         let call = async {
             let v = match bindings {
-                Bindings::V0_2_0(b) => b.call_check(&mut *store, request).await,
-                Bindings::V0_1_0(b) => {
-                    let old = sent.v0_1_0();
+                Bindings::V0_3_0(b) => b.call_check(&mut *store, request).await,
+                Bindings::V0_2_0(b) => {
+                    let old = sent.v0_2_0();
                     b.call_check(&mut *store, old)
                         .await
-                        .map(|v| crate::compat::verdict_from_v0_1_0(v, request, old))
+                        .map(|v| crate::compat::v0_2_0::answer_from_v0_2_0(v, request, old))
+                }
+                Bindings::V0_1_0(b) => {
+                    let (mid, old) = (sent.v0_2_0(), sent.v0_1_0());
+                    b.call_check(&mut *store, old).await.map(|v| {
+                        let v = crate::compat::v0_1_0::verdict_from_v0_1_0(v, mid, old);
+                        crate::compat::v0_2_0::answer_from_v0_2_0(v, request, mid)
+                    })
                 }
             };
             store.data_mut().end_call();
@@ -432,11 +473,15 @@ impl LoadedPlugin {
         let Instance { store, bindings } = instance;
         let call = async {
             let chunks = match bindings {
-                Bindings::V0_2_0(b) => b.call_on_output(&mut *store, batch).await,
-                Bindings::V0_1_0(b) => b
-                    .call_on_output(&mut *store, &crate::compat::batch_to_v0_1_0(batch))
+                Bindings::V0_3_0(b) => b.call_on_output(&mut *store, batch).await,
+                Bindings::V0_2_0(b) => b
+                    .call_on_output(&mut *store, &crate::compat::v0_2_0::batch_to_v0_2_0(batch))
                     .await
-                    .map(crate::compat::chunks_from_v0_1_0),
+                    .map(crate::compat::v0_2_0::chunks_from_v0_2_0),
+                Bindings::V0_1_0(b) => b
+                    .call_on_output(&mut *store, &crate::compat::v0_1_0::batch_to_v0_1_0(batch))
+                    .await
+                    .map(crate::compat::v0_1_0::chunks_from_v0_1_0),
             };
             store.data_mut().end_call();
             chunks
@@ -509,12 +554,16 @@ fn detect(
         .linker()
         .and_then(|linker| linker.instantiate_pre(component))
         .map_err(|e| (found(), e))?;
-    match v0_2_0::PluginPre::new(pre.clone()) {
-        Ok(p) => Ok(Pre::V0_2_0(p)),
-        Err(newest) => match v0_1_0::PluginPre::new(pre) {
-            Ok(p) => Ok(Pre::V0_1_0(p)),
-            Err(_) => Err((found(), newest)),
-        },
+    let newest = match v0_3_0::PluginPre::new(pre.clone()) {
+        Ok(p) => return Ok(Pre::V0_3_0(p)),
+        Err(e) => e,
+    };
+    if let Ok(p) = v0_2_0::PluginPre::new(pre.clone()) {
+        return Ok(Pre::V0_2_0(p));
+    }
+    match v0_1_0::PluginPre::new(pre) {
+        Ok(p) => Ok(Pre::V0_1_0(p)),
+        Err(_) => Err((found(), newest)),
     }
 }
 

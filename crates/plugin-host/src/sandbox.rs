@@ -16,7 +16,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{v0_1_0, v0_2_0};
+use crate::bindings::{v0_1_0, v0_2_0, v0_3_0};
 
 /// The grants of one plugin instance. Deny by default: the only knob is the memory cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +300,7 @@ macro_rules! host_interfaces {
 
 host_interfaces!(v0_1_0);
 host_interfaces!(v0_2_0);
+host_interfaces!(v0_3_0);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
-//! Helpers over the paths the host resolved (interface 0.2.0): the canonical working
+//! Helpers over the paths the host resolved (interface 0.2.0 and later): the canonical working
 //! directory and where each path word of a simple command points, symlinks followed.
 //!
 //! The host resolves them when it checks the request (see `resolved-path` in
-//! `wit/v0.2.0/plugin.wit` for which words and how); a plugin cannot look at the
+//! `wit/v0.3.0/plugin.wit` for which words and how); a plugin cannot look at the
 //! filesystem itself. A path word with no entry was not resolved: a dynamic word, one past
 //! the host's limits, or one that failed (no working directory for a relative word, a
 //! symlink loop, ...). [`Request::paths_complete`] says whether any such failure happened.

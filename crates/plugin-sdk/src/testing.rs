@@ -13,15 +13,32 @@
 //! let req = exec("ls", &["-la"]);
 //! assert_eq!(req.commands().next().unwrap().program_name(), "ls");
 //! ```
+//!
+//! Sandbox (interface 0.3.0): harness requests have none (`req.sandbox()` is `None`, as for
+//! a policy without sandboxes); give one with [`Request::with_sandbox`] (a typical one:
+//! [`sandbox`]), and see what an answer's tightening does to it with [`tighten`], which
+//! applies it with the host's own rules (the sandbox crate's `Sandbox::tighten`):
+//!
+//! ```
+//! use cloudops_plugin_sdk::testing::{sandbox, shell, tighten};
+//! use cloudops_plugin_sdk::{NetworkAccess, Tightening, Verdict};
+//! let req = shell("npm test").with_sandbox(Some(sandbox("/work/p")));
+//! let answer = Verdict::Allow.tighten(
+//!     Tightening::new().network(NetworkAccess::None).hide("/work/p/.env"),
+//! );
+//! let (after, changes) = tighten(&req, &answer);
+//! assert_eq!(after.unwrap().network, NetworkAccess::None);
+//! assert_eq!(changes, ["network loopback -> none", "hide /work/p/.env"]);
+//! ```
 
 use std::collections::HashMap;
 
 use cloudops_execution_engine as engine;
 
 use crate::{
-    AwsCommand, Command, Config, EnvVar, ExecCommand, Normalized, OutputBatch, OutputChunk,
-    OutputStream, PathWord, Plugin, Redirection, Request, ResolvedPath, ScriptCommand,
-    ShellCommand, SimpleCommand,
+    Answer, AwsCommand, Command, Config, EnvVar, ExecCommand, NetworkAccess, Normalized,
+    OutputBatch, OutputChunk, OutputStream, PathWord, Plugin, Redirection, Request, ResolvedPath,
+    Sandbox, ScriptCommand, ShellCommand, SimpleCommand,
 };
 
 /// The id every harness request carries.
@@ -101,6 +118,7 @@ pub fn from_command(command: Command) -> Request {
         conversation_id: None,
         tags: vec![],
         profile: None,
+        sandbox: None,
     })
 }
 
@@ -142,7 +160,7 @@ pub fn in_dir(request: Request, dir: &str) -> Request {
     renormalize(request.with_working_dir(dir))
 }
 
-/// One output batch of `text` (whole lines) on `stream`.
+/// One output batch of `text` (whole lines) on `stream`, with no known secrets.
 pub fn output(stream: OutputStream, text: &str) -> OutputBatch {
     OutputBatch {
         execution_id: TEST_REQUEST_ID.to_string(),
@@ -150,7 +168,104 @@ pub fn output(stream: OutputStream, text: &str) -> OutputBatch {
             stream,
             text: text.to_string(),
         }],
+        known_secrets: Vec::new(),
     }
+}
+
+/// `batch` with `secrets` as its known secrets, ordered as the host orders them (longest
+/// first, no duplicates, none shorter than 8 bytes).
+pub fn with_secrets(mut batch: OutputBatch, secrets: &[&str]) -> OutputBatch {
+    let mut v: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.len() >= 8)
+        .map(|s| s.to_string())
+        .collect();
+    v.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    v.dedup();
+    batch.known_secrets = v;
+    batch
+}
+
+/// A typical sandbox for a project in `dir`: everything readable, `dir` and `/tmp`
+/// writable, `dir/.git/hooks` protected, loopback network only, own PID namespace,
+/// seccomp, required.
+pub fn sandbox(dir: &str) -> Sandbox {
+    Sandbox {
+        name: "test".to_string(),
+        required: true,
+        read: vec!["/".to_string()],
+        write: vec![dir.to_string(), "/tmp".to_string()],
+        hidden: Vec::new(),
+        protected: vec![format!("{}/.git/hooks", dir.trim_end_matches('/'))],
+        network: NetworkAccess::Loopback,
+        tcp_connect: None,
+        tcp_bind: None,
+        pid_namespace: true,
+        seccomp: true,
+        max_processes: None,
+        max_file_size: None,
+        cpu_seconds: None,
+    }
+}
+
+/// What `answer` does to `request`'s sandbox, by the host's rules: the sandbox after it
+/// (`None` when the request has none: then nothing is tightened) and one line per change,
+/// as the decision trace shows them (`network loopback -> none`, `hide /p/.env`, ...).
+/// What would loosen the sandbox changes nothing and has no line here (the host's trace
+/// adds an `ignored: ...` line for it).
+pub fn tighten(request: &Request, answer: &Answer) -> (Option<Sandbox>, Vec<String>) {
+    let Some(sb) = request.sandbox.as_ref() else {
+        return (None, Vec::new());
+    };
+    let Some(t) = answer.tighten.as_ref() else {
+        return (Some(sb.clone()), Vec::new());
+    };
+    use engine::sandbox as host;
+    let network = |n: NetworkAccess| match n {
+        NetworkAccess::None => host::Network::None,
+        NetworkAccess::Loopback => host::Network::Loopback,
+        NetworkAccess::All => host::Network::All,
+    };
+    let paths = |v: &[String]| v.iter().map(std::path::PathBuf::from).collect::<Vec<_>>();
+    let mut h = host::Sandbox {
+        name: sb.name.clone(),
+        required: sb.required,
+        read: paths(&sb.read),
+        write: paths(&sb.write),
+        hidden: paths(&sb.hidden),
+        protected: paths(&sb.protected),
+        network: network(sb.network),
+        tcp_connect: sb.tcp_connect.clone(),
+        tcp_bind: sb.tcp_bind.clone(),
+        pid_namespace: sb.pid_namespace,
+        seccomp: sb.seccomp,
+        max_processes: sb.max_processes,
+        max_file_size: sb.max_file_size,
+        cpu_seconds: sb.cpu_seconds,
+    };
+    let changes = h.tighten(&host::Tightening {
+        network: t.network.map(network),
+        hide: paths(&t.hide),
+        protect: paths(&t.protect),
+        drop_write: paths(&t.drop_write),
+    });
+    let strings = |v: Vec<std::path::PathBuf>| {
+        v.into_iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    let after = Sandbox {
+        write: strings(h.write),
+        hidden: strings(h.hidden),
+        protected: strings(h.protected),
+        network: match h.network {
+            host::Network::None => NetworkAccess::None,
+            host::Network::Loopback => NetworkAccess::Loopback,
+            host::Network::All => NetworkAccess::All,
+        },
+        ..sb.clone()
+    };
+    (Some(after), changes)
 }
 
 /// One stdout batch of `text`.

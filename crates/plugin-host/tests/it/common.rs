@@ -24,6 +24,8 @@ pub const PLUGINS: &[&str] = &[
     "hostile",
     "resolved-paths",
     "future-version",
+    "sandbox-tighten",
+    "mask-secrets",
 ];
 
 /// The cargo target directory this binary was built into.

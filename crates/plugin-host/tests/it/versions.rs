@@ -1,7 +1,8 @@
-//! Interface versions: plugins built for the frozen `cloudops:plugin@0.1.0` keep loading and
-//! share a chain with plugins of 0.2.0 (which also get the paths the host resolved); a
-//! component of an unknown version is refused, naming the file and the supported versions;
-//! the released WIT files are pinned.
+//! Interface versions: plugins built for the frozen `cloudops:plugin@0.1.0` and `@0.2.0`
+//! keep loading and share a chain with plugins of 0.3.0 (0.2.0 and later also get the paths
+//! the host resolved); a component of an unknown version is refused, naming the file and
+//! the supported versions; the released WIT files are pinned, and no WIT comment holds a
+//! backslash escape (componentize-py copies comments into Python docstrings).
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -27,10 +28,18 @@ fn canonical(p: &Path) -> String {
 #[test]
 fn each_plugin_reports_the_interface_version_it_was_built_for() {
     let t = tempfile::tempdir().unwrap();
-    assert_eq!(PACKAGE, "cloudops:plugin@0.2.0");
+    assert_eq!(PACKAGE, "cloudops:plugin@0.3.0");
     assert_eq!(
         SUPPORTED,
-        ["cloudops:plugin@0.2.0", "cloudops:plugin@0.1.0"]
+        [
+            "cloudops:plugin@0.3.0",
+            "cloudops:plugin@0.2.0",
+            "cloudops:plugin@0.1.0"
+        ]
+    );
+    assert_eq!(
+        load(&spec("sandbox-tighten", "{}")).interface(),
+        "cloudops:plugin@0.3.0"
     );
     assert_eq!(
         load(&spec("allow-all", "{}")).interface(),
@@ -162,9 +171,10 @@ fn a_component_of_an_unknown_interface_version_is_refused() {
     assert!(matches!(err, LoadError::WrongWorld { .. }), "{msg}");
     for part in [
         path.display().to_string(),
+        "cloudops:plugin@0.3.0".to_string(),
         "cloudops:plugin@0.2.0".to_string(),
         "cloudops:plugin@0.1.0".to_string(),
-        "cloudops:plugin/types@0.3.0".to_string(),
+        "cloudops:plugin/types@0.99.0".to_string(),
     ] {
         assert!(msg.contains(&part), "{part:?} not in {msg}");
     }
@@ -177,24 +187,67 @@ fn a_component_of_an_unknown_interface_version_is_refused() {
     assert!(fresh.load(&spec("allow-all", "{}")).is_ok());
 }
 
-/// sha256 of `wit/v0.1.0/plugin.wit` as released. A released interface is frozen:
+/// sha256 of each released `wit/vX.Y.Z/plugin.wit`. A released interface is frozen:
 /// plugins were built against these exact bytes. Change the interface in a new version
 /// directory instead.
-const V0_1_0_SHA256: &str = "5e3404d98f08fb42bf6600ea1e008d2e9bc60622aaad335b95c10c050f4757b4";
+const RELEASED: &[(&str, &str)] = &[
+    (
+        "v0.1.0",
+        "5e3404d98f08fb42bf6600ea1e008d2e9bc60622aaad335b95c10c050f4757b4",
+    ),
+    (
+        "v0.2.0",
+        "511b6a49a01617176ec61f0a607b89221d096de24a1ead8a3306f4b021b0a58b",
+    ),
+];
+
+fn wit_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit")
+}
 
 #[test]
-fn the_released_wit_0_1_0_is_unchanged() {
+fn the_released_wit_files_are_unchanged() {
     use sha2::{Digest, Sha256};
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit/v0.1.0/plugin.wit");
-    let bytes = std::fs::read(&wit).unwrap();
-    let actual: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
+    for (version, sha) in RELEASED {
+        let wit = wit_dir().join(version).join("plugin.wit");
+        let bytes = std::fs::read(&wit).unwrap();
+        let actual: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            actual,
+            *sha,
+            "{} was edited; released interfaces are frozen (add wit/vX.Y.Z/ instead)",
+            wit.display()
+        );
+    }
+}
+
+/// The `//` comments of a WIT file (doc comments included), with their line numbers.
+fn comments(wit: &str) -> Vec<(usize, &str)> {
+    wit.lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.find("//").map(|at| (i + 1, &l[at..])))
+        .collect()
+}
+
+#[test]
+fn no_comment_of_the_current_wit_holds_a_backslash_escape() {
+    // componentize-py copies doc comments into Python docstrings, where `\u{1b}` is a
+    // syntax error (0.2.0's `log` comment had one); no backslash at all is the simple rule.
+    let wit = wit_dir().join("v0.3.0/plugin.wit");
+    let text = std::fs::read_to_string(&wit).unwrap();
+    let bad: Vec<_> = comments(&text)
+        .into_iter()
+        .filter(|(_, c)| c.contains('\\'))
         .collect();
-    assert_eq!(
-        actual,
-        V0_1_0_SHA256,
-        "{} was edited; released interfaces are frozen (add wit/vX.Y.Z/ instead)",
+    assert!(
+        bad.is_empty(),
+        "{}: backslashes in comments: {bad:?}",
         wit.display()
     );
+    // The check does see the escape it is about.
+    let old = std::fs::read_to_string(wit_dir().join("v0.2.0/plugin.wit")).unwrap();
+    assert!(comments(&old).iter().any(|(_, c)| c.contains("\\u{1b}")));
 }

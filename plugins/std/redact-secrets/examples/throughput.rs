@@ -58,6 +58,7 @@ fn main() {
     for c in chunks {
         let out = plugin.on_output(OutputBatch {
             execution_id: "bench".into(),
+            known_secrets: vec![],
             chunks: vec![OutputChunk {
                 stream: OutputStream::Stdout,
                 text: c,

@@ -146,6 +146,7 @@ fn key_state_is_per_stream() {
     let mut p = plugin();
     let batch = OutputBatch {
         execution_id: "e".into(),
+        known_secrets: vec![],
         chunks: vec![
             OutputChunk {
                 stream: OutputStream::Stderr,

@@ -1,4 +1,4 @@
-//! Test plugin of a fake, unknown interface version `cloudops:plugin@0.3.0` (its WIT is
+//! Test plugin of a fake, unknown interface version `cloudops:plugin@0.99.0` (its WIT is
 //! `wit/plugin.wit` of this crate, not a real interface): the host must refuse to load it,
 //! with an error naming the file and the versions it supports.
 
@@ -19,7 +19,7 @@ impl Guest for FutureVersion {
         log(LogLevel::Info, "a plugin from the future");
         Ok(PluginInfo {
             name: "future-version".into(),
-            version: "0.3.0".into(),
+            version: "0.99.0".into(),
             hooks: vec![Hook::Check],
         })
     }
