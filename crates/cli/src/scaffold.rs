@@ -2,7 +2,7 @@
 //!
 //! The crate depends on `cloudops-plugin-sdk` by path (the SDK is not on crates.io): by
 //! default `crates/plugin-sdk` of the source tree this binary was built from, else
-//! `--sdk PATH`. The SDK generates its bindings from `wit/v0.2.0` of the same tree, so the
+//! `--sdk PATH`. The SDK generates its bindings from `wit/v0.3.0` of the same tree, so the
 //! path must stay inside a whole cloudops source tree; both are checked before anything is
 //! written. The files are written into a staging directory next to the destination, then
 //! renamed into place: an error leaves nothing behind.
@@ -21,7 +21,7 @@ use crate::settings::Common;
 pub const DEFAULT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-sdk");
 
 /// Where the SDK reads the plugin interface from, relative to the SDK crate.
-const WIT_FROM_SDK: &str = "../../wit/v0.2.0/plugin.wit";
+const WIT_FROM_SDK: &str = "../../wit/v0.3.0/plugin.wit";
 
 const CARGO_TOML: &str = include_str!("../templates/plugin/Cargo.toml.tmpl");
 const LIB_RS: &str = include_str!("../templates/plugin/lib.rs.tmpl");

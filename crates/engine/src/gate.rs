@@ -129,7 +129,10 @@ pub struct DecisionStep {
     /// For `ask`: the approver's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
-    /// What the plugin took away from the sandbox, one line per change.
+    /// What the plugin's tightening did to the sandbox: one line per change, then one
+    /// `ignored: …` line per part that changed nothing (it would have loosened, or was
+    /// already so), or a single line saying there was no sandbox or that audit mode kept
+    /// it from applying.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tightened: Vec<String>,
 }
