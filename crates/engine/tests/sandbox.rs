@@ -510,3 +510,39 @@ async fn without_a_sandbox_configured_nothing_is_confined() {
     assert!(r.stdout.starts_with("FAKE PRIVATE KEY"), "{r:?}");
     assert_ne!(r.stdout.lines().nth(1), Some("1"));
 }
+
+/// Set in the child process of the `kill -9` test: the marker of its daemon's `sleep`.
+const ENGINE_CHILD_VAR: &str = "CLOUDOPS_TEST_SANDBOX_ENGINE_CHILD";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_9_of_the_engine_ends_the_whole_pid_namespace() {
+    let name = "a_kill_9_of_the_engine_ends_the_whole_pid_namespace";
+    if let Some(marker) = std::env::var_os(ENGINE_CHILD_VAR) {
+        // The engine's process: starts a command that leaves a daemon, then waits to die.
+        let f = Fixture::new();
+        let engine = f.engine(f.sandbox());
+        let script = format!(
+            "setsid sh -c 'sleep {}; :' </dev/null >/dev/null 2>&1 & sleep 300",
+            marker.to_string_lossy()
+        );
+        let id = engine.execute(f.sh(&script)).await.unwrap();
+        let _ = engine.wait(id).await;
+        return;
+    }
+    let marker = format!("{}.75", 5000 + std::process::id() % 1000);
+    let mut engine = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(ENGINE_CHILD_VAR, &marker)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_with(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the daemon never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    assert_eq!(gone(&marker).await, Vec::<i32>::new());
+}
