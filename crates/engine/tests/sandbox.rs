@@ -258,6 +258,16 @@ async fn the_machines_network_is_reachable_only_under_all() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn under_none_not_even_root_can_bring_an_interface_up() {
+    let f = Fixture::new();
+    let engine = f.engine(f.sandbox());
+    let r = f.run(&engine, "ip link set lo up").await;
+    failed_with(&r, "Operation not permitted");
+    let r = f.run(&engine, "ip -o link show up").await;
+    assert_eq!(r.stdout, "", "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn under_loopback_the_commands_own_server_is_reachable() {
     let f = Fixture::new();
     let script = r#"python3 -c "

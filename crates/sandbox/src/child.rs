@@ -17,6 +17,10 @@ pub enum Step {
     Protect(u16),
     /// Bringing `lo` up.
     Loopback,
+    /// Joining the shared offline network namespace.
+    JoinNetwork,
+    /// Dropping capabilities from the bounding set.
+    Capabilities,
     /// Joining the execution's pids cgroup.
     Cgroup,
     /// Setting a resource limit.
@@ -52,6 +56,8 @@ impl ChildFailure {
             Step::NoNewPrivs => (8, 0),
             Step::Landlock => (9, 0),
             Step::Seccomp => (10, 0),
+            Step::JoinNetwork => (11, 0),
+            Step::Capabilities => (12, 0),
         };
         (u64::from(kind as u16) << 48)
             | (u64::from(index) << 32)
@@ -72,6 +78,8 @@ impl ChildFailure {
             8 => Step::NoNewPrivs,
             9 => Step::Landlock,
             10 => Step::Seccomp,
+            11 => Step::JoinNetwork,
+            12 => Step::Capabilities,
             _ => return None,
         };
         Some(ChildFailure {
@@ -113,6 +121,8 @@ impl fmt::Display for StepDisplay<'_> {
             Step::Hide(i) => write!(f, "hiding {}", path(usize::from(i))),
             Step::Protect(i) => write!(f, "protecting {}", path(hidden + usize::from(i))),
             Step::Loopback => f.write_str("bringing the loopback interface up"),
+            Step::JoinNetwork => f.write_str("joining the offline network namespace"),
+            Step::Capabilities => f.write_str("dropping capabilities"),
             Step::Cgroup => f.write_str("joining the pids cgroup"),
             Step::Rlimit => f.write_str("setting a resource limit"),
             Step::NoNewPrivs => f.write_str("setting no_new_privs"),
@@ -122,6 +132,25 @@ impl fmt::Display for StepDisplay<'_> {
     }
 }
 
+/// Capabilities a sandboxed command never keeps (they matter for root, who runs without a
+/// user namespace): changing the network (`CAP_NET_ADMIN`, `CAP_NET_RAW`), mounts and
+/// namespaces (`CAP_SYS_ADMIN`), the kernel (`CAP_SYS_MODULE`, `CAP_BPF`, `CAP_PERFMON`,
+/// `CAP_SYS_BOOT`, `CAP_SYS_TIME`), devices (`CAP_SYS_RAWIO`, `CAP_MKNOD`), other
+/// processes (`CAP_SYS_PTRACE`).
+pub const DROPPED_CAPABILITIES: &[libc::c_int] = &[
+    12, // CAP_NET_ADMIN
+    13, // CAP_NET_RAW
+    16, // CAP_SYS_MODULE
+    17, // CAP_SYS_RAWIO
+    19, // CAP_SYS_PTRACE
+    21, // CAP_SYS_ADMIN
+    22, // CAP_SYS_BOOT
+    25, // CAP_SYS_TIME
+    27, // CAP_MKNOD
+    38, // CAP_PERFMON
+    39, // CAP_BPF
+];
+
 fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
@@ -130,8 +159,9 @@ fn errno() -> i32 {
 
 /// Applies `p` to the calling process: to be called in the child between `clone` (with
 /// [`Prepared::clone_flags`]) and `execve`. Order: id maps, private mounts, hidden and
-/// protected paths, `/proc`, `lo`, cgroup, limits, `no_new_privs`, Landlock, seccomp
-/// last (it refuses `mount`). Makes system calls only: safe in a vfork-style child.
+/// protected paths, `/proc`, `lo` (or joining the offline network namespace), cgroup,
+/// limits, capabilities dropped, `no_new_privs`, Landlock, seccomp last (it refuses
+/// `mount` and `setns`). Makes system calls only: safe in a vfork-style child.
 #[expect(
     unsafe_code,
     reason = "raw system calls in the child of a vfork-style clone"
@@ -204,6 +234,11 @@ pub fn apply_in_child(p: &Prepared) -> Result<(), ChildFailure> {
         if p.loopback {
             loopback_up().map_err(|_| fail(Step::Loopback))?;
         }
+        if let Some(fd) = p.join_netns
+            && libc::setns(fd, libc::CLONE_NEWNET) < 0
+        {
+            return Err(fail(Step::JoinNetwork));
+        }
         if let Some(cgroup) = &p.cgroup {
             write_file(&cgroup.procs, b"0").map_err(|_| fail(Step::Cgroup))?;
         }
@@ -215,6 +250,24 @@ pub fn apply_in_child(p: &Prepared) -> Result<(), ChildFailure> {
             if libc::setrlimit(resource, &raw const rl) < 0 {
                 return Err(fail(Step::Rlimit));
             }
+        }
+        // Out of the bounding set, a capability is gone for good: `execve` gives root only
+        // what the set holds. EINVAL: a capability this kernel does not know.
+        for &cap in DROPPED_CAPABILITIES {
+            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno() != libc::EINVAL {
+                return Err(fail(Step::Capabilities));
+            }
+        }
+        if libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        ) < 0
+            && errno() != libc::EINVAL
+        {
+            return Err(fail(Step::Capabilities));
         }
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
             return Err(fail(Step::NoNewPrivs));

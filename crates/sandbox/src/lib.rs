@@ -15,7 +15,7 @@ mod seccomp;
 mod spec;
 
 pub use cgroup::Cgroup;
-pub use child::{ChildFailure, Step, StepDisplay, apply_in_child};
+pub use child::{ChildFailure, DROPPED_CAPABILITIES, Step, StepDisplay, apply_in_child};
 pub use prepare::{Prepared, SandboxError, prepare};
 pub use probe::{SIMULATABLE, SIMULATE_MISSING_VAR, Support, probe, probe_kernel};
 pub use seccomp::{REFUSED_IOCTLS, REFUSED_SYSCALLS};
