@@ -236,6 +236,18 @@ fn main() {
                 ..sb.clone()
             }),
         ),
+        (
+            "  Landlock only",
+            Some(Sandbox {
+                network: Network::All,
+                pid_namespace: false,
+                max_processes: None,
+                hidden: Vec::new(),
+                protected: Vec::new(),
+                seccomp: false,
+                ..sb.clone()
+            }),
+        ),
     ];
     let medians = rt.block_on(serial(&variants, n_serial));
     println!("serial /bin/true through the engine, median of {n_serial} each (interleaved):");

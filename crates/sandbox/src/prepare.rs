@@ -247,7 +247,7 @@ pub fn prepare(
         })?;
         Some(libc::sock_fprog {
             len: u16::try_from(program.len()).unwrap_or(u16::MAX),
-            filter: program.as_ptr().cast_mut().cast(),
+            filter: program.as_ptr().cast_mut(),
         })
     } else {
         None
