@@ -39,7 +39,14 @@ impl Cgroup {
         static SWEEP: Once = Once::new();
         SWEEP.call_once(|| sweep(&parent));
         let dir = parent.join(name);
-        std::fs::create_dir(&dir)?;
+        if let Err(e) = std::fs::create_dir(&dir) {
+            // An id run again after a run whose cgroup could not be removed: empty now?
+            if e.kind() != io::ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+            std::fs::remove_dir(&dir)?;
+            std::fs::create_dir(&dir)?;
+        }
         let cgroup = Cgroup {
             procs: CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
