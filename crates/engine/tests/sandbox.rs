@@ -53,7 +53,12 @@ impl Fixture {
             required: true,
             read: vec!["/".into()],
             write: vec![self.work.clone()],
-            hidden: vec![self.home.join(".ssh/id_rsa"), self.home.join(".aws")],
+            // `.aws/credentials` lies under the hidden `.aws`: hidden with it.
+            hidden: vec![
+                self.home.join(".ssh/id_rsa"),
+                self.home.join(".aws/credentials"),
+                self.home.join(".aws"),
+            ],
             protected: vec![
                 self.work.join("locked.txt"),
                 self.work.join(".git/hooks"),

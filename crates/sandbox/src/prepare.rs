@@ -156,8 +156,19 @@ pub fn prepare(
 
     let mut paths = Vec::new();
     let mut hidden = Vec::new();
+    // Directories hidden: what lies under one is gone already (and has no mount point
+    // left in the empty tmpfs).
+    let hidden_dirs: Vec<&PathBuf> = sandbox.hidden.iter().filter(|p| p.is_dir()).collect();
+    let under_hidden = |p: &Path| {
+        hidden_dirs
+            .iter()
+            .any(|d| p != d.as_path() && p.starts_with(d))
+    };
     if support.mount_namespaces {
         for p in &sandbox.hidden {
+            if under_hidden(p) {
+                continue;
+            }
             // A path that does not exist has nothing to hide (and no mount point).
             match std::fs::metadata(p) {
                 Ok(m) if m.is_dir() => hidden.push(Hide::Dir(cstr(p)?)),
@@ -170,7 +181,7 @@ pub fn prepare(
     let mut protected = Vec::new();
     if support.mount_namespaces {
         for p in &sandbox.protected {
-            if p.exists() {
+            if p.exists() && !under_hidden(p) {
                 protected.push(cstr(p)?);
                 paths.push(p.clone());
             }
