@@ -263,6 +263,41 @@ async fn the_machines_network_is_reachable_only_under_all() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn under_all_tcp_connect_limits_the_ports() {
+    let f = Fixture::new();
+    let (open, other) = (host_listener(), host_listener());
+    let engine = f.engine(Sandbox {
+        network: Network::All,
+        tcp_connect: Some(vec![open]),
+        ..f.sandbox()
+    });
+    let connect = |port: u16| format!("exec 3<>/dev/tcp/127.0.0.1/{port} && head -n1 <&3");
+    let r = f.run(&engine, &connect(open)).await;
+    assert_eq!(r.stdout, "pong\n", "{r:?}");
+    let r = f.run(&engine, &connect(other)).await;
+    failed_with(&r, "Permission denied");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_size_and_cpu_time_are_limited() {
+    let f = Fixture::new();
+    let engine = f.engine(Sandbox {
+        max_file_size: Some(4096),
+        cpu_seconds: Some(1),
+        ..f.sandbox()
+    });
+    let r = f.run(&engine, "head -c 100000 /dev/zero > big").await;
+    assert_eq!(r.status, ExecutionStatus::Failed, "{r:?}");
+    assert_eq!(std::fs::metadata(f.work.join("big")).unwrap().len(), 4096);
+    let t0 = Instant::now();
+    let r = f.run(&engine, "exec python3 -c 'while True: pass'").await;
+    // pid 1 ignores SIGXCPU (it has no handler): the hard limit's SIGKILL ends it.
+    assert_eq!(r.status, ExecutionStatus::Failed, "{r:?}");
+    assert!(matches!(r.signal, Some(9 | 24)), "{r:?}");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn under_none_not_even_root_can_bring_an_interface_up() {
     let f = Fixture::new();
     let engine = f.engine(f.sandbox());
