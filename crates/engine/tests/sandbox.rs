@@ -596,3 +596,56 @@ async fn a_kill_9_of_the_engine_ends_the_whole_pid_namespace() {
     engine.wait().unwrap();
     assert_eq!(gone(&marker).await, Vec::<i32>::new());
 }
+
+/// A gate that allows everything in a sandbox of its own: as a policy's `[sandboxes]` would.
+struct SandboxingGate(Sandbox);
+
+#[async_trait::async_trait]
+impl cloudops_execution_engine::Gate for SandboxingGate {
+    async fn check(
+        &self,
+        request: &ExecutionRequest,
+        _ctx: &cloudops_execution_engine::GateContext<'_>,
+    ) -> Result<cloudops_execution_engine::GateOutcome, ExecutionError> {
+        let mut record = cloudops_execution_engine::DecisionRecord::allow_unchanged(request);
+        record.sandbox = Some(self.0.clone());
+        Ok(cloudops_execution_engine::GateOutcome {
+            record,
+            output: None,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gates_sandbox_wins_over_the_engines_and_is_applied() {
+    let f = Fixture::new();
+    let from_gate = Sandbox {
+        name: "from-policy".into(),
+        write: Vec::new(),
+        ..f.sandbox()
+    };
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        sandbox: Some(Sandbox {
+            network: Network::All,
+            ..f.sandbox()
+        }),
+        gate: Some(std::sync::Arc::new(SandboxingGate(from_gate))),
+        ..ExecutionConfig::default()
+    });
+    let record = engine
+        .decide(f.sh("true"), &DenyApprover, Preparation::Required)
+        .await
+        .unwrap();
+    assert_eq!(record.sandbox.as_ref().unwrap().name, "from-policy");
+    assert_eq!(record.unconfined, None);
+    // The policy's sandbox writes nowhere: not even work/.
+    let r = f.run(&engine, "echo x > out.txt").await;
+    failed_with(&r, "Permission denied");
+    assert_eq!(
+        r.decision
+            .as_ref()
+            .and_then(|d| d.sandbox.as_ref())
+            .map(|s| s.name.as_str()),
+        Some("from-policy")
+    );
+}
