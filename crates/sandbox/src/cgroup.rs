@@ -78,7 +78,7 @@ impl Cgroup {
             }
             std::thread::sleep(Duration::from_millis(if attempt < 10 { 1 } else { 10 }));
         }
-        tracing_free_warn(&self.dir);
+        // Left for the sweep of a later process (this crate writes nothing to stderr).
     }
 }
 
@@ -94,14 +94,6 @@ fn kill(pid: i32) {
     unsafe {
         libc::kill(pid, libc::SIGKILL);
     }
-}
-
-/// This crate has no logger: a cgroup that stays is reported on stderr once per run.
-fn tracing_free_warn(dir: &Path) {
-    eprintln!(
-        "cloudops: could not remove the cgroup {} (a later run sweeps it)",
-        dir.display()
-    );
 }
 
 /// Removes the empty cgroups older than [`SWEEP_AGE`] under `parent` (rmdir refuses the
