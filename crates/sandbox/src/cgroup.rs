@@ -69,7 +69,8 @@ impl Cgroup {
         for attempt in 0..50 {
             match std::fs::remove_dir(&self.dir) {
                 Ok(()) => return,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+                // Only a cgroup that still holds processes is worth a retry.
+                Err(e) if e.raw_os_error() != Some(libc::EBUSY) => return,
                 Err(_) => {}
             }
             let procs = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
