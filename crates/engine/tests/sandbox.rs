@@ -189,6 +189,30 @@ async fn a_direct_write_outside_the_writable_roots_is_refused_and_one_inside_wor
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn landlock_alone_confines_without_any_namespace() {
+    // No namespace: an ordinary user gets no user namespace either, and keeps no
+    // capability to drop from the bounding set.
+    let f = Fixture::new();
+    let engine = f.engine(Sandbox {
+        network: Network::All,
+        pid_namespace: false,
+        hidden: Vec::new(),
+        protected: Vec::new(),
+        max_processes: None,
+        ..f.sandbox()
+    });
+    let r = f
+        .run(
+            &engine,
+            &format!("echo ok > out && rm -rf {}", f.canary.display()),
+        )
+        .await;
+    failed_with(&r, "Permission denied");
+    assert!(f.work.join("out").exists());
+    f.assert_canary_intact();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_protected_path_inside_a_writable_root_is_read_only() {
     let f = Fixture::new();
     let engine = f.engine(f.sandbox());

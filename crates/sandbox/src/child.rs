@@ -151,6 +151,65 @@ pub const DROPPED_CAPABILITIES: &[libc::c_int] = &[
     39, // CAP_BPF
 ];
 
+/// Takes [`DROPPED_CAPABILITIES`] out of the permitted, effective and inheritable sets
+/// (always allowed: it only lowers them) and, where we may (`CAP_SETPCAP`), out of the
+/// bounding set; clears the ambient set. With `no_new_privs` set afterwards, `execve`
+/// gives no capability beyond the permitted set, so they are gone for the command.
+#[expect(unsafe_code, reason = "capget/capset/prctl with local structs")]
+fn drop_capabilities() -> Result<(), ()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget/capset with a version-3 header and the two data words it takes.
+    unsafe {
+        if libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) < 0 {
+            return Err(());
+        }
+        for &cap in DROPPED_CAPABILITIES {
+            let cap = cap.unsigned_abs();
+            let (word, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+            data[word].effective &= !bit;
+            data[word].permitted &= !bit;
+            data[word].inheritable &= !bit;
+        }
+        if libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) < 0 {
+            return Err(());
+        }
+        for &cap in DROPPED_CAPABILITIES {
+            // EPERM: no CAP_SETPCAP (the sets above suffice); EINVAL: unknown here.
+            libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+        }
+        // EINVAL on kernels without ambient capabilities: nothing to clear.
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
+    }
+    Ok(())
+}
+
 fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
@@ -251,24 +310,7 @@ pub fn apply_in_child(p: &Prepared) -> Result<(), ChildFailure> {
                 return Err(fail(Step::Rlimit));
             }
         }
-        // Out of the bounding set, a capability is gone for good: `execve` gives root only
-        // what the set holds. EINVAL: a capability this kernel does not know.
-        for &cap in DROPPED_CAPABILITIES {
-            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno() != libc::EINVAL {
-                return Err(fail(Step::Capabilities));
-            }
-        }
-        if libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        ) < 0
-            && errno() != libc::EINVAL
-        {
-            return Err(fail(Step::Capabilities));
-        }
+        drop_capabilities().map_err(|_| fail(Step::Capabilities))?;
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
             return Err(fail(Step::NoNewPrivs));
         }
