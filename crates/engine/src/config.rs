@@ -134,7 +134,13 @@ pub struct ExecutionConfig {
     /// Refuse to run a request whose decision could not be recorded. Default: true.
     pub require_decision_log: bool,
     /// The sandbox of requests whose decision names none (a gate's decision record may
-    /// carry its own). Default: none (commands run unconfined).
+    /// carry its own). `decide` checks it against the kernel: a `required` one the kernel
+    /// cannot apply whole is refused (`ExecutionError::SandboxUnavailable`), another runs
+    /// without the missing parts (noted in `DecisionRecord::unconfined`). With
+    /// `pid_namespace`, the command is pid 1 of its own namespace: everything it started
+    /// ends with it (and with the engine, with `die_with_engine`); it ignores SIGTERM unless
+    /// it handles it, so a timeout or cancel may take `kill_grace` longer. See
+    /// `docs/sandbox.md`. Default: none (commands run unconfined).
     pub sandbox: Option<cloudops_sandbox::Sandbox>,
 }
 

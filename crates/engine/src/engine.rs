@@ -53,6 +53,8 @@ pub(crate) struct Admitted {
     pub(crate) prepared: PreparedCommand,
     pub(crate) filter: Option<Box<dyn OutputFilter>>,
     pub(crate) decision: Option<DecisionRecord>,
+    /// The sandbox it runs in (the decision's effective one).
+    pub(crate) sandbox: Option<cloudops_sandbox::Sandbox>,
     pub(crate) stdin: Stdin,
 }
 
@@ -250,6 +252,7 @@ impl Inner {
             let prepared = prepared
                 .ok_or_else(|| ExecutionError::Gate("the request was not prepared".into()))?;
             return Ok(Admitted {
+                sandbox: record.sandbox,
                 request: record.request,
                 prepared,
                 filter: None,
@@ -287,6 +290,7 @@ impl Inner {
             request,
             prepared,
             filter: output,
+            sandbox: record.sandbox.clone(),
             decision: Some(record),
             stdin: Stdin::Null,
         })
@@ -310,15 +314,53 @@ impl Inner {
             Err(e) => return Err(e),
         };
         let Some(gate) = &self.config.gate else {
-            return Ok((DecisionRecord::allow_unchanged(&request), None, prepared));
+            let mut record = DecisionRecord::allow_unchanged(&request);
+            self.settle_sandbox(&mut record)?;
+            return Ok((record, None, prepared));
         };
         let ctx = GateContext {
             approver: approver.unwrap_or(self.config.approver.as_ref()),
             prepared: prepared.as_ref(),
             preparer: &self.preparer,
         };
-        let outcome = gate.check(&request, &ctx).await?;
+        let mut outcome = gate.check(&request, &ctx).await?;
+        self.settle_sandbox(&mut outcome.record)?;
         Ok((outcome.record, outcome.output, prepared))
+    }
+
+    /// Sets the record's sandbox to the effective one (the gate's, else the engine's) and
+    /// checks it against the kernel: a required sandbox the kernel cannot apply whole is
+    /// refused; one that is not required is noted in `record.unconfined` and runs without
+    /// the missing parts. A denied request is left as it is.
+    fn settle_sandbox(&self, record: &mut DecisionRecord) -> Result<(), ExecutionError> {
+        if record.sandbox.is_none() {
+            record.sandbox.clone_from(&self.config.sandbox);
+        }
+        let Some(sandbox) = &record.sandbox else {
+            return Ok(());
+        };
+        if !record.allowed {
+            return Ok(());
+        }
+        let missing = cloudops_sandbox::probe().missing_for(sandbox);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if sandbox.required {
+            return Err(ExecutionError::SandboxUnavailable {
+                sandbox: sandbox.name.clone(),
+                missing,
+            });
+        }
+        let missing = missing.join(", ");
+        tracing::warn!(
+            execution_id = %record.execution_id,
+            sandbox = %sandbox.name,
+            missing = %missing,
+            "the kernel cannot apply the whole sandbox; running without the missing parts"
+        );
+        record.unconfined = Some(missing);
+        Ok(())
     }
 
     /// Spawns the admitted request and supervises it on a task.
@@ -365,13 +407,23 @@ impl Inner {
         let counted = direct
             .each_ref()
             .map(|fd| fd.as_ref().and_then(crate::runtime::Moved::start));
+        let sandbox = match &admitted.sandbox {
+            Some(sb) => Some(
+                cloudops_sandbox::prepare(sb, cloudops_sandbox::probe(), &id.to_string())
+                    .map_err(std::io::Error::other)?,
+            ),
+            None => None,
+        };
         let child = crate::spawn::spawn(
             id,
             &admitted.prepared,
             self.config.die_with_engine,
+            sandbox.as_ref(),
             fd,
             direct,
         )?;
+        // What must outlive the command (its cgroup); the rest of the sandbox is spent.
+        let cgroup = sandbox.and_then(cloudops_sandbox::Prepared::after_spawn);
         // The command runs from here on: a feeder that cannot start leaves it an empty
         // stdin rather than an error that would leave it behind.
         let feeder = feed.and_then(|(w, bytes)| {
@@ -391,6 +443,7 @@ impl Inner {
             child,
             feeder,
             counted,
+            cgroup,
         })
     }
 
@@ -412,8 +465,11 @@ impl Inner {
                 child,
                 feeder,
                 counted,
+                cgroup,
             }) => {
                 let _feeder = feeder.map(AbortOnDrop);
+                // Dropped after the supervision: the cgroup goes once the command has.
+                let _cgroup = cgroup;
                 let run = Run {
                     id,
                     prepared: admitted.prepared,
@@ -481,6 +537,8 @@ struct Spawned {
     child: crate::spawn::Child,
     feeder: Option<tokio::task::JoinHandle<()>>,
     counted: [Option<crate::runtime::Moved>; 2],
+    /// The execution's pids cgroup, removed when dropped.
+    cgroup: Option<cloudops_sandbox::Cgroup>,
 }
 
 /// Aborts a task when dropped: the stdin feeder of a command whose supervision has ended.

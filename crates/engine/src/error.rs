@@ -49,6 +49,15 @@ pub enum ExecutionError {
         /// The full decision.
         record: Box<crate::gate::DecisionRecord>,
     },
+    /// The request's sandbox is required, but this kernel cannot apply all of it: nothing
+    /// was spawned.
+    #[error("the sandbox `{sandbox}` is required but this kernel lacks: {}", missing.join(", "))]
+    SandboxUnavailable {
+        /// The sandbox's name.
+        sandbox: String,
+        /// What is missing, one phrase each (see `Support::missing_for`).
+        missing: Vec<String>,
+    },
     /// The policy gate could not decide (fail-closed: nothing was spawned).
     #[error("policy gate failed: {0}")]
     Gate(String),
@@ -76,11 +85,14 @@ pub enum ExecutionError {
 }
 
 impl ExecutionError {
-    /// The exit code a command-line tool should use for this error (126 denied,
+    /// The exit code a command-line tool should use for this error (126 denied or a
+    /// required sandbox unavailable,
     /// 127 not found, 124 timeout, 125 otherwise).
     pub fn exit_code(&self) -> i32 {
         match self {
-            ExecutionError::Denied { .. } => exit_code::CANNOT_EXECUTE,
+            ExecutionError::Denied { .. } | ExecutionError::SandboxUnavailable { .. } => {
+                exit_code::CANNOT_EXECUTE
+            }
             ExecutionError::ProgramNotFound { .. } => exit_code::NOT_FOUND,
             ExecutionError::Timeout(_) => exit_code::TIMEOUT,
             ExecutionError::CommandFailed(code) => *code,

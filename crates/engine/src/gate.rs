@@ -210,8 +210,8 @@ pub struct DecisionRecord {
     /// (`None`: the engine's configured sandbox, if any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<Sandbox>,
-    /// Set when the sandbox could not be applied and is not required: why the command
-    /// runs unconfined.
+    /// Set when the kernel lacks parts of the sandbox and it is not required: what is
+    /// missing (the command runs without those parts; the rest is applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfined: Option<String>,
 }

@@ -12,8 +12,11 @@
 //!
 //! The child's set-up is that of `std` (stdin as given, else `/dev/null`; stdout and stderr piped,
 //! its own process group, the working directory, `SIGPIPE` back to its default and an
-//! empty signal mask) plus the parent-death signal. The exit is awaited on a pidfd. Linux
-//! only, as the rest of the engine (`prctl`, `/proc`).
+//! empty signal mask) plus the parent-death signal and, when the execution has one, its
+//! sandbox (`cloudops_sandbox::apply_in_child`: namespaces given to `clone`, mounts,
+//! limits, Landlock, seccomp), applied before the `chdir` so that the working directory
+//! is looked up under the sandbox's mounts. The exit is awaited on a pidfd. Linux only, as
+//! the rest of the engine (`prctl`, `/proc`).
 
 use std::ffi::CString;
 use std::io;
@@ -21,6 +24,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
+use cloudops_sandbox::{ChildFailure, Prepared};
 use nix::libc;
 use tokio::net::unix::pipe::Receiver;
 use uuid::Uuid;
@@ -133,7 +137,7 @@ fn c_string(bytes: impl Into<Vec<u8>>) -> io::Result<CString> {
 }
 
 /// Everything the child needs, built before it exists: it may not allocate.
-struct Setup {
+struct Setup<'a> {
     program: CString,
     /// NUL-terminated pointers into `_strings`.
     argv: Vec<*const libc::c_char>,
@@ -142,17 +146,23 @@ struct Setup {
     cwd: Option<CString>,
     /// The engine's process id, with the parent-death signal asked for.
     parent: Option<libc::pid_t>,
+    /// A pidfd of the engine's process, to see whether it died before the parent-death
+    /// signal was set, where `getppid` cannot tell (in a PID namespace it answers 0).
+    parent_pidfd: Option<libc::c_int>,
+    /// The sandbox, prepared.
+    sandbox: Option<&'a Prepared>,
     /// Descriptors for the child's stdin, stdout and stderr.
     stdio: [libc::c_int; 3],
     /// Last signal number to reset.
     last_signal: libc::c_int,
 }
 
-impl Setup {
+impl<'a> Setup<'a> {
     fn new(
         id: Uuid,
         p: &PreparedCommand,
         die_with_engine: bool,
+        sandbox: Option<&'a Prepared>,
         stdio: [libc::c_int; 3],
     ) -> io::Result<Self> {
         use std::os::unix::ffi::OsStrExt;
@@ -183,25 +193,48 @@ impl Setup {
             _strings: strings,
             cwd,
             parent: die_with_engine.then(|| std::process::id().cast_signed()),
+            parent_pidfd: if die_with_engine && sandbox.is_some_and(Prepared::pid_namespace) {
+                own_pidfd()
+            } else {
+                None
+            },
+            sandbox,
             stdio,
             last_signal: libc::SIGRTMAX(),
         })
     }
 }
 
+/// A pidfd of this process (made once, kept open, close-on-exec); `None` where the
+/// kernel has no pidfds.
+#[expect(
+    unsafe_code,
+    reason = "pidfd_open(2) of our own process; the descriptor is kept for the process's life"
+)]
+fn own_pidfd() -> Option<libc::c_int> {
+    static FD: std::sync::OnceLock<Option<libc::c_int>> = std::sync::OnceLock::new();
+    *FD.get_or_init(|| {
+        // SAFETY: pidfd_open(2) of ourselves; the new descriptor is never closed.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+        libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)
+    })
+}
+
 /// Spawns the prepared command: its own process group, `stdin` as its standard input
 /// (`None`: `/dev/null`), stdout and stderr piped unless `direct` gives a descriptor for
-/// them; with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits.
+/// them; with `die_with_engine`, SIGKILLed by the kernel when the spawning thread exits;
+/// confined by `sandbox` if given (keep it until the command ends: it holds the cgroup).
 /// Must be called within a tokio runtime.
 pub(crate) fn spawn(
     id: Uuid,
     p: &PreparedCommand,
     die_with_engine: bool,
+    sandbox: Option<&Prepared>,
     stdin: Option<OwnedFd>,
     direct: [Option<OwnedFd>; 2],
 ) -> io::Result<Child> {
     let stdio = Stdio::new(stdin, direct)?;
-    let setup = Setup::new(id, p, die_with_engine, stdio.raw())?;
+    let setup = Setup::new(id, p, die_with_engine, sandbox, stdio.raw())?;
     let pid = clone_child(&setup, stdio.child)?;
     attach(pid, stdio.read)
 }
@@ -258,10 +291,11 @@ impl Stdio {
 )]
 fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     use nix::sched::CloneFlags;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
-    // Set by the child when a step fails: the errno.
+    // Set by the child when a step fails: the errno, and the sandbox's step if it was one.
     let failed = AtomicI32::new(0);
+    let failed_step = AtomicU64::new(0);
     // The child runs on this stack, in our memory, until it execs.
     let mut stack = vec![0u8; 32 << 10];
 
@@ -280,12 +314,20 @@ fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     let cloned = unsafe {
         nix::sched::clone(
             Box::new(|| {
-                let errno = child(setup);
+                let errno = match child(setup) {
+                    Err(Failure::Errno(errno)) => errno,
+                    Err(Failure::Sandbox(f)) => {
+                        failed_step.store(f.encode(), Ordering::Release);
+                        f.errno
+                    }
+                };
                 failed.store(errno, Ordering::Release);
                 crate::exit_code::NOT_FOUND as isize
             }),
             &mut stack,
-            CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK,
+            CloneFlags::CLONE_VM
+                | CloneFlags::CLONE_VFORK
+                | CloneFlags::from_bits_retain(setup.sandbox.map_or(0, Prepared::clone_flags)),
             Some(libc::SIGCHLD),
         )
     };
@@ -299,7 +341,23 @@ fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     let errno = failed.load(Ordering::Acquire);
     if errno != 0 {
         let _ = reap(pid, true);
-        return Err(io::Error::from_raw_os_error(errno));
+        let os = io::Error::from_raw_os_error(errno);
+        return Err(
+            match (
+                ChildFailure::decode(failed_step.load(Ordering::Acquire)),
+                setup.sandbox,
+            ) {
+                (Some(f), Some(sandbox)) => io::Error::new(
+                    os.kind(),
+                    format!(
+                        "sandbox `{}`: {} failed: {os}",
+                        sandbox.name(),
+                        sandbox.describe(f.step)
+                    ),
+                ),
+                _ => os,
+            },
+        );
     }
     Ok(pid)
 }
@@ -360,17 +418,27 @@ fn exit_waiter(pid: u32) -> io::Result<Exit> {
     Ok(exit)
 }
 
-/// The child's side, in the parent's memory: set up, then exec. Returns the errno of the
-/// step that failed (it returns only on failure).
+/// Why the child did not reach its exec.
+enum Failure {
+    /// A step of its own, with the errno.
+    Errno(libc::c_int),
+    /// A step of the sandbox.
+    Sandbox(ChildFailure),
+}
+
+/// The child's side, in the parent's memory: set up, then exec. Returns the step that
+/// failed (it returns only on failure).
 #[expect(
     unsafe_code,
     reason = "raw system calls in the child of a vfork-style clone"
 )]
-fn child(s: &Setup) -> libc::c_int {
+fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
     let errno = || {
-        io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EINVAL)
+        Failure::Errno(
+            io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EINVAL),
+        )
     };
     // SAFETY: each call is a system call wrapper on descriptors, strings and structs that
     // `s` and this frame own; none allocates or takes a lock.
@@ -384,25 +452,41 @@ fn child(s: &Setup) -> libc::c_int {
                 libc::dup2(fd, target)
             };
             if r < 0 {
-                return errno();
+                return Err(errno());
             }
         }
         if libc::setpgid(0, 0) < 0 {
-            return errno();
+            return Err(errno());
+        }
+        if let Some(parent) = s.parent {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0 {
+                return Err(errno());
+            }
+            // The engine died between the clone and the prctl: nobody would kill us. In a
+            // PID namespace `getppid` is 0 (the parent is outside): its pidfd tells.
+            let died = match s.parent_pidfd {
+                Some(fd) => {
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    libc::poll(&raw mut pfd, 1, 0) > 0
+                }
+                None => s.sandbox.is_none_or(|p| !p.pid_namespace()) && libc::getppid() != parent,
+            };
+            if died {
+                return Err(Failure::Errno(libc::ESRCH));
+            }
+        }
+        // The sandbox before the chdir: the working directory is looked up under its mounts.
+        if let Some(p) = s.sandbox {
+            cloudops_sandbox::apply_in_child(p).map_err(Failure::Sandbox)?;
         }
         if let Some(dir) = &s.cwd
             && libc::chdir(dir.as_ptr()) < 0
         {
-            return errno();
-        }
-        if let Some(parent) = s.parent {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0 {
-                return errno();
-            }
-            // The engine died between the clone and the prctl: nobody would kill us.
-            if libc::getppid() != parent {
-                return libc::ESRCH;
-            }
+            return Err(errno());
         }
         // Handlers are the parent's code: back to the defaults (exec would do it, but a
         // signal may come before). SIGPIPE, which Rust ignores, is the child's to take.
@@ -427,5 +511,5 @@ fn child(s: &Setup) -> libc::c_int {
         libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
         libc::execve(s.program.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
     }
-    errno()
+    Err(errno())
 }

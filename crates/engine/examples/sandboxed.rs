@@ -1,0 +1,68 @@
+//! Runs one shell command in a sandbox, to try one by hand: `cargo run -p cloudops-execution-engine --example sandboxed -- 'id; cat /proc/self/uid_map; ls ~/.ssh'`. Reads `/`, writes the current directory and /tmp, default hidden and protected paths, network none, a PID namespace, seccomp, 512 processes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use cloudops_execution_engine::sandbox::{
+    DEFAULT_HIDDEN, DEFAULT_PROTECTED, Network, Placeholders, Sandbox, probe, resolve_path,
+};
+use cloudops_execution_engine::{
+    Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionRequest,
+};
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> Result<(), ExecutionError> {
+    let script = std::env::args().nth(1).unwrap_or_else(|| "id".into());
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let ph = Placeholders {
+        cwd: cwd.clone(),
+        home: std::env::var_os("HOME").map_or_else(|| "/root".into(), PathBuf::from),
+        tmp: "/tmp".into(),
+    };
+    let resolve = |list: &[&str]| -> Vec<PathBuf> {
+        list.iter()
+            .filter_map(|p| resolve_path(p, &ph).ok())
+            .collect()
+    };
+    let sandbox = Sandbox {
+        name: "example".into(),
+        required: false,
+        read: vec!["/".into()],
+        write: vec![cwd.clone(), "/tmp".into()],
+        hidden: resolve(DEFAULT_HIDDEN),
+        protected: resolve(DEFAULT_PROTECTED),
+        network: Network::None,
+        tcp_connect: None,
+        tcp_bind: None,
+        pid_namespace: true,
+        seccomp: true,
+        max_processes: Some(512),
+        max_file_size: None,
+        cpu_seconds: None,
+    };
+    eprintln!("kernel: {:?}", probe());
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        sandbox: Some(sandbox),
+        die_with_engine: true,
+        ..ExecutionConfig::default()
+    });
+    let id = engine
+        .execute(ExecutionRequest {
+            id: Uuid::new_v4(),
+            command: Command::Shell {
+                command: script,
+                shell: "bash".into(),
+            },
+            env: HashMap::new(),
+            working_dir: Some(cwd),
+            timeout_ms: Some(60_000),
+            metadata: Default::default(),
+        })
+        .await?;
+    let r = engine.wait(id).await?;
+    print!("{}", r.stdout);
+    eprint!("{}", r.stderr);
+    eprintln!("status: {} (exit {}) {:?}", r.status, r.exit_code, r.error);
+    std::process::exit(r.exit_code);
+}
