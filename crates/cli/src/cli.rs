@@ -164,6 +164,12 @@ pub enum Commands {
     /// Answer a coding agent's pre-tool hook: read its call on stdin, decide, answer in its terms
     #[command(long_about = HOOK_HELP)]
     Hook(HookArgs),
+    /// Kernel confinement: what this kernel supports, and the sandbox a command would get
+    Sandbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: SandboxAction,
+    },
     /// Print shell completions
     Completions {
         /// The shell
@@ -325,6 +331,15 @@ pub struct ServerArgs {
     /// Stop after this long without a client (0: never)
     #[arg(long, default_value = "30m", value_name = "DURATION")]
     pub idle_timeout: String,
+}
+
+/// `cloudops sandbox ...`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxAction {
+    /// Report what the kernel supports (Landlock ABI, namespaces, seccomp, a pids cgroup) and
+    /// the sandbox the policy gives a command run here (--source, --profile, --cwd, --tag
+    /// apply); exit 1 when that sandbox is required and this kernel cannot apply it
+    Probe,
 }
 
 /// `cloudops policy ...`.

@@ -119,7 +119,17 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         }
         _ => {}
     }
+    let unconfined = result
+        .decision
+        .as_ref()
+        .and_then(|d| d.unconfined.as_deref());
+    if let Some(why) = unconfined
+        && common.verbosity == 0
+    {
+        eprintln!("cloudops: warning: the command ran unconfined: {why}");
+    }
     if common.verbosity > 0 {
+        eprintln!("cloudops: {}", confinement(result.decision.as_ref()));
         let closed = sink
             .as_ref()
             .is_some_and(|s| s.broken_pipe.load(std::sync::atomic::Ordering::Relaxed));
@@ -141,4 +151,32 @@ pub async fn run(common: &Common, command: Command, check: bool) -> anyhow::Resu
         );
     }
     Ok(result.exit_code)
+}
+
+/// What `-v` says about the sandbox the command ran in.
+fn confinement(decision: Option<&cloudops_execution_engine::DecisionRecord>) -> String {
+    match decision.map(|d| (d.sandbox.as_ref(), d.unconfined.as_deref())) {
+        Some((Some(sb), None)) => format!(
+            "ran in sandbox {} (network {}{}; writable: {})",
+            sb.name,
+            sb.network.as_str(),
+            if sb.pid_namespace {
+                ", own PID namespace"
+            } else {
+                ""
+            },
+            sb.write
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some((Some(sb), Some(why))) => {
+            format!(
+                "ran unconfined: sandbox {} could not be applied ({why})",
+                sb.name
+            )
+        }
+        _ => "ran unconfined (no sandbox)".to_string(),
+    }
 }

@@ -13,6 +13,18 @@ use crate::settings::Common;
 /// before anything starts. With `--server`, the server's plugins decide instead, when it
 /// will (see [`cloudops_decision_server`]).
 pub async fn open(common: &Common) -> anyhow::Result<Session> {
+    open_as(common, true).await
+}
+
+/// The session of a front end that only decides, for a command something else runs (an
+/// agent's hook without `--wrap`): a policy with sandboxes is decided here, without them
+/// (a decision server would assume its sandbox applies), so plugins see that nothing
+/// confines the command.
+pub async fn open_deciding_only(common: &Common) -> anyhow::Result<Session> {
+    open_as(common, false).await
+}
+
+async fn open_as(common: &Common, runs: bool) -> anyhow::Result<Session> {
     let Some(path) = common.policy.path() else {
         if let Some(p) = &common.profile {
             return Err(UserError::new(format!(
@@ -45,6 +57,16 @@ pub async fn open(common: &Common) -> anyhow::Result<Session> {
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default()
         );
+    }
+    if !runs && !policy.sandboxes().is_empty() {
+        if common.verbosity > 0 {
+            eprintln!(
+                "cloudops: deciding here, not on the server: the command runs outside cloudops, so the policy's sandboxes do not apply"
+            );
+        }
+        return Session::deciding_only(policy, profile)
+            .map_err(session_error)
+            .with_context(|| format!("could not load the plugins of policy '{}'", path.display()));
     }
     if let Some(socket) = &common.server {
         let verbose = common.verbosity > 0;

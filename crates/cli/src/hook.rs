@@ -75,7 +75,13 @@ async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<
         Tool::Other { .. } => return Ok(Answer::Pass),
     };
     let command = &command;
-    let session = crate::gate::open(common).await?;
+    // Only a wrapped shell command runs through cloudops, in the policy's sandbox; the
+    // agent runs everything else itself, unconfined, and is decided as such.
+    let session = if wrap && matches!(call.tool, Tool::Shell { .. }) {
+        crate::gate::open(common).await?
+    } else {
+        crate::gate::open_deciding_only(common).await?
+    };
     let approver = Arc::new(AgentAsks);
     let config = crate::exec::engine_config(common, &session, approver.clone())?;
     let (sink, required) = (config.decision_sink.clone(), config.require_decision_log);

@@ -16,6 +16,7 @@ mod output;
 mod plan;
 mod policy_cmd;
 pub mod render;
+mod sandbox_cmd;
 pub mod scaffold;
 mod server;
 pub mod settings;
@@ -110,6 +111,7 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::Hook { agent, wrap } => Ok(hook::run(&s.common, agent, wrap).await),
         Action::HookInstall { file, wrap } => hook_install::install(&s.common, &file, wrap),
         Action::HookUninstall(file) => hook_install::uninstall(&file),
+        Action::SandboxProbe => sandbox_cmd::probe(&s.common).await,
         Action::Completions(shell) => {
             clap_complete::generate(
                 shell,

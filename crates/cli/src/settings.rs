@@ -125,6 +125,8 @@ pub enum Action {
     },
     /// Remove the hook from an agent's settings file.
     HookUninstall(crate::hook_install::HookFile),
+    /// Report the kernel's sandbox support and the policy's sandbox for a command here.
+    SandboxProbe,
     /// Print completions.
     Completions(clap_complete::Shell),
 }
@@ -159,6 +161,7 @@ fn uses_policy(command: &Commands) -> bool {
             | Commands::Plan { .. }
             | Commands::Mcp(_)
             | Commands::Hook(crate::cli::HookArgs { action: None, .. })
+            | Commands::Sandbox { .. }
     )
 }
 
@@ -228,6 +231,9 @@ fn action(
                 Action::HookUninstall(hook_file(args, common, env)?)
             }
         },
+        Commands::Sandbox {
+            action: crate::cli::SandboxAction::Probe,
+        } => Action::SandboxProbe,
         Commands::Completions { shell } => Action::Completions(shell),
     })
 }

@@ -58,6 +58,17 @@ pub(crate) struct Admitted {
     pub(crate) stdin: Stdin,
 }
 
+/// What the decision path does with a sandbox the kernel cannot apply whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// Refuse a required one with `SandboxUnavailable` (the request is about to run).
+    Refuse,
+    /// Deny a required one in the record (a decision only: `--check`, hooks).
+    Report,
+    /// Do not ask the kernel (policy tests).
+    Skip,
+}
+
 /// A decision: the record, the gate's output filter, and the request as prepared.
 type Decided = (
     DecisionRecord,
@@ -166,6 +177,11 @@ impl ExecutionEngine {
     /// and nothing is spawned. `approver` answers `ask` verdicts (give one that refuses to
     /// report `ask` without asking anyone).
     ///
+    /// The sandbox is checked against this kernel as `execute` checks it, but a required
+    /// sandbox the kernel cannot apply is a denial in the record (plugin `sandbox`, the
+    /// missing parts in `unconfined`), not an error; with [`Preparation::IfPossible`] the
+    /// kernel is not asked (policy tests give the same answers on every machine).
+    ///
     /// Errors: `Validation` and `ProgramNotFound` (with [`Preparation::Required`]), `Gate`.
     pub async fn decide(
         &self,
@@ -174,7 +190,7 @@ impl ExecutionEngine {
         preparation: Preparation,
     ) -> Result<DecisionRecord, ExecutionError> {
         self.inner
-            .decide(request, Some(approver), preparation)
+            .decide(request, Some(approver), preparation, Settle::Report)
             .await
             .map(|(record, _, _)| record)
     }
@@ -246,7 +262,7 @@ impl Inner {
     ) -> Result<Admitted, ExecutionError> {
         let id = request.id;
         let (record, output, prepared) = self
-            .decide(request, approver, Preparation::Required)
+            .decide(request, approver, Preparation::Required, Settle::Refuse)
             .await?;
         if self.config.gate.is_none() {
             let prepared = prepared
@@ -304,7 +320,12 @@ impl Inner {
         mut request: ExecutionRequest,
         approver: Option<&dyn Approver>,
         preparation: Preparation,
+        settle: Settle,
     ) -> Result<Decided, ExecutionError> {
+        let settle = match preparation {
+            Preparation::IfPossible => Settle::Skip,
+            Preparation::Required => settle,
+        };
         if request.timeout_ms.is_none() {
             request.timeout_ms = self.config.default_timeout_ms;
         }
@@ -315,7 +336,7 @@ impl Inner {
         };
         let Some(gate) = &self.config.gate else {
             let mut record = DecisionRecord::allow_unchanged(&request);
-            self.settle_sandbox(&mut record)?;
+            self.settle_sandbox(&mut record, settle)?;
             return Ok((record, None, prepared));
         };
         let ctx = GateContext {
@@ -324,7 +345,7 @@ impl Inner {
             preparer: &self.preparer,
         };
         let mut outcome = gate.check(&request, &ctx).await?;
-        self.settle_sandbox(&mut outcome.record)?;
+        self.settle_sandbox(&mut outcome.record, settle)?;
         Ok((outcome.record, outcome.output, prepared))
     }
 
@@ -332,14 +353,18 @@ impl Inner {
     /// checks it against the kernel: a required sandbox the kernel cannot apply whole is
     /// refused; one that is not required is noted in `record.unconfined` and runs without
     /// the missing parts. A denied request is left as it is.
-    fn settle_sandbox(&self, record: &mut DecisionRecord) -> Result<(), ExecutionError> {
+    fn settle_sandbox(
+        &self,
+        record: &mut DecisionRecord,
+        settle: Settle,
+    ) -> Result<(), ExecutionError> {
         if record.sandbox.is_none() {
             record.sandbox.clone_from(&self.config.sandbox);
         }
         let Some(sandbox) = &record.sandbox else {
             return Ok(());
         };
-        if !record.allowed {
+        if !record.allowed || settle == Settle::Skip {
             return Ok(());
         }
         let missing = cloudops_sandbox::probe().missing_for(sandbox);
@@ -347,10 +372,19 @@ impl Inner {
             return Ok(());
         }
         if sandbox.required {
-            return Err(ExecutionError::SandboxUnavailable {
+            let e = ExecutionError::SandboxUnavailable {
                 sandbox: sandbox.name.clone(),
-                missing,
-            });
+                missing: missing.clone(),
+            };
+            if settle == Settle::Refuse {
+                return Err(e);
+            }
+            record.allowed = false;
+            record.verdict = crate::gate::Verdict::Deny;
+            record.plugin = Some("sandbox".into());
+            record.reason = Some(e.to_string());
+            record.unconfined = Some(missing.join(", "));
+            return Ok(());
         }
         let missing = missing.join(", ");
         tracing::warn!(

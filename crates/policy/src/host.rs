@@ -25,6 +25,7 @@ pub struct LoadedPolicy {
     policy: Arc<Policy>,
     profile: Option<String>,
     plugins: HashMap<(String, Mode), Arc<LoadedPlugin>>,
+    confine: bool,
 }
 
 impl std::fmt::Debug for LoadedPolicy {
@@ -102,7 +103,16 @@ impl LoadedPolicy {
             policy,
             profile,
             plugins,
+            confine: true,
         })
+    }
+
+    /// The same policy for a front end that decides but does not run the command itself
+    /// (an agent's hook: the agent runs it): no request gets a sandbox, so plugins decide
+    /// knowing that nothing confines the command.
+    pub fn unconfined(mut self) -> Self {
+        self.confine = false;
+        self
     }
 
     fn effective(&self) -> Effective<'_> {
@@ -153,7 +163,7 @@ impl PluginSelector for LoadedPolicy {
             profile: self.profile.clone(),
             audit: choice.audit,
             deny: choice.deny,
-            sandbox: choice.sandbox,
+            sandbox: choice.sandbox.filter(|_| self.confine),
         }
     }
 }

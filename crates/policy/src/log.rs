@@ -80,6 +80,10 @@ struct DecisionLine<'a> {
     original: Option<&'a ExecutionRequest>,
     steps: &'a [DecisionStep],
     elapsed_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox: Option<&'a cloudops_execution_engine::sandbox::Sandbox>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unconfined: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +224,8 @@ impl DecisionSink for JsonlSink {
             original: (r.original != r.request).then_some(&r.original),
             steps: &r.steps,
             elapsed_us: r.elapsed_us,
+            sandbox: r.sandbox.as_ref(),
+            unconfined: r.unconfined.as_deref(),
         };
         self.write_line(&line, self.fsync != Fsync::Never)
     }

@@ -72,6 +72,14 @@ pub fn compile(path: &Path) -> Result<Arc<Policy>, SessionError> {
 /// Loads every plugin `policy` can select under `profile` and chains them into a gate.
 /// Plugins are compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
 pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> Result<ChainGate, SessionError> {
+    build_gate_with(policy, profile, true)
+}
+
+fn build_gate_with(
+    policy: Arc<Policy>,
+    profile: Option<&str>,
+    confine: bool,
+) -> Result<ChainGate, SessionError> {
     // Instances on demand, not from a pool: the pool's set-up costs milliseconds at every
     // start and reserves ~1 TiB of address space (refused under `ulimit -v`).
     let host = PluginHost::new(HostConfig {
@@ -80,8 +88,11 @@ pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> Result<ChainGat
     })
     .map_err(|e| SessionError::Host(format!("{e:#}")))?;
     let path = policy.path().to_path_buf();
-    let loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::lookup)
+    let mut loaded = LoadedPolicy::load(policy, profile, &host, cloudops_builtin_plugins::lookup)
         .map_err(|source| SessionError::Plugins { path, source })?;
+    if !confine {
+        loaded = loaded.unconfined();
+    }
     Ok(ChainGate::new(host, Arc::new(loaded)))
 }
 
@@ -120,6 +131,19 @@ impl Session {
     ) -> Result<Self, SessionError> {
         policy.effective(profile)?;
         let gate = build_gate(policy.clone(), profile)?;
+        Ok(Session {
+            policy: Some(policy),
+            profile: profile.map(str::to_string),
+            gate: Some(Arc::new(gate)),
+        })
+    }
+
+    /// As [`Session::with_local_gate`], for a front end that only decides and does not run
+    /// the command (an agent's hook): the policy's sandboxes are left out, so plugins see
+    /// that nothing will confine the command.
+    pub fn deciding_only(policy: Arc<Policy>, profile: Option<&str>) -> Result<Self, SessionError> {
+        policy.effective(profile)?;
+        let gate = build_gate_with(policy.clone(), profile, false)?;
         Ok(Session {
             policy: Some(policy),
             profile: profile.map(str::to_string),

@@ -103,7 +103,10 @@ pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
             }
         }
     }
-    s.push_str(&sandbox_text(record.sandbox.as_ref(), record.unconfined.as_deref()));
+    s.push_str(&sandbox_text(
+        record.sandbox.as_ref(),
+        record.unconfined.as_deref(),
+    ));
     let _ = writeln!(s, "request:  {}", record.request.command);
     if record.request.command != record.original.command {
         let _ = writeln!(s, "original: {}", record.original.command);

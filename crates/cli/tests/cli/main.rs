@@ -16,6 +16,7 @@ mod plugins;
 mod policy_errors;
 mod policy_tests;
 mod profiles;
+mod sandbox;
 mod script;
 mod server;
 mod signals;

@@ -61,6 +61,11 @@ pub struct Settings {
     /// Interpreters given inline code (`python -c`, `node -e`, awk `system()`, ...).
     #[serde(default = "ask", deserialize_with = "on_inline_code")]
     pub on_inline_code: Action,
+    /// Inline interpreter code is no finding when the request runs in a kernel sandbox
+    /// (the host says so in the request): the sandbox holds what it does, as it holds a
+    /// build script's. Without a sandbox `on_inline_code` applies.
+    #[serde(default)]
+    pub allow_inline_code_in_sandbox: bool,
     /// Requests the host could not fully analyse, dynamic command names, and shells
     /// whose script this plugin cannot see.
     #[serde(default, deserialize_with = "on_unanalyzable")]

@@ -28,6 +28,7 @@ pub struct DenyCommands {
     redirect_targets: Vec<Glob>,
     fork_bombs: bool,
     on_inline_code: Action,
+    allow_inline_code_in_sandbox: bool,
     on_unanalyzable: Action,
 }
 
@@ -147,6 +148,7 @@ impl DenyCommands {
             redirect_targets: redirects.iter().map(|p| Glob::new(p)).collect(),
             fork_bombs: settings.defaults,
             on_inline_code: settings.on_inline_code,
+            allow_inline_code_in_sandbox: settings.allow_inline_code_in_sandbox,
             on_unanalyzable: settings.on_unanalyzable,
         })
     }
@@ -237,7 +239,10 @@ impl DenyCommands {
                         ),
                     );
                 }
-                if let Some(why) = inline::inline_code(&inv, heredoc, piped) {
+                let sandboxed = self.allow_inline_code_in_sandbox && request.sandbox().is_some();
+                if let Some(why) = inline::inline_code(&inv, heredoc, piped)
+                    && !sandboxed
+                {
                     out.add(
                         self.on_inline_code,
                         format!("{}: {why}", describe(cmd, &inv)),

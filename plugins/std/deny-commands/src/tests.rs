@@ -242,6 +242,21 @@ fn inline_code_asks_by_default_and_follows_the_config() {
 }
 
 #[test]
+fn inline_code_in_a_kernel_sandbox_runs_when_the_config_says_so() {
+    let p = load::<DenyCommands>(r#"{"allow_inline_code_in_sandbox": true}"#).unwrap();
+    let script = "python3 -c 'import os; os.system(\"id\")'";
+    let confined = shell(script).with_sandbox(Some(cloudops_plugin_sdk::testing::sandbox("/w")));
+    assert!(p.check(&confined).is_allow(), "{:?}", p.check(&confined));
+    // Unconfined, on_inline_code (ask) still applies; and the rest is still checked.
+    assert!(p.check(&shell(script)).is_ask());
+    let rm = shell("python3 -c 'print(1)'; rm -rf /")
+        .with_sandbox(Some(cloudops_plugin_sdk::testing::sandbox("/w")));
+    assert!(p.check(&rm).is_deny());
+    // Off by default.
+    assert!(verdict(&confined).is_ask());
+}
+
+#[test]
 fn allow_is_refused_for_inline_code_and_unanalysable_commands() {
     for key in ["on_inline_code", "on_unanalyzable"] {
         let err = load::<DenyCommands>(&format!(r#"{{"{key}": "allow"}}"#))
