@@ -248,11 +248,41 @@ fn wrap_runs_the_original_command_through_cloudops_and_round_trips_through_bash(
     let (through, direct) = (run(wrapped), run(command));
     assert!(through.status.success(), "{through:?}");
     assert_eq!(through.stdout, direct.stdout);
-    // Through the same wrapper, a command the policy would have the user asked about is
-    // refused by cloudops itself (no terminal to ask on): the wrapper applies the policy.
+    // Through the same wrapper the policy applies, its sandbox included: inline code runs
+    // (agent.toml confines every agent request), what the rules refuse is refused by cloudops
+    // itself (a command that would do nothing if it ran).
     let (prefix, _) = wrapped.split_once(" sh -- ").expect("wrapper");
-    let asked = format!("{prefix} sh -- 'python3 -c \"print(1)\"'");
-    assert_eq!(run(&asked).status.code(), Some(126), "{asked}");
+    let inline = run(&format!("{prefix} sh -- 'python3 -c \"print(1)\"'"));
+    assert!(inline.status.success(), "{inline:?}");
+    assert_eq!(inline.stdout, b"1\n");
+    let refused = format!("{prefix} sh -- 'eval \"$CLOUDOPS_UNSET_VARIABLE\"'");
+    assert_eq!(run(&refused).status.code(), Some(126), "{refused}");
+}
+
+#[test]
+fn inline_code_is_asked_about_unless_wrap_runs_it_in_the_policys_sandbox() {
+    let d = Dir::new();
+    let call = fixture("claude-code", "shell-ask");
+    // The agent would run it itself, unconfined: asked about, as without a sandbox.
+    let r = hook(&d, "claude-code", &call, &[]);
+    assert_eq!(
+        json_out(&r)["hookSpecificOutput"]["permissionDecision"],
+        "ask"
+    );
+    // Wrapped, it runs through cloudops in agent.toml's sandbox: allowed.
+    let r = hook(&d, "claude-code", &call, &["--wrap"]);
+    let out = json_out(&r);
+    assert_eq!(
+        out["hookSpecificOutput"]["permissionDecision"], "allow",
+        "{out}"
+    );
+    let command = out["hookSpecificOutput"]["updatedInput"]["command"]
+        .as_str()
+        .expect("a wrapped command");
+    assert!(
+        command.contains(" sh -- ") && command.contains("python3 -c"),
+        "{command}"
+    );
 }
 
 #[test]
