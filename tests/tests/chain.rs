@@ -266,14 +266,14 @@ async fn limits_clamps_and_defaults_timeouts_and_refuses_oversized_requests() {
     assert!(!ran.exists(), "a refused request ran");
 }
 
-/// aws-guard (agent policy) against a moto server: a read runs and sees the server, a
-/// write without the `aws-write` tag is refused and changes nothing, the same write with
-/// the tag runs.
+/// aws-guard (agent policy, profile `aws`: its sandbox reaches the network) against a moto
+/// server: a read runs and sees the server, a write without the `aws-write` tag is refused
+/// and changes nothing, the same write with the tag runs.
 #[tokio::test]
 async fn aws_guard_against_moto_reads_run_writes_need_the_tag() {
     let moto = Moto::start();
     let cache = tempfile::tempdir().unwrap();
-    let engine = engine_with_env("agent", None, &cache, moto.env());
+    let engine = engine_with_env("agent", Some("aws"), &cache, moto.env());
     let run = |req: ExecutionRequest| {
         let engine = &engine;
         async move {

@@ -69,6 +69,21 @@ def show(result):
     return f"isError={is_error(result)}\ntext:\n{text_of(result)}\nstructured: {json.dumps(sc(result), indent=1)}"
 
 
+def find_pid(argv):
+    """The pid of a live process whose command line is `argv`, or None."""
+    want = ("\0".join(argv) + "\0").encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if f.read() == want and pid_alive(int(entry)):
+                    return int(entry)
+        except OSError:
+            continue
+    return None
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -168,13 +183,22 @@ async def run(binary, policy, redaction, audit_log):
                 if message and re.search(r"last line: \d+$", message):
                     got_pid.set()
 
+            # The command's pid as this machine sees it: under a sandbox with a PID
+            # namespace `$$` is 1, so the process is found by its unique argument.
+            token = f"60.{os.getpid()}{int(time.monotonic() * 1000) % 100000}"
             call = asyncio.create_task(session.call_tool(
-                "run_command", {"command": "echo $$; exec sleep 60"}, progress_callback=on_progress))
+                "run_command", {"command": f"echo $$; exec sleep {token}"}, progress_callback=on_progress))
             try:
                 await asyncio.wait_for(got_pid.wait(), timeout=15)
             except asyncio.TimeoutError:
                 raise Failure(f"no progress notification with the command's pid within 15 s; seen: {seen}")
-            pid = int(re.search(r"last line: (\d+)$", seen[-1][1]).group(1))
+            pid = None
+            for _ in range(100):
+                pid = find_pid(["sleep", token])
+                if pid:
+                    break
+                await asyncio.sleep(0.05)
+            check(pid is not None, f"the command `sleep {token}` runs")
             check(pid_alive(pid), f"progress reports lines so far and elapsed time ({seen[-1][1]!r}); pid {pid} runs")
             check(all(b[0] > a[0] for a, b in zip(seen, seen[1:])), "progress increases with every notification", repr(seen))
             call.cancel()

@@ -537,10 +537,24 @@ async fn without_landlock_a_required_sandbox_is_refused_and_another_runs_noted()
         "the sandbox `agent` is required but this kernel lacks: Landlock (the kernel has no Landlock ABI)"
     );
     assert_eq!(err.exit_code(), 126);
+    // decide reports it as a denial by `sandbox`, with what is missing.
     let record = engine
         .decide(f.sh("true"), &DenyApprover, Preparation::Required)
-        .await;
-    assert!(record.is_err(), "decide refuses as execute does");
+        .await
+        .unwrap();
+    assert!(!record.allowed);
+    assert_eq!(record.plugin.as_deref(), Some("sandbox"));
+    assert_eq!(record.reason.as_deref(), Some(err.to_string().as_str()));
+    assert_eq!(
+        record.unconfined.as_deref(),
+        Some("Landlock (the kernel has no Landlock ABI)")
+    );
+    // Policy tests do not ask the kernel: the same answer on every machine.
+    let record = engine
+        .decide(f.sh("true"), &DenyApprover, Preparation::IfPossible)
+        .await
+        .unwrap();
+    assert!(record.allowed && record.unconfined.is_none(), "{record:?}");
 
     let engine = f.engine(Sandbox {
         required: false,
