@@ -58,16 +58,6 @@ async fn open_as(common: &Common, runs: bool) -> anyhow::Result<Session> {
                 .unwrap_or_default()
         );
     }
-    if !runs && !policy.sandboxes().is_empty() {
-        if common.verbosity > 0 {
-            eprintln!(
-                "cloudops: deciding here, not on the server: the command runs outside cloudops, so the policy's sandboxes do not apply"
-            );
-        }
-        return Session::deciding_only(policy, profile)
-            .map_err(session_error)
-            .with_context(|| format!("could not load the plugins of policy '{}'", path.display()));
-    }
     if let Some(socket) = &common.server {
         let verbose = common.verbosity > 0;
         match cloudops_decision_server::RemoteGate::connect(
@@ -75,6 +65,7 @@ async fn open_as(common: &Common, runs: bool) -> anyhow::Result<Session> {
             policy.clone(),
             stamp,
             profile,
+            runs,
             verbose,
         )
         .await
@@ -84,7 +75,12 @@ async fn open_as(common: &Common, runs: bool) -> anyhow::Result<Session> {
             Err(_) => {}
         }
     }
-    Session::with_local_gate(policy, profile)
+    let local = if runs {
+        Session::with_local_gate(policy, profile)
+    } else {
+        Session::deciding_only(policy, profile)
+    };
+    local
         .map_err(session_error)
         .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))
 }

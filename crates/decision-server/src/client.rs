@@ -48,6 +48,7 @@ impl RemoteGate {
         policy: Arc<Policy>,
         policy_stamp: Option<proto::Stamp>,
         profile: Option<&str>,
+        confine: bool,
         verbose: bool,
     ) -> Result<Self, ClientError> {
         let absolute = std::path::absolute(policy.path()).map_err(ClientError::Resolve)?;
@@ -60,6 +61,7 @@ impl RemoteGate {
                 policy: absolute,
                 policy_stamp,
                 profile: profile.map(str::to_owned),
+                confine,
             },
             policy,
             first: std::sync::Mutex::new(None),
@@ -197,8 +199,12 @@ impl RemoteGate {
         if let Some(g) = self.local.get() {
             return Ok(g.clone());
         }
-        let gate = cloudops_session::build_gate(self.policy.clone(), self.hello.profile.as_deref())
-            .map_err(|e| ExecutionError::Gate(e.to_string()))?;
+        let gate = cloudops_session::build_gate_with(
+            self.policy.clone(),
+            self.hello.profile.as_deref(),
+            self.hello.confine,
+        )
+        .map_err(|e| ExecutionError::Gate(e.to_string()))?;
         Ok(self.local.get_or_init(|| Arc::new(gate)).clone())
     }
 }

@@ -134,7 +134,10 @@ async fn hello(
         c.local(why).await?;
         return Ok(None);
     }
-    let gate = match state.gate(&hello.policy, hello.profile.as_deref()).await {
+    let gate = match state
+        .gate(&hello.policy, hello.profile.as_deref(), hello.confine)
+        .await
+    {
         Ok((_, loaded)) if hello.policy_stamp.is_none() || loaded != hello.policy_stamp => {
             c.local("the policy file changed since this command read it".into())
                 .await?;

@@ -58,6 +58,11 @@ pub struct Hello {
     pub policy_stamp: Option<Stamp>,
     /// The profile in force.
     pub profile: Option<String>,
+    /// Whether the client runs the command it asks about, in the policy's sandbox; false
+    /// for a front end that only decides (an agent's hook): the policy is then applied
+    /// without its sandboxes.
+    #[serde(default = "runs_confined")]
+    pub confine: bool,
 }
 
 /// What the server sends.
@@ -278,6 +283,11 @@ pub fn private_dir(dir: &Path) -> Result<(), DirError> {
         });
     }
     Ok(())
+}
+
+/// The default of [`Hello::confine`]: the client runs what it asks about.
+fn runs_confined() -> bool {
+    true
 }
 
 #[cfg(test)]

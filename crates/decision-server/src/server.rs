@@ -73,8 +73,10 @@ async fn preload(state: &State, path: &Path, profile: Option<&str>) -> Result<()
         path: path.to_path_buf(),
         source,
     })?;
+    // The form for clients that run commands; agents' hooks, which only decide, get the
+    // policy without its sandboxes loaded at their first call (from the compile cache).
     state
-        .gate(&absolute, profile)
+        .gate(&absolute, profile, true)
         .await
         .map_err(|e| ServeError::loading(path.to_path_buf(), e))?;
     Ok(())

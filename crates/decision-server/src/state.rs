@@ -31,8 +31,8 @@ impl ServedPolicy {
     }
 }
 
-/// A policy file and the profile in force.
-type PolicyKey = (PathBuf, Option<String>);
+/// A policy file, the profile in force, and whether its sandboxes apply.
+type PolicyKey = (PathBuf, Option<String>, bool);
 
 /// The server's state, shared by its connections.
 pub(crate) struct State {
@@ -88,8 +88,9 @@ impl State {
         &self,
         policy: &Path,
         profile: Option<&str>,
+        confine: bool,
     ) -> Result<(Arc<dyn Gate>, Option<Stamp>), LoadError> {
-        let key: PolicyKey = (policy.to_path_buf(), profile.map(str::to_owned));
+        let key: PolicyKey = (policy.to_path_buf(), profile.map(str::to_owned), confine);
         let mut policies = self.policies.lock().await;
         if let Some(served) = policies.get(&key)
             && served.current()
@@ -97,8 +98,9 @@ impl State {
             return Ok(served.gate());
         }
         policies.remove(&key);
-        let (path, profile) = key.clone();
-        let loaded = tokio::task::spawn_blocking(move || load(path, profile.as_deref())).await??;
+        let (path, profile, confine) = key.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || load(path, profile.as_deref(), confine)).await??;
         let gate = loaded.gate();
         if self.verbosity > 0 {
             eprintln!("cloudops server: loaded {}", policy.display());
@@ -125,7 +127,7 @@ impl State {
 }
 
 /// Compiles `path` and loads its plugins for `profile` (blocking: plugins compile).
-fn load(path: PathBuf, profile: Option<&str>) -> Result<ServedPolicy, LoadError> {
+fn load(path: PathBuf, profile: Option<&str>, confine: bool) -> Result<ServedPolicy, LoadError> {
     // Each file is stamped before it is read: a change after that is seen by the next
     // decision, which loads again.
     let mut stamps = vec![(path.clone(), stamp(&path))];
@@ -136,7 +138,7 @@ fn load(path: PathBuf, profile: Option<&str>) -> Result<ServedPolicy, LoadError>
             stamps.push((f.clone(), stamp(f)));
         }
     }
-    let gate = cloudops_session::build_gate(policy, profile)?;
+    let gate = cloudops_session::build_gate_with(policy, profile, confine)?;
     Ok(ServedPolicy {
         stamps,
         gate: Arc::new(gate),

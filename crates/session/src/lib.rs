@@ -75,7 +75,9 @@ pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> Result<ChainGat
     build_gate_with(policy, profile, true)
 }
 
-fn build_gate_with(
+/// As [`build_gate`]; with `confine` false the policy's sandboxes are left out, for a front
+/// end that decides on a command it does not run (an agent's hook).
+pub fn build_gate_with(
     policy: Arc<Policy>,
     profile: Option<&str>,
     confine: bool,
