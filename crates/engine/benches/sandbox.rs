@@ -13,9 +13,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cloudops_execution_engine::sandbox::{
-    DEFAULT_HIDDEN, DEFAULT_PROTECTED, Network, Placeholders, Sandbox, prepare, probe, resolve_path,
-};
+use cloudops_execution_engine::sandbox::{Network, Placeholders, Sandbox, prepare, probe};
 use cloudops_execution_engine::{
     Command, ExecutionConfig, ExecutionEngine, ExecutionPlan, ExecutionRequest, ExecutionStatus,
     ExecutionStrategy,
@@ -43,24 +41,12 @@ fn sandbox(dir: &std::path::Path) -> Sandbox {
         home: std::env::var_os("HOME").map_or_else(|| "/root".into(), PathBuf::from),
         tmp: "/tmp".into(),
     };
-    let resolve = |list: &[&str]| -> Vec<PathBuf> {
-        list.iter().map(|p| resolve_path(p, &ph).unwrap()).collect()
-    };
+    let (hidden, protected) = Sandbox::default_paths(&ph);
     Sandbox {
-        name: "bench".into(),
-        required: true,
-        read: vec!["/".into()],
-        write: vec![dir.to_path_buf(), "/tmp".into()],
-        hidden: resolve(DEFAULT_HIDDEN),
-        protected: resolve(DEFAULT_PROTECTED),
-        network: Network::None,
-        tcp_connect: None,
-        tcp_bind: None,
-        pid_namespace: true,
-        seccomp: true,
+        hidden,
+        protected,
         max_processes: Some(512),
-        max_file_size: None,
-        cpu_seconds: None,
+        ..Sandbox::new("bench", vec![dir.to_path_buf(), "/tmp".into()])
     }
 }
 

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use cloudops_execution_engine::sandbox::{
-    DEFAULT_HIDDEN, DEFAULT_PROTECTED, Network, Placeholders, Sandbox, probe, resolve_path,
-};
+use cloudops_execution_engine::sandbox::{Placeholders, Sandbox, probe};
 use cloudops_execution_engine::{
     Command, ExecutionConfig, ExecutionEngine, ExecutionError, ExecutionRequest,
 };
@@ -20,26 +18,13 @@ async fn main() -> Result<(), ExecutionError> {
         home: std::env::var_os("HOME").map_or_else(|| "/root".into(), PathBuf::from),
         tmp: "/tmp".into(),
     };
-    let resolve = |list: &[&str]| -> Vec<PathBuf> {
-        list.iter()
-            .filter_map(|p| resolve_path(p, &ph).ok())
-            .collect()
-    };
+    let (hidden, protected) = Sandbox::default_paths(&ph);
     let sandbox = Sandbox {
-        name: "example".into(),
         required: false,
-        read: vec!["/".into()],
-        write: vec![cwd.clone(), "/tmp".into()],
-        hidden: resolve(DEFAULT_HIDDEN),
-        protected: resolve(DEFAULT_PROTECTED),
-        network: Network::None,
-        tcp_connect: None,
-        tcp_bind: None,
-        pid_namespace: true,
-        seccomp: true,
+        hidden,
+        protected,
         max_processes: Some(512),
-        max_file_size: None,
-        cpu_seconds: None,
+        ..Sandbox::new("example", vec![cwd.clone(), "/tmp".into()])
     };
     eprintln!("kernel: {:?}", probe());
     let engine = ExecutionEngine::new(ExecutionConfig {

@@ -49,10 +49,6 @@ impl Fixture {
     /// git hooks and config protected; no network; a PID namespace; seccomp.
     fn sandbox(&self) -> Sandbox {
         Sandbox {
-            name: "agent".into(),
-            required: true,
-            read: vec!["/".into()],
-            write: vec![self.work.clone()],
             // `.aws/credentials` lies under the hidden `.aws`: hidden with it.
             hidden: vec![
                 self.home.join(".ssh/id_rsa"),
@@ -64,14 +60,8 @@ impl Fixture {
                 self.work.join(".git/hooks"),
                 self.work.join(".git/config"),
             ],
-            network: Network::None,
-            tcp_connect: None,
-            tcp_bind: None,
-            pid_namespace: true,
-            seccomp: true,
             max_processes: Some(64),
-            max_file_size: None,
-            cpu_seconds: None,
+            ..Sandbox::new("agent", vec![self.work.clone()])
         }
     }
 

@@ -117,20 +117,9 @@ mod tests {
 
     fn sb() -> Sandbox {
         Sandbox {
-            name: "agent".into(),
-            required: true,
-            read: vec!["/".into()],
-            write: vec!["/w".into(), "/tmp".into()],
             hidden: vec!["/home/u/.ssh".into()],
-            protected: vec![],
             network: Network::Loopback,
-            tcp_connect: None,
-            tcp_bind: None,
-            pid_namespace: true,
-            seccomp: true,
-            max_processes: None,
-            max_file_size: None,
-            cpu_seconds: None,
+            ..Sandbox::new("agent", vec!["/w".into(), "/tmp".into()])
         }
     }
 

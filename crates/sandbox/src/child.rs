@@ -457,20 +457,12 @@ mod tests {
         std::fs::write(&hidden, "k").expect("write");
         std::fs::create_dir(&protected).expect("mkdir");
         let sandbox = crate::Sandbox {
-            name: "agent".into(),
-            required: true,
-            read: vec!["/".into()],
-            write: vec![dir.path().to_path_buf()],
             hidden: vec![dir.path().join("absent"), hidden.clone()],
             protected: vec![protected.clone()],
             network: crate::Network::All,
-            tcp_connect: None,
-            tcp_bind: None,
             pid_namespace: false,
             seccomp: false,
-            max_processes: None,
-            max_file_size: None,
-            cpu_seconds: None,
+            ..crate::Sandbox::new("agent", vec![dir.path().to_path_buf()])
         };
         let support = crate::probe_kernel().simulating("cgroup");
         let p = crate::prepare(&sandbox, &support, "test").expect("prepares");

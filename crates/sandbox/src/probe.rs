@@ -255,20 +255,9 @@ mod tests {
 
     fn sandbox() -> Sandbox {
         Sandbox {
-            name: "agent".into(),
-            required: true,
-            read: vec!["/".into()],
-            write: vec!["/tmp".into()],
             hidden: vec!["/root/.ssh".into()],
-            protected: vec![],
-            network: Network::None,
-            tcp_connect: None,
-            tcp_bind: None,
-            pid_namespace: true,
-            seccomp: true,
             max_processes: Some(64),
-            max_file_size: None,
-            cpu_seconds: None,
+            ..Sandbox::new("agent", vec!["/tmp".into()])
         }
     }
 

@@ -116,6 +116,38 @@ impl Tightening {
 }
 
 impl Sandbox {
+    /// A required sandbox named `name` that reads everywhere and writes only under `write`:
+    /// no network, its own PID namespace, the seccomp filter; nothing hidden or protected,
+    /// no limits. Change the rest with struct update syntax.
+    pub fn new(name: impl Into<String>, write: Vec<PathBuf>) -> Sandbox {
+        Sandbox {
+            name: name.into(),
+            required: true,
+            read: vec![PathBuf::from("/")],
+            write,
+            hidden: Vec::new(),
+            protected: Vec::new(),
+            network: Network::None,
+            tcp_connect: None,
+            tcp_bind: None,
+            pid_namespace: true,
+            seccomp: true,
+            max_processes: None,
+            max_file_size: None,
+            cpu_seconds: None,
+        }
+    }
+
+    /// [`DEFAULT_HIDDEN`] and [`DEFAULT_PROTECTED`] resolved with `ph`.
+    pub fn default_paths(ph: &Placeholders) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let resolve = |list: &[&str]| -> Vec<PathBuf> {
+            list.iter()
+                .filter_map(|p| resolve_path(p, ph).ok())
+                .collect()
+        };
+        (resolve(DEFAULT_HIDDEN), resolve(DEFAULT_PROTECTED))
+    }
+
     /// Applies `t`, never loosening; returns what changed, one line per change, for the
     /// decision trace (empty: nothing changed).
     pub fn tighten(&mut self, t: &Tightening) -> Vec<String> {
@@ -284,20 +316,11 @@ mod tests {
 
     fn sb() -> Sandbox {
         Sandbox {
-            name: "s".into(),
-            required: true,
-            read: vec!["/".into()],
-            write: vec!["/work/p".into(), "/tmp".into()],
             hidden: vec!["/root/.ssh".into()],
             protected: vec!["/work/p/.git/hooks".into()],
             network: Network::Loopback,
-            tcp_connect: None,
-            tcp_bind: None,
-            pid_namespace: true,
-            seccomp: true,
             max_processes: Some(512),
-            max_file_size: None,
-            cpu_seconds: None,
+            ..Sandbox::new("s", vec!["/work/p".into(), "/tmp".into()])
         }
     }
 

@@ -28,20 +28,11 @@ impl PluginSelector for InSandbox {
 
 fn agent_sandbox() -> Sandbox {
     Sandbox {
-        name: "agent".into(),
-        required: true,
-        read: vec!["/".into()],
-        write: vec!["/w".into(), "/tmp".into()],
         hidden: vec!["/home/u/.ssh".into()],
         protected: vec!["/w/.git/hooks".into()],
         network: Network::Loopback,
-        tcp_connect: None,
-        tcp_bind: None,
-        pid_namespace: true,
-        seccomp: true,
         max_processes: Some(512),
-        max_file_size: None,
-        cpu_seconds: None,
+        ..Sandbox::new("agent", vec!["/w".into(), "/tmp".into()])
     }
 }
 
