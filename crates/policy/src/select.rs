@@ -103,14 +103,18 @@ impl<'p> Effective<'p> {
     /// for `request`: several named sandboxes combine into what all of them allow;
     /// `"none"` adds nothing; only `"none"` gives no sandbox.
     fn sandbox(&self, boxes: &[&SandboxRef], request: &ExecutionRequest) -> Option<Sandbox> {
-        let ph = crate::placeholders(request.working_dir.as_deref());
-        let own = &self.policy.own_paths;
-        boxes
+        let mut named = boxes
             .iter()
             .filter_map(|b| match b {
                 SandboxRef::Unconfined => None,
                 SandboxRef::Named(n) => self.policy.sandboxes.get(n),
             })
+            .peekable();
+        // Placeholders read the environment and the working directory: only when needed.
+        named.peek()?;
+        let ph = crate::placeholders(request.working_dir.as_deref());
+        let own = &self.policy.own_paths;
+        named
             .map(|decl| decl.resolve(&ph, own))
             .reduce(|a, b| a.meet(&b))
     }
