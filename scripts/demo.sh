@@ -17,3 +17,8 @@ run --policy "$policy" --source agent --env LD_PRELOAD=/tmp/x.so run -- ls
 run --policy "$policy" --source agent sh 'echo "creds: AKIAABCDEFGHIJKLMNOP"'
 run --policy "$policy" --source agent sh --check 'git status && cat README.md | head -3'
 run --policy "$policy" --source agent --timeout 1s sh 'sleep 5'
+# The kernel sandbox: a canary directory outside the writable roots stays untouched.
+canary=$(mktemp -d /var/tmp/cloudops-demo.XXXXXX)
+run --policy "$policy" --source agent sh "printf 'touch $canary/x' > x.sh && bash x.sh; rm -f x.sh"
+ls -A "$canary"; rmdir "$canary"
+run --policy "$policy" --source agent sandbox probe
