@@ -137,10 +137,11 @@ pub struct ExecutionConfig {
     /// carry its own). `decide` checks it against the kernel: a `required` one the kernel
     /// cannot apply whole is refused (`ExecutionError::SandboxUnavailable`), another runs
     /// without the missing parts (noted in `DecisionRecord::unconfined`). With
-    /// `pid_namespace`, the command is pid 1 of its own namespace: everything it started
-    /// ends with it (and with the engine, with `die_with_engine`); it ignores SIGTERM unless
-    /// it handles it, so a timeout or cancel may take `kill_grace` longer. See
-    /// `docs/sandbox.md`. Default: none (commands run unconfined).
+    /// `pid_namespace`, the command runs in a PID namespace of its own under a minimal
+    /// init of the engine's (pid 1, which only reaps): everything the command started ends
+    /// with it (and with the engine, with `die_with_engine`), and the command takes signals
+    /// as it would unconfined. See `docs/sandbox.md`. Default: none (commands run
+    /// unconfined).
     pub sandbox: Option<cloudops_sandbox::Sandbox>,
 }
 

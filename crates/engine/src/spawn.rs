@@ -15,8 +15,9 @@
 //! empty signal mask) plus the parent-death signal and, when the execution has one, its
 //! sandbox (`cloudops_sandbox::apply_in_child`: namespaces given to `clone`, mounts,
 //! limits, Landlock, seccomp), applied before the `chdir` so that the working directory
-//! is looked up under the sandbox's mounts. The exit is awaited on a pidfd. Linux only, as
-//! the rest of the engine (`prctl`, `/proc`).
+//! is looked up under the sandbox's mounts. With a PID namespace, the clone is the
+//! namespace's init instead, which runs the command as its child (`clone_init`). The exit
+//! is awaited on a pidfd. Linux only, as the rest of the engine (`prctl`, `/proc`).
 
 use std::ffi::CString;
 use std::io;
@@ -41,6 +42,8 @@ pub(crate) struct Child {
     /// The child's stderr, until the supervisor takes it.
     pub stderr: Option<Receiver>,
     exit: Exit,
+    /// Pid 1's memory when the command runs under an init of ours (a PID namespace).
+    init: Option<Box<Init>>,
 }
 
 /// How the child's exit is awaited.
@@ -74,6 +77,16 @@ impl Child {
             Exit::Thread(Some(thread)) => thread.await.map_err(io::Error::other)??,
             Exit::Thread(None) => return Err(io::Error::other("the child was already reaped")),
         };
+        // Under our init, the command's own status, which init copied before it exited
+        // (init's is the command's exit code, or 128 + its signal); init killed before
+        // the command ended (SIGKILL) has only its own to give.
+        let status = match self.init.take() {
+            Some(init) => match init.status.load(std::sync::atomic::Ordering::Acquire) {
+                NO_STATUS => status,
+                raw => ExitStatus::from_raw(raw),
+            },
+            None => status,
+        };
         self.status = Some(status);
         Ok(status)
     }
@@ -83,22 +96,34 @@ impl Drop for Child {
     /// A child dropped before its exit (its supervisor was abandoned, and killed its
     /// group) is reaped when it ends, so that it does not stay a zombie. (A waiting
     /// thread reaps its child by itself.)
+    ///
+    /// Pid 1's memory (its stack) is freed only once pid 1 is reaped: the reaping task
+    /// takes it, and where nothing will reap, it is leaked rather than freed under a
+    /// running process.
     fn drop(&mut self) {
         if self.status.is_some() {
             return;
         }
-        if let Exit::Pidfd(_) = &self.exit
-            && !matches!(reap(self.pid, false), Ok(Some(_)))
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-            && let Exit::Pidfd(fd) = std::mem::replace(&mut self.exit, Exit::Thread(None))
-        {
-            let pid = self.pid;
-            rt.spawn(async move {
-                if fd.readable().await.is_ok() {
-                    let _ = reap(pid, false);
-                }
-            });
+        let init = self.init.take();
+        if let Exit::Pidfd(_) = &self.exit {
+            if matches!(reap(self.pid, false), Ok(Some(_))) {
+                return;
+            }
+            if let Ok(rt) = tokio::runtime::Handle::try_current()
+                && let Exit::Pidfd(fd) = std::mem::replace(&mut self.exit, Exit::Thread(None))
+            {
+                let pid = self.pid;
+                rt.spawn(async move {
+                    if fd.readable().await.is_ok() && matches!(reap(pid, false), Ok(Some(_))) {
+                        drop(init);
+                    } else {
+                        std::mem::forget(init);
+                    }
+                });
+                return;
+            }
         }
+        std::mem::forget(init);
     }
 }
 
@@ -235,8 +260,13 @@ pub(crate) fn spawn(
 ) -> io::Result<Child> {
     let stdio = Stdio::new(stdin, direct)?;
     let setup = Setup::new(id, p, die_with_engine, sandbox, stdio.raw())?;
-    let pid = clone_child(&setup, stdio.child)?;
-    attach(pid, stdio.read)
+    let (pid, init) = if sandbox.is_some_and(Prepared::pid_namespace) {
+        let (pid, init) = clone_init(&setup, stdio.child)?;
+        (pid, Some(init))
+    } else {
+        (clone_child(&setup, stdio.child)?, None)
+    };
+    attach(pid, stdio.read, init)
 }
 
 /// The descriptors of a child's stdin, stdout and stderr.
@@ -338,34 +368,291 @@ fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     );
     drop(child_fds);
     let pid = cloned?.as_raw().cast_unsigned();
-    let errno = failed.load(Ordering::Acquire);
-    if errno != 0 {
-        let _ = reap(pid, true);
-        let os = io::Error::from_raw_os_error(errno);
-        return Err(
-            match (
-                ChildFailure::decode(failed_step.load(Ordering::Acquire)),
-                setup.sandbox,
-            ) {
-                (Some(f), Some(sandbox)) => io::Error::new(
-                    os.kind(),
-                    format!(
-                        "sandbox `{}`: {} failed: {os}",
-                        sandbox.name(),
-                        sandbox.describe(f.step)
-                    ),
-                ),
-                _ => os,
-            },
-        );
-    }
+    setup_failure(setup, pid, &failed, &failed_step)?;
     Ok(pid)
+}
+
+/// The child's failure before its exec, if it reported one (it is then reaped), as the
+/// error the spawn returns: a sandbox step is named with its path.
+fn setup_failure(
+    setup: &Setup,
+    pid: u32,
+    failed: &std::sync::atomic::AtomicI32,
+    failed_step: &std::sync::atomic::AtomicU64,
+) -> io::Result<()> {
+    use std::sync::atomic::Ordering;
+    let errno = failed.load(Ordering::Acquire);
+    if errno == 0 {
+        return Ok(());
+    }
+    let _ = reap(pid, true);
+    let os = io::Error::from_raw_os_error(errno);
+    Err(
+        match (
+            ChildFailure::decode(failed_step.load(Ordering::Acquire)),
+            setup.sandbox,
+        ) {
+            (Some(f), Some(sandbox)) => io::Error::new(
+                os.kind(),
+                format!(
+                    "sandbox `{}`: {} failed: {os}",
+                    sandbox.name(),
+                    sandbox.describe(f.step)
+                ),
+            ),
+            _ => os,
+        },
+    )
+}
+
+/// Stack of each clone of ours (pid 1's, and the command's until its exec).
+const STACK: usize = 32 << 10;
+
+/// The command's wait status before it has one.
+const NO_STATUS: i32 = -1;
+
+/// What pid 1 of a command's PID namespace uses for as long as it lives, in memory the
+/// engine frees only once pid 1 is reaped: the two stacks (its own; the command's until
+/// it execs) and the command's wait status, which pid 1 stores before it exits.
+pub(crate) struct Init {
+    stacks: Box<[u8]>,
+    status: std::sync::atomic::AtomicI32,
+}
+
+/// What pid 1 reads from the engine's stack: only until it closes `ready`, when the
+/// engine may return (`clone_init` waits for that).
+struct InitArgs<'a> {
+    setup: &'a Setup<'a>,
+    failed: std::sync::atomic::AtomicI32,
+    failed_step: std::sync::atomic::AtomicU64,
+    /// The write end of the pipe whose end (EOF) tells the engine that the command has
+    /// exec'd or that pid 1 has failed; close-on-exec.
+    ready: libc::c_int,
+    init: *const Init,
+}
+
+/// Starts the command under an init of ours: pid 1 of the new PID namespace is a clone
+/// of this process that shares its memory (not its stack) and outlives the spawn. It
+/// applies the set-up and the sandbox, starts the command as its child (pid 2, sharing
+/// memory until its exec), then only reaps: orphans the namespace inherits, and the
+/// command, whose status it stores in [`Init`] before it exits and thereby ends the
+/// namespace. A command that is not pid 1 takes its signals as anywhere else: SIGPIPE,
+/// the engine's SIGTERM (sent to the process group, which pid 1 leads and the command
+/// stays in; pid 1 keeps every signal blocked), SIGXCPU. Returns pid 1's process id
+/// once the command has exec'd, and the memory to keep until pid 1 is reaped.
+#[expect(
+    unsafe_code,
+    reason = "clone(2) with CLONE_VM for pid 1, which runs on a stack of its own"
+)]
+fn clone_init(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<(u32, Box<Init>)> {
+    use nix::fcntl::OFlag;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicI32, AtomicU64};
+
+    let init = Box::new(Init {
+        stacks: vec![0u8; 2 * STACK].into_boxed_slice(),
+        status: AtomicI32::new(NO_STATUS),
+    });
+    let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let args = InitArgs {
+        setup,
+        failed: AtomicI32::new(0),
+        failed_step: AtomicU64::new(0),
+        ready: ready_w.as_raw_fd(),
+        init: &raw const *init,
+    };
+    // Pid 1's stack is the first half; stacks grow down from the (16-aligned) top.
+    let top = stack_top(&init.stacks[..STACK]);
+
+    let all = nix::sys::signal::SigSet::all();
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&all),
+        Some(&mut old),
+    )?;
+    let flags = libc::CLONE_VM | setup.sandbox.map_or(0, Prepared::clone_flags) | libc::SIGCHLD;
+    // SAFETY: pid 1 runs `init_main` on its own stack in `init`, which lives until pid 1
+    // is reaped; it reads `args` only until it closes its copy of `ready`, and we do not
+    // return before the pipe's end (EOF) says so. Signals stay blocked in it.
+    let pid = unsafe { libc::clone(init_main, top, flags, (&raw const args).cast_mut().cast()) };
+    let cloned = if pid < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(pid.cast_unsigned())
+    };
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&old),
+        None,
+    );
+    drop(child_fds);
+    drop(ready_w);
+    let pid = cloned?;
+    // EOF once pid 1 has closed its copy (the command has exec'd, or it failed) and the
+    // command's copy went with its exec. A read that fails otherwise cannot tell us
+    // when `args` is free: wait for pid 1 itself.
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(&ready_r, &mut byte) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid.cast_signed()),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = reap(pid, true);
+                return Err(io::Error::other("lost track of the command's init"));
+            }
+        }
+    }
+    setup_failure(setup, pid, &args.failed, &args.failed_step)?;
+    Ok((pid, init))
+}
+
+/// The top of `stack` for `clone`, aligned down to 16 bytes.
+fn stack_top(stack: &[u8]) -> *mut libc::c_void {
+    let end = stack.as_ptr_range().end as usize;
+    (end & !15) as *mut libc::c_void
+}
+
+/// Pid 1's side (see [`clone_init`]).
+#[expect(
+    unsafe_code,
+    reason = "pid 1 of a clone(2) with CLONE_VM: raw system calls, and a vfork-style clone of the command"
+)]
+extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
+    use std::sync::atomic::Ordering;
+    // SAFETY: `clone_init` passes a pointer to its `InitArgs`, valid until we close `ready`.
+    let args = unsafe { &*arg.cast::<InitArgs>() };
+    // SAFETY: `Init` outlives us (freed once we are reaped).
+    let init = unsafe { &*args.init };
+    let report = |failure: Failure| {
+        let errno = match failure {
+            Failure::Errno(errno) => errno,
+            Failure::Sandbox(f) => {
+                args.failed_step.store(f.encode(), Ordering::Release);
+                f.errno
+            }
+        };
+        args.failed.store(errno, Ordering::Release);
+        crate::exit_code::NOT_FOUND as libc::c_int
+    };
+    if let Err(f) = child_setup(args.setup) {
+        return report(f);
+    }
+    // SAFETY: the command shares our memory and runs on the second stack until it execs
+    // or exits, while we wait (CLONE_VFORK); it reads `args` and stores into its atomics.
+    let command = unsafe {
+        libc::clone(
+            command_main,
+            stack_top(&init.stacks[STACK..]),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            arg,
+        )
+    };
+    if command < 0 {
+        return report(Failure::Errno(errno_now()));
+    }
+    if args.failed.load(Ordering::Acquire) != 0 {
+        // The engine reaps us, not the command: do it here.
+        let _ = rustix::process::waitpid(
+            rustix::process::Pid::from_raw(command),
+            rustix::process::WaitOptions::empty(),
+        );
+        return crate::exit_code::NOT_FOUND as libc::c_int;
+    }
+    // We hold a copy of every descriptor the engine had at the clone (we never exec, so
+    // close-on-exec does not close them): the read ends of the command's pipes among them,
+    // which would keep a writer whose reader went away from its SIGPIPE. All go; `ready`
+    // last, which tells the engine, and `args` is not ours any more.
+    let ready = args.ready.cast_unsigned();
+    close_range(0, ready.saturating_sub(1));
+    close_range(ready + 1, u32::MAX);
+    // SAFETY: closing a descriptor of this process (its own table: no CLONE_FILES).
+    unsafe {
+        libc::close(args.ready);
+    }
+    // Only reaping from here on, with system calls that leave `errno` alone (it is the
+    // engine thread's: a clone without CLONE_SETTLS shares its thread pointer).
+    loop {
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(Some((pid, status))) if pid.as_raw_nonzero().get() == command => {
+                let raw = status.as_raw();
+                init.status.store(raw, Ordering::Release);
+                return if libc::WIFSIGNALED(raw) {
+                    128 + libc::WTERMSIG(raw)
+                } else {
+                    libc::WEXITSTATUS(raw)
+                };
+            }
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            // No child left: the command was reaped already (cannot happen: only we reap).
+            Err(_) => return crate::exit_code::NOT_FOUND as libc::c_int,
+        }
+    }
+}
+
+/// The command's side under our init: exec, or store why not and exit.
+#[expect(
+    unsafe_code,
+    reason = "the command's side of a vfork-style clone, reading pid 1's arguments"
+)]
+extern "C" fn command_main(arg: *mut libc::c_void) -> libc::c_int {
+    use std::sync::atomic::Ordering;
+    // SAFETY: pid 1 passes its pointer to `InitArgs`, valid while pid 1 waits for our exec.
+    let args = unsafe { &*arg.cast::<InitArgs>() };
+    let Failure::Errno(errno) = child_exec(args.setup) else {
+        unreachable!("the exec step fails with an errno")
+    };
+    args.failed.store(errno, Ordering::Release);
+    crate::exit_code::NOT_FOUND as libc::c_int
+}
+
+/// Closes the descriptors `first..=last` of this process: `close_range(2)` (Linux 5.9),
+/// else one by one up to the descriptor limit.
+#[expect(
+    unsafe_code,
+    reason = "close_range(2) and close(2) on our own descriptors"
+)]
+fn close_range(first: u32, last: u32) {
+    if first > last {
+        return;
+    }
+    // SAFETY: closing descriptors of this process only; nothing here uses them.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, first, last, 0) == 0 {
+            return;
+        }
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0 {
+            u32::try_from(limit.rlim_cur)
+                .unwrap_or(u32::MAX)
+                .min(1 << 20)
+        } else {
+            1024
+        };
+        for fd in first..=last.min(max.saturating_sub(1)) {
+            libc::close(fd.cast_signed());
+        }
+    }
+}
+
+fn errno_now() -> libc::c_int {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EINVAL)
 }
 
 /// The parent's side of a running command: the read ends of its pipes, then the waiter
 /// for its exit. Anything that fails here must not leave the command behind: it is killed
 /// and reaped.
-fn attach(pid: u32, [out_r, err_r]: [Option<OwnedFd>; 2]) -> io::Result<Child> {
+fn attach(
+    pid: u32,
+    [out_r, err_r]: [Option<OwnedFd>; 2],
+    init: Option<Box<Init>>,
+) -> io::Result<Child> {
     // The exit's waiter comes last: once it exists, it is the one to reap the child.
     let handles = || -> io::Result<(Exit, Option<Receiver>, Option<Receiver>)> {
         let (stdout, stderr) = (
@@ -381,6 +668,7 @@ fn attach(pid: u32, [out_r, err_r]: [Option<OwnedFd>; 2]) -> io::Result<Child> {
             stdout,
             stderr,
             exit,
+            init,
         }),
         Err(e) => {
             let _ = nix::sys::signal::killpg(
@@ -428,11 +716,18 @@ enum Failure {
 
 /// The child's side, in the parent's memory: set up, then exec. Returns the step that
 /// failed (it returns only on failure).
+fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
+    child_setup(s)?;
+    Err(child_exec(s))
+}
+
+/// The child's set-up before its exec: stdio, process group, parent-death signal, the
+/// sandbox, the working directory.
 #[expect(
     unsafe_code,
     reason = "raw system calls in the child of a vfork-style clone"
 )]
-fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
+fn child_setup(s: &Setup) -> Result<(), Failure> {
     let errno = || {
         Failure::Errno(
             io::Error::last_os_error()
@@ -488,6 +783,19 @@ fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
         {
             return Err(errno());
         }
+    }
+    Ok(())
+}
+
+/// The child's last steps: signal dispositions and mask back to the defaults, then
+/// `execve`; returns why it failed.
+#[expect(
+    unsafe_code,
+    reason = "raw system calls in the child of a vfork-style clone"
+)]
+fn child_exec(s: &Setup) -> Failure {
+    // SAFETY: as in `child_setup`.
+    unsafe {
         // Handlers are the parent's code: back to the defaults (exec would do it, but a
         // signal may come before). SIGPIPE, which Rust ignores, is the child's to take.
         for sig in 1..=s.last_signal {
@@ -511,5 +819,5 @@ fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
         libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
         libc::execve(s.program.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
     }
-    Err(errno())
+    Failure::Errno(errno_now())
 }

@@ -305,7 +305,8 @@ async fn file_size_and_cpu_time_are_limited() {
     assert_eq!(std::fs::metadata(f.work.join("big")).unwrap().len(), 4096);
     let t0 = Instant::now();
     let r = f.run(&engine, "exec python3 -c 'while True: pass'").await;
-    // pid 1 ignores SIGXCPU (it has no handler): the hard limit's SIGKILL ends it.
+    // At the limit: SIGXCPU, or SIGKILL when the kernel sees the hard limit (the same
+    // value) reached in the same tick.
     assert_eq!(r.status, ExecutionStatus::Failed, "{r:?}");
     assert!(matches!(r.signal, Some(9 | 24)), "{r:?}");
     assert!(t0.elapsed() < Duration::from_secs(10));
@@ -460,15 +461,42 @@ async fn the_seccomp_filter_refuses_new_namespaces_and_device_nodes_are_refused(
     let r = f.run(&engine, "mknod ./disk b 8 0").await;
     assert_eq!(r.status, ExecutionStatus::Failed, "{r:?}");
     assert!(!f.work.join("disk").exists());
-    // The command is pid 1 of its own namespace.
-    let r = f.run(&engine, "echo $$").await;
-    assert_eq!(r.stdout, "1\n", "{r:?}");
+    // The command has a PID namespace of its own, under our init (pid 1).
+    let r = f
+        .run(&engine, "echo $$ $PPID; ls /proc | grep -c '^[0-9]'")
+        .await;
+    // Our init, the command, `ls` and `grep`: nothing of the host.
+    assert_eq!(r.stdout, "2 1\n4\n", "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn timeouts_and_cancels_still_end_a_command_that_is_pid_1() {
+async fn the_command_takes_signals_as_it_would_unconfined() {
     let f = Fixture::new();
     let engine = f.engine(f.sandbox());
+    // pid 1 ignores every signal it has no handler for; the command is not pid 1.
+    let r = f.run(&engine, "kill -PIPE $$; echo survived").await;
+    assert_eq!(r.signal, Some(nix::libc::SIGPIPE), "{r:?}");
+    assert_eq!(r.stdout, "", "{r:?}");
+    let r = f
+        .run(
+            &engine,
+            "exec python3 -c 'import os; os.kill(os.getpid(), 15)'",
+        )
+        .await;
+    assert_eq!(r.signal, Some(nix::libc::SIGTERM), "{r:?}");
+    // Exit codes come through unchanged.
+    let r = f.run(&engine, "exit 42").await;
+    assert_eq!(r.exit_code, 42, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeouts_and_cancels_end_a_command_in_a_pid_namespace_with_sigterm() {
+    let f = Fixture::new();
+    let engine = ExecutionEngine::new(ExecutionConfig {
+        sandbox: Some(f.sandbox()),
+        kill_grace: Duration::from_secs(10),
+        ..ExecutionConfig::default()
+    });
     let mut req = f.sh("sleep 30");
     req.timeout_ms = Some(200);
     let t0 = Instant::now();
@@ -477,8 +505,9 @@ async fn timeouts_and_cancels_still_end_a_command_that_is_pid_1() {
         .await
         .unwrap();
     assert_eq!(r.status, ExecutionStatus::Timeout, "{r:?}");
-    // pid 1 ignores SIGTERM from outside: SIGKILL after the grace ends it.
+    // SIGTERM ends it: no wait for the grace (10 s here) and its SIGKILL.
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(r.signal, Some(nix::libc::SIGTERM), "{r:?}");
 
     let id = engine
         .execute(f.sh("trap 'exit 3' TERM; sleep 30 & wait"))

@@ -114,7 +114,8 @@ impl Prepared {
         self.clone_flags
     }
 
-    /// True when the command is init of a PID namespace of its own (its `getppid()` is 0).
+    /// True when the command gets a PID namespace of its own (the engine then starts it
+    /// under an init of its own, see the engine's spawn).
     pub fn pid_namespace(&self) -> bool {
         self.clone_flags & libc::CLONE_NEWPID != 0
     }

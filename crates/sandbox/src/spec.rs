@@ -70,8 +70,8 @@ pub struct Sandbox {
     /// TCP ports the command may bind (`None`: every port `network` allows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_bind: Option<Vec<u16>>,
-    /// The command is init of its own PID namespace: when it ends, or cloudops dies,
-    /// every process it started ends too.
+    /// The command runs in a PID namespace of its own (under the engine's init): when it
+    /// ends, or cloudops dies, every process it started ends too.
     pub pid_namespace: bool,
     /// A seccomp filter refuses the system calls no command of an agent needs.
     pub seccomp: bool,

@@ -208,6 +208,45 @@ fn kill_9_of_cloudops_ends_every_process_of_the_command() {
 }
 
 #[test]
+fn a_confined_writer_whose_reader_goes_away_ends_with_sigpipe_as_unconfined() {
+    use std::io::Read;
+    let d = Dir::new();
+    d.write("p.toml", &policy(""));
+    // `seq` as the shell's last command is exec'd in its place: unconfined it dies of
+    // SIGPIPE once its reader is gone, and cloudops says so with 141.
+    for args in [
+        &[
+            "--policy",
+            "p.toml",
+            "--source",
+            "agent",
+            "sh",
+            "seq 1 100000000",
+        ][..],
+        &["sh", "seq 1 100000000"][..],
+    ] {
+        let t0 = Instant::now();
+        let mut cli = d
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn cloudops");
+        let mut first = [0u8; 2];
+        cli.stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("first line");
+        assert_eq!(&first, b"1\n");
+        // The reader is gone (dropped above).
+        let status = cli.wait().expect("wait");
+        assert_eq!(status.code(), Some(141), "{args:?}: {status:?}");
+        assert!(t0.elapsed() < Duration::from_secs(20), "{args:?}");
+    }
+}
+
+#[test]
 fn a_required_sandbox_the_kernel_cannot_give_refuses_and_names_what_is_missing() {
     let d = Dir::new();
     d.write("p.toml", &policy(""));
