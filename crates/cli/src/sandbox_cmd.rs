@@ -89,6 +89,15 @@ fn kernel_text(s: &Support) -> String {
         ("seccomp", yes(s.seccomp).into()),
         ("pids cgroup", cgroup),
         (
+            "loopback",
+            if s.host_loopback {
+                "the machine's, filtered (cgroup BPF)"
+            } else {
+                "a network namespace's own"
+            }
+            .into(),
+        ),
+        (
             "running as",
             if s.root { "root" } else { "an ordinary user" }.into(),
         ),

@@ -1,7 +1,7 @@
 //! What a sandbox costs, side by side in one run: its set-up in the parent, confined against unconfined `/bin/true` run serially through the engine (medians, and per part of the sandbox), and a parallel plan of 1000 confined `true` against unconfined.
 //!
 //! Run: `cargo bench -p cloudops-execution-engine --bench sandbox` (add `-- quick` for
-//! fewer iterations). The sandbox: read `/`, write a temp dir and /tmp, the default hidden
+//! fewer iterations, `-- parts` for the parallel cost of each part). The sandbox: read `/`, write a temp dir and /tmp, the default hidden
 //! and protected paths, network none, a PID namespace, seccomp, 512 processes.
 #![allow(
     clippy::unwrap_used,
@@ -248,6 +248,22 @@ fn main() {
         "  difference confined - unconfined: {:.2} ms (target <= 2 ms)",
         (us(medians[1]) - us(medians[0])) / 1000.0
     );
+
+    if std::env::args().any(|a| a == "parts") {
+        // Each part's share of the parallel cost: the plan per variant against unconfined.
+        let n = n_plan / 2;
+        println!("Parallel plan of {n} `true` by part (ratio over unconfined, 3 rounds, median):");
+        for (name, sandbox) in &variants[1..] {
+            let mut ratios: Vec<f64> = (0..3)
+                .map(|_| {
+                    let f = rt.block_on(plan(None, n)).as_secs_f64();
+                    rt.block_on(plan(sandbox.clone(), n)).as_secs_f64() / f
+                })
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            println!("  {name:<34} {:.2}x", ratios[1]);
+        }
+    }
 
     // Rounds alternate the two, so that the machine's noise hits them alike.
     let rounds = if quick { 3 } else { 5 };

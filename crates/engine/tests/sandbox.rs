@@ -252,28 +252,112 @@ fn host_listener() -> u16 {
     port
 }
 
+/// A listener on every address of the machine answering "pong", its port.
+fn listener_on_all_addresses() -> u16 {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.write_all(b"pong\n");
+        }
+    });
+    port
+}
+
+/// An address of this machine off the loopback (the one it would reach the outside
+/// from; no packet is sent), if it has one.
+fn address_off_the_loopback() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("192.0.2.200:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_machines_network_is_reachable_only_under_all() {
+async fn the_machines_loopback_is_reachable_under_loopback_and_the_rest_only_under_all() {
     let f = Fixture::new();
-    let port = host_listener();
-    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && head -n1 <&3");
-    for (network, reachable) in [
-        (Network::None, false),
-        (Network::Loopback, false),
-        (Network::All, true),
-    ] {
+    let port = listener_on_all_addresses();
+    let other = address_off_the_loopback();
+    // Each line: TCP to the machine's 127.0.0.1, TCP to its other address, the address a
+    // server bound to 0.0.0.0 gets, a UDP datagram to the other address. Errors by errno.
+    let script = format!(
+        r#"python3 -c "
+import socket
+def attempt(f):
+    try: return f()
+    except OSError as e: return 'errno %d' % e.errno
+print(attempt(lambda: socket.create_connection(('127.0.0.1', {port}), timeout=5).recv(10).decode().strip()))
+print(attempt(lambda: socket.create_connection(('{other}', {port}), timeout=5).recv(10).decode().strip()))
+s = socket.socket(); s.bind(('0.0.0.0', 0)); print(s.getsockname()[0])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print(attempt(lambda: u.sendto(b'x', ('{other}', 9)) and 'sent'))
+""#,
+        other = other.map_or_else(|| "127.0.0.1".to_string(), |ip| ip.to_string()),
+    );
+    let host_loopback = cloudops_execution_engine::sandbox::probe().host_loopback;
+    for network in [Network::None, Network::Loopback, Network::All] {
         let engine = f.engine(Sandbox {
             network,
             ..f.sandbox()
         });
         let r = f.run(&engine, &script).await;
-        if reachable {
-            assert_eq!(r.stdout, "pong\n", "{network:?}: {r:?}");
-        } else {
-            assert_eq!(r.status, ExecutionStatus::Failed, "{network:?}: {r:?}");
-            assert!(!r.stdout.contains("pong"), "{network:?}: {r:?}");
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        assert_eq!(lines.len(), 4, "{network:?}: {r:?}");
+        match network {
+            // No interface up: nothing is reachable.
+            Network::None => {
+                assert_eq!(lines[0], "errno 101", "{network:?}: {r:?}");
+                assert_eq!(lines[1], "errno 101", "{network:?}: {r:?}");
+            }
+            Network::Loopback if host_loopback => {
+                assert_eq!(lines[0], "pong", "{r:?}");
+                // Off the loopback: refused by the BPF filter (EPERM), TCP and UDP alike;
+                // a server for every address listens on the loopback only.
+                if other.is_some() {
+                    assert_eq!(lines[1], "errno 1", "{r:?}");
+                    assert_eq!(lines[3], "errno 1", "{r:?}");
+                }
+                assert_eq!(lines[2], "127.0.0.1", "{r:?}");
+            }
+            // A namespace's own loopback: the machine's listener is not there.
+            Network::Loopback => assert_eq!(lines[0], "errno 111", "{r:?}"),
+            Network::All => {
+                assert_eq!(lines[0], "pong", "{r:?}");
+                assert_eq!(lines[1], "pong", "{r:?}");
+                assert_eq!(lines[2], "0.0.0.0", "{r:?}");
+            }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_loopback_ipv6_stays_on_the_loopback_too() {
+    let f = Fixture::new();
+    if !cloudops_execution_engine::sandbox::probe().host_loopback
+        || !std::path::Path::new("/proc/net/if_inet6").exists()
+    {
+        return;
+    }
+    let engine = f.engine(Sandbox {
+        network: Network::Loopback,
+        ..f.sandbox()
+    });
+    let r = f
+        .run(
+            &engine,
+            r#"python3 -c "
+import socket
+def attempt(f):
+    try: return f()
+    except OSError as e: return 'errno %d' % e.errno
+s = socket.socket(socket.AF_INET6); s.bind(('::', 0)); print(s.getsockname()[0]); s.listen()
+print(attempt(lambda: socket.create_connection(('::1', s.getsockname()[1]), timeout=5) and 'reached'))
+print(attempt(lambda: socket.create_connection(('2001:db8::1', 80), timeout=5) and 'reached'))
+print(attempt(lambda: socket.create_connection(('::ffff:192.0.2.200', 80), timeout=5) and 'reached'))
+""#,
+        )
+        .await;
+    assert_eq!(r.stdout, "::1\nreached\nerrno 1\nerrno 1\n", "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -19,6 +19,8 @@ pub enum Step {
     Loopback,
     /// Joining the shared offline network namespace.
     JoinNetwork,
+    /// Joining the cgroup that keeps the command on the machine's loopback.
+    LoopbackCgroup,
     /// Dropping capabilities from the bounding set.
     Capabilities,
     /// Joining the execution's pids cgroup.
@@ -58,6 +60,7 @@ impl ChildFailure {
             Step::Seccomp => (10, 0),
             Step::JoinNetwork => (11, 0),
             Step::Capabilities => (12, 0),
+            Step::LoopbackCgroup => (13, 0),
         };
         (u64::from(kind as u16) << 48)
             | (u64::from(index) << 32)
@@ -80,6 +83,7 @@ impl ChildFailure {
             10 => Step::Seccomp,
             11 => Step::JoinNetwork,
             12 => Step::Capabilities,
+            13 => Step::LoopbackCgroup,
             _ => return None,
         };
         Some(ChildFailure {
@@ -122,6 +126,14 @@ impl fmt::Display for StepDisplay<'_> {
             Step::Protect(i) => write!(f, "protecting {}", path(hidden + usize::from(i))),
             Step::Loopback => f.write_str("bringing the loopback interface up"),
             Step::JoinNetwork => f.write_str("joining the offline network namespace"),
+            Step::LoopbackCgroup => write!(
+                f,
+                "joining the loopback cgroup {}",
+                self.prepared
+                    .loopback_cgroup
+                    .map(|c| c.dir.display().to_string())
+                    .unwrap_or_default()
+            ),
             Step::Capabilities => f.write_str("dropping capabilities"),
             Step::Cgroup => f.write_str("joining the pids cgroup"),
             Step::Rlimit => f.write_str("setting a resource limit"),
@@ -300,6 +312,9 @@ pub fn apply_in_child(p: &Prepared) -> Result<(), ChildFailure> {
         }
         if let Some(cgroup) = &p.cgroup {
             write_file(&cgroup.procs, b"0").map_err(|_| fail(Step::Cgroup))?;
+        }
+        if let Some(cgroup) = p.loopback_cgroup {
+            write_file(&cgroup.procs, b"0").map_err(|_| fail(Step::LoopbackCgroup))?;
         }
         for &(resource, limit) in &p.rlimits {
             let rl = libc::rlimit {

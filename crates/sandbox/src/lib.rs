@@ -9,6 +9,7 @@
 
 mod cgroup;
 mod child;
+mod loopback;
 mod prepare;
 mod probe;
 mod seccomp;

@@ -43,6 +43,16 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// The machine's loopback could not be set up for `network = "loopback"`.
+    #[error(
+        "sandbox `{sandbox}`: the cgroup that keeps `network = \"loopback\"` on the loopback could not be made: {reason}"
+    )]
+    Loopback {
+        /// The sandbox's name.
+        sandbox: String,
+        /// Why.
+        reason: String,
+    },
     /// A path holds a NUL byte.
     #[error("sandbox `{sandbox}`: the path {path:?} holds a NUL byte")]
     Path {
@@ -82,6 +92,8 @@ pub struct Prepared {
     pub(crate) loopback: bool,
     /// Join this network namespace (the shared offline one) instead of making one.
     pub(crate) join_netns: Option<libc::c_int>,
+    /// Join this cgroup, whose BPF programs keep the command on the machine's loopback.
+    pub(crate) loopback_cgroup: Option<&'static crate::loopback::LoopbackCgroup>,
     pub(crate) cgroup: Option<Cgroup>,
     /// `setrlimit` calls: resource and limit.
     pub(crate) rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
@@ -199,7 +211,19 @@ pub fn prepare(
     if new_mounts {
         flags |= libc::CLONE_NEWNS;
     }
-    let net_ns = sandbox.network != Network::All && support.network_namespaces;
+    // `loopback` as root: the machine's network, filtered to its loopback.
+    let loopback_cgroup = if sandbox.network == Network::Loopback && support.host_loopback {
+        Some(
+            crate::loopback::cgroup().map_err(|reason| SandboxError::Loopback {
+                sandbox: name.clone(),
+                reason: reason.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
+    let net_ns =
+        sandbox.network != Network::All && support.network_namespaces && loopback_cgroup.is_none();
     // `none` as root joins one offline namespace made once: making and destroying a
     // namespace per command costs about 0.4 ms of the kernel's time each.
     let join_netns = if net_ns && sandbox.network == Network::None && support.root {
@@ -275,6 +299,7 @@ pub fn prepare(
         new_proc: pid_ns && new_mounts,
         loopback: net_ns && sandbox.network == Network::Loopback,
         join_netns,
+        loopback_cgroup,
         cgroup,
         rlimits,
         landlock,

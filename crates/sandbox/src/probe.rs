@@ -42,6 +42,10 @@ pub struct Support {
     /// cloudops runs as root (effective uid 0): no user namespace is needed, and
     /// `RLIMIT_NPROC` does not bind.
     pub root: bool,
+    /// `network = "loopback"` can be the machine's own loopback, filtered by BPF programs
+    /// on a cgroup (root, cgroup v2); else it is a network namespace's own `lo`.
+    #[serde(default)]
+    pub host_loopback: bool,
     /// Features reported missing because [`SIMULATE_MISSING_VAR`] said so.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub simulated_missing: Vec<String>,
@@ -84,6 +88,7 @@ pub fn probe_kernel() -> Support {
         pids_cgroup,
         cgroup_v2,
         root,
+        host_loopback: crate::loopback::possible(root, cgroup_v2),
         simulated_missing: Vec::new(),
     }
 }
@@ -106,7 +111,10 @@ impl Support {
                 }
                 "pidns" => self.pid_namespaces = false,
                 "mountns" => self.mount_namespaces = false,
-                "netns" => self.network_namespaces = false,
+                "netns" => {
+                    self.network_namespaces = false;
+                    self.host_loopback = false;
+                }
                 "seccomp" => self.seccomp = false,
                 "cgroup" => self.pids_cgroup = None,
                 _ => continue,
@@ -147,7 +155,8 @@ impl Support {
         if (!sandbox.hidden.is_empty() || !sandbox.protected.is_empty()) && !self.mount_namespaces {
             missing.push("mount namespaces (hidden and protected paths)".into());
         }
-        if sandbox.network != Network::All && !self.network_namespaces {
+        let host_loopback = sandbox.network == Network::Loopback && self.host_loopback;
+        if sandbox.network != Network::All && !self.network_namespaces && !host_loopback {
             missing.push(format!(
                 "network namespaces (network = \"{}\")",
                 sandbox.network.as_str()
@@ -272,6 +281,7 @@ mod tests {
             pids_cgroup: Some("/sys/fs/cgroup/pids".into()),
             cgroup_v2: false,
             root: true,
+            host_loopback: true,
             simulated_missing: vec![],
         }
     }

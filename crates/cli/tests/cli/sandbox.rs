@@ -304,7 +304,7 @@ fn a_sandbox_that_is_not_required_runs_unconfined_with_a_warning_and_says_so_in_
 }
 
 #[test]
-fn the_network_is_closed_under_none_and_open_under_all() {
+fn the_network_is_closed_under_none_the_machines_loopback_under_loopback_and_open_under_all() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
     let d = Dir::new();
@@ -317,13 +317,29 @@ fn the_network_is_closed_under_none_and_open_under_all() {
         "connected under network = none: {}",
         r.stdout()
     );
-    d.write(
-        "p.toml",
-        &policy("").replace("network = \"none\"", "network = \"all\""),
-    );
+    let with = |network: &str| {
+        policy("").replace("network = \"none\"", &format!("network = \"{network}\""))
+    };
+    d.write("p.toml", &with("all"));
     let r = sh(&d, &connect);
     r.expect_code(0);
     assert!(r.stdout().contains("connected"));
+    // Under `loopback` the machine's listener is reachable where the kernel allows the
+    // filter (root, cgroup v2: `sandbox probe` says which); TEST-NET-1 is refused.
+    let probe = d.run(&["sandbox", "probe"]);
+    if probe.stdout().contains("the machine's, filtered") {
+        d.write("p.toml", &with("loopback"));
+        let r = sh(&d, &connect);
+        r.expect_code(0);
+        assert!(r.stdout().contains("connected"));
+        let r = sh(&d, "exec 3<>/dev/tcp/192.0.2.200/80");
+        assert_ne!(r.code(), 0);
+        assert!(
+            r.stderr().contains("Operation not permitted"),
+            "{}",
+            r.stderr()
+        );
+    }
 }
 
 #[test]
