@@ -84,7 +84,7 @@ fn setup_cost(sb: &Sandbox, n: usize) {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let p = prepare(sb, support, &Uuid::new_v4().to_string()).unwrap();
+        let p = prepare(sb, support).unwrap();
         drop(p);
         times.push(t.elapsed());
     }

@@ -443,7 +443,7 @@ impl Inner {
             .map(|fd| fd.as_ref().and_then(crate::runtime::Moved::start));
         let sandbox = match &admitted.sandbox {
             Some(sb) => Some(
-                cloudops_sandbox::prepare(sb, cloudops_sandbox::probe(), &id.to_string())
+                cloudops_sandbox::prepare(sb, cloudops_sandbox::probe())
                     .map_err(std::io::Error::other)?,
             ),
             None => None,
@@ -571,7 +571,7 @@ struct Spawned {
     child: crate::spawn::Child,
     feeder: Option<tokio::task::JoinHandle<()>>,
     counted: [Option<crate::runtime::Moved>; 2],
-    /// The execution's pids cgroup, removed when dropped.
+    /// The execution's pids cgroup, emptied (and kept for reuse) when dropped.
     cgroup: Option<cloudops_sandbox::Cgroup>,
 }
 

@@ -311,7 +311,7 @@ pub fn apply_in_child(p: &Prepared) -> Result<(), ChildFailure> {
             return Err(fail(Step::JoinNetwork));
         }
         if let Some(cgroup) = &p.cgroup {
-            write_file(&cgroup.procs, b"0").map_err(|_| fail(Step::Cgroup))?;
+            write_file(cgroup.procs(), b"0").map_err(|_| fail(Step::Cgroup))?;
         }
         if let Some(cgroup) = p.loopback_cgroup {
             write_file(&cgroup.procs, b"0").map_err(|_| fail(Step::LoopbackCgroup))?;
@@ -480,7 +480,7 @@ mod tests {
             ..crate::Sandbox::new("agent", vec![dir.path().to_path_buf()])
         };
         let support = crate::probe_kernel().simulating("cgroup");
-        let p = crate::prepare(&sandbox, &support, "test").expect("prepares");
+        let p = crate::prepare(&sandbox, &support).expect("prepares");
         // The absent path is skipped: the first hidden path is the key.
         assert_eq!(
             p.describe(Step::Hide(0)).to_string(),

@@ -32,7 +32,7 @@ pub enum SandboxError {
         /// seccompiler's message.
         reason: String,
     },
-    /// The execution's pids cgroup could not be created.
+    /// The execution's pids cgroup could not be had.
     #[error("sandbox `{sandbox}`: could not create the pids cgroup under {}", root.display())]
     Cgroup {
         /// The sandbox's name.
@@ -73,7 +73,7 @@ pub(crate) enum Hide {
 }
 
 /// A sandbox ready for [`crate::apply_in_child`]: built in the parent by [`prepare`].
-/// Keep it until the command has ended: dropping it removes the execution's cgroup.
+/// Keep it until the command has ended: dropping it empties the execution's cgroup.
 #[derive(Debug)]
 pub struct Prepared {
     /// The sandbox's name, for messages.
@@ -143,7 +143,7 @@ impl Prepared {
     }
 
     /// Drops what the child has used up (the Landlock descriptor) and keeps what must
-    /// live until the command ends: the cgroup, removed (its processes killed) when the
+    /// live until the command ends: the cgroup, emptied (its processes killed) when the
     /// returned value is dropped.
     pub fn after_spawn(mut self) -> Option<Cgroup> {
         self.cgroup.take()
@@ -152,12 +152,8 @@ impl Prepared {
 
 /// Builds what the child needs to apply `sandbox`, leaving out what `support` lacks (the
 /// caller decides beforehand whether running without it is acceptable, see
-/// [`Support::missing_for`]). `execution` names the cgroup.
-pub fn prepare(
-    sandbox: &Sandbox,
-    support: &Support,
-    execution: &str,
-) -> Result<Prepared, SandboxError> {
+/// [`Support::missing_for`]).
+pub fn prepare(sandbox: &Sandbox, support: &Support) -> Result<Prepared, SandboxError> {
     let name = sandbox.name.clone();
     let cstr = |p: &Path| {
         use std::os::unix::ffi::OsStrExt;
@@ -245,15 +241,13 @@ pub fn prepare(
     }
 
     let cgroup = match (sandbox.max_processes, &support.pids_cgroup) {
-        (Some(max), Some(root)) => Some(
-            Cgroup::create(root, support.cgroup_v2, execution, max).map_err(|source| {
-                SandboxError::Cgroup {
-                    sandbox: name.clone(),
-                    root: root.clone(),
-                    source,
-                }
-            })?,
-        ),
+        (Some(max), Some(root)) => Some(Cgroup::take(root, support.cgroup_v2, max).map_err(
+            |source| SandboxError::Cgroup {
+                sandbox: name.clone(),
+                root: root.clone(),
+                source,
+            },
+        )?),
         _ => None,
     };
     let mut rlimits = Vec::new();
