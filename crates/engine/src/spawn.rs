@@ -44,6 +44,8 @@ pub(crate) struct Child {
     exit: Exit,
     /// Pid 1's memory when the command runs under an init of ours (a PID namespace).
     init: Option<Box<Init>>,
+    /// The command's mount namespace, held so that its teardown is not part of the exit.
+    mount_ns: Option<OwnedFd>,
 }
 
 /// How the child's exit is awaited.
@@ -88,7 +90,21 @@ impl Child {
             None => status,
         };
         self.status = Some(status);
+        release_later(self.mount_ns.take());
         Ok(status)
+    }
+}
+
+/// Lets go of a command's mount namespace off the caller's path. The last reference to a
+/// mount namespace unmounts its tree and then waits for an RCU grace period (about 0.3 ms
+/// here); held by us, that wait is not part of the command's exit, and a blocking thread
+/// pays it instead.
+fn release_later(ns: Option<OwnedFd>) {
+    if let Some(fd) = ns {
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || drop(fd))),
+            Err(_) => drop(fd),
+        }
     }
 }
 
@@ -105,6 +121,7 @@ impl Drop for Child {
             return;
         }
         let init = self.init.take();
+        release_later(self.mount_ns.take());
         if let Exit::Pidfd(_) = &self.exit {
             if matches!(reap(self.pid, false), Ok(Some(_))) {
                 return;
@@ -266,7 +283,14 @@ pub(crate) fn spawn(
     } else {
         (clone_child(&setup, stdio.child)?, None)
     };
-    attach(pid, stdio.read, init)
+    let mut child = attach(pid, stdio.read, init)?;
+    if sandbox.is_some_and(|s| s.clone_flags() & libc::CLONE_NEWNS != 0) {
+        // Gone already if the command ended at once: then its namespace went with it.
+        child.mount_ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+            .ok()
+            .map(OwnedFd::from);
+    }
+    Ok(child)
 }
 
 /// The descriptors of a child's stdin, stdout and stderr.
@@ -669,6 +693,7 @@ fn attach(
             stderr,
             exit,
             init,
+            mount_ns: None,
         }),
         Err(e) => {
             let _ = nix::sys::signal::killpg(
