@@ -14,6 +14,7 @@ mod hook_install;
 pub mod mcp;
 mod output;
 mod plan;
+mod plugin_cmd;
 mod policy_cmd;
 pub mod render;
 mod sandbox_cmd;
@@ -106,6 +107,8 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::PolicyValidate(path) => policy_cmd::validate(&s.common, &path),
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
         Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
+        Action::PluginBuild(dir) => plugin_cmd::build(&s.common, &dir),
+        Action::PluginRequest(command) => plugin_cmd::request(&s.common, command),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Server(options) => server::run(options).await,
         Action::Hook { agent, wrap } => Ok(hook::run(&s.common, agent, wrap).await),

@@ -51,6 +51,7 @@ mod sandbox;
 mod secrets;
 mod spec;
 mod tighten;
+mod view;
 
 pub use bindings::SUPPORTED;
 /// The current interface version (`cloudops:plugin@0.3.0`): what the SDK builds.
@@ -65,3 +66,4 @@ pub use sandbox::Sandbox;
 pub use secrets::{DEFAULT_SECRET_NAMES, MIN_SECRET_BYTES, known_secrets};
 pub use spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
 pub use tighten::MAX_TIGHTENING_PATHS;
+pub use view::request_view;
