@@ -209,9 +209,16 @@ impl LoadedPlugin {
                 ms: loaded.limits.cpu_ms,
             })))
             .map_err(|e| match e {
-                InitError::Call(source) => LoadError::Init {
-                    plugin: plugin.clone(),
-                    source,
+                InitError::Call(source) => match source.memory_request() {
+                    Some(requested) => LoadError::Memory {
+                        plugin: plugin.clone(),
+                        requested,
+                        limit: loaded.limits.memory_bytes,
+                    },
+                    None => LoadError::Init {
+                        plugin: plugin.clone(),
+                        source,
+                    },
                 },
                 InitError::Refused(message) => LoadError::Config {
                     plugin: plugin.clone(),
@@ -501,9 +508,11 @@ impl LoadedPlugin {
                 ms: self.limits.cpu_ms,
             };
         }
-        if format!("{e:?}").contains("forcing trap when growing memory") {
+        let debug = format!("{e:?}");
+        if debug.contains("forcing trap when growing memory") {
             return CallError::OutOfMemory {
                 bytes: self.limits.memory_bytes,
+                requested: crate::error::grow_request(&debug),
             };
         }
         let message = match trap {
