@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what building and testing cloudops needs on a fresh machine: the wasm32-wasip2 Rust target, the aws CLI and moto (PyPI).
+# Installs what building and testing cloudops needs on a fresh machine: the wasm32-wasip2 Rust target, the aws CLI, moto, componentize-py and pytest (PyPI); checks for node and npm (JavaScript plugins).
 # Idempotent: quick when everything is already there.
 set -euo pipefail
 
@@ -10,6 +10,16 @@ fi
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r "$(dirname "$0")/requirements-test.txt"
 
-for tool in aws moto_server; do
+for tool in aws moto_server componentize-py; do
     command -v "$tool" >/dev/null || { echo "setup: '$tool' is not on PATH after pip install" >&2; exit 1; }
 done
+
+# JavaScript plugins: their tests run `npm install` in a scaffolded plugin (componentize-js
+# 0.23.0, pinned in its package.json) and `node --test`. Node 18 or later.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null; then
+        apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    command -v node >/dev/null && command -v npm >/dev/null \
+        || { echo "setup: node and npm are needed (JavaScript plugins): install Node.js 18 or later" >&2; exit 1; }
+fi

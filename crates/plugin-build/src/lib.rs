@@ -205,8 +205,10 @@ pub struct Built {
 }
 
 impl Project {
-    /// Reads `dir`'s manifest (or, without one, its `Cargo.toml` as a Rust plugin).
+    /// Reads `dir`'s manifest (or, without one, its `Cargo.toml` as a Rust plugin). The
+    /// project's `dir` is made absolute: the tools run in it.
     pub fn open(dir: &Path) -> Result<Project, BuildError> {
+        let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let manifest = dir.join(MANIFEST);
         if manifest.is_file() {
             let text = std::fs::read_to_string(&manifest).map_err(|e| BuildError::Manifest {
