@@ -7,6 +7,7 @@
 mod approver;
 mod check;
 pub mod cli;
+mod compile_line;
 mod exec;
 mod gate;
 mod hook;
@@ -46,6 +47,9 @@ pub fn main() -> i32 {
         Err(e) => return report(&e, false),
     };
     let json = settings.common.json;
+    // A line on the terminal while a plugin compiles for its first use (seconds for a
+    // Python or JavaScript plugin).
+    compile_line::install(!json && settings.common.verbosity >= 0);
     if matches!(
         settings.action,
         Action::Execute { check: false, .. } | Action::Plan(_)

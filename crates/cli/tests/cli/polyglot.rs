@@ -346,3 +346,57 @@ fn plugin_request_prints_what_a_plugin_receives() {
         r.stderr()
     );
 }
+
+#[test]
+fn policy_validate_says_how_long_each_compile_took_and_where_its_cache_entry_went() {
+    let d = crate::util::Dir::new();
+    d.write(
+        "p.toml",
+        "version = 1\n[plugins.guard]\nsource = \"builtin:deny-commands\"\n[plugins.env]\nsource = \"builtin:env-guard\"\n[[rules]]\nname = \"all\"\nplugins = [\"guard\", \"env\"]\n",
+    );
+    let cache = d.path().join("cache");
+    let validate = |json: bool| {
+        let mut cmd = d.cmd(if json {
+            &["--json", "policy", "validate", "p.toml"][..]
+        } else {
+            &["policy", "validate", "p.toml"][..]
+        });
+        cmd.env("XDG_CACHE_HOME", &cache);
+        Run(cmd.output().expect("spawn cloudops"))
+    };
+    let r = validate(true);
+    r.expect_code(0);
+    let v: Value = serde_json::from_str(&r.stdout()).expect("JSON");
+    let compiled = v["compiled"].as_array().expect("compiled");
+    let mut names: Vec<_> = compiled
+        .iter()
+        .map(|c| c["plugin"].as_str().expect("name"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["env", "guard"], "{v}");
+    for c in compiled {
+        let entry = c["cache_entry"].as_str().expect("an entry");
+        assert!(entry.starts_with(cache.to_str().expect("utf-8")), "{entry}");
+        assert!(Path::new(entry).is_file(), "{entry} was written");
+        assert!(c["bytes"].as_u64().expect("bytes") > 10_000, "{c}");
+        assert!(c["elapsed_ms"].is_u64(), "{c}");
+    }
+    // Warm: nothing compiled, and the text says where the code came from.
+    let r = validate(false);
+    r.expect_code(0);
+    assert!(!r.stdout().contains("compiled plugin"), "{}", r.stdout());
+    assert!(
+        r.stdout()
+            .contains("every plugin's compiled code came from the cache ("),
+        "{}",
+        r.stdout()
+    );
+    // Cold again: the text names each compile, its time and its entry.
+    std::fs::remove_dir_all(&cache).expect("rm cache");
+    let r = validate(false);
+    r.expect_code(0);
+    let out = r.stdout();
+    assert!(out.contains("  compiled plugin 'guard' ("), "{out}");
+    assert!(out.contains(" s; cache entry: "), "{out}");
+    assert!(out.contains(".fresh.cwasm"), "{out}");
+}
