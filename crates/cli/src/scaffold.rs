@@ -625,6 +625,47 @@ mod tests {
     }
 
     #[test]
+    fn python_and_js_plugins_get_every_placeholder_filled_and_a_manifest_build_reads() {
+        let sdk = find_sdk(None).unwrap();
+        for lang in [Lang::Rust, Lang::Python, Lang::Js] {
+            let files = render_lang("deny-downloads", lang, &sdk);
+            for (rel, text) in &files {
+                assert!(!text.contains("{{"), "{rel} keeps a placeholder:\n{text}");
+            }
+            let (_, manifest) = files
+                .iter()
+                .find(|(r, _)| *r == "cloudops-plugin.toml")
+                .unwrap();
+            let tmp = tempfile::tempdir().unwrap();
+            fs::write(tmp.path().join("cloudops-plugin.toml"), manifest).unwrap();
+            let project = cloudops_plugin_build::Project::open(tmp.path()).unwrap();
+            assert_eq!(project.lang, lang);
+            assert_eq!(project.name, "deny-downloads");
+            assert!(project.wit.unwrap().join("plugin.wit").is_file());
+            assert!(project.sdk.unwrap().is_dir());
+            let (_, policy) = files.iter().find(|(r, _)| *r == "policy.toml").unwrap();
+            assert!(
+                policy.contains("source = \"deny-downloads.wasm\""),
+                "{policy}"
+            );
+        }
+        let js = render_lang("deny-downloads", Lang::Js, &sdk);
+        let package: serde_json::Value =
+            serde_json::from_str(&js.iter().find(|(r, _)| *r == "package.json").unwrap().1)
+                .unwrap();
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/componentize-js"],
+            cloudops_plugin_build::COMPONENTIZE_JS_VERSION
+        );
+        let py = render_lang("deny-downloads", Lang::Python, &sdk);
+        let pins = &py.iter().find(|(r, _)| *r == "requirements.txt").unwrap().1;
+        assert!(pins.contains(&format!(
+            "componentize-py=={}",
+            cloudops_plugin_build::COMPONENTIZE_PY_VERSION
+        )));
+    }
+
+    #[test]
     fn a_non_empty_directory_is_refused_and_left_alone() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("taken");
