@@ -1,8 +1,8 @@
 // The Wasm side of a JavaScript plugin: `exportPlugin(MyPlugin)` in app.js gives the exports componentize-js wires to the WIT world.
 //
-// The WIT values componentize-js passes (camelCase keys, BigInt for u64) are converted into
-// the plain shape `cloudops plugin request` prints (snake_case keys, numbers), so a plugin
-// sees the same request natively and in Wasm. An exception from `check` becomes a denial
+// The SDK's Request reads the values componentize-js passes (camelCase keys, BigInt for u64)
+// in place, as it reads the plain shape `cloudops plugin request` prints natively (`plain`
+// converts one into the other), so a plugin sees the same request in both. An exception from `check` becomes a denial
 // naming it (`check raised TypeError: ...`); one from `init` refuses the config.
 import { ConfigError, Request, deny } from './index.js';
 
@@ -52,7 +52,7 @@ export function exportPlugin(PluginClass) {
     },
     check(request) {
       try {
-        return answer(instance.check(new Request(plain(request))));
+        return answer(instance.check(new Request(request)));
       } catch (e) {
         return answer(deny(`check raised ${e?.name ?? 'error'}: ${e?.message ?? e}`));
       }

@@ -186,28 +186,40 @@ export function invocations(argv, depth = 12) {
 }
 
 // --- the request ------------------------------------------------------------------------
+//
+// A request is read from either shape: the plain objects `cloudops plugin request` prints
+// (native tests, snake_case keys), or, inside Wasm, the values componentize-js passes
+// (camelCase keys), read in place rather than converted first.
+
+/** Field `name` (snake_case) of a record in either shape. */
+function field(raw, name) {
+  if (raw == null) return null;
+  if (name in raw) return raw[name];
+  const camel = name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+  return raw[camel] ?? null;
+}
 
 /** One simple command the host found (`normalized.commands[i]` of the WIT request; `raw` is the record). */
 export class SimpleCommand {
   constructor(raw) { this.raw = raw; }
   /** Words after quote removal; argv[0] as written. */
-  get argv() { return [...this.raw.argv]; }
+  get argv() { return [...field(this.raw, 'argv')]; }
   /** argv without argv[0]. */
-  get args() { return this.raw.argv.slice(1); }
+  get args() { return field(this.raw, 'argv').slice(1); }
   /** argv[0] resolved on the request's PATH by the host, when it could be. */
-  get program() { return this.raw.program ?? null; }
+  get program() { return field(this.raw, 'program'); }
   /** The program's name: the resolved program's basename, else argv[0]'s. */
-  get programName() { return basename(this.program ?? this.raw.argv[0] ?? ''); }
+  get programName() { return basename(this.program ?? field(this.raw, 'argv')[0] ?? ''); }
   /** Some word depends on run-time expansion. */
-  get dynamic() { return Boolean(this.raw.dynamic); }
+  get dynamic() { return Boolean(field(this.raw, 'dynamic')); }
   /** Where it sits, outermost first (`pipeline`, `subshell`, `command-substitution`, ...). */
-  get context() { return [...(this.raw.context ?? [])]; }
+  get context() { return [...(field(this.raw, 'context') ?? [])]; }
   /** Leading NAME=value assignments, as an object. */
-  get assignments() { return Object.fromEntries((this.raw.assignments ?? []).map((a) => [a.name, a.value])); }
+  get assignments() { return Object.fromEntries((field(this.raw, 'assignments') ?? []).map((a) => [a.name, a.value])); }
   /** True when a flag is given (see Invocation.hasFlag). */
   hasFlag(short, long) { return hasFlag(this.args, short, long); }
   /** The canonical paths the host resolved for this command's path words (symlinks followed). */
-  resolvedPaths() { return (this.raw.paths ?? []).map((p) => p.canonical); }
+  resolvedPaths() { return (field(this.raw, 'paths') ?? []).map((p) => p.canonical); }
   /** This command and every command it runs through wrappers. */
   invocations() {
     const found = invocations(this.argv);
@@ -216,7 +228,7 @@ export class SimpleCommand {
   }
 }
 
-/** A request as a plugin sees it (the WIT `request` record in `raw`, keys in snake_case). */
+/** A request as a plugin sees it: the WIT `request` record in `raw` (plain natively, componentize-js's value in Wasm). */
 export class Request {
   constructor(raw) { this.raw = raw; }
   /** 'shell', 'exec', 'script' or 'aws'. */
@@ -224,19 +236,19 @@ export class Request {
   /** The command as sent (`{command, shell}` for shell, `{program, args}` for exec, ...). */
   get command() { return this.raw.command.val; }
   /** Every simple command the host found, in source order. */
-  commands() { return this.raw.normalized.commands.map((c) => new SimpleCommand(c)); }
+  commands() { return field(this.raw, 'normalized').commands.map((c) => new SimpleCommand(c)); }
   /** Every command that runs, wrappers seen through. */
   invocations() { return this.commands().flatMap((c) => c.invocations()); }
   /** Why the host could not analyse the request fully (empty when it could). */
-  get unanalyzable() { return [...this.raw.normalized.unanalyzable]; }
+  get unanalyzable() { return [...field(this.raw, 'normalized').unanalyzable]; }
   /** True when the host understood every command. */
-  get isFullyAnalyzed() { return this.raw.normalized.unanalyzable.length === 0; }
+  get isFullyAnalyzed() { return field(this.raw, 'normalized').unanalyzable.length === 0; }
   /** Who asked (agent, mcp, ci, ...). */
-  get source() { return this.raw.source ?? null; }
+  get source() { return field(this.raw, 'source'); }
   /** The working directory, absolute with symlinks resolved by the host, when it exists. */
-  get canonicalWorkingDir() { return this.raw.canonical_working_dir ?? null; }
+  get canonicalWorkingDir() { return field(this.raw, 'canonical_working_dir'); }
   /** A variable the request sets. */
-  envVar(name) { return (this.raw.env ?? []).find((e) => e.name === name)?.value ?? null; }
+  envVar(name) { return (field(this.raw, 'env') ?? []).find((e) => e.name === name)?.value ?? null; }
   /** The value of a tag. */
-  tag(key) { return (this.raw.tags ?? []).find(([k]) => k === key)?.[1] ?? null; }
+  tag(key) { return (field(this.raw, 'tags') ?? []).find(([k]) => k === key)?.[1] ?? null; }
 }

@@ -77,3 +77,15 @@ test('the request wrapper reads the plain shape', () => {
   assert.equal(req.envVar('A'), '1');
   assert.equal(req.tag('team'), 'infra');
 });
+
+test('componentize-js values (camelCase keys) read as the plain shape does', () => {
+  const req = new Request({
+    command: { tag: 'shell', val: { command: 'ls', shell: 'bash' } },
+    normalized: { commands: [{ argv: ['/usr/bin/wget', 'x'], program: '/usr/bin/wget', assignments: [], redirections: [], context: [], dynamic: false, paths: [] }], unanalyzable: [] },
+    canonicalWorkingDir: '/work',
+    env: [],
+    tags: [],
+  });
+  assert.equal(req.canonicalWorkingDir, '/work');
+  assert.deepEqual(req.invocations().map((i) => i.programName), ['wget']);
+});

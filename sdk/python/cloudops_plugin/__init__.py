@@ -268,51 +268,78 @@ def invocations(argv: list[str], depth: int = 12) -> list[Invocation]:
 
 
 # --- the request -------------------------------------------------------------------------
+#
+# A request is read from either shape: the plain dicts `cloudops plugin request` prints
+# (native tests), or, inside Wasm, the objects componentize-py generates, read in place
+# (converting the whole record first cost about 1 ms per call there).
+
+
+def _get(raw, name: str):
+    """Field `name` of a record: a dict key, or an attribute of a generated dataclass."""
+    if isinstance(raw, dict):
+        return raw.get(name)
+    return getattr(raw, name, None)
+
+
+def _tag(variant) -> str:
+    if isinstance(variant, dict):
+        return variant["tag"]
+    # `Command_Shell` -> "shell".
+    return type(variant).__name__.rsplit("_", 1)[1].lower()
+
+
+def _val(variant):
+    if isinstance(variant, dict):
+        return variant.get("val")
+    from .guest import plain
+
+    return plain(getattr(variant, "value", None))
 
 
 class SimpleCommand:
     """One simple command the host found (``normalized.commands[i]`` of the WIT request)."""
 
-    def __init__(self, raw: dict):
-        #: The WIT record as a dict (``argv``, ``program``, ``assignments``, ``redirections``,
-        #: ``context``, ``dynamic``, ``paths``).
+    def __init__(self, raw):
+        #: The WIT record (``argv``, ``program``, ``assignments``, ``redirections``,
+        #: ``context``, ``dynamic``, ``paths``): a dict natively, the generated object in Wasm.
         self.raw = raw
 
     @property
     def argv(self) -> list[str]:
         """Words after quote removal; argv[0] as written."""
-        return list(self.raw["argv"])
+        return list(_get(self.raw, "argv"))
 
     @property
     def args(self) -> list[str]:
         """argv without argv[0]."""
-        return list(self.raw["argv"][1:])
+        return list(_get(self.raw, "argv")[1:])
 
     @property
     def program(self) -> Optional[str]:
         """argv[0] resolved on the request's PATH by the host (an absolute path), when it could be."""
-        return self.raw.get("program")
+        return _get(self.raw, "program")
 
     @property
     def program_name(self) -> str:
         """The program's name: the resolved program's basename, else argv[0]'s (``/bin/rm`` -> ``rm``)."""
-        prog = self.program or (self.raw["argv"][0] if self.raw["argv"] else "")
+        argv = _get(self.raw, "argv")
+        prog = self.program or (argv[0] if argv else "")
         return basename(prog)
 
     @property
     def dynamic(self) -> bool:
         """Some word depends on run-time expansion (``$VAR``, ``$(...)``, a glob)."""
-        return bool(self.raw.get("dynamic"))
+        return bool(_get(self.raw, "dynamic"))
 
     @property
     def context(self) -> list[str]:
         """Where it sits, outermost first (``pipeline``, ``subshell``, ``command-substitution``, ...)."""
-        return list(self.raw.get("context", []))
+        return list(_get(self.raw, "context") or [])
 
     @property
     def assignments(self) -> dict[str, str]:
         """Leading ``NAME=value`` assignments."""
-        return {a["name"]: a["value"] for a in self.raw.get("assignments", [])}
+        return {_get(a, "name"): _get(a, "value") for a in _get(self.raw, "assignments") or []}
 
     def has_flag(self, short: Optional[str] = None, long: Optional[str] = None) -> bool:
         """True when a flag is given: ``has_flag("r", "recursive")`` matches ``-rf``, ``-Rr``'s ``r``, ``--recursive``."""
@@ -320,7 +347,7 @@ class SimpleCommand:
 
     def resolved_paths(self) -> list[str]:
         """The canonical paths the host resolved for this command's path words (symlinks followed)."""
-        return [p["canonical"] for p in self.raw.get("paths", [])]
+        return [_get(p, "canonical") for p in _get(self.raw, "paths") or []]
 
     def invocations(self) -> list[Invocation]:
         """This command and every command it runs through wrappers (see :func:`invocations`)."""
@@ -345,27 +372,28 @@ def _quote(word: str) -> str:
 
 
 class Request:
-    """A request as a plugin sees it (the WIT ``request`` record, as a dict in :attr:`raw`)."""
+    """A request as a plugin sees it: the WIT ``request`` record in :attr:`raw`."""
 
-    def __init__(self, raw: dict):
+    def __init__(self, raw):
         #: The whole record: ``id``, ``command``, ``normalized``, ``env``, ``working_dir``,
         #: ``canonical_working_dir``, ``paths_complete``, ``timeout_ms``, ``source``,
-        #: ``conversation_id``, ``tags``, ``profile``, ``sandbox``.
+        #: ``conversation_id``, ``tags``, ``profile``, ``sandbox``: a dict natively, the
+        #: generated object in Wasm (:func:`cloudops_plugin.guest.plain` turns it into the dict).
         self.raw = raw
 
     @property
     def kind(self) -> str:
         """``shell``, ``exec``, ``script`` or ``aws``."""
-        return self.raw["command"]["tag"]
+        return _tag(_get(self.raw, "command"))
 
     @property
     def command(self) -> dict:
         """The command as sent: ``{"command", "shell"}`` for shell, ``{"program", "args"}`` for exec, ..."""
-        return self.raw["command"]["val"]
+        return _val(_get(self.raw, "command"))
 
     def commands(self) -> Iterator[SimpleCommand]:
         """Every simple command the host found, in source order (exactly one unless shell)."""
-        return (SimpleCommand(c) for c in self.raw["normalized"]["commands"])
+        return (SimpleCommand(c) for c in _get(_get(self.raw, "normalized"), "commands"))
 
     def invocations(self) -> Iterator[Invocation]:
         """Every command that runs, wrappers seen through (``sudo rm`` gives ``sudo`` and ``rm``)."""
@@ -375,38 +403,38 @@ class Request:
     @property
     def unanalyzable(self) -> list[str]:
         """Why the host could not analyse the request fully (empty when it could)."""
-        return list(self.raw["normalized"]["unanalyzable"])
+        return list(_get(_get(self.raw, "normalized"), "unanalyzable"))
 
     @property
     def is_fully_analyzed(self) -> bool:
         """True when the host understood every command (deny or ask otherwise)."""
-        return not self.raw["normalized"]["unanalyzable"]
+        return not _get(_get(self.raw, "normalized"), "unanalyzable")
 
     @property
     def source(self) -> Optional[str]:
         """Who asked (``agent``, ``mcp``, ``ci``, ...)."""
-        return self.raw.get("source")
+        return _get(self.raw, "source")
 
     @property
     def working_dir(self) -> Optional[str]:
         """The working directory as given."""
-        return self.raw.get("working_dir")
+        return _get(self.raw, "working_dir")
 
     @property
     def canonical_working_dir(self) -> Optional[str]:
         """The working directory, absolute with symlinks resolved by the host, when it exists."""
-        return self.raw.get("canonical_working_dir")
+        return _get(self.raw, "canonical_working_dir")
 
     def env_var(self, name: str) -> Optional[str]:
         """A variable the request sets."""
-        for e in self.raw.get("env", []):
-            if e["name"] == name:
-                return e["value"]
+        for e in _get(self.raw, "env") or []:
+            if _get(e, "name") == name:
+                return _get(e, "value")
         return None
 
     def tag(self, key: str) -> Optional[str]:
         """The value of a tag."""
-        for k, v in self.raw.get("tags", []):
+        for k, v in _get(self.raw, "tags") or []:
             if k == key:
                 return v
         return None

@@ -2,8 +2,9 @@
 
 Only ``app.py`` imports this module (it needs the generated ``wit_world`` package, which
 exists only inside ``componentize-py componentize``); the plugin's logic and its pytest
-tests never do. The WIT values are converted into the plain shape that
-``cloudops plugin request`` prints, so the plugin sees the same thing in both worlds.
+tests never do. The SDK's ``Request`` reads the generated objects in place, as it reads the
+plain shape ``cloudops plugin request`` prints natively (``plain`` converts one into the
+other), so the plugin sees the same thing in both worlds.
 
 An exception from ``check`` becomes a denial whose reason names it
 (``check raised ValueError: ...``): the host cannot see a Python traceback, and a trap would
@@ -26,22 +27,37 @@ def _case_name(cls_name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"-\1", case).lower()
 
 
+# Per generated class: ("record", field names) or ("case", tag, payload field or None).
+_SHAPES: dict = {}
+
+
+def _shape(cls):
+    fields = [f.name for f in dataclasses.fields(cls)]
+    if "_" in cls.__name__:
+        return ("case", _case_name(cls.__name__), fields[0] if fields else None)
+    return ("record", fields)
+
+
 def plain(value):
     """A WIT value of componentize-py (dataclasses, enums, tuples) in the plain shape."""
-    if isinstance(value, enum.Enum):
-        return value.name.lower().replace("_", "-")
-    if dataclasses.is_dataclass(value):
-        name = type(value).__name__
-        fields = dataclasses.fields(value)
-        if "_" in name:
-            out = {"tag": _case_name(name)}
-            if fields:
-                out["val"] = plain(getattr(value, fields[0].name))
-            return out
-        return {f.name: plain(getattr(value, f.name)) for f in fields}
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    return value
+    if isinstance(value, enum.Enum):
+        return value.name.lower().replace("_", "-")
+    cls = type(value)
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        if not dataclasses.is_dataclass(value):
+            return value
+        shape = _SHAPES[cls] = _shape(cls)
+    if shape[0] == "case":
+        out = {"tag": shape[1]}
+        if shape[2] is not None:
+            out["val"] = plain(getattr(value, shape[2]))
+        return out
+    return {name: plain(getattr(value, name)) for name in shape[1]}
 
 
 def export(plugin_class: type[Plugin]):
@@ -79,7 +95,7 @@ def export(plugin_class: type[Plugin]):
 
         def check(self, request) -> "types.Answer":
             try:
-                return answer(WitWorld.instance.check(Request(plain(request))))
+                return answer(WitWorld.instance.check(Request(request)))
             except Exception as e:
                 return answer(_raised(e))
 

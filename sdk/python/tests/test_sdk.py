@@ -107,3 +107,62 @@ def test_the_request_wrapper_reads_the_plain_shape():
     assert [c.program_name for c in req.commands()] == ["sudo", "sh"]
     assert [i.program_name for i in req.invocations()] == ["sudo", "curl", "sh"]
     assert req.env_var("A") == "1" and req.tag("team") == "infra" and req.source == "agent"
+
+
+# Stand-ins shaped like the generated request records, read in place in Wasm.
+@dataclasses.dataclass
+class EnvVar:
+    name: str
+    value: str
+
+
+@dataclasses.dataclass
+class SimpleCommand:
+    argv: list
+    program: object
+    assignments: list
+    redirections: list
+    context: list
+    dynamic: bool
+    paths: list
+
+
+@dataclasses.dataclass
+class Normalized:
+    commands: list
+    unanalyzable: list
+
+
+@dataclasses.dataclass
+class ShellCommand:
+    command: str
+    shell: str
+
+
+@dataclasses.dataclass
+class Command_Shell:
+    value: ShellCommand
+
+
+@dataclasses.dataclass
+class WitRequest:
+    command: object
+    normalized: Normalized
+    env: list
+    tags: list
+    source: object
+
+
+def test_the_generated_objects_read_as_the_plain_shape_does():
+    req = Request(WitRequest(
+        command=Command_Shell(ShellCommand("sudo curl x", "bash")),
+        normalized=Normalized([SimpleCommand(["sudo", "curl", "x"], "/usr/bin/sudo", [EnvVar("A", "1")], [], [], False, [])], []),
+        env=[EnvVar("E", "2")],
+        tags=[("k", "v")],
+        source="agent",
+    ))
+    assert req.kind == "shell"
+    assert req.command == {"command": "sudo curl x", "shell": "bash"}
+    assert [i.program_name for i in req.invocations()] == ["sudo", "curl"]
+    assert next(req.commands()).assignments == {"A": "1"}
+    assert req.env_var("E") == "2" and req.tag("k") == "v" and req.source == "agent"
