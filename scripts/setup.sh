@@ -15,11 +15,17 @@ for tool in aws moto_server componentize-py; do
 done
 
 # JavaScript plugins: their tests run `npm install` in a scaffolded plugin (componentize-js
-# 0.23.0, pinned in its package.json) and `node --test`. Node 18 or later.
+# 0.23.0, pinned in its package.json; the rolldown it brings needs Node.js 20.19 or later) and
+# `node --test`.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     if command -v apt-get >/dev/null; then
-        apt-get install -y -qq nodejs npm >/dev/null
+        apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
     fi
-    command -v node >/dev/null && command -v npm >/dev/null \
-        || { echo "setup: node and npm are needed (JavaScript plugins): install Node.js 18 or later" >&2; exit 1; }
+fi
+node_version=$(node -p 'process.versions.node' 2>/dev/null || echo none)
+if ! command -v npm >/dev/null || ! node -e '
+    const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1);' 2>/dev/null; then
+    echo "setup: JavaScript plugins need Node.js 20.19 or later and npm (found node ${node_version}); install them from https://nodejs.org" >&2
+    exit 1
 fi

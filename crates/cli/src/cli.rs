@@ -359,9 +359,8 @@ pub enum PolicyAction {
 
 const PLUGIN_NEW_HELP: &str = concat!(
     "--lang rust (the default) writes DIR/Cargo.toml (a cdylib with a workspace of its own),
-DIR/src/lib.rs (an example
-that denies a configurable list of programs), DIR/tests/plugin.rs (native tests through the
-SDK's harness) and DIR/README.md (build, policy, test). Nothing is overwritten: DIR must
+DIR/src/lib.rs (an example that denies a configurable list of programs), DIR/tests/plugin.rs
+(native tests through the SDK's harness) and DIR/README.md (build, policy, test). Nothing is overwritten: DIR must
 not exist or be empty.
 
 The SDK is not on crates.io; the crate depends on it by path. Default SDK:
@@ -403,11 +402,21 @@ pub enum PluginAction {
     #[command(after_help = PLUGIN_NEW_HELP)]
     New(PluginNewArgs),
     /// Build a plugin made by `plugin new` into DIR/NAME.wasm (cargo, componentize-py or componentize-js)
+    #[command(after_help = PLUGIN_BUILD_HELP)]
     Build(PluginBuildArgs),
     /// Print the request a plugin receives for a command line, as JSON
     #[command(after_help = PLUGIN_REQUEST_HELP)]
     Request(PluginRequestArgs),
 }
+
+const PLUGIN_BUILD_HELP: &str = "\
+Reads DIR/cloudops-plugin.toml (written by `plugin new`; a Rust crate without one is built from \
+its Cargo.toml) and builds DIR/NAME.wasm:
+  rust    cargo build --release --target wasm32-wasip2, then the crate's .wasm copied
+  python  componentize-py 0.25.1 (DIR/.venv/bin or PATH) -d WIT -w plugin componentize app
+  js      rolldown bundles app.js with the SDK, then componentize-js 0.23.0 (DIR/node_modules)
+A missing tool, or one at another version, is an error whose hint is the command that installs
+the pinned one. The tool's own output goes to stderr. Then: cloudops policy test DIR/policy.toml";
 
 /// `cloudops plugin build`.
 #[derive(Debug, Args)]

@@ -112,6 +112,29 @@ fn a_python_plugin_is_scaffolded_tested_natively_built_and_decides_through_the_c
     );
     assert!(out.contains("4 passed"), "{out}");
 
+    // Without componentize-py on PATH, the build names the command that installs it.
+    if !Path::new("/usr/bin/componentize-py").exists() {
+        let r = Run(Command::new(BIN)
+            .args(["plugin", "build", "py"])
+            .current_dir(dir)
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .expect("spawn cloudops"));
+        r.expect_code(125);
+        assert!(
+            r.stderr()
+                .contains("componentize-py is not installed (needed to build python plugins)"),
+            "{}",
+            r.stderr()
+        );
+        assert!(
+            r.stderr()
+                .contains("hint: python3 -m pip install componentize-py==0.25.1"),
+            "{}",
+            r.stderr()
+        );
+    }
+
     let built = cloudops(dir, &["plugin", "build", "py"]);
     built.expect_code(0);
     assert!(
