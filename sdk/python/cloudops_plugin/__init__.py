@@ -34,6 +34,8 @@ __all__ = [
     "normalize_path",
     "flags",
     "WRAPPERS",
+    "config_keys",
+    "invocations",
 ]
 
 #: The interface version plugins built with this SDK implement.
@@ -443,17 +445,8 @@ class Request:
         return f"Request({self.kind}: {[c.argv for c in self.commands()]!r})"
 
 
-def _check_config_keys(config: dict, allowed: set[str]) -> None:
-    """Raises :class:`ConfigError` naming the first key of ``config`` not in ``allowed``."""
+def config_keys(config: dict, allowed: set[str]) -> None:
+    """Refuses a config with keys other than ``allowed`` (a misspelt key is an error, not silence)."""
     for key in config:
         if key not in allowed:
             raise ConfigError(f"invalid plugin config: unknown field `{key}`, expected one of {sorted(allowed)}")
-
-
-def config_keys(config: dict, allowed: set[str]) -> None:
-    """Refuses a config with keys other than ``allowed`` (a misspelt key is an error, not silence)."""
-    _check_config_keys(config, allowed)
-
-
-__all__.append("config_keys")
-__all__.append("invocations")
