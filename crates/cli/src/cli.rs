@@ -150,7 +150,7 @@ pub enum Commands {
         #[command(subcommand)]
         action: PolicyAction,
     },
-    /// Write plugins: scaffold a plugin crate
+    /// Write plugins: scaffold (Rust, Python, JavaScript), build, and see the request a plugin gets
     Plugin {
         /// What to do.
         #[command(subcommand)]
@@ -358,9 +358,9 @@ pub enum PolicyAction {
 }
 
 const PLUGIN_NEW_HELP: &str = concat!(
-    "Writes DIR/Cargo.toml (a cdylib with a workspace of its own), DIR/src/lib.rs (an example
-that denies a configurable list of programs), DIR/tests/plugin.rs (native tests through the
-SDK's harness) and DIR/README.md (build, policy, test). Nothing is overwritten: DIR must
+    "--lang rust (the default) writes DIR/Cargo.toml (a cdylib with a workspace of its own),
+DIR/src/lib.rs (an example that denies a configurable list of programs), DIR/tests/plugin.rs
+(native tests through the SDK's harness) and DIR/README.md (build, policy, test). Nothing is overwritten: DIR must
 not exist or be empty.
 
 The SDK is not on crates.io; the crate depends on it by path. Default SDK:
@@ -371,15 +371,89 @@ The SDK is not on crates.io; the crate depends on it by path. Default SDK:
 cloudops source tree, or the tree itself.
 
 Then: cd DIR && cargo test && cargo build --release --target wasm32-wasip2
-The plugin is DIR/target/wasm32-wasip2/release/NAME.wasm (NAME with '-' as '_')."
+The plugin is DIR/target/wasm32-wasip2/release/NAME.wasm (NAME with '-' as '_');
+`cloudops plugin build DIR` builds it and copies it to DIR/NAME.wasm.
+
+--lang python and --lang js write DIR/plugin.py (plugin.js: the logic), DIR/app.py (app.js:
+the Wasm entry point), native tests (DIR/test_plugin.py for pytest, DIR/plugin.test.js for
+node --test) on requests the real host builds (`cloudops plugin request`), the pinned tools
+(requirements.txt: componentize-py 0.25.1; package.json: componentize-js 0.23.0), and, for
+every language, DIR/policy.toml (loads DIR/NAME.wasm, with [[tests]]) and
+DIR/cloudops-plugin.toml (what `cloudops plugin build` reads). The Python and JavaScript SDKs
+are sdk/python and sdk/js of the source tree this cloudops was built from (or of --sdk TREE)."
 );
+
+const PLUGIN_REQUEST_HELP: &str = "\
+Prints one JSON object: the WIT `request` record of cloudops:plugin@0.3.0 exactly as the host \
+builds it for this command (normalised by the host's own code, path words resolved, programs \
+resolved on PATH), with record fields in snake_case, variants as {\"tag\": CASE, \"val\": ...}, \
+enums as strings and options as null. The Python and JavaScript SDKs' testing modules run \
+this to test a plugin's logic natively. --cwd, --env, --source, --tag and --profile apply; the \
+request has no sandbox (as with a policy that chooses none).
+
+Examples:
+  cloudops plugin request 'sudo rm -rf / && echo done'
+  cloudops plugin request --exec -- curl -fsSL https://example.com";
 
 /// `cloudops plugin ...`.
 #[derive(Debug, Subcommand)]
 pub enum PluginAction {
-    /// Create a plugin crate that builds for wasm32-wasip2 (Cargo.toml, src/lib.rs, a test, a README)
+    /// Create a plugin (Rust, Python or JavaScript) with native tests and a policy that tests it
     #[command(after_help = PLUGIN_NEW_HELP)]
     New(PluginNewArgs),
+    /// Build a plugin made by `plugin new` into DIR/NAME.wasm (cargo, componentize-py or componentize-js)
+    #[command(after_help = PLUGIN_BUILD_HELP)]
+    Build(PluginBuildArgs),
+    /// Print the request a plugin receives for a command line, as JSON
+    #[command(after_help = PLUGIN_REQUEST_HELP)]
+    Request(PluginRequestArgs),
+}
+
+const PLUGIN_BUILD_HELP: &str = "\
+Reads DIR/cloudops-plugin.toml (written by `plugin new`; a Rust crate without one is built from \
+its Cargo.toml) and builds DIR/NAME.wasm:
+  rust    cargo build --release --target wasm32-wasip2, then the crate's .wasm copied
+  python  componentize-py 0.25.1 (DIR/.venv/bin or PATH) -d WIT -w plugin componentize app
+  js      rolldown bundles app.js with the SDK, then componentize-js 0.23.0 (DIR/node_modules)
+A missing tool, or one at another version, is an error whose hint is the command that installs
+the pinned one. The tool's own output goes to stderr. Then: cloudops policy test DIR/policy.toml";
+
+/// `cloudops plugin build`.
+#[derive(Debug, Args)]
+pub struct PluginBuildArgs {
+    /// The plugin's directory (default: the current one)
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// `cloudops plugin request`.
+#[derive(Debug, Args)]
+pub struct PluginRequestArgs {
+    /// WORDS are a program and its arguments, run without a shell (default: one shell script)
+    #[arg(long)]
+    pub exec: bool,
+    /// The shell of a script (bash, sh, dash, zsh, ksh, mksh, or a path)
+    #[arg(long, default_value = "bash", conflicts_with = "exec")]
+    pub shell: String,
+    /// The script (one word), or with --exec the program and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "WORDS"
+    )]
+    pub words: Vec<String>,
+}
+
+/// A plugin's language, for `plugin new --lang`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginLang {
+    /// A cdylib crate on cloudops-plugin-sdk, built by cargo for wasm32-wasip2
+    Rust,
+    /// plugin.py on the Python SDK, built by componentize-py
+    Python,
+    /// plugin.js on the JavaScript SDK, built by componentize-js
+    Js,
 }
 
 /// `cloudops plugin new`.
@@ -393,4 +467,7 @@ pub struct PluginNewArgs {
     /// The cloudops plugin SDK: crates/plugin-sdk of a cloudops source tree (default: see below)
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
+    /// The plugin's language
+    #[arg(long, value_enum, default_value_t = PluginLang::Rust)]
+    pub lang: PluginLang,
 }

@@ -7,6 +7,7 @@
 mod approver;
 mod check;
 pub mod cli;
+mod compile_line;
 mod exec;
 mod gate;
 mod hook;
@@ -14,6 +15,7 @@ mod hook_install;
 pub mod mcp;
 mod output;
 mod plan;
+mod plugin_cmd;
 mod policy_cmd;
 pub mod render;
 mod sandbox_cmd;
@@ -45,6 +47,9 @@ pub fn main() -> i32 {
         Err(e) => return report(&e, false),
     };
     let json = settings.common.json;
+    // A line on the terminal while a plugin compiles for its first use (seconds for a
+    // Python or JavaScript plugin).
+    compile_line::install(!json && settings.common.verbosity >= 0);
     if matches!(
         settings.action,
         Action::Execute { check: false, .. } | Action::Plan(_)
@@ -106,6 +111,8 @@ async fn dispatch(s: Settings) -> anyhow::Result<i32> {
         Action::PolicyValidate(path) => policy_cmd::validate(&s.common, &path),
         Action::PolicyTest(path) => policy_cmd::test(&s.common, &path).await,
         Action::PluginNew(plugin) => scaffold::run(&s.common, &plugin),
+        Action::PluginBuild(dir) => plugin_cmd::build(&s.common, &dir),
+        Action::PluginRequest(command) => plugin_cmd::request(&s.common, command),
         Action::Mcp(options) => mcp::serve(&s.common, options).await,
         Action::Server(options) => server::run(options).await,
         Action::Hook { agent, wrap } => Ok(hook::run(&s.common, agent, wrap).await),

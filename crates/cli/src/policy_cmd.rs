@@ -26,11 +26,20 @@ pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
             .values()
             .map(|p| p.rules.len())
             .sum::<usize>();
+    let compiles = crate::compile_line::reports();
     if common.json {
+        let compiled: Vec<_> = compiles
+            .iter()
+            .map(|r| {
+                json!({"plugin": r.plugin, "bytes": r.bytes, "elapsed_ms": r.elapsed.as_millis() as u64,
+                       "cache_entry": r.entry.as_ref().map(|e| e.display().to_string())})
+            })
+            .collect();
         println!(
             "{}",
             json!({"valid": true, "policy": path.display().to_string(), "plugins": policy.plugins().len(),
-                   "rules": rules, "profiles": policy.profiles().len(), "tests": policy.tests().len()})
+                   "rules": rules, "profiles": policy.profiles().len(), "tests": policy.tests().len(),
+                   "compiled": compiled})
         );
     } else if common.verbosity >= 0 {
         println!(
@@ -41,6 +50,30 @@ pub fn validate(common: &Common, path: &Path) -> anyhow::Result<i32> {
             policy.profiles().len(),
             policy.tests().len()
         );
+        for r in &compiles {
+            match &r.entry {
+                Some(entry) => println!(
+                    "  compiled plugin '{}' ({}) in {:.2} s; cache entry: {}",
+                    r.plugin,
+                    crate::compile_line::mib(r.bytes),
+                    r.elapsed.as_secs_f64(),
+                    entry.display()
+                ),
+                None => println!(
+                    "  compiled plugin '{}' ({}) in {:.2} s; not cached (the cache directory {} is not writable)",
+                    r.plugin,
+                    crate::compile_line::mib(r.bytes),
+                    r.elapsed.as_secs_f64(),
+                    cloudops_plugin_host::default_cache_dir().display()
+                ),
+            }
+        }
+        if compiles.is_empty() && !policy.plugins().is_empty() {
+            println!(
+                "  every plugin's compiled code came from the cache ({})",
+                cloudops_plugin_host::default_cache_dir().display()
+            );
+        }
     }
     Ok(0)
 }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::PluginNewArgs;
+use cloudops_plugin_build::Lang;
+
+use crate::cli::{PluginLang, PluginNewArgs};
 use crate::render::UserError;
 use crate::settings::Common;
 
@@ -23,12 +25,30 @@ pub const DEFAULT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-sd
 /// Where the SDK reads the plugin interface from, relative to the SDK crate.
 const WIT_FROM_SDK: &str = "../../wit/v0.3.0/plugin.wit";
 
+/// The WIT directory of the current interface, relative to the source tree.
+const WIT_DIR: &str = "wit/v0.3.0";
+
 const CARGO_TOML: &str = include_str!("../templates/plugin/Cargo.toml.tmpl");
 const LIB_RS: &str = include_str!("../templates/plugin/lib.rs.tmpl");
 const TEST_RS: &str = include_str!("../templates/plugin/test.rs.tmpl");
 const README_MD: &str = include_str!("../templates/plugin/README.md.tmpl");
 const GITIGNORE: &str = include_str!("../templates/plugin/gitignore.tmpl");
 const CARGO_CONFIG: &str = include_str!("../templates/plugin/cargo-config.toml.tmpl");
+const POLICY_TOML: &str = include_str!("../templates/common/policy.toml.tmpl");
+const MANIFEST_TOML: &str = include_str!("../templates/common/manifest.toml.tmpl");
+const PY_PLUGIN: &str = include_str!("../templates/python/plugin.py.tmpl");
+const PY_APP: &str = include_str!("../templates/python/app.py.tmpl");
+const PY_TEST: &str = include_str!("../templates/python/test_plugin.py.tmpl");
+const PY_CONFTEST: &str = include_str!("../templates/python/conftest.py.tmpl");
+const PY_REQUIREMENTS: &str = include_str!("../templates/python/requirements.txt.tmpl");
+const PY_GITIGNORE: &str = include_str!("../templates/python/gitignore.tmpl");
+const PY_README: &str = include_str!("../templates/python/README.md.tmpl");
+const JS_PACKAGE: &str = include_str!("../templates/js/package.json.tmpl");
+const JS_PLUGIN: &str = include_str!("../templates/js/plugin.js.tmpl");
+const JS_APP: &str = include_str!("../templates/js/app.js.tmpl");
+const JS_TEST: &str = include_str!("../templates/js/plugin.test.js.tmpl");
+const JS_GITIGNORE: &str = include_str!("../templates/js/gitignore.tmpl");
+const JS_README: &str = include_str!("../templates/js/README.md.tmpl");
 
 /// Names a crate may not take: Rust keywords (cargo refuses them), names of the standard
 /// library's crates and of cargo's own output directories, and the crates the plugin
@@ -128,6 +148,8 @@ pub struct NewPlugin {
     pub dir: PathBuf,
     /// The SDK crate's directory, absolute.
     pub sdk: PathBuf,
+    /// The plugin's language.
+    pub lang: Lang,
 }
 
 impl NewPlugin {
@@ -138,10 +160,16 @@ impl NewPlugin {
         let sdk = find_sdk(a.sdk.as_deref())?;
         let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
         check_free(&dir)?;
+        let lang = match a.lang {
+            PluginLang::Rust => Lang::Rust,
+            PluginLang::Python => Lang::Python,
+            PluginLang::Js => Lang::Js,
+        };
         Ok(NewPlugin {
             name: a.name,
             dir,
             sdk,
+            lang,
         })
     }
 }
@@ -272,9 +300,9 @@ fn check_free(dir: &Path) -> Result<(), UserError> {
     }
 }
 
-/// The crate's files, rendered: (path relative to the crate, contents).
-pub fn render(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
-    let crate_name = name.replace('-', "_");
+/// The plugin's type (class) name: `deny-downloads` -> `DenyDownloads` (with a `Plugin`
+/// suffix when that name is taken by the generated code).
+fn type_name(name: &str) -> String {
     let mut type_name: String = name
         .split(['-', '_'])
         .filter(|part| !part.is_empty())
@@ -288,6 +316,13 @@ pub fn render(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
     if TAKEN_TYPES.contains(&type_name.as_str()) {
         type_name.push_str("Plugin");
     }
+    type_name
+}
+
+/// The Rust crate's files, rendered: (path relative to the crate, contents).
+pub fn render(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
+    let crate_name = name.replace('-', "_");
+    let type_name = type_name(name);
     let sdk_display = sdk.display().to_string();
     // A TOML basic string: quotes and backslashes escaped.
     let sdk_path = toml::Value::String(sdk_display.clone()).to_string();
@@ -307,6 +342,62 @@ pub fn render(name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
         (".gitignore", fill(GITIGNORE)),
         (".cargo/config.toml", fill(CARGO_CONFIG)),
     ]
+}
+
+/// A plugin's files in `lang`, rendered: the language's own, then `policy.toml` and the
+/// manifest `cloudops plugin build` reads. `sdk` is the Rust SDK crate of a source tree;
+/// the Python and JavaScript SDKs and the WIT are found beside it in that tree.
+pub fn render_lang(name: &str, lang: Lang, sdk: &Path) -> Vec<(&'static str, String)> {
+    let tree = sdk.join("../..");
+    let tree = tree.canonicalize().unwrap_or(tree);
+    let quoted = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
+    let lang_sdk = match lang {
+        Lang::Rust => sdk.to_path_buf(),
+        Lang::Python => tree.join("sdk/python"),
+        Lang::Js => tree.join("sdk/js"),
+    };
+    let type_name = type_name(name);
+    let sdk_display = lang_sdk.display().to_string();
+    // JSON and Python string literals of the SDK path (TOML's escaping is JSON's for
+    // quotes and backslashes; Python reads it too).
+    let sdk_literal = serde_json::Value::String(sdk_display.clone()).to_string();
+    let fill = |template: &str| {
+        template
+            .replace("{{name}}", name)
+            .replace("{{lang}}", lang.name())
+            .replace("{{type_name}}", &type_name)
+            .replace("{{wit_path}}", &quoted(&tree.join(WIT_DIR)))
+            .replace("{{sdk_path}}", &quoted(&lang_sdk))
+            .replace("{{sdk_py}}", &sdk_literal)
+            .replace(
+                "{{sdk_js_dep}}",
+                &serde_json::Value::String(format!("file:{sdk_display}")).to_string(),
+            )
+            .replace("{{sdk_display}}", &sdk_display)
+    };
+    let mut files = match lang {
+        Lang::Rust => render(name, sdk),
+        Lang::Python => vec![
+            ("plugin.py", fill(PY_PLUGIN)),
+            ("app.py", fill(PY_APP)),
+            ("test_plugin.py", fill(PY_TEST)),
+            ("conftest.py", fill(PY_CONFTEST)),
+            ("requirements.txt", fill(PY_REQUIREMENTS)),
+            ("README.md", fill(PY_README)),
+            (".gitignore", fill(PY_GITIGNORE)),
+        ],
+        Lang::Js => vec![
+            ("plugin.js", fill(JS_PLUGIN)),
+            ("app.js", fill(JS_APP)),
+            ("plugin.test.js", fill(JS_TEST)),
+            ("package.json", fill(JS_PACKAGE)),
+            ("README.md", fill(JS_README)),
+            (".gitignore", fill(JS_GITIGNORE)),
+        ],
+    };
+    files.push(("policy.toml", fill(POLICY_TOML)));
+    files.push((cloudops_plugin_build::MANIFEST, fill(MANIFEST_TOML)));
+    files
 }
 
 /// A staging directory removed on drop unless it was moved into place.
@@ -342,7 +433,7 @@ pub fn create(plugin: &NewPlugin) -> anyhow::Result<Vec<&'static str>> {
         )
     })?;
     let mut staging = Staging(Some(staging_path.clone()));
-    let files = render(&plugin.name, &plugin.sdk);
+    let files = render_lang(&plugin.name, plugin.lang, &plugin.sdk);
     for (rel, text) in &files {
         let path = staging_path.join(rel);
         if let Some(dir) = path.parent() {
@@ -364,18 +455,22 @@ pub fn create(plugin: &NewPlugin) -> anyhow::Result<Vec<&'static str>> {
     Ok(files.into_iter().map(|(rel, _)| rel).collect())
 }
 
-/// Runs `cloudops plugin new`: writes the crate and says what to do next.
+/// Runs `cloudops plugin new`: writes the plugin and says what to do next.
 pub fn run(common: &Common, plugin: &NewPlugin) -> anyhow::Result<i32> {
     let files = create(plugin)?;
-    let wasm = format!(
-        "target/wasm32-wasip2/release/{}.wasm",
-        plugin.name.replace('-', "_")
-    );
+    let wasm = match plugin.lang {
+        Lang::Rust => format!(
+            "target/wasm32-wasip2/release/{}.wasm",
+            plugin.name.replace('-', "_")
+        ),
+        Lang::Python | Lang::Js => format!("{}.wasm", plugin.name),
+    };
     if common.json {
         println!(
             "{}",
             json!({
                 "name": plugin.name,
+                "lang": plugin.lang.name(),
                 "dir": plugin.dir.display().to_string(),
                 "sdk": plugin.sdk.display().to_string(),
                 "files": files,
@@ -384,21 +479,45 @@ pub fn run(common: &Common, plugin: &NewPlugin) -> anyhow::Result<i32> {
         );
     } else if common.verbosity >= 0 {
         let dir = plugin.dir.display();
-        println!(
-            "Created the plugin crate `{name}` in {dir}: {files}\n\
-             SDK: {sdk}\n\
-             \n\
-             Next:\n\
-             \x20 cd {dir}\n\
-             \x20 cargo test                                     # native tests, no Wasm\n\
-             \x20 rustup target add wasm32-wasip2                # once\n\
-             \x20 cargo build --release --target wasm32-wasip2   # builds {wasm}\n\
-             Then use it from a policy: `source = \"path/to/{file}\"` (README.md has a policy to start from).",
-            name = plugin.name,
-            files = files.join(", "),
-            sdk = plugin.sdk.display(),
-            file = wasm.rsplit('/').next().unwrap_or_default(),
-        );
+        let name = &plugin.name;
+        let files = files.join(", ");
+        match plugin.lang {
+            Lang::Rust => println!(
+                "Created the plugin crate `{name}` in {dir}: {files}\n\
+                 SDK: {sdk}\n\
+                 \n\
+                 Next:\n\
+                 \x20 cd {dir}\n\
+                 \x20 cargo test                                     # native tests, no Wasm\n\
+                 \x20 rustup target add wasm32-wasip2                # once\n\
+                 \x20 cargo build --release --target wasm32-wasip2   # builds {wasm}\n\
+                 \x20 cloudops plugin build .                        # the same, copied to ./{name}.wasm\n\
+                 \x20 cloudops policy test policy.toml               # the policy's [[tests]] through the real chain",
+                sdk = plugin.sdk.display(),
+            ),
+            Lang::Python => println!(
+                "Created the Python plugin `{name}` in {dir}: {files}\n\
+                 \n\
+                 Next:\n\
+                 \x20 cd {dir}\n\
+                 \x20 python3 -m pip install -r requirements.txt   # componentize-py {py}, pytest\n\
+                 \x20 python3 -m pytest -q                         # native tests, no Wasm\n\
+                 \x20 cloudops plugin build .                      # builds {wasm}\n\
+                 \x20 cloudops policy test policy.toml             # the policy's [[tests]] through the real chain",
+                py = cloudops_plugin_build::COMPONENTIZE_PY_VERSION,
+            ),
+            Lang::Js => println!(
+                "Created the JavaScript plugin `{name}` in {dir}: {files}\n\
+                 \n\
+                 Next:\n\
+                 \x20 cd {dir}\n\
+                 \x20 npm install                        # componentize-js {js} and the SDK\n\
+                 \x20 node --test                        # native tests, no Wasm\n\
+                 \x20 cloudops plugin build .            # builds {wasm}\n\
+                 \x20 cloudops policy test policy.toml   # the policy's [[tests]] through the real chain",
+                js = cloudops_plugin_build::COMPONENTIZE_JS_VERSION,
+            ),
+        }
     }
     Ok(0)
 }
@@ -412,6 +531,7 @@ mod tests {
             name: name.to_string(),
             dir: Some(dir.to_path_buf()),
             sdk: sdk.map(Path::to_path_buf),
+            lang: PluginLang::Rust,
         }
     }
 
@@ -502,6 +622,47 @@ mod tests {
                 .1
                 .contains("pub struct ConfigPlugin {")
         );
+    }
+
+    #[test]
+    fn python_and_js_plugins_get_every_placeholder_filled_and_a_manifest_build_reads() {
+        let sdk = find_sdk(None).unwrap();
+        for lang in [Lang::Rust, Lang::Python, Lang::Js] {
+            let files = render_lang("deny-downloads", lang, &sdk);
+            for (rel, text) in &files {
+                assert!(!text.contains("{{"), "{rel} keeps a placeholder:\n{text}");
+            }
+            let (_, manifest) = files
+                .iter()
+                .find(|(r, _)| *r == "cloudops-plugin.toml")
+                .unwrap();
+            let tmp = tempfile::tempdir().unwrap();
+            fs::write(tmp.path().join("cloudops-plugin.toml"), manifest).unwrap();
+            let project = cloudops_plugin_build::Project::open(tmp.path()).unwrap();
+            assert_eq!(project.lang, lang);
+            assert_eq!(project.name, "deny-downloads");
+            assert!(project.wit.unwrap().join("plugin.wit").is_file());
+            assert!(project.sdk.unwrap().is_dir());
+            let (_, policy) = files.iter().find(|(r, _)| *r == "policy.toml").unwrap();
+            assert!(
+                policy.contains("source = \"deny-downloads.wasm\""),
+                "{policy}"
+            );
+        }
+        let js = render_lang("deny-downloads", Lang::Js, &sdk);
+        let package: serde_json::Value =
+            serde_json::from_str(&js.iter().find(|(r, _)| *r == "package.json").unwrap().1)
+                .unwrap();
+        assert_eq!(
+            package["devDependencies"]["@bytecodealliance/componentize-js"],
+            cloudops_plugin_build::COMPONENTIZE_JS_VERSION
+        );
+        let py = render_lang("deny-downloads", Lang::Python, &sdk);
+        let pins = &py.iter().find(|(r, _)| *r == "requirements.txt").unwrap().1;
+        assert!(pins.contains(&format!(
+            "componentize-py=={}",
+            cloudops_plugin_build::COMPONENTIZE_PY_VERSION
+        )));
     }
 
     #[test]

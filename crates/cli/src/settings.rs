@@ -105,6 +105,10 @@ pub enum Action {
     PolicyTest(PathBuf),
     /// Scaffold a plugin crate.
     PluginNew(crate::scaffold::NewPlugin),
+    /// Build a scaffolded plugin in its directory.
+    PluginBuild(PathBuf),
+    /// Print the request a plugin receives for this command.
+    PluginRequest(Command),
     /// Serve MCP on stdio.
     Mcp(cloudops_mcp::McpOptions),
     /// Serve decisions for other cloudops commands.
@@ -206,6 +210,29 @@ fn action(
         Commands::Plugin {
             action: PluginAction::New(args),
         } => Action::PluginNew(crate::scaffold::NewPlugin::from_args(args)?),
+        Commands::Plugin {
+            action: PluginAction::Build(args),
+        } => Action::PluginBuild(args.dir),
+        Commands::Plugin {
+            action: PluginAction::Request(args),
+        } => Action::PluginRequest(if args.exec {
+            run_command(&args.words)?
+        } else {
+            match <[String; 1]>::try_from(args.words) {
+                Ok([script]) => Command::Shell {
+                    command: script,
+                    shell: args.shell,
+                },
+                Err(words) => {
+                    return Err(UserError::new(format!(
+                        "a script is one word, got {}: {words:?}",
+                        words.len()
+                    ))
+                    .hint("quote the command line ('ls -la | wc -l'), or pass --exec -- PROGRAM ARGS...")
+                    .into());
+                }
+            }
+        }),
         Commands::Mcp(args) => Action::Mcp(crate::mcp::options(args)?),
         Commands::Server(args) => server_action(args, common)?,
         Commands::Hook(args) => match args.action {

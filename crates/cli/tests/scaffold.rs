@@ -64,9 +64,26 @@ fn wasm_target_dir() -> PathBuf {
 /// outer cargo set for this test (host rustflags, the build's own variables) removed.
 fn cargo(krate: &Path, target: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(args)
-        .current_dir(krate)
-        .env("CARGO_TARGET_DIR", target)
+    cmd.args(args).current_dir(krate);
+    nested_cargo_env(&mut cmd, target);
+    let started = Instant::now();
+    let out = cmd.output().expect("run cargo");
+    eprintln!("cargo {} took {:.1?}", args.join(" "), started.elapsed());
+    assert!(
+        out.status.success(),
+        "cargo {args:?} in {} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        krate.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The environment of a nested cargo run: `target` as its target dir, and what the outer
+/// cargo set for this test (host rustflags, the build's own variables) removed.
+fn nested_cargo_env(cmd: &mut Command, target: &Path) {
+    cmd.env("CARGO_TARGET_DIR", target)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
@@ -82,18 +99,6 @@ fn cargo(krate: &Path, target: &Path, args: &[&str]) -> Output {
             cmd.env_remove(key);
         }
     }
-    let started = Instant::now();
-    let out = cmd.output().expect("run cargo");
-    eprintln!("cargo {} took {:.1?}", args.join(" "), started.elapsed());
-    assert!(
-        out.status.success(),
-        "cargo {args:?} in {} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        krate.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 #[test]
@@ -120,6 +125,8 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_denies_through_a_policy() {
         "README.md",
         ".gitignore",
         ".cargo/config.toml",
+        "policy.toml",
+        "cloudops-plugin.toml",
     ] {
         assert!(krate.join(rel).is_file(), "{rel} was not written");
         assert!(
@@ -169,6 +176,22 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_denies_through_a_policy() {
     let tests = cargo(&krate, &target_dir(), &["test"]);
     let stdout = String::from_utf8_lossy(&tests.stdout);
     assert!(stdout.contains("test result: ok. 5 passed"), "{stdout}");
+
+    // `cloudops plugin build` does the same build (up to date here) and puts the component
+    // where the scaffolded policy.toml loads it; its [[tests]] pass through the real chain.
+    let mut build = Command::new(BIN);
+    build.args(["plugin", "build", "plugin"]).current_dir(dir);
+    nested_cargo_env(&mut build, &wasm_target_dir());
+    let built = build.output().expect("spawn cloudops");
+    expect_code(&built, 0);
+    assert!(krate.join("scaffold-ci.wasm").is_file());
+    let tested = cloudops(dir, &["policy", "test", "plugin/policy.toml"]);
+    expect_code(&tested, 0);
+    assert!(
+        String::from_utf8_lossy(&tested.stdout).contains("3 passed, 0 failed"),
+        "{}",
+        String::from_utf8_lossy(&tested.stdout)
+    );
 
     // Use it in a policy, as its README says.
     let wasm = wasm_target_dir().join("wasm32-wasip2/release/scaffold_ci.wasm");

@@ -207,6 +207,7 @@ impl Cache {
         engine: &Engine,
         bytes: &[u8],
         content_sha256: &str,
+        compiling: &mut dyn FnMut(),
     ) -> Result<(Component, CacheOutcome), wasmtime::Error> {
         let path = self.entry(content_sha256);
         if self.trusted(content_sha256).is_some() {
@@ -219,6 +220,7 @@ impl Cache {
             }
         }
         let _ = std::fs::remove_file(&path);
+        compiling();
         let cwasm = engine.precompile_component(bytes)?;
         let fresh = self.fresh_entry(content_sha256);
         let outcome = match write_atomically(&fresh, &cwasm, true) {

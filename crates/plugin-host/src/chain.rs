@@ -164,7 +164,7 @@ impl<'a> Current<'a> {
 }
 
 /// The WIT view of `request` (normalised; its paths resolved when `resolve`).
-fn view(
+pub(crate) fn view(
     request: &ExecutionRequest,
     prepared: Option<&PreparedCommand>,
     resolve: bool,

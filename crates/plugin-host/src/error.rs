@@ -119,6 +119,17 @@ pub enum LoadError {
         #[source]
         source: CallError,
     },
+    /// The component needs more memory than its limit: to instantiate (its initial
+    /// memory, 12-18 MiB for Python and JavaScript components) or while `init` ran.
+    #[error("plugin '{plugin}': {}", memory_message(*requested, *limit))]
+    Memory {
+        /// Plugin name.
+        plugin: String,
+        /// The memory size it asked for, in bytes, when the host saw it.
+        requested: Option<u64>,
+        /// The plugin's memory limit, in bytes.
+        limit: usize,
+    },
     /// `init` refused the config.
     #[error("plugin '{plugin}': config rejected: {message}")]
     Config {
@@ -147,10 +158,12 @@ pub enum CallError {
         ms: u64,
     },
     /// The guest tried to grow its memory past the limit.
-    #[error("exceeded its memory limit of {bytes} bytes")]
+    #[error("exceeded its memory limit of {bytes} bytes{}", requested.map(|r| format!(" (asked for {r} bytes)")).unwrap_or_default())]
     OutOfMemory {
         /// The limit.
         bytes: usize,
+        /// The memory size it asked for, when the host saw it.
+        requested: Option<u64>,
     },
     /// The guest trapped (panic, stack overflow, out-of-bounds access, ...).
     #[error("trapped: {message}")]
@@ -167,4 +180,74 @@ pub enum CallError {
     /// The guest answered something the host refuses.
     #[error("malformed answer: {0}")]
     Malformed(String),
+}
+
+/// Bytes as MiB with one decimal (`13303808` -> `12.7 MiB`).
+pub(crate) fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn memory_message(requested: Option<u64>, limit: usize) -> String {
+    match requested {
+        Some(r) => format!(
+            "needs {} of memory ({r} bytes), above its memory limit of {} ({limit} bytes)",
+            mib(r),
+            mib(limit as u64)
+        ),
+        None => format!(
+            "needs more memory than its memory limit of {} ({limit} bytes)",
+            mib(limit as u64)
+        ),
+    }
+}
+
+/// The memory size in a wasmtime limiter error ("forcing trap when growing memory to N
+/// bytes"), when `text` holds one.
+pub(crate) fn grow_request(text: &str) -> Option<u64> {
+    let rest = &text[text.find("growing memory to ")? + "growing memory to ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+impl CallError {
+    /// The memory size this failure asked for beyond the limit, when it is a memory failure.
+    pub(crate) fn memory_request(&self) -> Option<Option<u64>> {
+        match self {
+            CallError::OutOfMemory { requested, .. } => Some(*requested),
+            CallError::Instantiate(e) | CallError::Trap { source: e, .. } => {
+                let mut text = e.to_string();
+                let mut cause = e.source();
+                while let Some(c) = cause {
+                    text.push('\n');
+                    text.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                grow_request(&text).map(Some)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_requested_size_is_read_from_wasmtimes_limiter_message() {
+        assert_eq!(
+            grow_request("forcing trap when growing memory to 13303808 bytes"),
+            Some(13_303_808)
+        );
+        assert_eq!(grow_request("wasm trap: unreachable"), None);
+        let e = LoadError::Memory {
+            plugin: "p".into(),
+            requested: Some(13_303_808),
+            limit: 4 << 20,
+        };
+        assert_eq!(
+            e.to_string(),
+            "plugin 'p': needs 12.7 MiB of memory (13303808 bytes), above its memory limit of 4.0 MiB (4194304 bytes)"
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub struct HostConfig {
     /// few milliseconds at start. `false` allocates each instance on demand (the memory cap
     /// still applies): the better choice for a short-lived process such as the CLI.
     pub pooling: bool,
+    /// Told when a plugin is compiled rather than taken from the cache (default none).
+    pub compile_observer: Option<crate::observe::CompileObserverRef>,
 }
 
 impl Default for HostConfig {
@@ -47,6 +49,7 @@ impl Default for HostConfig {
             reuse_instances: true,
             idle_per_plugin: 8,
             pooling: true,
+            compile_observer: None,
         }
     }
 }

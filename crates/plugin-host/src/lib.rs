@@ -45,12 +45,14 @@ mod compat;
 mod convert;
 mod error;
 mod host;
+mod observe;
 mod output;
 mod plugin;
 mod sandbox;
 mod secrets;
 mod spec;
 mod tighten;
+mod view;
 
 pub use bindings::SUPPORTED;
 /// The current interface version (`cloudops:plugin@0.3.0`): what the SDK builds.
@@ -59,9 +61,11 @@ pub use cache::{CacheOutcome, default_cache_dir};
 pub use chain::{ChainGate, PluginSelector, Selection, StaticSelector};
 pub use error::{CallError, HostError, LoadError, WasmError};
 pub use host::{HostConfig, PluginHost};
+pub use observe::{CompileObserver, CompileObserverRef, CompileReport};
 pub use output::OutputChain;
 pub use plugin::LoadedPlugin;
 pub use sandbox::Sandbox;
 pub use secrets::{DEFAULT_SECRET_NAMES, MIN_SECRET_BYTES, known_secrets};
 pub use spec::{FailurePolicy, Hook, Limits, Mode, PluginInfo, PluginSource, PluginSpec};
 pub use tighten::MAX_TIGHTENING_PATHS;
+pub use view::request_view;

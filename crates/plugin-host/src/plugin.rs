@@ -209,9 +209,16 @@ impl LoadedPlugin {
                 ms: loaded.limits.cpu_ms,
             })))
             .map_err(|e| match e {
-                InitError::Call(source) => LoadError::Init {
-                    plugin: plugin.clone(),
-                    source,
+                InitError::Call(source) => match source.memory_request() {
+                    Some(requested) => LoadError::Memory {
+                        plugin: plugin.clone(),
+                        requested,
+                        limit: loaded.limits.memory_bytes,
+                    },
+                    None => LoadError::Init {
+                        plugin: plugin.clone(),
+                        source,
+                    },
                 },
                 InitError::Refused(message) => LoadError::Config {
                     plugin: plugin.clone(),
@@ -268,14 +275,32 @@ impl LoadedPlugin {
             });
         }
         let inner = &host.inner;
+        let observer = inner.config.compile_observer.as_ref();
+        let started = std::time::Instant::now();
+        let mut compiling = false;
         let compiled = inner
             .cache
-            .load_or_compile(&inner.engine, &bytes, &actual)
-            .map_err(|e| LoadError::Compile {
+            .load_or_compile(&inner.engine, &bytes, &actual, &mut || {
+                compiling = true;
+                if let Some(o) = observer {
+                    o.0.started(&plugin, bytes.len());
+                }
+            });
+        if compiling && let Some(o) = observer {
+            let written = matches!(compiled, Ok((_, CacheOutcome::Compiled)));
+            o.0.finished(&crate::observe::CompileReport {
                 plugin: plugin.clone(),
-                source_label: label.clone(),
-                source: wasm_error(e),
-            })?;
+                bytes: bytes.len(),
+                elapsed: started.elapsed(),
+                entry: written.then(|| inner.cache.fresh_entry(&actual)),
+                ok: compiled.is_ok(),
+            });
+        }
+        let compiled = compiled.map_err(|e| LoadError::Compile {
+            plugin: plugin.clone(),
+            source_label: label.clone(),
+            source: wasm_error(e),
+        })?;
         if let PluginSource::Path(path) = &spec.source {
             inner.cache.remember_sha256(path, bytes.len(), &actual);
         }
@@ -501,9 +526,11 @@ impl LoadedPlugin {
                 ms: self.limits.cpu_ms,
             };
         }
-        if format!("{e:?}").contains("forcing trap when growing memory") {
+        let debug = format!("{e:?}");
+        if debug.contains("forcing trap when growing memory") {
             return CallError::OutOfMemory {
                 bytes: self.limits.memory_bytes,
+                requested: crate::error::grow_request(&debug),
             };
         }
         let message = match trap {

@@ -267,6 +267,10 @@ impl Cx<'_> {
                 .config
                 .as_ref()
                 .map_or_else(|| source_at.clone(), |c| self.at(c.span())),
+            limits_at: p
+                .limits
+                .as_ref()
+                .map_or_else(|| source_at.clone(), |l| self.at(l.span())),
             source_at,
             sha256,
             cpu_ms,

@@ -206,6 +206,8 @@ pub enum PolicyError {
         plugin: String,
         /// A one-line summary (`not a WebAssembly component`, `sha256 mismatch`, ...).
         what: String,
+        /// What to change in the policy, when that is known (the limit to raise).
+        hint: Option<String>,
         /// The host's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -277,6 +279,7 @@ impl PolicyError {
             PolicyError::UnknownProfile { known, .. } => {
                 Some(format!("the policy defines these profiles: {}", list(known)))
             }
+            PolicyError::PluginLoad { hint, .. } => hint.clone(),
             PolicyError::Located(LocatedError::Syntax { message, .. })
                 if message.contains("unknown field") =>
             {

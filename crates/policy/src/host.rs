@@ -130,13 +130,26 @@ impl LoadedPolicy {
 }
 
 fn load_error(decl: &crate::PluginDecl, e: LoadError) -> PolicyError {
+    let mut hint = None;
     let (at, what) = match &e {
+        LoadError::Memory {
+            requested, limit, ..
+        } => {
+            let need = requested.map_or(*limit as u64 * 2, |r| r);
+            // The smallest whole MiB that holds it, with room for the plugin to grow.
+            let mb = need.div_ceil(1 << 20) + 4;
+            hint = Some(format!(
+                "raise the cap: `limits = {{ memory_mb = {mb} }}` in [plugins.{}] (memory_mb is in MiB; the default is 32, the most 4096)",
+                decl.name
+            ));
+            (decl.limits_at.clone(), "it needs more memory than its cap")
+        }
         LoadError::HashMismatch { .. } | LoadError::BadPin { .. } => {
             (decl.sha256_at.clone(), "sha256 mismatch")
         }
-        LoadError::Init { .. } | LoadError::Config { .. } => {
-            (decl.config_at.clone(), "its init rejected the config")
-        }
+        LoadError::Config { .. } => (decl.config_at.clone(), "its init rejected the config"),
+        // A trap or timeout, not a refusal: the config is where init starts from.
+        LoadError::Init { .. } => (decl.config_at.clone(), "its init failed"),
         LoadError::NotAComponent { .. } => (decl.source_at.clone(), "not a WebAssembly component"),
         LoadError::WrongWorld { .. } => (decl.source_at.clone(), "not a cloudops plugin"),
         LoadError::Read { .. } => (decl.source_at.clone(), "cannot read the file"),
@@ -146,6 +159,7 @@ fn load_error(decl: &crate::PluginDecl, e: LoadError) -> PolicyError {
         at,
         plugin: decl.name.clone(),
         what: what.to_string(),
+        hint,
         source: Box::new(e),
     }
 }

@@ -92,6 +92,8 @@ pub struct PluginDecl {
     pub sha256_at: Box<Location>,
     /// Where `config` is written (else `source`).
     pub config_at: Box<Location>,
+    /// Where `limits` is written (else `source`).
+    pub limits_at: Box<Location>,
 }
 
 /// A `[[rules]]` entry.

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cloudops_execution_engine::{Approver, ExecutionConfig, Gate};
-use cloudops_plugin_host::{ChainGate, HostConfig, PluginHost};
+use cloudops_plugin_host::{
+    ChainGate, CompileObserver, CompileObserverRef, HostConfig, PluginHost,
+};
 use cloudops_policy::{
     CompileOptions, Defaults, Fsync, JsonlSink, LoadedPolicy, Policy, PolicyError,
 };
@@ -69,6 +71,16 @@ pub fn compile(path: &Path) -> Result<Arc<Policy>, SessionError> {
     )?))
 }
 
+/// The observer every plugin host of this process reports compiles to.
+static COMPILE_OBSERVER: std::sync::OnceLock<CompileObserverRef> = std::sync::OnceLock::new();
+
+/// Sets the observer told about every plugin compile (not cache hits) of the gates this
+/// process builds: a front end sets it once, at start (the CLI shows a line on its terminal
+/// and `policy validate` reports each compile). Later calls are ignored.
+pub fn observe_compiles(observer: Arc<dyn CompileObserver>) {
+    let _ = COMPILE_OBSERVER.set(CompileObserverRef(observer));
+}
+
 /// Loads every plugin `policy` can select under `profile` and chains them into a gate.
 /// Plugins are compiled once and cached on disk (`$XDG_CACHE_HOME/cloudops/plugins`).
 pub fn build_gate(policy: Arc<Policy>, profile: Option<&str>) -> Result<ChainGate, SessionError> {
@@ -86,6 +98,7 @@ pub fn build_gate_with(
     // start and reserves ~1 TiB of address space (refused under `ulimit -v`).
     let host = PluginHost::new(HostConfig {
         pooling: false,
+        compile_observer: COMPILE_OBSERVER.get().cloned(),
         ..HostConfig::default()
     })
     .map_err(|e| SessionError::Host(format!("{e:#}")))?;

@@ -15,6 +15,7 @@ mod plan;
 mod plugins;
 mod policy_errors;
 mod policy_tests;
+mod polyglot;
 mod profiles;
 mod sandbox;
 mod script;

@@ -23,7 +23,11 @@ plugins = ["human"]
 
 /// `cloudops ARGS` in `d` with stdin, stdout and stderr on a new pseudo-terminal.
 fn spawn_tty(d: &Dir, args: &[&str], marker: Option<&str>) -> PtySession {
-    let mut cmd = d.cmd(args);
+    spawn_tty_with(d.cmd(args), marker)
+}
+
+/// [`spawn_tty`] of a command made by the caller.
+fn spawn_tty_with(mut cmd: std::process::Command, marker: Option<&str>) -> PtySession {
     // The pty is installed as stdin, stdout and stderr before exec: keep it.
     cmd.stdin(Stdio::inherit())
         .stdout(Stdio::inherit())
@@ -272,4 +276,29 @@ fn ctrl_c_typed_at_the_terminal_during_a_plan_stops_its_trees_and_exits_130() {
     assert_eq!(code, 130, "{out}");
     assert!(!out.contains("never"), "{out}");
     tree::assert_none_left(&marker);
+}
+
+#[test]
+fn a_plugin_compiling_for_its_first_use_shows_a_line_with_its_name_and_size() {
+    let d = Dir::new();
+    d.write(
+        "p.toml",
+        "version = 1\n[plugins.guard]\nsource = \"builtin:deny-commands\"\n[[rules]]\nname = \"all\"\nplugins = [\"guard\"]\n",
+    );
+    // An empty compile cache of its own: the plugin is compiled.
+    let mut cmd = d.cmd(&["policy", "validate", "p.toml"]);
+    cmd.env("XDG_CACHE_HOME", d.path().join("cache"));
+    let (code, out) = finish(spawn_tty_with(cmd, None));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("compiling for its first use (cached afterwards): plugin 'guard' ("),
+        "{out}"
+    );
+    assert!(out.contains(" MiB): 0."), "the elapsed time: {out}");
+    // Warm: no line.
+    let mut cmd = d.cmd(&["policy", "validate", "p.toml"]);
+    cmd.env("XDG_CACHE_HOME", d.path().join("cache"));
+    let (code, out) = finish(spawn_tty_with(cmd, None));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("compiling"), "{out}");
 }

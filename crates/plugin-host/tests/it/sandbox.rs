@@ -69,7 +69,12 @@ fn sandbox_limits_cap_memory_and_the_wasi_context_builds() {
     assert_eq!(load(&s).info().name, "allow-all");
     s.limits.memory_bytes = 64 << 10;
     let msg = host().load(&s).unwrap_err().to_string();
-    assert!(msg.contains("init failed"), "{msg}");
+    // The real cause, with both sizes (it used to read as a failed init).
+    assert!(
+        msg.contains("of memory (")
+            && msg.contains("above its memory limit of 0.1 MiB (65536 bytes)"),
+        "{msg}"
+    );
 }
 
 /// Set in the child process that [`a_plugins_stdio_is_cut_off_from_the_host`] runs.
