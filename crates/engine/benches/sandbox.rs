@@ -121,6 +121,25 @@ async fn serial(variants: &[(&str, Option<Sandbox>)], n: usize) -> Vec<Duration>
     times.into_iter().map(median).collect()
 }
 
+/// CPU time used so far by this process and its reaped children, user and system.
+fn cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN]
+        .into_iter()
+        .filter_map(|who| getrusage(who).ok())
+        .map(|u| {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+            t(u.user_time()) + t(u.system_time())
+        })
+        .sum()
+}
+
+thread_local! {
+    /// The CPU time of the last plan run on this thread.
+    static CPU: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Runs a plan of `n` `true`; its wall time (its CPU time goes to `CPU`).
 async fn plan(sandbox: Option<Sandbox>, n: usize) -> Duration {
     let e = engine(sandbox);
     let plan = ExecutionPlan {
@@ -132,10 +151,12 @@ async fn plan(sandbox: Option<Sandbox>, n: usize) -> Duration {
         commands: (0..n).map(|_| exec("true")).collect(),
         metadata: Default::default(),
     };
+    let cpu0 = cpu_seconds();
     let t = Instant::now();
     let id = e.execute_plan(plan).await.unwrap();
     e.wait(id).await.unwrap();
     let elapsed = t.elapsed();
+    CPU.with(|c| c.set(cpu_seconds() - cpu0));
     assert_eq!(e.get_plan_result(id).await.unwrap().stats.completed, n);
     elapsed
 }
@@ -268,9 +289,12 @@ fn main() {
     // Rounds alternate the two, so that the machine's noise hits them alike.
     let rounds = if quick { 3 } else { 5 };
     let (mut free, mut confined) = (Vec::new(), Vec::new());
+    let (mut free_cpu, mut confined_cpu) = (0.0, 0.0);
     for _ in 0..rounds {
         free.push(rt.block_on(plan(None, n_plan)));
+        free_cpu += CPU.with(std::cell::Cell::get);
         confined.push(rt.block_on(plan(Some(sb.clone()), n_plan)));
+        confined_cpu += CPU.with(std::cell::Cell::get);
     }
     let mut ratios: Vec<f64> = free
         .iter()
@@ -291,5 +315,9 @@ fn main() {
             .map(|r| format!("{r:.2}"))
             .collect::<Vec<_>>()
             .join(" ")
+    );
+    println!(
+        "  CPU time (engine and commands, user + system), all rounds: unconfined {free_cpu:.3} s, confined {confined_cpu:.3} s, ratio {:.3}",
+        confined_cpu / free_cpu
     );
 }
