@@ -627,10 +627,7 @@ extern "C" fn command_main(arg: *mut libc::c_void) -> libc::c_int {
     use std::sync::atomic::Ordering;
     // SAFETY: pid 1 passes its pointer to `InitArgs`, valid while pid 1 waits for our exec.
     let args = unsafe { &*arg.cast::<InitArgs>() };
-    let Failure::Errno(errno) = child_exec(args.setup) else {
-        unreachable!("the exec step fails with an errno")
-    };
-    args.failed.store(errno, Ordering::Release);
+    args.failed.store(child_exec(args.setup), Ordering::Release);
     crate::exit_code::NOT_FOUND as libc::c_int
 }
 
@@ -743,7 +740,7 @@ enum Failure {
 /// failed (it returns only on failure).
 fn child(s: &Setup) -> Result<std::convert::Infallible, Failure> {
     child_setup(s)?;
-    Err(child_exec(s))
+    Err(Failure::Errno(child_exec(s)))
 }
 
 /// The child's set-up before its exec: stdio, process group, parent-death signal, the
@@ -813,12 +810,12 @@ fn child_setup(s: &Setup) -> Result<(), Failure> {
 }
 
 /// The child's last steps: signal dispositions and mask back to the defaults, then
-/// `execve`; returns why it failed.
+/// `execve`; returns why it failed (the errno).
 #[expect(
     unsafe_code,
     reason = "raw system calls in the child of a vfork-style clone"
 )]
-fn child_exec(s: &Setup) -> Failure {
+fn child_exec(s: &Setup) -> libc::c_int {
     // SAFETY: as in `child_setup`.
     unsafe {
         // Handlers are the parent's code: back to the defaults (exec would do it, but a
@@ -844,5 +841,5 @@ fn child_exec(s: &Setup) -> Failure {
         libc::sigprocmask(libc::SIG_SETMASK, &raw const none, std::ptr::null_mut());
         libc::execve(s.program.as_ptr(), s.argv.as_ptr(), s.envp.as_ptr());
     }
-    Failure::Errno(errno_now())
+    errno_now()
 }
