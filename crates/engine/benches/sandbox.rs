@@ -296,6 +296,7 @@ fn main() {
         confined.push(rt.block_on(plan(Some(sb.clone()), n_plan)));
         confined_cpu += CPU.with(std::cell::Cell::get);
     }
+    let (free_rounds, confined_rounds) = (free.clone(), confined.clone());
     let mut ratios: Vec<f64> = free
         .iter()
         .zip(&confined)
@@ -315,6 +316,17 @@ fn main() {
             .map(|r| format!("{r:.2}"))
             .collect::<Vec<_>>()
             .join(" ")
+    );
+    let secs = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.3}", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "  per round, s: unconfined {}; confined {}",
+        secs(&free_rounds),
+        secs(&confined_rounds)
     );
     println!(
         "  CPU time (engine and commands, user + system), all rounds: unconfined {free_cpu:.3} s, confined {confined_cpu:.3} s, ratio {:.3}",

@@ -92,8 +92,15 @@ impl Cgroup {
         }
         let cgroup = Cgroup {
             slot: Some(Slot {
-                procs: CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+                // v1: `tasks`, which moves only the writing thread (the child is single
+                // threaded): the kernel then skips the lock that moving a whole process
+                // takes against every fork on the machine (`cgroup_threadgroup_rwsem`).
+                procs: CString::new(
+                    dir.join(if v2 { "cgroup.procs" } else { "tasks" })
+                        .as_os_str()
+                        .as_bytes(),
+                )
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
                 dir,
                 max,
             }),
@@ -108,7 +115,7 @@ impl Cgroup {
         self.slot.as_ref().map_or(Path::new(""), |s| &s.dir)
     }
 
-    /// Its `cgroup.procs`, which the child writes "0" to.
+    /// The file the child writes "0" to, to join: `tasks` (v1) or `cgroup.procs` (v2).
     pub(crate) fn procs(&self) -> &std::ffi::CStr {
         self.slot.as_ref().map_or(c"", |s| s.procs.as_c_str())
     }
