@@ -1,0 +1,89 @@
+//! Measures redact-secrets on samples taken from trufflehog's detector tests (kept outside
+//! the repository): the share of positive samples whose secrets no longer appear, and the share
+//! of negative samples left unchanged.
+//!
+//! `cargo run --release --example trufflehog -- SAMPLES.jsonl [--misses]`, where each line is
+//! `{"file": "...", "input": "...", "want": ["secret", ...]}` (`want` empty: a negative).
+//! `docs/redaction.md` says how the samples are extracted.
+
+use cloudops_plugin_sdk::testing::load;
+use cloudops_plugin_sdk::{OutputBatch, OutputChunk, OutputStream, Plugin};
+use redact_secrets::RedactSecrets;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .expect("usage: trufflehog SAMPLES.jsonl [--misses]");
+    let show = args.next().as_deref() == Some("--misses");
+    let text = std::fs::read_to_string(&path).expect("read the samples");
+    let mut plugin = load::<RedactSecrets>("{}").expect("default config");
+    let (mut pos, mut hit, mut skipped, mut neg, mut kept) = (0, 0, 0, 0, 0);
+    for (n, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON sample");
+        let input = v["input"].as_str().unwrap_or_default().to_string();
+        let want: Vec<String> = v["want"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut text = input.clone();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let out: String = plugin
+            .on_output(OutputBatch {
+                execution_id: format!("s{n}"),
+                known_secrets: vec![],
+                chunks: vec![OutputChunk {
+                    stream: OutputStream::Stdout,
+                    text: text.clone(),
+                }],
+            })
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        if want.is_empty() {
+            neg += 1;
+            if out == text {
+                kept += 1;
+            } else if show {
+                println!("CHANGED {}\n  in:  {text:?}\n  out: {out:?}", v["file"]);
+            }
+            continue;
+        }
+        // The secret as printed: each wanted value found in the input, else its parts.
+        let mut pieces: Vec<String> = Vec::new();
+        for w in &want {
+            if input.contains(w.as_str()) {
+                pieces.push(w.clone());
+            } else {
+                pieces.extend(
+                    w.split(|c: char| {
+                        c == ':' || c == ';' || c == '|' || c == ',' || c.is_whitespace()
+                    })
+                    .filter(|p| p.len() >= 6 && input.contains(*p))
+                    .map(String::from),
+                );
+            }
+        }
+        if pieces.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        pos += 1;
+        if pieces.iter().all(|p| !out.contains(p.as_str())) {
+            hit += 1;
+        } else if show {
+            println!("MISSED {}\n  in:  {text:?}\n  out: {out:?}", v["file"]);
+        }
+    }
+    println!(
+        "trufflehog samples: {hit}/{pos} secrets redacted ({:.1}%), {kept}/{neg} negatives unchanged ({:.1}%), {skipped} positives not measurable (secret not printed as such)",
+        100.0 * hit as f64 / pos.max(1) as f64,
+        100.0 * kept as f64 / neg.max(1) as f64
+    );
+}
