@@ -277,7 +277,27 @@ impl Redactor {
                 spans.push((s, e, "known-secret"));
             }
         }
-        spans.retain(|&(s, e, _)| e > s && !allowed(&line[s..e]));
+        spans.retain(|&(s, e, kind)| {
+            e > s
+                && !allowed(&line[s..e])
+                && (kind != "labelled-secret" || letters_and_digits(&line[s..e]))
+        });
+        // A secret found once on the line is masked wherever else it appears on it.
+        let mut again = Vec::new();
+        for &(s, e, kind) in &spans {
+            let v = line[s..e].trim_matches(|c| c == '"' || c == '\'' || c == '\\');
+            if v.len() >= 8 {
+                let mut from = 0;
+                while let Some(i) = line[from..].find(v) {
+                    let at = from + i;
+                    if at + v.len() <= s || at >= e {
+                        again.push((at, at + v.len(), kind));
+                    }
+                    from = at + v.len();
+                }
+            }
+        }
+        spans.extend(again);
         spans
     }
 
@@ -300,7 +320,10 @@ impl Redactor {
 
     /// Writes `line` with `spans` replaced (overlapping spans are merged) into `out`.
     pub(crate) fn apply(&self, line: &str, mut spans: Vec<(usize, usize, &str)>, out: &mut String) {
-        spans.sort_unstable_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+        // Where spans start together, the longest first, then a provider's kind before a
+        // generic one: a merged span is named after its first.
+        let generic = |k: &str| matches!(k, "password" | "labelled-secret" | "entropy");
+        spans.sort_unstable_by_key(|&(s, e, k)| (s, std::cmp::Reverse(e), generic(k)));
         let mut at = 0;
         let mut i = 0;
         while i < spans.len() {
@@ -320,6 +343,11 @@ impl Redactor {
         }
         out.push_str(&line[at..]);
     }
+}
+
+/// A value of the `labelled-secret` rule must hold letters and digits (not a word, not a number).
+fn letters_and_digits(v: &str) -> bool {
+    v.bytes().any(|c| c.is_ascii_digit()) && v.bytes().filter(u8::is_ascii_alphabetic).count() >= 4
 }
 
 /// Values that have a secret's shape but are known not to be one: placeholders, our own

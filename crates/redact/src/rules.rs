@@ -142,6 +142,29 @@ pub const GENERIC: &[Spec] = &[
         ),
     },
     Spec {
+        kind: "labelled-secret",
+        keywords: &["key", "secret", "token"],
+        shape: Shape::Raw(
+            r#"(?i:key|secret|token)(?:\\?["'])?\s*(?::=|=>|=|:|\s-\s)\s*(?:\\?["'])?([A-Za-z0-9_\-+/.=:~]{16,})"#,
+            1,
+        ),
+    },
+    Spec {
+        kind: "password",
+        keywords: &[
+            "<secret>",
+            "<password>",
+            "<token>",
+            "<apikey>",
+            "<api_key>",
+            "<passphrase>",
+        ],
+        shape: Shape::Raw(
+            r"(?i:<(?:secret|password|token|api_?key|passphrase)>)([^<\n]{4,})</",
+            1,
+        ),
+    },
+    Spec {
         kind: "url-password",
         keywords: &["://"],
         shape: Shape::Raw(
