@@ -267,7 +267,9 @@ fn redact_line(
         });
     }
     if let Some((s, kind)) = split_at_end(line)
-        && !spans.iter().any(|&(a, b, _)| a <= s && b >= line.len())
+        && !spans.iter().any(|&(a, b, k)| {
+            a <= s && b >= line.len() && !matches!(k, "password" | "labelled-secret" | "entropy")
+        })
     {
         spans.push((s, line.len(), kind));
         state.split = Some(kind);

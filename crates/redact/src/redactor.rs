@@ -281,6 +281,8 @@ impl Redactor {
             e > s
                 && !allowed(&line[s..e])
                 && (kind != "labelled-secret" || letters_and_digits(&line[s..e]))
+                // `key := os.Getenv(...)`: a call, not a value.
+                && !(kind == "password" && line[e..].starts_with('('))
         });
         // A secret found once on the line is masked wherever else it appears on it.
         let mut again = Vec::new();

@@ -114,7 +114,6 @@ pub const GENERIC: &[Spec] = &[
         keywords: &[
             "passw",
             "passphrase",
-            "pwd",
             "secret",
             "api_key",
             "api-key",
@@ -134,9 +133,9 @@ pub const GENERIC: &[Spec] = &[
         ],
         shape: Shape::Raw(
             concat!(
-                r#"(?i:pass(?:word|wd|phrase)?|pwd|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
+                r#"(?i:pass(?:word|wd|phrase)|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
                 r#"(?:\\?["'])?\s*(?::=|=>|=|:)\s*"#,
-                r#"(\\"[^"\\\n]*\\"|"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`,;&\\]+)"#
+                r#"(\\"[^"\\\n]*\\"|"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`,;&\\()]+)"#
             ),
             1,
         ),
