@@ -252,7 +252,15 @@ fn redact_line(
     }
     // A value on the line after its label.
     if let Some(kind) = state.label.take() {
+        // The whole line as one word, or a quoted first word (`  "value"; // comment`).
         let t = line.trim();
+        let t = match t
+            .strip_prefix('"')
+            .and_then(|q| q.find('"').map(|e| &q[..e]))
+        {
+            Some(quoted) => quoted,
+            None => t,
+        };
         if t.len() >= 8 && !t.contains(char::is_whitespace) && !t.ends_with(':') {
             let s = line.find(t).unwrap_or(0);
             spans.push((s, s + t.len(), kind));

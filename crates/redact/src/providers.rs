@@ -114,11 +114,6 @@ pub const PROVIDERS: &[Spec] = &[
         [],
         L(&["bitbucket"], "[A-Za-z0-9=_-]{64}")
     ),
-    s!(
-        "bitbucket-token",
-        ["atbb"],
-        T(r"\bATBB[A-Za-z0-9_=.-]{28,}")
-    ),
     s!("bittrex-key", [], L(&["bittrex"], "[A-Za-z0-9]{32}")),
     s!("meraki-key", [], L(&["meraki"], "[0-9a-f]{40}")),
     s!("clickhouse-secret", ["4b1d"], T(r"\b4b1d[A-Za-z0-9]{38}")),
@@ -534,6 +529,48 @@ pub const PROVIDERS: &[Spec] = &[
         ["sk-", "t3blbkfj"],
         T(
             r"\bsk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}"
+        )
+    ),
+    s!("openai-key", ["sk-"], T(r"\bsk-[A-Za-z0-9]{48}")),
+    s!(
+        "langsmith-key",
+        ["lsv2_"],
+        T(r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}")
+    ),
+    s!(
+        "launchdarkly-token",
+        ["api-", "sdk-", "mob-"],
+        T(r"\b(?:api|sdk|mob)-[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}")
+    ),
+    s!("rootly-key", ["rootly_"], T(r"\brootly_[a-f0-9]{64}")),
+    s!("pinecone-key", ["pcsk_"], T(r"\bpcsk_[A-Za-z0-9_]{60,80}")),
+    s!("xai-key", ["xai-"], T(r"\bxai-[A-Za-z0-9]{80}")),
+    s!("groq-key", ["gsk_"], T(r"\bgsk_[A-Za-z0-9]{52}")),
+    s!("replicate-token", ["r8_"], T(r"\br8_[A-Za-z0-9]{37}")),
+    s!("deepseek-key", ["sk-"], T(r"\bsk-[a-f0-9]{32}")),
+    s!("mistral-key", [], L(&["mistral"], "[A-Za-z0-9]{32}")),
+    s!(
+        "langfuse-key",
+        ["sk-lf-", "pk-lf-"],
+        T(r"\b[sp]k-lf-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    ),
+    s!(
+        "newrelic-key",
+        ["-nrma"],
+        T(r"\b(?:eu01xx|AA)[A-Za-z0-9]{36,40}-NRMA")
+    ),
+    s!("spectral-token", ["spu-"], T(r"\bspu-[a-f0-9]{32}")),
+    s!(
+        "bitbucket-app-password",
+        ["atbb"],
+        T(r"\bATBB[A-Za-z0-9_=.-]{20,}")
+    ),
+    s!(
+        "vault-token",
+        [],
+        L(
+            &["vault"],
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
         )
     ),
     s!(

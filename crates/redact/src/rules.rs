@@ -144,7 +144,7 @@ pub const GENERIC: &[Spec] = &[
         kind: "labelled-secret",
         keywords: &["key", "secret", "token"],
         shape: Shape::Raw(
-            r#"(?i:key|secret|token)(?:\\?["'])?\s*(?::=|=>|=|:|\s-\s)\s*(?:\\?["'])?([A-Za-z0-9_\-+/.=:~]{16,})"#,
+            r#"(?i:key|secret|token)[0-9]*(?:\\?["'])?\s*(?::=|=>|=|:|\s-\s)\s*(?:\\?["'])?([A-Za-z0-9_\-+/.=:~]{16,})"#,
             1,
         ),
     },

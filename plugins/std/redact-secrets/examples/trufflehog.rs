@@ -2,7 +2,8 @@
 //! the repository): the share of positive samples whose secrets no longer appear, and the share
 //! of negative samples left unchanged.
 //!
-//! `cargo run --release --example trufflehog -- SAMPLES.jsonl [--misses]`, where each line is
+//! `cargo run --release --example trufflehog -- SAMPLES.jsonl [--misses] [--config JSON]`
+//! (the plugin's config, default `{}`), where each line of SAMPLES.jsonl is
 //! `{"file": "...", "input": "...", "want": ["secret", ...]}` (`want` empty: a negative).
 //! `docs/redaction.md` says how the samples are extracted.
 
@@ -14,10 +15,17 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .expect("usage: trufflehog SAMPLES.jsonl [--misses]");
-    let show = args.next().as_deref() == Some("--misses");
+        .expect("usage: trufflehog SAMPLES.jsonl [--misses] [--config JSON]");
+    let (mut show, mut config) = (false, "{}".to_string());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--misses" => show = true,
+            "--config" => config = args.next().expect("--config JSON"),
+            _ => panic!("unknown argument {a:?}"),
+        }
+    }
     let text = std::fs::read_to_string(&path).expect("read the samples");
-    let mut plugin = load::<RedactSecrets>("{}").expect("default config");
+    let mut plugin = load::<RedactSecrets>(&config).expect("a valid config");
     let (mut pos, mut hit, mut skipped, mut neg, mut kept) = (0, 0, 0, 0, 0);
     for (n, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON sample");
@@ -75,7 +83,23 @@ fn main() {
             continue;
         }
         pos += 1;
-        if pieces.iter().all(|p| !out.contains(p.as_str())) {
+        // Hosts, URLs and e-mail addresses that a detector reports with the secret are not
+        // secrets themselves: they need not disappear.
+        let secret_like = |p: &str| {
+            !(p.starts_with("http")
+                || p.contains('@')
+                || (p.contains('.')
+                    && p.rsplit('.').next().is_some_and(|tld| {
+                        (2..=6).contains(&tld.len()) && tld.bytes().all(|c| c.is_ascii_lowercase())
+                    })))
+        };
+        let needed: Vec<&String> = pieces.iter().filter(|p| secret_like(p)).collect();
+        let needed = if needed.is_empty() {
+            pieces.iter().collect()
+        } else {
+            needed
+        };
+        if needed.iter().all(|p| !out.contains(p.as_str())) {
             hit += 1;
         } else if show {
             println!("MISSED {}\n  in:  {text:?}\n  out: {out:?}", v["file"]);
