@@ -212,3 +212,41 @@ fn every_line_stays_whole_on_hostile_input() {
     let weird = "\u{0}\u{feff}AKIA\n".repeat(1000);
     assert_eq!(run(&mut q, &weird), weird);
 }
+
+/// Regression: on Go's `apiKey := "value"` the password rule took `=` for the value and
+/// left the value in the clear.
+#[test]
+fn go_short_variable_declarations_lose_their_value() {
+    let mut p = plugin();
+    assert_eq!(
+        run(&mut p, "apiKey := \"k-9f8e7d6c5b\"\n"),
+        "apiKey := [REDACTED:password]\n"
+    );
+    assert_eq!(
+        run(&mut p, "dbPassword := os.Getenv(\"DB_PASSWORD\")\n"),
+        "dbPassword := os.Getenv(\"DB_PASSWORD\")\n"
+    );
+}
+
+#[test]
+fn known_secrets_are_masked_as_written_base64_and_url_encoded() {
+    use cloudops_plugin_sdk::testing::with_secrets;
+    let mut p = plugin();
+    let secret = "Zq7-v3ry.private~value";
+    let b64 = "WnE3LXYzcnkucHJpdmF0ZX52YWx1ZQ=="; // base64 of the secret
+    let text =
+        format!("plain {secret} here\nencoded {b64}\nurl ?p=Zq7-v3ry.private~value&x=1\nnothing\n");
+    let out = text_of(&p.on_output(with_secrets(stdout(&text), &[secret])));
+    assert!(
+        !out.contains(secret) && !out.contains("WnE3LXYzcnkucHJpdmF0ZX52YWx1"),
+        "{out}"
+    );
+    assert!(out.contains("plain [REDACTED:known-secret] here"), "{out}");
+    assert!(out.ends_with("nothing\n"), "{out}");
+    // Without the known value, nothing marks these lines.
+    let mut q = plugin();
+    assert_eq!(
+        run(&mut q, "plain Zq7-v3ry.private~value here\n"),
+        "plain Zq7-v3ry.private~value here\n"
+    );
+}
