@@ -104,13 +104,19 @@ async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<
     {
         anyhow::bail!("the decision log could not be written: {e}");
     }
+    // The answer echoes the reason (and below the command): secrets masked.
+    let shown = cloudops_session::mask_record(&record);
     let answer = answer_for(
-        &record,
+        &shown,
         wrap.then(|| wrapped(common, &session, call, command)),
     );
     Ok(match (&call.tool, answer) {
         (Tool::FileWrite { name, path }, Answer::Deny(why)) => Answer::Deny(format!(
-            "{why} (the {name} of {path}, decided as `{command}`)"
+            "{why} (the {name} of {path}, decided as `{}`)",
+            match &shown.original.command {
+                Command::Shell { command, .. } => command.clone(),
+                other => other.to_string(),
+            }
         )),
         (_, answer) => answer,
     })

@@ -231,7 +231,10 @@ pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
         "signal": r.signal,
         "error": r.error,
         "execution_id": r.execution_id.to_string(),
-        "command": r.command.as_ref().map(ToString::to_string),
+        "command": r
+            .command
+            .as_ref()
+            .map(|c| cloudops_session::mask_command(c, &Default::default()).to_string()),
     });
     let mut text = format!(
         "exit code {} ({}) in {:.3} s",
@@ -263,6 +266,8 @@ pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
 
 /// The tool error of a request the policy denied: it names the plugin and gives its reason.
 pub fn denied(plugin: &str, reason: &str, record: &DecisionRecord) -> CallToolResult {
+    let record = &cloudops_session::mask_record(record);
+    let reason = record.reason.as_deref().unwrap_or(reason);
     // Why the asking plugin's question was not approved, when it was asked.
     let approval = record
         .steps
@@ -315,6 +320,7 @@ pub fn cancelled_before_start(why: &str) -> CallToolResult {
 
 /// The result of `check_command`: the decision and its trace (nothing ran).
 pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult {
+    let record = &cloudops_session::mask_record(record);
     let text = cloudops_session::trace(record, policy);
     let structured = cloudops_session::decision_json(
         record,

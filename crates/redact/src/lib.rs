@@ -13,12 +13,14 @@
 mod context;
 mod entropy;
 mod known;
+mod names;
 mod providers;
 mod redactor;
 mod rules;
 
 pub use context::StreamState;
 pub use known::KnownValues;
+pub use names::{DEFAULT_SECRET_NAMES, MIN_SECRET_BYTES, known_secrets, name_matches};
 pub use redactor::{Options, OptionsError, Redactor};
 pub use rules::{Rule, builtin, kinds};
 

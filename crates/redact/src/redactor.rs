@@ -324,7 +324,7 @@ impl Redactor {
     pub(crate) fn apply(&self, line: &str, mut spans: Vec<(usize, usize, &str)>, out: &mut String) {
         // Where spans start together, the longest first, then a provider's kind before a
         // generic one: a merged span is named after its first.
-        let generic = |k: &str| matches!(k, "password" | "labelled-secret" | "entropy");
+        let generic = |k: &str| matches!(k, "password" | "labelled-secret" | "entropy" | "bearer");
         spans.sort_unstable_by_key(|&(s, e, k)| (s, std::cmp::Reverse(e), generic(k)));
         let mut at = 0;
         let mut i = 0;

@@ -133,7 +133,7 @@ pub const GENERIC: &[Spec] = &[
         ],
         shape: Shape::Raw(
             concat!(
-                r#"(?i:pass(?:word|wd|phrase)|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
+                r#"(?:^|[^/])(?i:pass(?:word|wd|phrase)|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
                 r#"(?:\\?["'])?\s*(?::=|=>|=|:)\s*"#,
                 r#"(\\"[^"\\\n]*\\"|"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`,;&\\()]+)"#
             ),
