@@ -533,6 +533,19 @@ pub const PROVIDERS: &[Spec] = &[
     ),
     s!("openai-key", ["sk-"], T(r"\bsk-[A-Za-z0-9]{48}")),
     s!(
+        "terraform-token",
+        ["atlasv1"],
+        T(r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}")
+    ),
+    s!(
+        "curl-user-password",
+        ["curl"],
+        R(
+            r#"\bcurl\b.*?\s(?:-u|--user)(?:=|\s+)['"]?[^\s:'"]+:([^\s'"]+)"#,
+            1
+        )
+    ),
+    s!(
         "langsmith-key",
         ["lsv2_"],
         T(r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}")
