@@ -27,6 +27,7 @@ fn main() {
     let text = std::fs::read_to_string(&path).expect("read the samples");
     let mut plugin = load::<RedactSecrets>(&config).expect("a valid config");
     let (mut pos, mut hit, mut skipped, mut neg, mut kept) = (0, 0, 0, 0, 0);
+    let mut no_credential = 0;
     for (n, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON sample");
         let input = v["input"].as_str().unwrap_or_default().to_string();
@@ -63,42 +64,57 @@ fn main() {
             }
             continue;
         }
-        // The secret as printed: each wanted value found in the input, else its parts.
-        let mut pieces: Vec<String> = Vec::new();
+        // The secret as printed: for each wanted value (the string values of one that is a
+        // JSON object), the value if the input holds it, else its parts that it holds.
+        // What must vanish of it: the password of a URL with one, else its longest part
+        // that is not a host, a URL without a password or an e-mail address (detectors
+        // report an account name, client id or host beside the secret itself). A sample
+        // reporting nothing else holds no credential: out of scope.
+        let mut needed: Vec<String> = Vec::new();
+        let mut printed_any = false;
         for w in &want {
-            if input.contains(w.as_str()) {
-                pieces.push(w.clone());
-            } else {
-                pieces.extend(
-                    w.split(|c: char| {
-                        c == ':' || c == ';' || c == '|' || c == ',' || c.is_whitespace()
-                    })
-                    .filter(|p| p.len() >= 6 && input.contains(*p))
-                    .map(String::from),
-                );
+            let values = match serde_json::from_str::<serde_json::Value>(w) {
+                Ok(serde_json::Value::Object(o)) => o
+                    .values()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => vec![w.clone()],
+            };
+            let mut printed: Vec<String> = Vec::new();
+            for w in values {
+                if input.contains(w.as_str()) {
+                    printed.push(w);
+                } else {
+                    printed.extend(
+                        w.split(|c: char| {
+                            c == ':' || c == ';' || c == '|' || c == ',' || c.is_whitespace()
+                        })
+                        .filter(|p| p.len() >= 6 && input.contains(*p))
+                        .map(String::from),
+                    );
+                }
+            }
+            printed_any |= !printed.is_empty();
+            if let Some(secret) = printed
+                .iter()
+                .filter_map(|p| match url_password(p) {
+                    Some(pw) => Some(pw.to_string()),
+                    None => secret_like(p).then(|| p.clone()),
+                })
+                .max_by_key(String::len)
+            {
+                needed.push(secret);
             }
         }
-        if pieces.is_empty() {
+        if !printed_any {
             skipped += 1;
             continue;
         }
+        if needed.is_empty() {
+            no_credential += 1;
+            continue;
+        }
         pos += 1;
-        // Hosts, URLs and e-mail addresses that a detector reports with the secret are not
-        // secrets themselves: they need not disappear.
-        let secret_like = |p: &str| {
-            !(p.starts_with("http")
-                || p.contains('@')
-                || (p.contains('.')
-                    && p.rsplit('.').next().is_some_and(|tld| {
-                        (2..=6).contains(&tld.len()) && tld.bytes().all(|c| c.is_ascii_lowercase())
-                    })))
-        };
-        let needed: Vec<&String> = pieces.iter().filter(|p| secret_like(p)).collect();
-        let needed = if needed.is_empty() {
-            pieces.iter().collect()
-        } else {
-            needed
-        };
         if needed.iter().all(|p| !out.contains(p.as_str())) {
             hit += 1;
         } else if show {
@@ -106,8 +122,27 @@ fn main() {
         }
     }
     println!(
-        "trufflehog samples: {hit}/{pos} secrets redacted ({:.1}%), {kept}/{neg} negatives unchanged ({:.1}%), {skipped} positives not measurable (secret not printed as such)",
+        "trufflehog samples: {hit}/{pos} secrets redacted ({:.1}%), {kept}/{neg} negatives unchanged ({:.1}%), {skipped} positives not measurable (secret not printed as such), {no_credential} out of scope (only a host, URL or e-mail address, no credential)",
         100.0 * hit as f64 / pos.max(1) as f64,
         100.0 * kept as f64 / neg.max(1) as f64
     );
+}
+
+/// Hosts, URLs and e-mail addresses are not secrets themselves.
+fn secret_like(p: &str) -> bool {
+    !(p.contains("://")
+        || p.starts_with("http")
+        || p.contains('@')
+        || (p.contains('.')
+            && p.rsplit('.').next().is_some_and(|tld| {
+                (2..=6).contains(&tld.len()) && tld.bytes().all(|c| c.is_ascii_lowercase())
+            })))
+}
+
+/// The password of `scheme://user:password@host…`.
+fn url_password(p: &str) -> Option<&str> {
+    let rest = &p[p.find("://")? + 3..];
+    let userinfo = &rest[..rest.find('@')?];
+    let pw = &userinfo[userinfo.find(':')? + 1..];
+    (pw.len() >= 3).then_some(pw)
 }
