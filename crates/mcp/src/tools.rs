@@ -433,4 +433,31 @@ mod tests {
         assert!(cut);
         assert!(out.contains("bytes omitted here"));
     }
+
+    /// Issue 18: what the agent reads back (the denial's and the check's command echo,
+    /// text and structured) shows the command with its secrets masked.
+    #[test]
+    fn echoed_commands_show_their_secrets_masked() {
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let request = cloudops_execution_engine::ExecutionRequest {
+            id: uuid::Uuid::nil(),
+            command: Command::Shell {
+                command: format!("curl -H 'Authorization: Bearer {token}' https://api.example.com"),
+                shell: "bash".into(),
+            },
+            env: Default::default(),
+            working_dir: None,
+            timeout_ms: None,
+            metadata: Default::default(),
+        };
+        let record = DecisionRecord::allow_unchanged(&request);
+        for result in [
+            denied("deny-commands", "no curl", &record),
+            decision(&record, None),
+        ] {
+            let shown = serde_json::to_string(&result).expect("serialises");
+            assert!(!shown.contains(token), "{shown}");
+            assert!(shown.contains("Bearer [REDACTED:github-token]"), "{shown}");
+        }
+    }
 }
