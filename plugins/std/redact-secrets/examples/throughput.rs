@@ -54,7 +54,10 @@ fn main() {
     }
     let t = Instant::now();
     let mut plugin = load::<RedactSecrets>("{}").expect("plugin");
-    println!("init (keyword automaton): {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "init (keyword automaton): {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
     let mut bytes_out = 0;
     for c in chunks {
