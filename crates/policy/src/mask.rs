@@ -17,7 +17,13 @@ use cloudops_redact::{
 /// The redactor with the built-in rules (compiled once per process, each rule on first use).
 fn redactor() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
-    R.get_or_init(|| Redactor::new(Options::default()).expect("the default options are valid"))
+    R.get_or_init(|| {
+        Redactor::new(Options {
+            short_texts: true,
+            ..Options::default()
+        })
+        .expect("the default options are valid")
+    })
 }
 
 /// The known secrets of `envs`: values of variables named like [`DEFAULT_SECRET_NAMES`].

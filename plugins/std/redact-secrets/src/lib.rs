@@ -76,6 +76,7 @@ impl RedactSecrets {
             disable: s.disable,
             patterns: s.patterns.into_iter().map(|p| (p.name, p.regex)).collect(),
             entropy: s.entropy,
+            short_texts: false,
         })
         .map_err(|e| format!("invalid plugin config: {e}"))?;
         Ok(RedactSecrets {
