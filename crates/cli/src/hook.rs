@@ -104,10 +104,13 @@ async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<
     {
         anyhow::bail!("the decision log could not be written: {e}");
     }
-    // The answer echoes the reason (and below the command): secrets masked.
-    let shown = cloudops_session::mask_record(&record);
+    // A refusal echoes the reason (and below the command): with secrets masked. An allowed
+    // call echoes nothing (the wrapped command is the agent's own, and must run as written),
+    // so it does not pay for masking.
+    let masked = (!record.allowed).then(|| cloudops_session::mask_record(&record));
+    let shown = masked.as_ref().unwrap_or(&record);
     let answer = answer_for(
-        &shown,
+        shown,
         wrap.then(|| wrapped(common, &session, call, command)),
     );
     Ok(match (&call.tool, answer) {
