@@ -9,8 +9,8 @@ pub enum Shape {
     /// A token recognisable on its own (`ghp_…`, `sk-ant-…`): the regex is the token, which
     /// must not be followed by a letter or digit.
     Token(&'static str),
-    /// A provider's name, then within 40 characters on the same line a value of this shape,
-    /// standing as a word of its own. Keywords: the names.
+    /// A provider's name, then within 40 printable ASCII characters on the same line a value
+    /// of this shape, standing as a word of its own. Keywords: the names.
     Labelled(&'static [&'static str], &'static str),
     /// A regex as is, and the capture group that is the secret (0: the whole match).
     Raw(&'static str, usize),
@@ -51,7 +51,7 @@ impl Spec {
                 let names_re = names.iter().map(|n| regex_escape(n)).collect::<Vec<_>>();
                 (
                     format!(
-                        "(?i:{})[^\\n]{{0,40}}?[^0-9A-Za-z]({value}){END}",
+                        "(?i:{})[\\t\\x20-\\x7E]{{0,40}}?[^0-9A-Za-z]({value}){END}",
                         names_re.join("|")
                     ),
                     1,
@@ -167,7 +167,7 @@ pub const GENERIC: &[Spec] = &[
         kind: "url-password",
         keywords: &["://"],
         shape: Shape::Raw(
-            r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@?#]{1,128}:([^\s:/@?#]{1,256})@[A-Za-z0-9.\[\]-]",
+            r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@?#]+:([^\s:/@?#]+)@[A-Za-z0-9.\[\]-]",
             1,
         ),
     },
