@@ -28,6 +28,7 @@ fn main() {
     for p in [
         std_dir.clone(),
         root.join("crates/plugin-sdk"),
+        root.join("crates/redact"),
         root.join("wit"),
         plugins.join("Cargo.toml"),
         plugins.join("Cargo.lock"),

@@ -24,9 +24,12 @@ pub async fn check(
         AskMode::Deny("--check asks nobody; --yes approves")
     }));
     let engine = ExecutionEngine::new(session.decision_config(approver.clone()));
-    let record = engine
-        .decide(request, approver.as_ref(), Preparation::Required)
-        .await?;
+    // What is printed shows secrets masked (the decision itself is unchanged).
+    let record = cloudops_session::mask_record(
+        &engine
+            .decide(request, approver.as_ref(), Preparation::Required)
+            .await?,
+    );
     let policy = session
         .policy()
         .as_ref()

@@ -104,13 +104,22 @@ async fn answer(common: &Common, call: &HookCall, wrap: bool) -> anyhow::Result<
     {
         anyhow::bail!("the decision log could not be written: {e}");
     }
+    // A refusal echoes the reason (and below the command): with secrets masked. An allowed
+    // call echoes nothing (the wrapped command is the agent's own, and must run as written),
+    // so it does not pay for masking.
+    let masked = (!record.allowed).then(|| cloudops_session::mask_record(&record));
+    let shown = masked.as_ref().unwrap_or(&record);
     let answer = answer_for(
-        &record,
+        shown,
         wrap.then(|| wrapped(common, &session, call, command)),
     );
     Ok(match (&call.tool, answer) {
         (Tool::FileWrite { name, path }, Answer::Deny(why)) => Answer::Deny(format!(
-            "{why} (the {name} of {path}, decided as `{command}`)"
+            "{why} (the {name} of {path}, decided as `{}`)",
+            match &shown.original.command {
+                Command::Shell { command, .. } => command.clone(),
+                other => other.to_string(),
+            }
         )),
         (_, answer) => answer,
     })

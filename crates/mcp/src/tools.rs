@@ -231,7 +231,10 @@ pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
         "signal": r.signal,
         "error": r.error,
         "execution_id": r.execution_id.to_string(),
-        "command": r.command.as_ref().map(ToString::to_string),
+        "command": r
+            .command
+            .as_ref()
+            .map(|c| cloudops_session::mask_command(c, &Default::default()).to_string()),
     });
     let mut text = format!(
         "exit code {} ({}) in {:.3} s",
@@ -263,6 +266,8 @@ pub fn execution_result(r: &ExecutionResult, cap: usize) -> CallToolResult {
 
 /// The tool error of a request the policy denied: it names the plugin and gives its reason.
 pub fn denied(plugin: &str, reason: &str, record: &DecisionRecord) -> CallToolResult {
+    let record = &cloudops_session::mask_record(record);
+    let reason = record.reason.as_deref().unwrap_or(reason);
     // Why the asking plugin's question was not approved, when it was asked.
     let approval = record
         .steps
@@ -315,6 +320,7 @@ pub fn cancelled_before_start(why: &str) -> CallToolResult {
 
 /// The result of `check_command`: the decision and its trace (nothing ran).
 pub fn decision(record: &DecisionRecord, policy: Option<&str>) -> CallToolResult {
+    let record = &cloudops_session::mask_record(record);
     let text = cloudops_session::trace(record, policy);
     let structured = cloudops_session::decision_json(
         record,
@@ -426,5 +432,32 @@ mod tests {
         let (out, cut) = cap_output(&text, false, 2000, 301);
         assert!(cut);
         assert!(out.contains("bytes omitted here"));
+    }
+
+    /// Issue 18: what the agent reads back (the denial's and the check's command echo,
+    /// text and structured) shows the command with its secrets masked.
+    #[test]
+    fn echoed_commands_show_their_secrets_masked() {
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let request = cloudops_execution_engine::ExecutionRequest {
+            id: uuid::Uuid::nil(),
+            command: Command::Shell {
+                command: format!("curl -H 'Authorization: Bearer {token}' https://api.example.com"),
+                shell: "bash".into(),
+            },
+            env: Default::default(),
+            working_dir: None,
+            timeout_ms: None,
+            metadata: Default::default(),
+        };
+        let record = DecisionRecord::allow_unchanged(&request);
+        for result in [
+            denied("deny-commands", "no curl", &record),
+            decision(&record, None),
+        ] {
+            let shown = serde_json::to_string(&result).expect("serialises");
+            assert!(!shown.contains(token), "{shown}");
+            assert!(shown.contains("Bearer [REDACTED:github-token]"), "{shown}");
+        }
     }
 }

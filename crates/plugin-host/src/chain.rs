@@ -148,11 +148,10 @@ impl<'a> Current<'a> {
     /// variables the request sets.
     fn known_secrets(&self, names: &[String]) -> Vec<String> {
         match &self.prepared {
-            Some(p) => crate::secrets::known_secrets(
-                p.env.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                names,
-            ),
-            None => crate::secrets::known_secrets(
+            Some(p) => {
+                crate::known_secrets(p.env.iter().map(|(n, v)| (n.as_str(), v.as_str())), names)
+            }
+            None => crate::known_secrets(
                 self.request
                     .env
                     .iter()
@@ -185,7 +184,7 @@ impl ChainGate {
         ChainGate {
             host,
             selector,
-            secret_names: crate::secrets::DEFAULT_SECRET_NAMES
+            secret_names: crate::DEFAULT_SECRET_NAMES
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),

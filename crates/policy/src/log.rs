@@ -19,7 +19,8 @@
 //! record (`"type": "completion"`): `time`,
 //! `execution_id`, `status`, `exit_code`, `signal`, `duration_ms`, `stdout_bytes`,
 //! `stderr_bytes`, `stdout_truncated`, `stderr_truncated`, `lines_truncated`,
-//! `output_incomplete`, `error`. Output itself is never logged.
+//! `output_incomplete`, `error`. Output itself is never logged; secrets in commands,
+//! environment values, reasons and diffs are masked ([`crate::mask_record`]).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -207,6 +208,8 @@ fn remove_torn_tail(file: &File, path: &Path) -> std::io::Result<u64> {
 
 impl DecisionSink for JsonlSink {
     fn record_decision(&self, r: &DecisionRecord) -> std::io::Result<()> {
+        let masked = crate::mask::mask_record(r);
+        let r = &masked;
         let line = DecisionLine {
             r#type: "decision",
             time: r.timestamp,

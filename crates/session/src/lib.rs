@@ -15,7 +15,7 @@
 
 mod trace;
 
-pub use cloudops_policy::{RequestTemplate, millis};
+pub use cloudops_policy::{RequestTemplate, mask_command, mask_record, millis};
 pub use trace::{decision_json, sandbox_text, trace};
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The decision trace as text, and the fields of a decision as JSON: what `--check` prints and the MCP server's `check_command` returns.
+//! The decision trace as text, and the fields of a decision as JSON: what `--check` prints and the MCP server's `check_command` returns, with secrets masked (`mask_record`).
 
 use std::fmt::Write as _;
 
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 /// it could not be applied, or null), then the fields of `more` (a front end's own; anything but an
 /// object adds nothing).
 pub fn decision_json(record: &DecisionRecord, policy: Option<&str>, more: Value) -> Value {
+    let record = &cloudops_policy::mask_record(record);
     let mut out = json!({
         "verdict": record.outcome(),
         "allowed": record.allowed,
@@ -30,6 +31,7 @@ pub fn decision_json(record: &DecisionRecord, policy: Option<&str>, more: Value)
 
 /// The human-readable decision trace.
 pub fn trace(record: &DecisionRecord, policy: Option<&str>) -> String {
+    let record = &cloudops_policy::mask_record(record);
     let verdict = record.outcome();
     let mut s = String::new();
     let by = match (&record.plugin, &record.reason) {

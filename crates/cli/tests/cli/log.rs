@@ -81,3 +81,59 @@ fn the_policy_can_name_its_decision_log() {
         .expect("relative to the policy file");
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+/// Issue 18: the log and `--check` keep what happened (the variable's name, the header,
+/// the command's kind) but not the secrets in the command line or the environment.
+#[test]
+fn secrets_in_the_command_and_environment_are_masked_in_the_log_and_the_check() {
+    const TOKEN: &str = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    const KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let d = Dir::new();
+    d.write(
+        "p.toml",
+        "version = 1\n[[rules]]\nname = \"all\"\nplugins = []\n",
+    );
+    let command = format!("echo curl -H 'Authorization: Bearer {TOKEN}' https://api.example.com");
+    let env = format!("AWS_SECRET_ACCESS_KEY={KEY}");
+    let r = d.run(&[
+        "--policy",
+        "p.toml",
+        "--audit-log",
+        "decisions.jsonl",
+        "--env",
+        &env,
+        "sh",
+        &command,
+    ]);
+    r.expect_code(0);
+    let text = std::fs::read_to_string(d.path().join("decisions.jsonl")).expect("log written");
+    assert!(!text.contains(TOKEN) && !text.contains(KEY), "{text}");
+    let decision: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("a decision line")).expect("JSON");
+    assert_eq!(
+        decision["request"]["env"]["AWS_SECRET_ACCESS_KEY"],
+        "[REDACTED:aws-secret-key]"
+    );
+    assert_eq!(
+        decision["request"]["command"]["command"],
+        "echo curl -H 'Authorization: Bearer [REDACTED:github-token]' https://api.example.com"
+    );
+    let check = d.run(&[
+        "--policy", "p.toml", "--env", &env, "sh", "--check", &command,
+    ]);
+    check.expect_code(0);
+    assert!(!check.stdout().contains(TOKEN), "{}", check.stdout());
+    assert!(
+        check.stdout().contains("Authorization: Bearer [REDACTED:"),
+        "{}",
+        check.stdout()
+    );
+    let json = d.run(&[
+        "--policy", "p.toml", "--json", "--env", &env, "sh", "--check", &command,
+    ]);
+    assert!(
+        !json.stdout().contains(TOKEN) && !json.stdout().contains(KEY),
+        "{}",
+        json.stdout()
+    );
+}

@@ -1,4 +1,4 @@
-//! The known secrets of an execution: the values of the environment variables whose names look like secrets, given to output plugins (interface 0.3.0) so that they can mask them.
+//! Which environment variables hold secrets (by name), and the known secrets of an execution: their values, given to output plugins (interface 0.3.0) and used by the host's masking of what echoes a request.
 
 /// Names of environment variables whose values are secrets, by default: `*` matches any
 /// run of characters, and names are compared ignoring ASCII case.
@@ -47,7 +47,7 @@ pub fn known_secrets<'a, S: AsRef<str>>(
 }
 
 /// `name` matches `pattern` (`*`: any run of characters), ignoring ASCII case.
-fn name_matches(pattern: &str, name: &str) -> bool {
+pub fn name_matches(pattern: &str, name: &str) -> bool {
     let (p, n) = (pattern.as_bytes(), name.as_bytes());
     // Iterative glob with backtracking to the last `*`: linear in practice, no recursion.
     let (mut pi, mut ni) = (0, 0);
