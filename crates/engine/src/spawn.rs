@@ -345,37 +345,23 @@ impl Stdio {
 )]
 fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
     use nix::sched::CloneFlags;
-    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicI32, AtomicU64};
 
     // Set by the child when a step fails: the errno, and the sandbox's step if it was one.
     let failed = AtomicI32::new(0);
     let failed_step = AtomicU64::new(0);
     // The child runs on this stack, in our memory, until it execs.
-    let mut stack = vec![0u8; 32 << 10];
+    let mut stack = vec![0u8; STACK];
 
-    // No signal handler of ours may run in the child (it would run in our memory): all
-    // are blocked until the child has set them back to their defaults.
-    let all = nix::sys::signal::SigSet::all();
-    let mut old = nix::sys::signal::SigSet::empty();
-    nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&all),
-        Some(&mut old),
-    )?;
+    let old = block_signals()?;
     // SAFETY: the child shares our memory and runs until it execs or exits, while this
     // thread waits (CLONE_VFORK). It only reads `setup` and stores into `failed`, and
     // `child` makes system calls only: no allocation, no lock, no unwinding.
     let cloned = unsafe {
         nix::sched::clone(
             Box::new(|| {
-                let errno = match child(setup) {
-                    Err(Failure::Errno(errno)) => errno,
-                    Err(Failure::Sandbox(f)) => {
-                        failed_step.store(f.encode(), Ordering::Release);
-                        f.errno
-                    }
-                };
-                failed.store(errno, Ordering::Release);
+                let Err(failure) = child(setup);
+                failure.store(&failed, &failed_step);
                 crate::exit_code::NOT_FOUND as isize
             }),
             &mut stack,
@@ -385,11 +371,7 @@ fn clone_child(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<u32> {
             Some(libc::SIGCHLD),
         )
     };
-    let _ = nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&old),
-        None,
-    );
+    restore_signals(&old);
     drop(child_fds);
     let pid = cloned?.as_raw().cast_unsigned();
     setup_failure(setup, pid, &failed, &failed_step)?;
@@ -488,13 +470,7 @@ fn clone_init(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<(u32, Box<In
     // Pid 1's stack is the first half; stacks grow down from the (16-aligned) top.
     let top = stack_top(&init.stacks[..STACK]);
 
-    let all = nix::sys::signal::SigSet::all();
-    let mut old = nix::sys::signal::SigSet::empty();
-    nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&all),
-        Some(&mut old),
-    )?;
+    let old = block_signals()?;
     let flags = libc::CLONE_VM | setup.sandbox.map_or(0, Prepared::clone_flags) | libc::SIGCHLD;
     // SAFETY: pid 1 runs `init_main` on its own stack in `init`, which lives until pid 1
     // is reaped; it reads `args` only until it closes its copy of `ready`, and we do not
@@ -505,11 +481,7 @@ fn clone_init(setup: &Setup, child_fds: [OwnedFd; 3]) -> io::Result<(u32, Box<In
     } else {
         Ok(pid.cast_unsigned())
     };
-    let _ = nix::sys::signal::pthread_sigmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&old),
-        None,
-    );
+    restore_signals(&old);
     drop(child_fds);
     drop(ready_w);
     let pid = cloned?;
@@ -553,14 +525,7 @@ extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `Init` outlives us (freed once we are reaped).
     let init = unsafe { &*args.init };
     let report = |failure: Failure| {
-        let errno = match failure {
-            Failure::Errno(errno) => errno,
-            Failure::Sandbox(f) => {
-                args.failed_step.store(f.encode(), Ordering::Release);
-                f.errno
-            }
-        };
-        args.failed.store(errno, Ordering::Release);
+        failure.store(&args.failed, &args.failed_step);
         crate::exit_code::NOT_FOUND as libc::c_int
     };
     if let Err(f) = child_setup(args.setup) {
@@ -734,6 +699,47 @@ enum Failure {
     Errno(libc::c_int),
     /// A step of the sandbox.
     Sandbox(ChildFailure),
+}
+
+impl Failure {
+    /// Stores the failure where the parent reads it: the errno, and the sandbox's step.
+    fn store(
+        self,
+        failed: &std::sync::atomic::AtomicI32,
+        failed_step: &std::sync::atomic::AtomicU64,
+    ) {
+        use std::sync::atomic::Ordering;
+        let errno = match self {
+            Failure::Errno(errno) => errno,
+            Failure::Sandbox(f) => {
+                failed_step.store(f.encode(), Ordering::Release);
+                f.errno
+            }
+        };
+        failed.store(errno, Ordering::Release);
+    }
+}
+
+/// Blocks every signal of the calling thread and returns the mask to restore: no signal
+/// handler of ours may run in a clone that shares our memory (it would run there) before
+/// the clone has set the dispositions back to their defaults.
+fn block_signals() -> io::Result<nix::sys::signal::SigSet> {
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::all()),
+        Some(&mut old),
+    )?;
+    Ok(old)
+}
+
+/// Puts back the mask [`block_signals`] returned.
+fn restore_signals(old: &nix::sys::signal::SigSet) {
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(old),
+        None,
+    );
 }
 
 /// The child's side, in the parent's memory: set up, then exec. Returns the step that
