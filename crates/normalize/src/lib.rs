@@ -21,12 +21,22 @@
 //! - `context` lists the enclosing constructs, outermost first (see
 //!   [`SimpleCommand::context`]), plus `shell-c` for the commands of the script of
 //!   `sh|bash|dash|zsh|ksh|mksh -c 'SCRIPT'`, which is analysed as a nested shell.
+//! - `working_dir` says where each command runs: the request's directory, or where the
+//!   script's `cd`, `pushd` and `popd` before it left its shell ([`WorkingDir`]); a `cd`
+//!   whose target is only known at run time makes it unknown. [`resolve_paths`] resolves
+//!   each command's words against it.
+//! - Script text a shell reads is analysed like an `sh -c` script, bounded
+//!   ([`MAX_SCRIPT_FILE_BYTES`], eight files per request): `source FILE` / `. FILE`
+//!   (context `source`, in the current shell), `sh FILE` (context `script-file`), and a
+//!   static here-document or here-string fed to `sh`, `sh -s`, `sh -` or `sh /dev/stdin`
+//!   (context `shell-stdin`). A file that cannot be read is unanalysable, with the reason.
 //! - `program` is predicted: `None` for builtins, reserved words, functions defined in
 //!   the script, dynamic names, names not found, and names looked up after the script
 //!   changes `PATH` (`PATH=...`, `export PATH`, `hash -p`); `PATH=/x cmd` resolves `cmd`
 //!   on `/x`.
 //! - Unanalysable: parse errors (the lines that parse alone are still reported), a
-//!   dynamic command name, `eval`, `source`/`.`, `trap` with a command string, `exec`
+//!   dynamic command name, `eval`, `source`/`.` of a file that cannot be read, `trap`
+//!   with a command string, `exec`
 //!   with dynamic words, `sh -c` with a dynamic script (also behind a wrapper:
 //!   `sudo sh -c "$X"`), alias definitions (`sh`, `zsh`
 //!   and bash with `expand_aliases` honour them), `enable -f`, request environment
@@ -45,9 +55,9 @@ pub mod paths;
 mod request;
 mod shell;
 
-pub use model::{Assignment, Normalized, Redirection, SimpleCommand};
+pub use model::{Assignment, Normalized, Redirection, SimpleCommand, WorkingDir};
 pub use paths::{PathWord, ResolvedPath, ResolvedPaths, resolve_paths};
-pub use shell::{MAX_NESTING, MAX_SCRIPT_BYTES};
+pub use shell::{MAX_NESTING, MAX_SCRIPT_BYTES, MAX_SCRIPT_FILE_BYTES};
 
 use cloudops_execution_engine::{ExecutionRequest, PreparedCommand};
 

@@ -41,6 +41,44 @@ pub struct SimpleCommand {
     /// Some word depends on run-time expansion (`$VAR`, `$(...)`, globs); such words
     /// stay as written in `argv`.
     pub dynamic: bool,
+    /// The indices of the `argv` words that depend on run-time expansion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_args: Vec<u32>,
+    /// Where it runs: the request's working directory, or where the `cd`, `pushd` and
+    /// `popd` of the script before it left its shell.
+    #[serde(default, skip_serializing_if = "WorkingDir::is_request")]
+    pub working_dir: WorkingDir,
+}
+
+/// The directory a simple command runs in, as the script's own directory changes leave it.
+///
+/// Followed: `cd`, `pushd`, `popd` (and `cd` with no operand: `HOME`; `cd -`: the previous
+/// one), in the shell they run in: a subshell, a pipeline's element, a command
+/// substitution or `sh -c` keeps its changes to itself; a change inside `if`, `case` or a
+/// loop makes the directory after it unknown unless every path agrees; calling a function
+/// of the script that changes it makes it unknown. A `cd` is assumed to run and to
+/// succeed. Not followed (the wrapper's own business): `env -C`, `sudo -D`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkingDir {
+    /// The request's working directory.
+    #[default]
+    Request,
+    /// After `cd`s with static operands: the operands in order, each applied to the
+    /// directory the previous one left (the first to the request's working directory);
+    /// an absolute or `~` operand starts again from it. Resolved on the filesystem by
+    /// [`crate::resolve_paths`].
+    Changed(Vec<String>),
+    /// Only known at run time (`cd "$DIR"`, `cd -` with no known previous directory):
+    /// why.
+    Unknown(String),
+}
+
+impl WorkingDir {
+    /// The request's working directory (no change before the command).
+    pub fn is_request(&self) -> bool {
+        *self == WorkingDir::Request
+    }
 }
 
 /// The structured view of one request.

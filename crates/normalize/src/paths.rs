@@ -7,11 +7,27 @@
 //! after a rewrite), separately from [`normalize`](crate::normalize) because only plugins
 //! of interface 0.2.0 and later need it.
 //!
+//! Each command's words are resolved against the directory it runs in: the request's
+//! working directory, or where the script's `cd`s left it ([`WorkingDir`]). A relative
+//! word of a command whose directory is only known at run time is not resolved (the view
+//! is then incomplete).
+//!
+//! Expanded as the shell will, on this filesystem: brace expansion (`/e{t,x}c`), globs
+//! (`*`, `?`, `[...]`; hidden entries only for a literal leading dot; `**` is `*`, as in
+//! bash without `globstar`), `~` and `~user`. Each file name a glob matches is an entry of
+//! its own (the same word, several canonical paths); a glob that matches nothing stands
+//! for itself, as in bash. Magic links of `/proc` are read as the command would see them:
+//! `/proc/*/root` is `/`, `/proc/self/cwd` the command's directory; `/proc/*/fd/N`
+//! (`/dev/stdin`, `/dev/fd/N`) and `/proc/*/exe` are not followed (they name the
+//! command's own descriptors, not the host's).
+//!
 //! Cost: nothing touches the filesystem for a request without a working directory and
-//! without path-like words. Otherwise one `realpath` of the working directory, one `lstat`
-//! per bare argument (does it name an entry of the working directory?), and one `lstat` per
-//! component of each path word, bounded by [`MAX_RESOLVED`], [`MAX_LOOKUPS`],
-//! [`MAX_WORD_BYTES`] and [`MAX_SYMLINKS`] (a symlink loop ends the walk).
+//! without path-like words. Otherwise one `realpath` of the working directory (and of each
+//! directory a `cd` leads to), one `lstat` per bare argument (does it name an entry of the
+//! working directory?), one `lstat` per component of each path word, and a directory read
+//! per glob component, bounded by [`MAX_RESOLVED`], [`MAX_LOOKUPS`], [`MAX_GLOB_MATCHES`],
+//! [`MAX_BRACE_WORDS`], [`MAX_WORD_BYTES`] and [`MAX_SYMLINKS`] (a symlink loop ends the
+//! walk). A limit reached makes the view incomplete.
 //!
 //! Resolved at check time: the filesystem may change before the command runs (TOCTOU).
 
@@ -22,7 +38,7 @@ use std::path::{Component, Path, PathBuf};
 
 use cloudops_execution_engine::ExecutionRequest;
 
-use crate::model::{Normalized, SimpleCommand};
+use crate::model::{Normalized, SimpleCommand, WorkingDir};
 
 /// At most this many path words are resolved per request.
 pub const MAX_RESOLVED: usize = 64;
@@ -32,6 +48,10 @@ pub const MAX_LOOKUPS: usize = 256;
 pub const MAX_WORD_BYTES: usize = 4096;
 /// Symlinks followed while resolving one word (Linux's own limit); more is a loop.
 pub const MAX_SYMLINKS: usize = 40;
+/// At most this many file names are taken from globs per request (more: incomplete).
+pub const MAX_GLOB_MATCHES: usize = 1024;
+/// A word's brace expansion gives at most this many words (more: incomplete).
+pub const MAX_BRACE_WORDS: usize = 256;
 
 /// Which word of a simple command a resolved path comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +80,10 @@ pub struct ResolvedPath {
 pub struct ResolvedPaths {
     /// The working directory, canonical, when it names an existing directory.
     pub working_dir: Option<String>,
+    /// One per simple command: the canonical directory it runs in (the request's, or
+    /// where the script's `cd`s led), `None` when it is only known at run time or the
+    /// request has no working directory.
+    pub command_dirs: Vec<Option<String>>,
     /// One list per simple command of the normalised view, in the same order.
     pub commands: Vec<Vec<ResolvedPath>>,
     /// Every (non-dynamic) path word got an entry: no limit was hit, nothing failed.
@@ -81,27 +105,50 @@ pub fn resolve_paths(request: &ExecutionRequest, normalized: &Normalized) -> Res
         .cloned()
         .or_else(|| std::env::var("HOME").ok())
         .filter(|h| !h.is_empty());
+    let cdpath = request.env.get("CDPATH").is_some_and(|v| !v.is_empty());
     let mut r = Resolver {
-        cwd: working_dir.as_deref().map(Path::new),
+        request_cwd: working_dir.as_deref().map(PathBuf::from),
+        cwd: None,
+        cwd_unknown: false,
+        last_dir: None,
+        cdpath,
         home: home.as_deref(),
         resolved: 0,
         lookups: 0,
+        globbed: 0,
         complete: true,
     };
-    let commands = normalized.commands.iter().map(|c| r.command(c)).collect();
+    let mut command_dirs = Vec::with_capacity(normalized.commands.len());
+    let mut commands = Vec::with_capacity(normalized.commands.len());
+    for c in &normalized.commands {
+        r.enter(&c.working_dir);
+        command_dirs.push(r.cwd.as_ref().and_then(|d| d.to_str()).map(str::to_string));
+        commands.push(r.command(c));
+    }
     let complete = r.complete;
     ResolvedPaths {
         working_dir,
+        command_dirs,
         commands,
         complete,
     }
 }
 
 struct Resolver<'a> {
-    cwd: Option<&'a Path>,
+    /// The request's working directory, canonical.
+    request_cwd: Option<PathBuf>,
+    /// The directory of the command being resolved, canonical.
+    cwd: Option<PathBuf>,
+    /// That command's directory is only known at run time.
+    cwd_unknown: bool,
+    /// The last directory computed, for the commands that share it.
+    last_dir: Option<(WorkingDir, Option<PathBuf>)>,
+    /// The request's environment sets `CDPATH`.
+    cdpath: bool,
     home: Option<&'a str>,
     resolved: usize,
     lookups: usize,
+    globbed: usize,
     complete: bool,
 }
 
@@ -110,17 +157,86 @@ fn looks_like_path(word: &str) -> bool {
     word.contains('/') || word.starts_with('~') || word.starts_with('.')
 }
 
-/// Depends on run-time expansion: never resolved, and not counted as a failure.
-fn is_dynamic(word: &str, cmd: &SimpleCommand) -> bool {
-    word.contains(['$', '`']) || (cmd.dynamic && word.contains(['*', '?', '[', '{']))
+/// Depends on a run-time value (a parameter or a substitution): never resolved, and not
+/// counted as a failure.
+fn is_dynamic(word: &str) -> bool {
+    word.contains(['$', '`'])
+}
+
+/// A word the shell expands into file names or several words: an unquoted glob or brace
+/// (the analyser marks it dynamic and keeps it as written).
+fn expands(index: u32, word: &str, cmd: &SimpleCommand) -> bool {
+    word.contains(['*', '?', '[', '{']) && cmd.dynamic_args.contains(&index)
 }
 
 impl Resolver<'_> {
+    /// Sets the directory the next command runs in.
+    fn enter(&mut self, wd: &WorkingDir) {
+        if let Some((last, dir)) = &self.last_dir
+            && last == wd
+        {
+            self.cwd = dir.clone();
+            self.cwd_unknown = matches!(wd, WorkingDir::Unknown(_));
+            return;
+        }
+        let dir = match wd {
+            WorkingDir::Request => self.request_cwd.clone(),
+            WorkingDir::Unknown(_) => None,
+            WorkingDir::Changed(steps) => self.changed_dir(steps),
+        };
+        self.cwd_unknown = dir.is_none() && !wd.is_request();
+        self.cwd = dir.clone();
+        self.last_dir = Some((wd.clone(), dir));
+    }
+
+    /// Where `cd STEP1; cd STEP2; ...` leads from the request's directory: each operand
+    /// applied as `cd` does by default (`..` lexically, bash's `-L`), then the result made
+    /// canonical. `None` when a step cannot be known (`~user` unknown, `CDPATH`).
+    fn changed_dir(&self, steps: &[String]) -> Option<PathBuf> {
+        let mut dir = self.request_cwd.clone();
+        for step in steps {
+            dir = if step.starts_with('~') {
+                Some(PathBuf::from(self.tilde(step)?))
+            } else if step.starts_with('/') {
+                Some(PathBuf::from(step))
+            } else if self.cdpath && !step.starts_with('.') {
+                return None;
+            } else {
+                Some(dir?.join(step))
+            };
+        }
+        let (canonical, _) = walk_in(&lexical(&dir?), None)?;
+        Some(canonical)
+    }
+
+    /// `~`, `~/x`, `~user`, `~user/x` expanded (`None`: no HOME, an unknown user, `~+`).
+    fn tilde(&self, word: &str) -> Option<String> {
+        let rest = word.strip_prefix('~')?;
+        let (user, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let home = if user.is_empty() {
+            self.home?.to_string()
+        } else if user.starts_with(['+', '-']) {
+            return None;
+        } else {
+            let u = nix::unistd::User::from_name(user).ok()??;
+            u.dir.into_os_string().into_string().ok()?
+        };
+        Some(if tail.is_empty() && !rest.contains('/') {
+            home
+        } else {
+            format!("{}/{tail}", home.trim_end_matches('/'))
+        })
+    }
+
     fn command(&mut self, cmd: &SimpleCommand) -> Vec<ResolvedPath> {
         let mut out = Vec::new();
         for (i, word) in cmd.argv.iter().enumerate() {
             let Ok(index) = u32::try_from(i) else { break };
-            if is_dynamic(word, cmd) {
+            if is_dynamic(word) {
+                continue;
+            }
+            if expands(index, word, cmd) {
+                self.expand(&mut out, PathWord::Argument(index), word);
                 continue;
             }
             let (offset, path) = if i == 0 {
@@ -153,7 +269,13 @@ impl Resolver<'_> {
                 && r.op != "&>"
                 && r.op != "&>>"
                 && (r.target == "-" || r.target.bytes().all(|b| b.is_ascii_digit()));
-            if r.op.starts_with("<<") || fd_dup || is_dynamic(&r.target, cmd) {
+            if r.op.starts_with("<<") || fd_dup || is_dynamic(&r.target) {
+                continue;
+            }
+            if cmd.dynamic && r.target.contains(['*', '?', '[', '{']) {
+                // Redirection targets are not recorded per word: a glob there (bash
+                // expands it when it names one file) is not followed.
+                self.complete = false;
                 continue;
             }
             self.push(&mut out, PathWord::Redirection(index), 0, &r.target);
@@ -161,9 +283,64 @@ impl Resolver<'_> {
         out
     }
 
+    /// A word the shell expands (braces, then globs) into file names: each one resolved.
+    fn expand(&mut self, out: &mut Vec<ResolvedPath>, word: PathWord, text: &str) {
+        if text.contains(['\\', '\'', '"', '(']) || text.len() > MAX_WORD_BYTES {
+            // Quoted parts or extglobs: not expanded here.
+            self.complete = false;
+            return;
+        }
+        let Some(words) = braces(text, MAX_BRACE_WORDS) else {
+            self.complete = false;
+            return;
+        };
+        for w in words {
+            if !w.contains(['*', '?', '[']) {
+                if looks_like_path(&w) || self.names_an_entry(&w) {
+                    self.push(out, word, 0, &w);
+                }
+                continue;
+            }
+            let Some(pattern) = self.absolute_pattern(&w) else {
+                self.complete = false;
+                continue;
+            };
+            let mut matched = false;
+            for m in glob_matches(&pattern, &mut self.globbed, &mut self.complete) {
+                matched = true;
+                self.push_canonical(out, word, &m);
+            }
+            if !matched && self.complete {
+                // No match: bash passes the word on as it is.
+                self.push(out, word, 0, &w);
+            }
+        }
+    }
+
+    /// A file name a glob matched (absolute): made canonical.
+    fn push_canonical(&mut self, out: &mut Vec<ResolvedPath>, word: PathWord, path: &Path) {
+        match walk_in(path, self.cwd.as_deref())
+            .and_then(|(p, exists)| Some((p.into_os_string().into_string().ok()?, exists)))
+        {
+            Some((canonical, exists)) => out.push(ResolvedPath {
+                word,
+                offset: 0,
+                canonical,
+                exists,
+            }),
+            None => self.complete = false,
+        }
+    }
+
     /// A bare word (`notes.txt`) that names an entry of the working directory.
     fn names_an_entry(&mut self, word: &str) -> bool {
-        let Some(cwd) = self.cwd else { return false };
+        let Some(cwd) = self.cwd.as_deref() else {
+            if self.cwd_unknown {
+                // It may name an entry of a directory only known at run time.
+                self.complete = false;
+            }
+            return false;
+        };
         if self.lookups >= MAX_LOOKUPS {
             self.complete = false;
             return false;
@@ -178,7 +355,9 @@ impl Resolver<'_> {
             return;
         }
         self.resolved += 1;
-        let resolved = self.absolute(path).and_then(|p| walk(&p));
+        let resolved = self
+            .absolute(path)
+            .and_then(|p| walk_in(&p, self.cwd.as_deref()));
         match resolved
             .and_then(|(p, exists)| Some((p.into_os_string().into_string().ok()?, exists)))
         {
@@ -192,20 +371,201 @@ impl Resolver<'_> {
         }
     }
 
-    /// `path` made absolute: `~` from HOME, a relative path onto the working directory.
+    /// The glob `word` made absolute, the part added (home or working directory) escaped.
+    fn absolute_pattern(&self, word: &str) -> Option<String> {
+        let (base, rest) = if word.starts_with('~') {
+            let (user, rest) = word.split_once('/').unwrap_or((word, ""));
+            (self.tilde(user)?, rest)
+        } else if word.starts_with('/') {
+            return Some(word.to_string());
+        } else {
+            (self.cwd.as_ref()?.to_str()?.to_string(), word)
+        };
+        Some(format!(
+            "{}/{rest}",
+            glob::Pattern::escape(base.trim_end_matches('/'))
+        ))
+    }
+
+    /// `path` made absolute: `~` and `~user` expanded, a relative path onto the command's
+    /// working directory.
     fn absolute(&self, path: &str) -> Option<PathBuf> {
-        if path == "~" || path.starts_with("~/") {
-            let home = self.home?;
-            return Some(Path::new(home).join(path.get(2..).unwrap_or("")));
-        }
         if path.starts_with('~') {
-            return None;
+            return self.tilde(path).map(PathBuf::from);
         }
         if path.starts_with('/') {
             return Some(PathBuf::from(path));
         }
-        self.cwd.map(|c| c.join(path))
+        self.cwd.as_ref().map(|c| c.join(path))
     }
+}
+
+/// `path` with `.` and `..` applied lexically (as `cd` without `-P` does).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+/// The file names the absolute glob `pattern` matches, sorted, as bash would give them
+/// (hidden entries only for a literal leading dot, `**` as `*`). Counts them in
+/// `taken`; past [`MAX_GLOB_MATCHES`] for the request, or on a directory that cannot
+/// be read, `complete` turns false.
+fn glob_matches(pattern: &str, taken: &mut usize, complete: &mut bool) -> Vec<PathBuf> {
+    let mut pattern = pattern.to_string();
+    while pattern.contains("**") {
+        pattern = pattern.replace("**", "*");
+    }
+    // `require_literal_leading_dot` of glob 0.3 also drops `.x` for the pattern `.x*`
+    // (rust-lang/glob#189): hidden entries are filtered here instead.
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let pattern_parts: Vec<&str> = pattern.split('/').collect();
+    let shown = |p: &Path| {
+        let names: Vec<&std::ffi::OsStr> = p.iter().skip(1).collect();
+        names.len() + 1 == pattern_parts.len()
+            && names.iter().zip(&pattern_parts[1..]).all(|(name, part)| {
+                !name.as_encoded_bytes().starts_with(b".") || part.starts_with('.')
+            })
+    };
+    let Ok(paths) = glob::glob_with(&pattern, options) else {
+        // Not a valid glob (`[` without `]`): bash takes it literally.
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        if *taken >= MAX_GLOB_MATCHES {
+            *complete = false;
+            break;
+        }
+        match p {
+            Ok(p) if !shown(&p) => {}
+            Ok(p) => {
+                *taken += 1;
+                out.push(p);
+            }
+            Err(_) => *complete = false,
+        }
+    }
+    out
+}
+
+/// Bash's brace expansion of `word` (`a{b,c}d`, nested, `{1..3}`, `{a..c}`), in order;
+/// `None` past `max` words. A brace without a comma or a range stays as written.
+pub fn braces(word: &str, max: usize) -> Option<Vec<String>> {
+    let Some((open, close, alternatives)) = first_brace(word) else {
+        return Some(vec![word.to_string()]);
+    };
+    let (head, tail) = (&word[..open], &word[close + 1..]);
+    let mut out = Vec::new();
+    for alt in alternatives {
+        for w in braces(&format!("{head}{alt}{tail}"), max)? {
+            out.push(w);
+            if out.len() > max {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The first brace expression of `word` that expands: its `{` and `}` positions and its
+/// alternatives.
+fn first_brace(word: &str) -> Option<(usize, usize, Vec<String>)> {
+    let b = word.as_bytes();
+    let mut from = 0;
+    while let Some(rel) = word[from..].find('{') {
+        let open = from + rel;
+        let mut depth = 0;
+        let mut commas = Vec::new();
+        let mut close = None;
+        for (i, &c) in b.iter().enumerate().skip(open) {
+            match c {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                b',' if depth == 1 => commas.push(i),
+                _ => {}
+            }
+        }
+        let close = close?;
+        let inner = &word[open + 1..close];
+        if !commas.is_empty() {
+            let mut alts = Vec::new();
+            let mut start = open + 1;
+            for c in commas {
+                alts.push(word[start..c].to_string());
+                start = c + 1;
+            }
+            alts.push(word[start..close].to_string());
+            return Some((open, close, alts));
+        }
+        if let Some(range) = sequence(inner) {
+            return Some((open, close, range));
+        }
+        from = open + 1;
+    }
+    None
+}
+
+/// `1..3`, `3..1`, `a..c` (with an optional `..STEP`): the words of the sequence.
+fn sequence(inner: &str) -> Option<Vec<String>> {
+    let mut parts = inner.split("..");
+    let (a, b) = (parts.next()?, parts.next()?);
+    let step: i64 = match parts.next() {
+        Some(s) => s.parse::<i64>().ok()?.abs().max(1),
+        None => 1,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    let (x, y, letters) = match (a.parse::<i64>(), b.parse::<i64>()) {
+        (Ok(x), Ok(y)) => (x, y, false),
+        _ if a.len() == 1 && b.len() == 1 && a.is_ascii() && b.is_ascii() => {
+            let (x, y) = (a.as_bytes()[0], b.as_bytes()[0]);
+            if !x.is_ascii_alphabetic() || !y.is_ascii_alphabetic() {
+                return None;
+            }
+            (i64::from(x), i64::from(y), true)
+        }
+        _ => return None,
+    };
+    if (y - x).unsigned_abs() / step.unsigned_abs() > MAX_BRACE_WORDS as u64 {
+        return Some(vec![String::new(); MAX_BRACE_WORDS + 1]);
+    }
+    let mut out = Vec::new();
+    let mut v = x;
+    loop {
+        out.push(if letters {
+            char::from(u8::try_from(v).ok()?).to_string()
+        } else {
+            v.to_string()
+        });
+        if v == y {
+            break;
+        }
+        v += if y > x { step } else { -step };
+        if (y > x && v > y) || (y < x && v < y) {
+            break;
+        }
+    }
+    Some(out)
 }
 
 /// Resolves the absolute `path` component by component as the kernel would (symlinks
@@ -213,6 +573,14 @@ impl Resolver<'_> {
 /// walk: the rest is appended lexically and `exists` is false. `None` on a symlink loop
 /// or a component that cannot be examined.
 pub fn walk(path: &Path) -> Option<(PathBuf, bool)> {
+    walk_in(path, None)
+}
+
+/// [`walk`] for a command running in `cwd`: `/proc/self/cwd` is `cwd`, `/proc/*/root` is
+/// `/`, and the descriptors and executable of a process (`/proc/*/fd/N`, `/dev/stdin`,
+/// `/proc/*/exe`) are not followed (they would name the host's own); another process's
+/// directory is not known (`None`).
+fn walk_in(path: &Path, cwd: Option<&Path>) -> Option<(PathBuf, bool)> {
     let mut queue: VecDeque<OsString> = components(path);
     let mut out = PathBuf::from("/");
     let mut exists = true;
@@ -221,6 +589,35 @@ pub fn walk(path: &Path) -> Option<(PathBuf, bool)> {
         if c == ".." {
             out.pop();
             continue;
+        }
+        if exists && out == Path::new("/proc") && (c == "self" || c == "thread-self") {
+            // The command's own process, not the host's: kept as written.
+            out.push(&c);
+            continue;
+        }
+        if exists && let Some(process) = proc_process(&out) {
+            match c.to_str() {
+                Some("root") => {
+                    out = PathBuf::from("/");
+                    continue;
+                }
+                Some("cwd") if process == "self" || process == "thread-self" => {
+                    let mut next = components(cwd?);
+                    next.extend(queue.drain(..));
+                    queue = next;
+                    out = PathBuf::from("/");
+                    continue;
+                }
+                Some("cwd") => return None,
+                Some("fd" | "exe" | "map_files") => {
+                    out.push(&c);
+                    for rest in queue.drain(..) {
+                        out.push(rest);
+                    }
+                    return Some((out, true));
+                }
+                _ => {}
+            }
         }
         let candidate = out.join(&c);
         if !exists {
@@ -250,6 +647,29 @@ pub fn walk(path: &Path) -> Option<(PathBuf, bool)> {
         }
     }
     Some((out, exists))
+}
+
+/// `self`, `thread-self` or a process id when `dir` is `/proc/<it>` (or a task of one).
+fn proc_process(dir: &Path) -> Option<&str> {
+    let mut parts = dir.strip_prefix("/proc").ok()?.components();
+    let first = parts.next()?.as_os_str().to_str()?;
+    let is_process = |s: &str| {
+        s == "self"
+            || s == "thread-self"
+            || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !is_process(first) {
+        return None;
+    }
+    match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => Some(first),
+        (Some(t), Some(id), None)
+            if t.as_os_str() == "task" && id.as_os_str().to_str().is_some_and(is_process) =>
+        {
+            Some(first)
+        }
+        _ => None,
+    }
 }
 
 /// The names and `..` of `path`, without the root and `.`.
@@ -375,9 +795,15 @@ mod tests {
         let r = resolve_paths(&req, &n);
         assert_eq!(r.working_dir, None);
         let paths = &r.commands[0];
-        assert_eq!(paths.len(), 1, "{paths:?}");
+        assert_eq!(paths.len(), 2, "{paths:?}");
         assert_eq!(paths[0].canonical, "/home/tester/.ssh/id_rsa");
-        assert!(!r.complete, "~root cannot be resolved");
+        assert_eq!(
+            paths[1].canonical, "/root/y",
+            "~user from the user database"
+        );
+        assert!(r.complete, "$HOME/x is dynamic, not a failure");
+        let (req, n) = shell("cat ~no-such-user-here/y", None);
+        assert!(!resolve_paths(&req, &n).complete, "an unknown user");
 
         let (req, n) = shell("cat a/b", None);
         assert!(!resolve_paths(&req, &n).complete, "relative without a cwd");
@@ -392,5 +818,206 @@ mod tests {
         let r = resolve_paths(&req, &n);
         assert!(r.complete);
         assert!(r.commands.iter().all(Vec::is_empty), "{r:?}");
+    }
+
+    fn resolved(script: &str, cwd: &Path) -> (Normalized, ResolvedPaths) {
+        let (req, n) = shell(script, Some(cwd));
+        let r = resolve_paths(&req, &n);
+        (n, r)
+    }
+
+    /// The canonical paths of the words of the command whose argv[0] is `name`.
+    fn paths_of(n: &Normalized, r: &ResolvedPaths, name: &str) -> Vec<String> {
+        let i = n
+            .commands
+            .iter()
+            .position(|c| c.argv.first().is_some_and(|a| a == name))
+            .unwrap_or_else(|| panic!("no `{name}` in {n:?}"));
+        r.commands[i].iter().map(|p| p.canonical.clone()).collect()
+    }
+
+    /// A fake root: `bin`, `etc/passwd`, `.hidden`, `home/u/.ssh/id_rsa`.
+    fn fake_root() -> (tempfile::TempDir, String) {
+        let t = tempfile::tempdir().unwrap();
+        for d in ["bin", "etc", "home/u/.ssh", "work/src"] {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+        }
+        for f in [
+            "etc/passwd",
+            ".hidden",
+            "home/u/.ssh/id_rsa",
+            "work/a.log",
+            "work/b.log",
+        ] {
+            std::fs::write(t.path().join(f), "x").unwrap();
+        }
+        let root = canon(t.path());
+        (t, root)
+    }
+
+    #[test]
+    fn words_resolve_against_the_directory_the_script_changed_to() {
+        let (t, root) = fake_root();
+        let work = t.path().join("work");
+        let (n, r) = resolved(&format!("cd {root}/etc && rm -f passwd"), &work);
+        assert_eq!(paths_of(&n, &r, "rm"), [format!("{root}/etc/passwd")]);
+        assert_eq!(
+            r.command_dirs[1].as_deref(),
+            Some(format!("{root}/etc").as_str())
+        );
+
+        // Relative steps, `..`, `pushd`/`popd`, `cd -`, and no operand (HOME).
+        let (n, r) = resolved("cd src; cd ../..; cat etc/passwd", &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/etc/passwd")]);
+        let (n, r) = resolved(&format!("pushd {root}/etc; popd; cat a.log"), &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/work/a.log")]);
+        let (n, r) = resolved(&format!("cd {root}/etc; cd -; cat a.log"), &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/work/a.log")]);
+        let (n, r) = resolved("cd; cat .ssh/x", &work);
+        assert_eq!(paths_of(&n, &r, "cat"), ["/home/tester/.ssh/x"]);
+
+        // A subshell, a pipeline element, a substitution or `sh -c` keeps its `cd`.
+        for script in [
+            "(cd /) ; cat a.log",
+            "cd / | true; cat a.log",
+            "echo $(cd /); cat a.log",
+            "bash -c 'cd /'; cat a.log",
+            "cd / & cat a.log",
+        ] {
+            let (n, r) = resolved(script, &work);
+            assert_eq!(
+                paths_of(&n, &r, "cat"),
+                [format!("{root}/work/a.log")],
+                "{script}"
+            );
+        }
+        // Inside them, it holds.
+        let (n, r) = resolved(&format!("(cd {root}/etc && cat passwd)"), &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/etc/passwd")]);
+        let (n, r) = resolved(&format!("bash -c 'cd {root}/etc; cat passwd'"), &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/etc/passwd")]);
+    }
+
+    #[test]
+    fn a_directory_known_only_at_run_time_leaves_relative_words_unresolved() {
+        let (t, root) = fake_root();
+        let work = t.path().join("work");
+        for script in [
+            "cd \"$D\" && cat a.log",
+            "cd \"$D\"; cat /x a.log",
+            "if true; then cd /; fi; cat a.log",
+            "for d in a b; do cd $d; done; cat a.log",
+            "f() { cd /; }; f; cat a.log",
+            "cd -; cat a.log",
+            "popd +1; cat a.log",
+        ] {
+            let (n, r) = resolved(script, &work);
+            let cat = n.commands.iter().position(|c| c.argv[0] == "cat").unwrap();
+            assert!(
+                matches!(n.commands[cat].working_dir, WorkingDir::Unknown(_)),
+                "{script}: {:?}",
+                n.commands[cat].working_dir
+            );
+            assert_eq!(r.command_dirs[cat], None, "{script}");
+            assert!(!r.complete, "{script}: a bare word may name anything there");
+            assert!(
+                paths_of(&n, &r, "cat").iter().all(|p| p == "/x"),
+                "{script}: {r:?}"
+            );
+        }
+        // An `if` whose branches agree, and an absolute `cd` after an unknown one.
+        let (n, r) = resolved(&format!("cd \"$D\"; cd {root}; cat etc/passwd"), &work);
+        assert_eq!(paths_of(&n, &r, "cat"), [format!("{root}/etc/passwd")]);
+        // CDPATH set by the script makes a bare `cd NAME` unknown.
+        let (n, _) = resolved("export CDPATH=/; cd etc; cat passwd", &work);
+        assert!(matches!(n.commands[2].working_dir, WorkingDir::Unknown(_)));
+        assert_eq!(n.commands[2].argv[0], "cat");
+    }
+
+    #[test]
+    fn globs_braces_and_tildes_expand_on_this_filesystem() {
+        let (t, root) = fake_root();
+        let work = t.path().join("work");
+        // `cd / && rm -rf *` in a fake root: every entry, not the hidden one.
+        let (n, r) = resolved(&format!("cd {root} && rm -rf *"), &work);
+        let mut got = paths_of(&n, &r, "rm");
+        got.sort();
+        let want: Vec<String> = ["bin", "etc", "home", "work"]
+            .iter()
+            .map(|e| format!("{root}/{e}"))
+            .collect();
+        assert_eq!(got, want);
+        let (n, r) = resolved(&format!("rm -rf {root}/.h*"), &work);
+        assert_eq!(paths_of(&n, &r, "rm"), [format!("{root}/.hidden")]);
+        // Character classes, `**` as `*`, braces, a glob matching nothing.
+        let (n, r) = resolved(&format!("cat {root}/e[t]c/pass?d {root}/**/passwd"), &work);
+        assert_eq!(
+            paths_of(&n, &r, "cat"),
+            [format!("{root}/etc/passwd"), format!("{root}/etc/passwd")]
+        );
+        let (n, r) = resolved(&format!("cat {root}/{{etc,bin}}/x *.log nomatch*"), &work);
+        assert_eq!(
+            paths_of(&n, &r, "cat"),
+            [
+                format!("{root}/etc/x"),
+                format!("{root}/bin/x"),
+                format!("{root}/work/a.log"),
+                format!("{root}/work/b.log"),
+                format!("{root}/work/nomatch*"),
+            ]
+        );
+        assert!(r.complete);
+        // A symlink to the root in the working directory, matched by a glob.
+        symlink("/", work.join("r00t")).unwrap();
+        let (n, r) = resolved("rm -rf r00*", &work);
+        assert_eq!(paths_of(&n, &r, "rm"), ["/"]);
+        // Quoted parts are not expanded here: incomplete, not wrong.
+        let (_, r) = resolved("cat \"a b\"*", &work);
+        assert!(!r.complete);
+    }
+
+    #[test]
+    fn proc_magic_links_read_as_the_command_sees_them() {
+        let (t, root) = fake_root();
+        let work = t.path().join("work");
+        let (n, r) = resolved(
+            &format!(
+                "cat /proc/self/root{root}/etc/passwd /proc/1/root/etc /proc/self/cwd/a.log /dev/stdin /dev/fd/3"
+            ),
+            &work,
+        );
+        assert_eq!(
+            paths_of(&n, &r, "cat"),
+            [
+                format!("{root}/etc/passwd"),
+                "/etc".to_string(),
+                format!("{root}/work/a.log"),
+                "/proc/self/fd/0".to_string(),
+                "/proc/self/fd/3".to_string(),
+            ]
+        );
+        let (_, r) = resolved("cat /proc/1/cwd/x", &work);
+        assert!(!r.complete, "another process's directory is not known");
+    }
+
+    #[test]
+    fn brace_expansion_follows_bash() {
+        let b = |w: &str| braces(w, MAX_BRACE_WORDS).unwrap();
+        assert_eq!(b("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(b("{a,b{1,2}}x"), ["ax", "b1x", "b2x"]);
+        assert_eq!(b("f{1..3}"), ["f1", "f2", "f3"]);
+        assert_eq!(b("{c..a}"), ["c", "b", "a"]);
+        assert_eq!(b("{0..10..5}"), ["0", "5", "10"]);
+        assert_eq!(b("{x}"), ["{x}"]);
+        assert_eq!(b("a{}b"), ["a{}b"]);
+        assert_eq!(b("{a,b"), ["{a,b"]);
+        assert!(braces("{1..100000}", MAX_BRACE_WORDS).is_none());
+        assert!(
+            braces(
+                "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}",
+                MAX_BRACE_WORDS
+            )
+            .is_none()
+        );
     }
 }

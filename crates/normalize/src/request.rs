@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use cloudops_execution_engine::resolve::{read_shebang, script_path, search_path};
 use cloudops_execution_engine::{Command, ExecutionRequest, PreparedCommand};
 
-use crate::model::{Normalized, SimpleCommand};
+use crate::model::{Normalized, SimpleCommand, WorkingDir};
 use crate::pathcache::resolve_cached as resolve;
 use crate::shell;
 
@@ -88,6 +88,8 @@ fn single(argv: Vec<String>, program: Option<String>, unanalyzable: Vec<String>)
             redirections: Vec::new(),
             context: Vec::new(),
             dynamic: false,
+            dynamic_args: Vec::new(),
+            working_dir: WorkingDir::Request,
         }],
         unanalyzable,
     }

@@ -194,6 +194,9 @@ impl Analyzer {
             self.flag(format!("command name is dynamic: `{}`", clip(&argv[e])));
             return;
         }
+        if matches!(argv[e].as_str(), "source" | ".") {
+            self.source_file(parts, e);
+        }
         self.check_named(argv, e);
         self.find_shell_c(parts, e);
     }
@@ -205,13 +208,6 @@ impl Analyzer {
         match argv[e].as_str() {
             "eval" if !args.is_empty() => {
                 self.flag(format!("eval runs a string as code: `{}`", shown(argv)));
-            }
-            "source" | "." if !args.is_empty() => {
-                self.flag(format!(
-                    "{} runs a file as code: `{}`",
-                    argv[e],
-                    shown(argv)
-                ));
             }
             "trap" => {
                 let rest: Vec<&String> = args
@@ -267,7 +263,7 @@ impl Analyzer {
                         continue;
                     }
                 }
-                self.shell_c(parts, start, inherited);
+                self.shell_c(parts, start, inherited, start == e);
                 break;
             }
         }
@@ -276,9 +272,13 @@ impl Analyzer {
     /// Finds the script of `SHELL [options] -c SCRIPT` starting at `argv[start]`. A
     /// dynamic script is unanalysable wherever the shell stands: as the command itself or
     /// behind a wrapper (`sudo sh -c "$X"`, `timeout 5 bash -c "$X"`).
-    fn shell_c(&mut self, parts: &Parts, start: usize, path_changed: bool) {
+    ///
+    /// Without `-c`, when the shell is the command itself (`bash FILE`, `bash <<< SCRIPT`),
+    /// the script it reads from a file or a static here-document is analysed too.
+    fn shell_c(&mut self, parts: &Parts, start: usize, path_changed: bool, is_command: bool) {
         let argv = &parts.argv;
         let mut has_c = false;
+        let mut reads_stdin = false;
         let mut i = start + 1;
         while i < argv.len() {
             if parts.argv_dynamic[i] {
@@ -293,6 +293,7 @@ impl Analyzer {
             }
             let w = argv[i].as_str();
             if w == "--" || w == "-" {
+                reads_stdin = w == "-";
                 i += 1;
                 break;
             }
@@ -305,6 +306,7 @@ impl Analyzer {
             }
             if (w.starts_with('-') || w.starts_with('+')) && w.len() > 1 {
                 has_c |= w.starts_with('-') && w.contains('c');
+                reads_stdin |= w.starts_with('-') && w.contains('s');
                 if w.contains(['o', 'O']) {
                     i += 1;
                 }
@@ -314,6 +316,10 @@ impl Analyzer {
             break;
         }
         if !has_c {
+            if is_command {
+                let operand = (i < argv.len()).then_some(i);
+                self.shell_script_operand(parts, operand, reads_stdin, path_changed);
+            }
             return;
         }
         let Some(script) = argv.get(i) else {

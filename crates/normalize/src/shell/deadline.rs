@@ -99,6 +99,7 @@ pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalize
     let (script, path, cwd) = (script.to_string(), path.to_string(), cwd.map(PathBuf::from));
     bounded(move || {
         let mut a = Analyzer::new(true);
+        a.place(&path, cwd.as_deref());
         a.script(&script);
         a.finish(&path, cwd.as_deref())
     })
@@ -110,6 +111,7 @@ pub(crate) fn analyze_argv(argv: &[String], path: &str, cwd: Option<&Path>) -> N
     let (argv, path, cwd) = (argv.to_vec(), path.to_string(), cwd.map(PathBuf::from));
     bounded(move || {
         let mut a = Analyzer::new(true);
+        a.place(&path, cwd.as_deref());
         a.argv_command(&argv);
         a.finish(&path, cwd.as_deref())
     })

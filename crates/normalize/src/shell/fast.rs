@@ -179,6 +179,9 @@ pub(crate) fn try_fast(a: &mut Analyzer, src: &str) -> bool {
                 if p.argv.is_empty() && w.contains('=') {
                     return false; // an assignment
                 }
+                if matches!(w.as_str(), "cd" | "pushd" | "popd" | "chdir") {
+                    return false; // directory changes are followed by the parser's walk
+                }
                 p.push_arg(w, false);
                 expect_cmd = false;
             }

@@ -3,7 +3,9 @@
 
 mod checks;
 mod deadline;
+mod dirs;
 mod fast;
+mod files;
 mod limits;
 mod walk;
 mod words;
@@ -12,13 +14,14 @@ mod words;
 mod tests;
 
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use brush_parser::ParserOptions;
 
-use crate::model::{Assignment, Normalized, Redirection, SimpleCommand};
+use crate::model::{Assignment, Normalized, Redirection, SimpleCommand, WorkingDir};
 use crate::pathcache::resolve_cached;
 
+pub use files::MAX_SCRIPT_FILE_BYTES;
 pub use limits::{MAX_NESTING, MAX_SCRIPT_BYTES};
 
 /// Total bytes parsed for one request, nested scripts included (`sh -c` and
@@ -32,6 +35,7 @@ const MAX_COMMANDS: usize = 20_000;
 /// parser is analysed under a deadline ([`deadline`]).
 pub(crate) fn analyze(script: &str, path: &str, cwd: Option<&Path>) -> Normalized {
     let mut a = Analyzer::new(true);
+    a.place(path, cwd);
     a.parse_allowed = false;
     a.script(script);
     if a.needs_parser {
@@ -51,6 +55,7 @@ pub(crate) fn analyze_argv(argv: &[String], path: &str, cwd: Option<&Path>) -> O
         return None;
     }
     let mut a = Analyzer::new(true);
+    a.place(path, cwd);
     a.parse_allowed = false;
     a.argv_command(argv);
     if a.needs_parser {
@@ -94,6 +99,8 @@ pub(crate) struct Parts {
     pub redirections: Vec<Redirection>,
     pub dynamic: bool,
     pub path: Option<PathOverride>,
+    /// The static text of a here-document or here-string on standard input.
+    pub stdin_text: Option<String>,
 }
 
 impl Parts {
@@ -119,6 +126,15 @@ pub(crate) struct Analyzer {
     parse_allowed: bool,
     /// Set by such a pass when the script needs the parser.
     needs_parser: bool,
+    /// The working directory of the shell being analysed.
+    dirs: dirs::Dirs,
+    /// Functions of the script whose body changes the directory.
+    dir_functions: Vec<String>,
+    /// The request's working directory and `PATH` (for the files scripts read).
+    cwd: Option<PathBuf>,
+    lookup_path: String,
+    /// Script files read so far.
+    files_read: usize,
 }
 
 impl Analyzer {
@@ -139,7 +155,18 @@ impl Analyzer {
             allow_fast,
             parse_allowed: true,
             needs_parser: false,
+            dirs: dirs::Dirs::default(),
+            dir_functions: Vec::new(),
+            cwd: None,
+            lookup_path: String::new(),
+            files_read: 0,
         }
+    }
+
+    /// Where the request runs: its working directory and `PATH`.
+    pub(crate) fn place(&mut self, path: &str, cwd: Option<&Path>) {
+        self.lookup_path = path.to_string();
+        self.cwd = cwd.map(Path::to_path_buf);
     }
 
     /// Records why the request cannot be fully analysed (once per reason).
@@ -216,12 +243,17 @@ impl Analyzer {
     /// Analyses the script of a substitution under one more context entry.
     pub(crate) fn sub_script(&mut self, src: &str, ctx: &'static str) {
         self.ctx.push(ctx);
-        self.script(src);
+        self.in_own_shell(|a| a.script(src));
         self.ctx.pop();
     }
 
     /// Analyses the script of `sh -c SCRIPT` as a new shell.
     pub(crate) fn shell_c_script(&mut self, src: &str, path_changed: bool) {
+        self.nested_shell(src, "shell-c", path_changed);
+    }
+
+    /// Analyses `src` as the script of a new shell, under the context `ctx`.
+    pub(crate) fn nested_shell(&mut self, src: &str, ctx: &'static str, path_changed: bool) {
         let parent = self.scope;
         self.scopes.push(Scope {
             parent: Some(parent),
@@ -229,8 +261,8 @@ impl Analyzer {
             path_changed,
         });
         self.scope = self.scopes.len() - 1;
-        self.ctx.push("shell-c");
-        self.script(src);
+        self.ctx.push(ctx);
+        self.in_own_shell(|a| a.script(src));
         self.ctx.pop();
         self.scope = parent;
     }
@@ -265,6 +297,8 @@ impl Analyzer {
                 redirections: Vec::new(),
                 context: Vec::new(),
                 dynamic: false,
+                dynamic_args: Vec::new(),
+                working_dir: WorkingDir::Request,
             },
             name_dynamic: false,
             scope: self.scope,
@@ -276,9 +310,16 @@ impl Analyzer {
     /// Fills a reserved slot and applies the checks on special commands.
     pub(crate) fn fill(&mut self, slot: usize, parts: Parts) {
         self.check_command(&parts);
+        let working_dir = self.dirs.current.clone();
+        self.follow_dir(&parts);
         let Some(p) = self.pending.get_mut(slot) else {
             return;
         };
+        p.cmd.working_dir = working_dir;
+        p.cmd.dynamic_args = (0u32..)
+            .zip(&parts.argv_dynamic)
+            .filter_map(|(i, d)| d.then_some(i))
+            .collect();
         p.name_dynamic = parts.argv_dynamic.first().copied().unwrap_or(false);
         p.path = parts.path.unwrap_or(PathOverride::Inherit);
         p.cmd.argv = parts.argv;

@@ -791,3 +791,109 @@ fn an_analysis_that_overruns_is_cut_off_at_the_deadline() {
     assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
     assert_eq!(n.commands.len(), 3, "{:?}", n.commands);
 }
+
+/// A temporary directory with a virtualenv-like `activate`, a script and a big file.
+fn script_dir() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join(".venv/bin")).unwrap();
+    std::fs::write(
+        t.path().join(".venv/bin/activate"),
+        "deactivate () {\n  unset VIRTUAL_ENV\n}\nVIRTUAL_ENV=/x/.venv\nexport VIRTUAL_ENV\nPATH=\"$VIRTUAL_ENV/bin:$PATH\"\nexport PATH\n",
+    )
+    .unwrap();
+    std::fs::write(t.path().join("x.sh"), "echo hi\nrm -rf /\n").unwrap();
+    let big = "true\n".repeat(MAX_SCRIPT_FILE_BYTES as usize / 5 + 1);
+    std::fs::write(t.path().join("big.sh"), big).unwrap();
+    t
+}
+
+#[test]
+fn sourced_files_and_script_files_are_analysed() {
+    let t = script_dir();
+    let n = analyze(
+        "source .venv/bin/activate && pytest -q",
+        PATH,
+        Some(t.path()),
+    );
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(
+        ctx(find(&n, "unset")),
+        ["source", "function", "brace-group"]
+    );
+    // The sourced file changed PATH: pytest is no longer predicted.
+    assert_eq!(find(&n, "pytest").program, None);
+    let n = analyze(". ./.venv/bin/activate", PATH, Some(t.path()));
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+
+    // `bash FILE`, also after a `cd`; the file's commands are reported.
+    for script in ["bash x.sh", "sh ./x.sh arg", "cd / && bash DIR/x.sh"] {
+        let script = script.replace("DIR", t.path().to_str().unwrap());
+        let n = analyze(&script, PATH, Some(t.path()));
+        assert!(n.is_fully_analyzed(), "{script}: {:?}", n.unanalyzable);
+        assert_eq!(find(&n, "rm").argv, ["rm", "-rf", "/"], "{script}");
+        assert_eq!(ctx(find(&n, "rm")), ["script-file"], "{script}");
+    }
+    // What cannot be read is unanalysable, with the reason.
+    for (script, why) in [
+        ("source missing.sh", "no such file"),
+        ("bash missing.sh", "no such file"),
+        ("source \"$F\"", "only known at run time"),
+        ("bash big.sh", "larger than 64 KiB"),
+        ("cd \"$D\" && bash x.sh", "directory it is in is not known"),
+    ] {
+        let n = analyze(script, PATH, Some(t.path()));
+        assert!(
+            n.unanalyzable.iter().any(|u| u.contains(why)),
+            "{script}: {:?}",
+            n.unanalyzable
+        );
+    }
+    // A file that sources itself ends at the bound.
+    std::fs::write(t.path().join("loop.sh"), ". ./loop.sh\n").unwrap();
+    let n = analyze(". ./loop.sh", PATH, Some(t.path()));
+    assert!(!n.is_fully_analyzed());
+    // A word that only mentions a shell is not a script to read.
+    let n = analyze("grep bash x.sh", PATH, Some(t.path()));
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(n.commands.len(), 1);
+}
+
+#[test]
+fn scripts_on_a_shells_standard_input_are_analysed() {
+    for script in [
+        "bash <<< 'rm -rf /'",
+        "bash /dev/stdin <<< 'rm -rf /'",
+        "sh -s <<'EOF'\nrm -rf /\nEOF",
+        "bash - <<EOF\nrm -rf /\nEOF",
+    ] {
+        let n = run(script);
+        let rm = find(&n, "rm");
+        assert_eq!(rm.argv, ["rm", "-rf", "/"], "{script}");
+        assert_eq!(ctx(rm), ["shell-stdin"], "{script}");
+    }
+    // A here-document with expansions is not a static script.
+    let n = run("bash <<EOF\nrm -rf $X\nEOF");
+    assert!(
+        n.commands
+            .iter()
+            .all(|c| c.argv.first().is_none_or(|a| a != "rm"))
+    );
+}
+
+#[test]
+fn commands_carry_the_directory_the_script_left() {
+    let n = run("cd /tmp && ls; (cd /; ls); pushd ~/src; ls; popd; cd \"$X\"; ls");
+    let dirs: Vec<(&str, &WorkingDir)> = n
+        .commands
+        .iter()
+        .map(|c| (c.argv[0].as_str(), &c.working_dir))
+        .collect();
+    let changed = |v: &[&str]| WorkingDir::Changed(v.iter().map(|s| s.to_string()).collect());
+    assert_eq!(dirs[0], ("cd", &WorkingDir::Request));
+    assert_eq!(dirs[1], ("ls", &changed(&["/tmp"])));
+    assert_eq!(dirs[3], ("ls", &changed(&["/"])));
+    assert_eq!(dirs[4], ("pushd", &changed(&["/tmp"])));
+    assert_eq!(dirs[5], ("ls", &changed(&["~/src"])));
+    assert_eq!(dirs[7], ("cd", &changed(&["/tmp"])));
+    assert!(matches!(dirs[8], ("ls", WorkingDir::Unknown(why)) if why.contains("$X")));
+}

@@ -44,11 +44,19 @@ impl Analyzer {
 
     fn list(&mut self, list: &CompoundList) {
         for item in &list.0 {
-            self.pipeline(&item.0.first);
-            for ao in &item.0.additional {
-                match ao {
-                    ast::AndOr::And(p) | ast::AndOr::Or(p) => self.pipeline(p),
+            let and_or = |a: &mut Self| {
+                a.pipeline(&item.0.first);
+                for ao in &item.0.additional {
+                    match ao {
+                        ast::AndOr::And(p) | ast::AndOr::Or(p) => a.pipeline(p),
+                    }
                 }
+            };
+            if matches!(item.1, ast::SeparatorOperator::Async) {
+                // A background job runs in a shell of its own.
+                self.in_own_shell(and_or);
+            } else {
+                and_or(self);
             }
         }
     }
@@ -59,7 +67,12 @@ impl Analyzer {
             self.ctx.push("pipeline");
         }
         for c in &p.seq {
-            self.command(c);
+            if multi {
+                // Each element of a pipeline runs in a subshell.
+                self.in_own_shell(|a| a.command(c));
+            } else {
+                self.command(c);
+            }
         }
         if multi {
             self.ctx.pop();
@@ -86,12 +99,19 @@ impl Analyzer {
             }
             Command::Function(f) => {
                 let name = self.word(&f.fname.value, WordKind::Normal).text;
-                self.define_function(name);
+                self.define_function(name.clone());
+                // The body runs when the function is called: its directory changes are
+                // applied there (as unknown), not here.
+                let before = self.dirs.clone();
                 self.nested("function", |a| {
                     let name = compound_name(&f.body.0);
                     a.compound_redirects(name, f.body.1.as_ref());
                     a.compound(&f.body.0);
                 });
+                if self.dirs != before && !self.dir_functions.contains(&name) {
+                    self.dir_functions.push(name);
+                }
+                self.dirs = before;
             }
             Command::ExtendedTest(t, redirects) => {
                 self.compound_redirects("", redirects.as_ref());
@@ -145,6 +165,16 @@ impl Analyzer {
 
     fn compound(&mut self, cc: &CompoundCommand) {
         let name = compound_name(cc);
+        match cc {
+            CompoundCommand::BraceGroup(_) => self.compound_body(name, cc),
+            CompoundCommand::Subshell(_) | CompoundCommand::Coprocess(_) => {
+                self.in_own_shell(|a| a.compound_body(name, cc));
+            }
+            _ => self.maybe_run(name, |a| a.compound_body(name, cc)),
+        }
+    }
+
+    fn compound_body(&mut self, name: &'static str, cc: &CompoundCommand) {
         self.nested(name, |a| match cc {
             CompoundCommand::Arithmetic(x) => a.arith_raw(&x.expr.value),
             CompoundCommand::ArithmeticForClause(x) => {
@@ -247,7 +277,7 @@ impl Analyzer {
         kind: &ProcessSubstitutionKind,
         sub: &SubshellCommand,
     ) -> String {
-        self.nested("process-substitution", |a| a.list(&sub.list));
+        self.in_own_shell(|a| a.nested("process-substitution", |a| a.list(&sub.list)));
         let op = match kind {
             ProcessSubstitutionKind::Read => '<',
             ProcessSubstitutionKind::Write => '>',
@@ -329,10 +359,19 @@ impl Analyzer {
                 if hd.requires_expansion {
                     self.nested("here-document", |a| a.scan_expanded(&hd.doc.value, true));
                 }
+                if fd.is_none_or(|f| f == 0)
+                    && (!hd.requires_expansion || !hd.doc.value.contains(['$', '`', '\\']))
+                {
+                    parts.stdin_text = Some(hd.doc.value.clone());
+                }
                 (*fd, op, delim, false)
             }
             IoRedirect::HereString(fd, w) => {
                 let o = self.word(&w.value, WordKind::Normal);
+                if fd.is_none_or(|f| f == 0) && !o.dynamic {
+                    // The shell appends a newline.
+                    parts.stdin_text = Some(format!("{}\n", o.text));
+                }
                 (*fd, "<<<", o.text, o.dynamic)
             }
             IoRedirect::OutputAndError(w, append) => {

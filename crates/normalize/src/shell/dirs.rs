@@ -1,0 +1,237 @@
+//! Following the script's working directory through `cd`, `pushd` and `popd`, shell by
+//! shell, so that each simple command is reported with the directory it runs in.
+
+use super::words::clip;
+use super::{Analyzer, Parts};
+use crate::model::WorkingDir;
+
+/// More `cd`s than this in a row make the directory unknown (bounds the record).
+const MAX_STEPS: usize = 32;
+
+/// The directory state of the shell being analysed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Dirs {
+    /// Where the next command runs.
+    pub(crate) current: WorkingDir,
+    /// `OLDPWD`: where `cd -` goes (`None`: not known, the request's own).
+    previous: Option<WorkingDir>,
+    /// `pushd`'s stack, top last.
+    stack: Vec<WorkingDir>,
+    /// The stack is not known (after a change in a branch or loop).
+    stack_unknown: bool,
+    /// The script set `CDPATH`: a relative `cd` may go elsewhere.
+    cdpath: bool,
+}
+
+impl Dirs {
+    /// The state after a construct that may or may not have run its changes (`if`,
+    /// `case`, a loop) when they differ from `before`.
+    pub(crate) fn merged(before: &Dirs, after: Dirs, construct: &str) -> Dirs {
+        if *before == after {
+            return after;
+        }
+        let unknown = WorkingDir::Unknown(format!("the directory changes inside `{construct}`"));
+        let current = if before.current == after.current {
+            after.current
+        } else {
+            unknown.clone()
+        };
+        Dirs {
+            current,
+            previous: Some(unknown),
+            stack: Vec::new(),
+            stack_unknown: true,
+            cdpath: before.cdpath || after.cdpath,
+        }
+    }
+
+    fn go(&mut self, to: WorkingDir) {
+        let from = std::mem::replace(&mut self.current, to);
+        self.previous = Some(from);
+    }
+
+    /// `cd TARGET` (static), from the current directory.
+    fn cd(&mut self, target: &str) {
+        if target.is_empty() {
+            return; // bash: `cd ""` stays
+        }
+        let restart = target.starts_with('/') || target.starts_with('~');
+        let searched = !restart && !target.starts_with('.') && self.cdpath;
+        let next = if searched {
+            WorkingDir::Unknown(format!(
+                "`cd {}` searches CDPATH, which the script sets",
+                clip(target)
+            ))
+        } else {
+            match &self.current {
+                _ if restart => WorkingDir::Changed(vec![target.to_string()]),
+                WorkingDir::Request => WorkingDir::Changed(vec![target.to_string()]),
+                WorkingDir::Changed(steps) if steps.len() >= MAX_STEPS => {
+                    WorkingDir::Unknown(format!("more than {MAX_STEPS} directory changes"))
+                }
+                WorkingDir::Changed(steps) => {
+                    let mut steps = steps.clone();
+                    steps.push(target.to_string());
+                    WorkingDir::Changed(steps)
+                }
+                WorkingDir::Unknown(why) => WorkingDir::Unknown(why.clone()),
+            }
+        };
+        self.go(next);
+    }
+
+    fn unknown(&mut self, why: String) {
+        self.go(WorkingDir::Unknown(why));
+    }
+}
+
+/// What a `cd`, `pushd` or `popd` command asks for.
+enum Change<'a> {
+    Cd(&'a str),
+    Back,
+    Dynamic,
+    Other,
+}
+
+/// The operand of `cd [-L|-P|-e|-@]... [--] [DIR]` (`~` when there is none).
+fn operand<'a>(args: &'a [String], dynamic: &[bool]) -> Change<'a> {
+    // `~` and `~/x` are dynamic words the resolver expands: static here.
+    let tilde = |a: &str| {
+        a.starts_with('~') && !a.contains(['$', '`', '*', '?', '[', '{', '\'', '"', '\\'])
+    };
+    let dynamic: Vec<bool> = (0..args.len())
+        .map(|i| dynamic[i] && !tilde(&args[i]))
+        .collect();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if dynamic[i] {
+            return Change::Dynamic;
+        }
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if a.len() > 1 && a.starts_with('-') && a[1..].bytes().all(|b| b"LPe@".contains(&b)) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    match args.get(i).map(String::as_str) {
+        None => Change::Cd("~"),
+        Some(_) if dynamic[i] => Change::Dynamic,
+        Some("-") => Change::Back,
+        Some(a) if a.starts_with(['+', '-']) && a.len() > 1 => Change::Other,
+        Some(a) => Change::Cd(a),
+    }
+}
+
+impl Analyzer {
+    /// Applies the directory change `parts` makes, if it is `cd`, `pushd`, `popd`, a
+    /// function of the script that changes directory, or an assignment of `CDPATH`.
+    pub(crate) fn follow_dir(&mut self, parts: &Parts) {
+        if parts.argv.is_empty() || parts.argv_dynamic[0] {
+            if parts.assignments.iter().any(|a| a.name == "CDPATH") && parts.argv.is_empty() {
+                self.dirs.cdpath = true;
+            }
+            return;
+        }
+        let mut e = 0;
+        while e + 1 < parts.argv.len()
+            && matches!(parts.argv[e].as_str(), "builtin" | "command")
+            && !parts.argv_dynamic[e + 1]
+        {
+            e += 1;
+        }
+        let name = parts.argv[e].as_str();
+        let args = &parts.argv[e + 1..];
+        let dynamic = &parts.argv_dynamic[e + 1..];
+        let shown = || clip(&parts.argv[e..].join(" "));
+        match name {
+            "cd" | "chdir" => match operand(args, dynamic) {
+                Change::Cd(t) => self.dirs.cd(t),
+                Change::Back => match self.dirs.previous.clone() {
+                    Some(p) => self.dirs.go(p),
+                    None => self
+                        .dirs
+                        .unknown("`cd -` goes to OLDPWD, which is not known".into()),
+                },
+                Change::Dynamic => self
+                    .dirs
+                    .unknown(format!("`{}` goes where a run-time value says", shown())),
+                Change::Other => self.dirs.unknown(format!("`{}`", shown())),
+            },
+            "pushd" => match operand(args, dynamic) {
+                Change::Cd("~") if args.is_empty() => {
+                    // Swaps the two top directories.
+                    match self.dirs.stack.pop() {
+                        Some(top) => {
+                            let cur = std::mem::replace(&mut self.dirs.current, top);
+                            self.dirs.stack.push(cur);
+                        }
+                        None if self.dirs.stack_unknown => {
+                            self.dirs
+                                .unknown("`pushd` swaps with an unknown stack".into());
+                        }
+                        None => {}
+                    }
+                }
+                Change::Cd(t) => {
+                    let cur = self.dirs.current.clone();
+                    self.dirs.stack.push(cur);
+                    self.dirs.cd(t);
+                }
+                Change::Dynamic | Change::Back | Change::Other => {
+                    self.dirs.stack_unknown = true;
+                    self.dirs.stack.clear();
+                    self.dirs
+                        .unknown(format!("`{}` goes where it cannot be known", shown()));
+                }
+            },
+            "popd" => {
+                if !args.is_empty() {
+                    self.dirs.stack_unknown = true;
+                    self.dirs.stack.clear();
+                    self.dirs.unknown(format!("`{}`", shown()));
+                } else if let Some(top) = self.dirs.stack.pop() {
+                    self.dirs.go(top);
+                } else if self.dirs.stack_unknown {
+                    self.dirs.unknown("`popd` with an unknown stack".into());
+                }
+            }
+            "export" | "declare" | "typeset" | "local" | "readonly"
+                if args
+                    .iter()
+                    .any(|a| a == "CDPATH" || a.starts_with("CDPATH=")) =>
+            {
+                self.dirs.cdpath = true;
+            }
+            _ if self.dir_functions.iter().any(|f| f == name) => {
+                self.dirs.stack_unknown = true;
+                self.dirs.stack.clear();
+                self.dirs.unknown(format!(
+                    "the function `{}` changes the directory",
+                    clip(name)
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs `f` in a shell of its own (subshell, pipeline element, substitution, `sh -c`,
+    /// a background job): its directory changes do not outlive it.
+    pub(crate) fn in_own_shell(&mut self, f: impl FnOnce(&mut Self)) {
+        let saved = self.dirs.clone();
+        f(self);
+        self.dirs = saved;
+    }
+
+    /// Runs `f`, a construct whose body may run zero or more times (`if`, `case`, loops).
+    pub(crate) fn maybe_run(&mut self, construct: &str, f: impl FnOnce(&mut Self)) {
+        let before = self.dirs.clone();
+        f(self);
+        let after = std::mem::take(&mut self.dirs);
+        self.dirs = Dirs::merged(&before, after, construct);
+    }
+}

@@ -1,0 +1,141 @@
+//! Script text a shell reads from a file or from its standard input: `source FILE`,
+//! `. FILE`, `sh FILE`, `sh <<< SCRIPT`, `sh <<EOF` — read (bounded) and analysed like the
+//! script of `sh -c`, so that what they run is reported as simple commands.
+
+use std::path::PathBuf;
+
+use super::words::clip;
+use super::{Analyzer, Parts};
+use crate::model::WorkingDir;
+
+/// Larger files are not read (their commands are unanalysable).
+pub const MAX_SCRIPT_FILE_BYTES: u64 = 64 * 1024;
+/// At most this many files are read per request (`source` of `source`...).
+const MAX_FILES: usize = 8;
+
+/// Operands by which a shell reads its script from standard input.
+const STDIN: &[&str] = &["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"];
+
+impl Analyzer {
+    /// The directory the current command runs in, when known: the request's, or where the
+    /// script's `cd`s led (lexically).
+    fn current_dir(&self) -> Option<PathBuf> {
+        match &self.dirs.current {
+            WorkingDir::Request => self.cwd.clone(),
+            WorkingDir::Unknown(_) => None,
+            WorkingDir::Changed(steps) => {
+                let mut dir = self.cwd.clone();
+                for s in steps {
+                    if s.starts_with('~') {
+                        return None;
+                    }
+                    dir = if s.starts_with('/') {
+                        Some(PathBuf::from(s))
+                    } else {
+                        Some(dir?.join(s))
+                    };
+                }
+                dir
+            }
+        }
+    }
+
+    /// Reads the script file `word` names (looked up on `PATH` first when `search` and it
+    /// has no `/`, as bash's `source` does); why not, otherwise.
+    fn read_script(&mut self, word: &str, search: bool) -> Result<String, String> {
+        let mut candidates = Vec::new();
+        if word.starts_with('/') {
+            candidates.push(PathBuf::from(word));
+        } else {
+            if search && !word.contains('/') {
+                candidates.extend(
+                    self.lookup_path
+                        .split(':')
+                        .filter(|d| !d.is_empty())
+                        .map(|d| PathBuf::from(d).join(word)),
+                );
+            }
+            match self.current_dir() {
+                Some(d) => candidates.push(d.join(word)),
+                None => return Err("the directory it is in is not known".into()),
+            }
+        }
+        let Some(file) = candidates.into_iter().find(|c| c.is_file()) else {
+            return Err("no such file when it was checked".into());
+        };
+        if self.files_read >= MAX_FILES {
+            return Err(format!("more than {MAX_FILES} script files in one request"));
+        }
+        self.files_read += 1;
+        let size = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+        if size > MAX_SCRIPT_FILE_BYTES {
+            return Err(format!("larger than {} KiB", MAX_SCRIPT_FILE_BYTES / 1024));
+        }
+        let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
+        String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+    }
+
+    /// `source FILE` / `. FILE` at `argv[e]`: the file's commands, run by the current shell
+    /// (its `cd`s and functions apply after it). Flags it when the file cannot be read.
+    pub(crate) fn source_file(&mut self, parts: &Parts, e: usize) {
+        let argv = &parts.argv;
+        let mut i = e + 1;
+        if argv.get(i).is_some_and(|a| a == "--") {
+            i += 1;
+        }
+        let Some(word) = argv.get(i) else { return };
+        let why = if parts.argv_dynamic[i] {
+            "the file is only known at run time".to_string()
+        } else {
+            match self.read_script(word, true) {
+                Ok(text) => {
+                    self.ctx.push("source");
+                    self.script(&text);
+                    self.ctx.pop();
+                    return;
+                }
+                Err(why) => why,
+            }
+        };
+        self.flag(format!(
+            "{} runs a file as code that cannot be read ({why}): `{}`",
+            argv[e],
+            clip(&argv[e..].join(" "))
+        ));
+    }
+
+    /// `sh FILE` (no `-c`): the file's commands in a new shell; `sh`, `sh -s`, `sh -`,
+    /// `sh /dev/stdin` with a static here-document or here-string: its text.
+    pub(crate) fn shell_script_operand(
+        &mut self,
+        parts: &Parts,
+        operand: Option<usize>,
+        reads_stdin: bool,
+        path_changed: bool,
+    ) {
+        let word = operand.map(|i| parts.argv[i].as_str());
+        if reads_stdin || word.is_none_or(|w| STDIN.contains(&w)) {
+            if let Some(text) = &parts.stdin_text {
+                let text = text.clone();
+                self.nested_shell(&text, "shell-stdin", path_changed);
+            }
+            return;
+        }
+        let (Some(i), Some(word)) = (operand, word) else {
+            return;
+        };
+        if parts.argv_dynamic[i] {
+            return;
+        }
+        match self.read_script(word, false) {
+            Ok(text) => self.nested_shell(&text, "script-file", path_changed),
+            Err(why) => {
+                // A script that cannot be read is reported, not guessed at.
+                self.flag(format!(
+                    "the script file `{}` cannot be analysed ({why})",
+                    clip(word)
+                ));
+            }
+        }
+    }
+}
