@@ -223,7 +223,7 @@ impl DenyCommands {
                         ),
                     );
                 }
-                self.check_invocation(cmd, &inv, cwd, home, out);
+                self.check_invocation(request, cmd, &inv, cwd, home, out);
                 // A shell reading its script from a pipe or here-document is code we cannot see.
                 let name = inv.program_name();
                 if SHELLS.contains(&name)
@@ -264,6 +264,7 @@ impl DenyCommands {
 
     fn check_invocation(
         &self,
+        request: &Request,
         cmd: &SimpleCommand,
         inv: &Invocation,
         cwd: Option<&str>,
@@ -319,7 +320,47 @@ impl DenyCommands {
             let mut unknown = inv.stdin_operands;
             let mut hit = None;
             for op in set.operands() {
-                let candidates = operand_candidates(op, cwd, home);
+                // Where the host resolved the word in this command: after the script's
+                // `cd`s, through symlinks, and each file name a glob expands to. Only
+                // without it is a relative word joined onto the request's directory.
+                let resolved: Vec<&str> = cmd
+                    .paths
+                    .iter()
+                    .filter(|p| cmd.path_text(p) == Some(op.as_str()))
+                    .map(|p| p.canonical.as_str())
+                    .collect();
+                let lexical_cwd = if resolved.is_empty() { cwd } else { None };
+                let mut candidates = operand_candidates(op, lexical_cwd, home);
+                candidates.extend(
+                    resolved
+                        .iter()
+                        .flat_map(|c| operand_candidates(c, None, home)),
+                );
+                // A glob of the directory's entries (`cd ~ && rm -rf *`) is also that
+                // directory's `DIR/*`, as a rule would write it.
+                let pattern = op.trim_start_matches("./");
+                if pattern.contains(['*', '?', '[']) && !pattern.contains('/') {
+                    let dirs: Vec<&str> = resolved
+                        .iter()
+                        .filter_map(|c| c.rsplit_once('/').map(|(d, _)| d))
+                        .collect();
+                    for d in dirs {
+                        let whole = format!("{d}/{pattern}");
+                        if !candidates.contains(&whole) {
+                            candidates.extend(operand_candidates(&whole, None, home));
+                        }
+                    }
+                }
+                // A relative word the host could not resolve, in a request it could not
+                // fully resolve: it may be in a directory only known at run time
+                // (`cd "$D" && rm -rf build`).
+                if resolved.is_empty()
+                    && !request.paths_complete()
+                    && request.canonical_working_dir().is_some()
+                    && !op.starts_with(['/', '~', '$', '-'])
+                {
+                    unknown = true;
+                }
                 let excepted = candidates
                     .iter()
                     .any(|c| rule.except_args.iter().any(|g| g.matches(c)));

@@ -360,3 +360,36 @@ fn hostile_input_does_not_panic() {
         let _ = p.check(&exec(words[0], &words[1..]));
     }
 }
+
+#[test]
+fn deletes_follow_the_scripts_directory_changes_and_globs() {
+    use cloudops_plugin_sdk::testing::in_dir;
+    // Decided only, never run. The working directory is a temporary one.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("target")).unwrap();
+    let dir = t.path().to_str().unwrap();
+    // A fake HOME: the temporary directory itself.
+    let decide =
+        |script: &str| default_plugin().check(&in_dir(shell(script).with_env("HOME", dir), dir));
+    for script in [
+        "cd / && rm -rf *",
+        "cd /; rm -rf ./*",
+        "cd /usr && rm -rf ../etc",
+        "pushd /; rm -rf etc; popd",
+        "cd && rm -rf *",
+        "cd \"$D\" && rm -rf build",
+        "rm -rf /e[t]c /b{i,o}n",
+    ] {
+        let v = decide(script);
+        assert!(v.is_deny(), "{script:?} should be denied, got {v:?}");
+    }
+    for script in [
+        "cd target && rm -rf debug",
+        "mkdir -p out && cd out && rm -rf *",
+        "(cd /; ls); rm -rf target",
+        "rm -rf target/*",
+    ] {
+        let v = decide(script);
+        assert!(v.is_allow(), "{script:?} should be allowed, got {v:?}");
+    }
+}
