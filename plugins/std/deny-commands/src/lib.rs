@@ -367,11 +367,18 @@ impl DenyCommands {
                 if excepted {
                     continue;
                 }
-                if candidates
+                if let Some(c) = candidates
                     .iter()
-                    .any(|c| rule.args.iter().any(|g| g.matches(c)))
+                    .find(|c| rule.args.iter().any(|g| g.matches(c)))
                 {
-                    hit = Some(op.clone());
+                    // Name what the word stands for when it is not what was written:
+                    // `*` in `/`, `../etc` from `/usr`.
+                    let shown = if resolved.contains(&c.as_str()) && c != op {
+                        format!("{op}` = `{c}")
+                    } else {
+                        op.clone()
+                    };
+                    hit = Some(shown);
                     break;
                 }
                 if op.contains('$') || op.contains('`') {

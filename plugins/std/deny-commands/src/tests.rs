@@ -383,6 +383,9 @@ fn deletes_follow_the_scripts_directory_changes_and_globs() {
         let v = decide(script);
         assert!(v.is_deny(), "{script:?} should be denied, got {v:?}");
     }
+    // The reason names what the word stood for.
+    let v = decide("cd /usr && rm -rf ../etc");
+    assert!(v.reason().unwrap().contains("`../etc` = `/etc`"), "{v:?}");
     for script in [
         "cd target && rm -rf debug",
         "mkdir -p out && cd out && rm -rf *",
