@@ -51,13 +51,19 @@ pub(crate) fn normalize_request(
                 }
             }
         }
-        Command::Script { .. } | Command::AwsCli { .. } if prepared.is_some() => {
+        Command::AwsCli { .. } if prepared.is_some() => {
             prepared.map(as_prepared).unwrap_or_default()
         }
         Command::Script {
             path: script,
             interpreter,
-        } => normalize_script(script, interpreter.as_deref(), &path, cwd),
+        } => {
+            let n = match prepared {
+                Some(p) => as_prepared(p),
+                None => normalize_script(script, interpreter.as_deref(), &path, cwd),
+            };
+            with_script_commands(n, &path, cwd)
+        }
         Command::AwsCli { .. } => single(
             request.command.argv(),
             resolve("aws", &path, cwd),
@@ -93,6 +99,20 @@ fn single(argv: Vec<String>, program: Option<String>, unanalyzable: Vec<String>)
         }],
         unanalyzable,
     }
+}
+
+/// A script run by a shell the host parses (`bash x.sh`, a `#!/bin/sh` script): the
+/// script's own commands after the one that runs it (context `script-file`).
+fn with_script_commands(mut n: Normalized, path: &str, cwd: Option<&Path>) -> Normalized {
+    let Some(first) = n.commands.first() else {
+        return n;
+    };
+    if let Some(inner) = shell::analyze_argv(&first.argv, path, cwd) {
+        n.unanalyzable.extend(inner.unanalyzable);
+        n.commands
+            .extend(inner.commands.into_iter().filter(|c| !c.context.is_empty()));
+    }
+    n
 }
 
 fn normalize_script(

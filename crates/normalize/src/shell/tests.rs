@@ -897,3 +897,30 @@ fn commands_carry_the_directory_the_script_left() {
     assert_eq!(dirs[7], ("cd", &changed(&["/tmp"])));
     assert!(matches!(dirs[8], ("ls", WorkingDir::Unknown(why)) if why.contains("$X")));
 }
+
+#[test]
+fn script_requests_run_by_a_shell_report_the_scripts_commands() {
+    let t = script_dir();
+    std::fs::write(t.path().join("s.sh"), "#!/bin/sh\ncd /\nrm -rf *\n").unwrap();
+    let request = |interpreter: Option<&str>| cloudops_execution_engine::ExecutionRequest {
+        id: uuid::Uuid::new_v4(),
+        command: cloudops_execution_engine::Command::Script {
+            path: t.path().join("s.sh"),
+            interpreter: interpreter.map(str::to_string),
+        },
+        env: std::collections::HashMap::new(),
+        working_dir: Some(t.path().to_path_buf()),
+        timeout_ms: None,
+        metadata: Default::default(),
+    };
+    for interpreter in [None, Some("bash")] {
+        let n = crate::normalize(&request(interpreter));
+        assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+        let rm = find(&n, "rm");
+        assert_eq!(ctx(rm), ["script-file"]);
+        assert_eq!(rm.working_dir, WorkingDir::Changed(vec!["/".into()]));
+    }
+    // A script for another interpreter is not read as shell.
+    let n = crate::normalize(&request(Some("python3")));
+    assert_eq!(n.commands.len(), 1);
+}
