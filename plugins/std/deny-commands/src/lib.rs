@@ -29,6 +29,7 @@ pub struct DenyCommands {
     fork_bombs: bool,
     on_inline_code: Action,
     allow_inline_code_in_sandbox: bool,
+    allow_dynamic_operands_in_sandbox: bool,
     on_unanalyzable: Action,
 }
 
@@ -127,6 +128,7 @@ impl DenyCommands {
             rule_configs.extend(defaults::rules());
             programs.extend(defaults::PROGRAMS.iter().map(|s| s.to_string()));
             redirects.extend(defaults::DEVICE_PATHS.iter().map(|s| s.to_string()));
+            redirects.extend(defaults::SYSTEM_FILES.iter().map(|s| s.to_string()));
         }
         rule_configs.extend(settings.rules.iter().cloned());
         programs.extend(settings.programs.iter().cloned());
@@ -149,6 +151,7 @@ impl DenyCommands {
             fork_bombs: settings.defaults,
             on_inline_code: settings.on_inline_code,
             allow_inline_code_in_sandbox: settings.allow_inline_code_in_sandbox,
+            allow_dynamic_operands_in_sandbox: settings.allow_dynamic_operands_in_sandbox,
             on_unanalyzable: settings.on_unanalyzable,
         })
     }
@@ -171,6 +174,10 @@ impl DenyCommands {
         }
         let cwd = request.working_dir.as_deref();
         let home = request.home();
+        let loops = match &request.command {
+            Command::Shell(s) => for_loops(&s.command),
+            _ => Vec::new(),
+        };
         for cmd in request.commands() {
             if cmd.has_dynamic_name() {
                 out.add_unanalyzable(
@@ -192,7 +199,7 @@ impl DenyCommands {
                     out.add(
                         Action::Deny,
                         format!(
-                            "`{}` writes to the device {} through a redirection",
+                            "`{}` writes to the device or system file {} through a redirection",
                             short(&cmd.display()),
                             r.target
                         ),
@@ -223,7 +230,19 @@ impl DenyCommands {
                         ),
                     );
                 }
-                self.check_invocation(cmd, &inv, cwd, home, out);
+                let dynamic_ok =
+                    self.allow_dynamic_operands_in_sandbox && request.sandbox().is_some();
+                self.check_invocation(cmd, &inv, cwd, home, dynamic_ok, out);
+                if dynamic_ok {
+                    // `for d in / ; do rm -rf "$d"; done`: the loop's words are known.
+                    for (var, words) in &loops {
+                        if let Some(sub) = substitute_loop(&inv, var, words) {
+                            for s in sub {
+                                self.check_invocation(cmd, &s, cwd, home, true, out);
+                            }
+                        }
+                    }
+                }
                 // A shell reading its script from a pipe or here-document is code we cannot see.
                 let name = inv.program_name();
                 if SHELLS.contains(&name)
@@ -268,6 +287,7 @@ impl DenyCommands {
         inv: &Invocation,
         cwd: Option<&str>,
         home: Option<&str>,
+        dynamic_ok: bool,
         out: &mut Findings,
     ) {
         let name = inv.program_name();
@@ -279,6 +299,15 @@ impl DenyCommands {
                 g.matches(name)
             }
         };
+        if self.fork_bombs && name == "kill" && kills_everyone(inv.args()) {
+            out.add(
+                Action::Deny,
+                format!(
+                    "{}: kill -1 signals every process the user can reach",
+                    describe(cmd, inv)
+                ),
+            );
+        }
         if let Some(g) = self.programs.iter().find(|g| program_matches(g)) {
             out.add(
                 Action::Deny,
@@ -290,7 +319,7 @@ impl DenyCommands {
             );
         }
         for rule in &self.rules {
-            if !program_matches(&rule.program) {
+            if !program_matches(&rule.program) || rule.except_programs.iter().any(program_matches) {
                 continue;
             }
             let set = inv.flags(&rule.aliases);
@@ -301,6 +330,13 @@ impl DenyCommands {
                 .words
                 .iter()
                 .all(|w| inv.args().iter().any(|a| w.matches(a)))
+            {
+                continue;
+            }
+            if rule
+                .except_words
+                .iter()
+                .any(|w| inv.args().iter().any(|a| w.matches(a)))
             {
                 continue;
             }
@@ -316,9 +352,17 @@ impl DenyCommands {
                 );
                 continue;
             }
-            let mut unknown = inv.stdin_operands;
+            let mut unknown = inv.stdin_operands && rule.dynamic_operands;
             let mut hit = None;
-            for op in set.operands() {
+            let operands = set.operands();
+            let operands = if rule.last_operand {
+                operands.get(operands.len().saturating_sub(1)..).unwrap_or(&[])
+            } else if rule.except_last_operand && operands.len() > 1 {
+                &operands[..operands.len() - 1]
+            } else {
+                operands
+            };
+            for op in operands {
                 let candidates = operand_candidates(op, cwd, home);
                 let excepted = candidates
                     .iter()
@@ -333,7 +377,7 @@ impl DenyCommands {
                     hit = Some(op.clone());
                     break;
                 }
-                if op.contains('$') || op.contains('`') {
+                if rule.dynamic_operands && (op.contains('$') || op.contains('`')) {
                     unknown = true;
                 }
             }
@@ -348,7 +392,7 @@ impl DenyCommands {
                         rule.name
                     ),
                 );
-            } else if unknown {
+            } else if unknown && !dynamic_ok {
                 out.add_unanalyzable(
                     self.on_unanalyzable,
                     format!(
@@ -374,6 +418,11 @@ fn flag_present(set: &FlagSet, rule: &Rule, flag: &(Option<char>, String)) -> bo
 /// directory, and with the home directory written as `~`.
 fn operand_candidates(op: &str, cwd: Option<&str>, home: Option<&str>) -> Vec<String> {
     let mut out = vec![op.to_string(), normalize(op)];
+    // A dynamic word is kept as written, quotes included (`"$HOME"`).
+    let unquoted = op.trim_matches('"');
+    if unquoted != op && !unquoted.contains('"') {
+        out.push(unquoted.to_string());
+    }
     let relative = !op.starts_with('/') && !op.starts_with('~') && !op.starts_with('$');
     if relative && let Some(cwd) = cwd {
         out.push(join(cwd, op));
@@ -391,9 +440,104 @@ fn operand_candidates(op: &str, cwd: Option<&str>, home: Option<&str>) -> Vec<St
     out
 }
 
-/// `:(){ :|:& };:` and its renamed forms: a function whose body pipes it into itself.
+/// The `for NAME in WORDS; do` loops of a script, as written: each name with its words
+/// (quotes removed). A cheap scan, not a parse: it only widens what is checked.
+fn for_loops(script: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut rest = script;
+    while let Some(at) = rest.find("for ") {
+        let after = &rest[at + 4..];
+        rest = after;
+        let Some((name, tail)) = after.trim_start().split_once(char::is_whitespace) else {
+            break;
+        };
+        let Some(list) = tail.trim_start().strip_prefix("in ") else {
+            continue;
+        };
+        let end = list.find([';', '\n']).unwrap_or(list.len());
+        let words = list[..end]
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '\'']).to_string())
+            .collect();
+        out.push((name.to_string(), words));
+    }
+    out
+}
+
+/// `inv` with `$var` / `${var}` / `"$var"` replaced by each of `words`, when it uses `var`.
+fn substitute_loop(inv: &Invocation, var: &str, words: &[String]) -> Option<Vec<Invocation>> {
+    let forms = [format!("${{{var}}}"), format!("${var}")];
+    let uses = |a: &str| forms.iter().any(|f| a.contains(f.as_str()));
+    if !inv.argv.iter().any(|a| uses(a)) {
+        return None;
+    }
+    Some(
+        words
+            .iter()
+            .map(|w| {
+                let mut s = inv.clone();
+                s.argv = inv
+                    .argv
+                    .iter()
+                    .map(|a| {
+                        let a = a.trim_matches('"');
+                        forms.iter().fold(a.to_string(), |acc, f| acc.replace(f.as_str(), w))
+                    })
+                    .collect();
+                s
+            })
+            .collect(),
+    )
+}
+
+/// True when `kill ARGS` signals every process: a pid operand of -1 in any spelling
+/// (`-1`, `-01`, `-0001`, after a signal `-9`, `-KILL`, `-s KILL`, `-n 9` or `--`), or
+/// `kill -1` alone.
+fn kills_everyone(args: &[String]) -> bool {
+    let minus_one = |a: &str| {
+        a.strip_prefix('-')
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && d.trim_start_matches('0') == "1")
+    };
+    if args.len() == 1 && minus_one(&args[0]) {
+        return true;
+    }
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            return args[i + 1..].iter().any(|a| minus_one(a));
+        }
+        if a == "-s" || a == "-n" || a == "--signal" {
+            i += 2;
+            continue;
+        }
+        if i == 0 && a.starts_with('-') {
+            // The signal (`-9`, `-KILL`, `-SIGKILL`); what follows are pids.
+            i += 1;
+            continue;
+        }
+        if minus_one(a) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `:(){ :|:& };:` and its renamed forms: a function whose body pipes it into itself or
+/// starts itself in the background (`b(){ b & b; }`), and a loop that starts shells in the
+/// background forever (`while true; do bash & done`).
 fn is_fork_bomb(text: &str) -> bool {
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for lp in ["whiletrue;do", "while:;do", "until false;do", "for((;;));do"] {
+        if let Some(at) = t.find(lp) {
+            let body = &t[at + lp.len()..];
+            let body = body.split("done").next().unwrap_or("");
+            if body.contains('&') && !body.contains("&&") && SHELLS.iter().any(|s| body.contains(&format!("{s}&"))) {
+                return true;
+            }
+        }
+    }
     let mut from = 0;
     while let Some(pos) = t.get(from..).and_then(|s| s.find("(){")) {
         let at = from + pos;
@@ -401,7 +545,13 @@ fn is_fork_bomb(text: &str) -> bool {
             .rfind(|c: char| ";&|(){}".contains(c))
             .map_or(0, |i| i + 1);
         let name = t[start..at].trim_start_matches("function");
-        if !name.is_empty() && t[at + 3..].contains(&format!("{name}|{name}")) {
+        let body = &t[at + 3..];
+        let body = body.split('}').next().unwrap_or(body);
+        if !name.is_empty()
+            && (body.contains(&format!("{name}|{name}"))
+                || body.contains(&format!("{name}&"))
+                    && body.matches(name).count() >= 2)
+        {
             return true;
         }
         from = at + 3;
