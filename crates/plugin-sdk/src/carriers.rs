@@ -31,11 +31,44 @@ fn value_at(args: &[String], i: usize, long: &[&str], short: &[&str]) -> Option<
 /// `:::`, arguments come from stdin. Without a command, each argument is a script.
 pub(super) fn parallel(args: &[String]) -> Vec<Inner> {
     const VALUES: &[&str] = &[
-        "-j", "-S", "-a", "-d", "-E", "-I", "-n", "-N", "-P", "-L", "-l", "-s", "-W", "-X",
-        "--jobs", "--sshlogin", "--arg-file", "--delimiter", "--eof", "--joblog", "--results",
-        "--tmpdir", "--workdir", "--max-args", "--max-replace-args", "--colsep", "--timeout",
-        "--retries", "--delay", "--load", "--memfree", "--tagstring", "--basefile", "--env",
-        "--halt", "--sshloginfile", "--resume-failed", "--termseq",
+        "-j",
+        "-S",
+        "-a",
+        "-d",
+        "-E",
+        "-I",
+        "-n",
+        "-N",
+        "-P",
+        "-L",
+        "-l",
+        "-s",
+        "-W",
+        "-X",
+        "--jobs",
+        "--sshlogin",
+        "--arg-file",
+        "--delimiter",
+        "--eof",
+        "--joblog",
+        "--results",
+        "--tmpdir",
+        "--workdir",
+        "--max-args",
+        "--max-replace-args",
+        "--colsep",
+        "--timeout",
+        "--retries",
+        "--delay",
+        "--load",
+        "--memfree",
+        "--tagstring",
+        "--basefile",
+        "--env",
+        "--halt",
+        "--sshloginfile",
+        "--resume-failed",
+        "--termseq",
     ];
     let mut i = 0;
     let mut stdin_args = true;
@@ -56,7 +89,14 @@ pub(super) fn parallel(args: &[String]) -> Vec<Inner> {
     let rest = args.get(i..).unwrap_or(&[]);
     let sep = rest.iter().position(|a| a.starts_with(":::"));
     let (cmd, values) = match sep {
-        Some(k) => (&rest[..k], rest[k + 1..].iter().filter(|a| !a.starts_with(":::")).cloned().collect::<Vec<_>>()),
+        Some(k) => (
+            &rest[..k],
+            rest[k + 1..]
+                .iter()
+                .filter(|a| !a.starts_with(":::"))
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
         None => (rest, Vec::new()),
     };
     if sep.is_some() {
@@ -92,16 +132,35 @@ pub(super) fn parallel(args: &[String]) -> Vec<Inner> {
 /// command; `tmux -c CMD` too.
 pub(super) fn tmux(args: &[String]) -> Vec<Inner> {
     const STARTS: &[&str] = &[
-        "new", "new-session", "new-window", "neww", "split-window", "splitw", "respawn-pane",
-        "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup",
-        "if-shell", "if", "pipe-pane", "pipep",
+        "new",
+        "new-session",
+        "new-window",
+        "neww",
+        "split-window",
+        "splitw",
+        "respawn-pane",
+        "respawnp",
+        "respawn-window",
+        "respawnw",
+        "run-shell",
+        "run",
+        "display-popup",
+        "popup",
+        "if-shell",
+        "if",
+        "pipe-pane",
+        "pipep",
     ];
     let mut i = 0;
     while i < args.len() && args[i].starts_with('-') {
         if args[i] == "-c" {
             return args.get(i + 1).map(|s| split_script(s)).unwrap_or_default();
         }
-        i += if matches!(args[i].as_str(), "-L" | "-S" | "-f" | "-T") { 2 } else { 1 };
+        i += if matches!(args[i].as_str(), "-L" | "-S" | "-f" | "-T") {
+            2
+        } else {
+            1
+        };
     }
     let Some(sub) = args.get(i) else {
         return Vec::new();
@@ -140,9 +199,17 @@ pub(super) fn gdb(args: &[String]) -> Vec<Inner> {
             &["-ex", "-iex"],
         ) {
             let v = v.trim_start();
-            if let Some(cmd) = v.strip_prefix("shell ").or_else(|| v.strip_prefix('!')).or_else(|| v.strip_prefix("pipe ")) {
+            if let Some(cmd) = v
+                .strip_prefix("shell ")
+                .or_else(|| v.strip_prefix('!'))
+                .or_else(|| v.strip_prefix("pipe "))
+            {
                 out.extend(split_script(cmd));
-            } else if v.starts_with("python") || v.starts_with("pi ") || v.starts_with("py ") || v.starts_with("guile") {
+            } else if v.starts_with("python")
+                || v.starts_with("pi ")
+                || v.starts_with("py ")
+                || v.starts_with("guile")
+            {
                 out.push(Inner::opaque("gdb runs a python or guile command".into()));
             }
             i += n;
@@ -156,14 +223,25 @@ pub(super) fn gdb(args: &[String]) -> Vec<Inner> {
 /// `at`/`batch`: the job's commands come from stdin or `-f FILE`: what runs later cannot be
 /// seen. Listing, showing and removing jobs run nothing.
 pub(super) fn at(args: &[String]) -> Vec<Inner> {
-    if args.is_empty() || args.iter().any(|a| matches!(a.as_str(), "-l" | "-r" | "-d" | "-c" | "-V" | "--help")) {
+    if args.is_empty()
+        || args
+            .iter()
+            .any(|a| matches!(a.as_str(), "-l" | "-r" | "-d" | "-c" | "-V" | "--help"))
+    {
         return Vec::new();
     }
-    vec![Inner::opaque("at runs commands read from standard input or a file later".into())]
+    vec![Inner::opaque(
+        "at runs commands read from standard input or a file later".into(),
+    )]
 }
 
 /// Keys of `ssh -o` whose value is a command run locally.
-const SSH_COMMAND_KEYS: &[&str] = &["proxycommand", "localcommand", "knownhostscommand", "remotecommand"];
+const SSH_COMMAND_KEYS: &[&str] = &[
+    "proxycommand",
+    "localcommand",
+    "knownhostscommand",
+    "remotecommand",
+];
 
 /// `ssh [options] HOST [CMD…]`: the remote command (a script, as the remote shell reads
 /// it) and the local commands of `-o ProxyCommand=…` and the like.
@@ -215,9 +293,22 @@ pub(super) fn ssh(args: &[String]) -> Vec<Inner> {
 
 /// Config keys whose value is a command git runs (`!` optional or required).
 const GIT_COMMAND_KEYS: &[&str] = &[
-    "core.pager", "core.editor", "core.fsmonitor", "core.sshcommand", "core.askpass",
-    "core.hookspath", "diff.external", "sequence.editor", "gpg.program", "pager.",
-    "credential.helper", "alias.", "filter.", "diff.", "merge.", "uploadpack.packobjectshook",
+    "core.pager",
+    "core.editor",
+    "core.fsmonitor",
+    "core.sshcommand",
+    "core.askpass",
+    "core.hookspath",
+    "diff.external",
+    "sequence.editor",
+    "gpg.program",
+    "pager.",
+    "credential.helper",
+    "alias.",
+    "filter.",
+    "diff.",
+    "merge.",
+    "uploadpack.packobjectshook",
     "protocol.ext.allow",
 ];
 
@@ -234,7 +325,9 @@ pub(super) fn git(args: &[String]) -> Vec<Inner> {
         }
         if let Some((v, n)) = value_at(args, i, &["--config-env"], &[]) {
             if is_command_key(v.split('=').next().unwrap_or("")) {
-                out.push(Inner::opaque(format!("git --config-env {v}: a command taken from the environment")));
+                out.push(Inner::opaque(format!(
+                    "git --config-env {v}: a command taken from the environment"
+                )));
             }
             i += n;
             continue;
@@ -243,7 +336,9 @@ pub(super) fn git(args: &[String]) -> Vec<Inner> {
             if let Some((key, value)) = v.split_once('=') {
                 let key = key.to_ascii_lowercase();
                 if key == "core.hookspath" {
-                    out.push(Inner::opaque(format!("git -c {key}: hooks from another directory")));
+                    out.push(Inner::opaque(format!(
+                        "git -c {key}: hooks from another directory"
+                    )));
                 } else if is_command_key(&key) {
                     let cmd = value.strip_prefix('!').unwrap_or(value);
                     // An alias without `!` is a git subcommand, not a shell command.
@@ -255,7 +350,14 @@ pub(super) fn git(args: &[String]) -> Vec<Inner> {
             i += n;
             continue;
         }
-        i += if matches!(a, "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path") { 2 } else { 1 };
+        i += if matches!(
+            a,
+            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path"
+        ) {
+            2
+        } else {
+            1
+        };
     }
     out
 }
@@ -265,8 +367,13 @@ fn is_command_key(key: &str) -> bool {
     GIT_COMMAND_KEYS.iter().any(|k| {
         if k.ends_with('.') {
             key.starts_with(k)
-                && (*k == "alias." || *k == "pager." || key.ends_with(".command") || key.ends_with(".textconv")
-                    || key.ends_with(".clean") || key.ends_with(".smudge") || key.ends_with(".driver")
+                && (*k == "alias."
+                    || *k == "pager."
+                    || key.ends_with(".command")
+                    || key.ends_with(".textconv")
+                    || key.ends_with(".clean")
+                    || key.ends_with(".smudge")
+                    || key.ends_with(".driver")
                     || key.ends_with(".process"))
         } else {
             key == *k
@@ -287,7 +394,14 @@ pub(super) fn tar(args: &[String]) -> Vec<Inner> {
         if let Some((v, _)) = value_at(
             args,
             i,
-            &["--to-command", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command", "--rmt-command"],
+            &[
+                "--to-command",
+                "--use-compress-program",
+                "--info-script",
+                "--new-volume-script",
+                "--rsh-command",
+                "--rmt-command",
+            ],
             &["-I", "-F"],
         ) {
             out.extend(split_script(&v));
@@ -323,12 +437,16 @@ pub(super) fn sed(args: &[String]) -> Vec<Inner> {
     let mut out = Vec::new();
     for script in scripts {
         for cmd in script.split(['\n', ';']) {
-            let c = cmd.trim_start_matches(|c: char| c.is_ascii_digit() || c == ',' || c == '$' || c.is_whitespace());
+            let c = cmd.trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c == ',' || c == '$' || c.is_whitespace()
+            });
             if let Some(rest) = c.strip_prefix('e') {
                 if rest.is_empty() || rest.starts_with(char::is_whitespace) {
                     let rest = rest.trim();
                     if rest.is_empty() {
-                        out.push(Inner::opaque("sed's e command runs the pattern space as a command".into()));
+                        out.push(Inner::opaque(
+                            "sed's e command runs the pattern space as a command".into(),
+                        ));
                     } else {
                         out.extend(split_script(rest));
                     }
@@ -337,7 +455,9 @@ pub(super) fn sed(args: &[String]) -> Vec<Inner> {
                 let delim = c[1..].chars().next().unwrap_or('/');
                 let parts: Vec<&str> = c[1 + delim.len_utf8()..].split(delim).collect();
                 if parts.len() >= 3 && parts[2].contains('e') {
-                    out.push(Inner::opaque("sed's s///e runs the pattern space as a command".into()));
+                    out.push(Inner::opaque(
+                        "sed's s///e runs the pattern space as a command".into(),
+                    ));
                 }
             }
         }
@@ -360,10 +480,20 @@ pub(super) fn vim(args: &[String]) -> Vec<Inner> {
         };
         if let Some(cmd) = cmd {
             let c = cmd.trim_start_matches([':', ' ']);
-            let c = c.strip_prefix("silent").map(|r| r.trim_start_matches(['!', ' '])).map_or(c, |r| r);
+            let c = c
+                .strip_prefix("silent")
+                .map(|r| r.trim_start_matches(['!', ' ']))
+                .map_or(c, |r| r);
             if let Some(sh) = c.strip_prefix('!') {
                 out.extend(split_script(sh));
-            } else if c.contains("system(") || c.starts_with("term") || c.starts_with("py") || c.starts_with("lua") || c.starts_with("perl") || c.starts_with("ruby") || c.contains("!") {
+            } else if c.contains("system(")
+                || c.starts_with("term")
+                || c.starts_with("py")
+                || c.starts_with("lua")
+                || c.starts_with("perl")
+                || c.starts_with("ruby")
+                || c.contains("!")
+            {
                 out.push(Inner::opaque(format!("vim runs `{cmd}`")));
             }
         }
@@ -378,7 +508,10 @@ pub(super) fn sqlite(args: &[String]) -> Vec<Inner> {
     for a in args {
         for line in a.lines() {
             let l = line.trim_start();
-            if let Some(cmd) = l.strip_prefix(".shell ").or_else(|| l.strip_prefix(".system ")) {
+            if let Some(cmd) = l
+                .strip_prefix(".shell ")
+                .or_else(|| l.strip_prefix(".system "))
+            {
                 out.extend(split_script(cmd));
             } else if l.starts_with(".load") {
                 out.push(Inner::opaque("sqlite3 .load loads a library".into()));
@@ -392,7 +525,9 @@ pub(super) fn sqlite(args: &[String]) -> Vec<Inner> {
 pub(super) fn make(args: &[String]) -> Vec<Inner> {
     for i in 0..args.len() {
         if let Some((v, _)) = value_at(args, i, &["--eval"], &["-E"]) {
-            return vec![Inner::opaque(format!("make --eval runs makefile text `{v}`"))];
+            return vec![Inner::opaque(format!(
+                "make --eval runs makefile text `{v}`"
+            ))];
         }
     }
     Vec::new()
@@ -431,9 +566,13 @@ pub(super) fn command_option(name: &str, args: &[String]) -> Vec<Inner> {
         if let Some((v, _)) = value_at(args, i, long, short) {
             out.extend(split_script(&v));
         }
-        if (name == "scp" || name == "sftp") && let Some((v, _)) = value_at(args, i, &[], &["-o"]) {
+        if (name == "scp" || name == "sftp")
+            && let Some((v, _)) = value_at(args, i, &[], &["-o"])
+        {
             let (key, val) = v.split_once(['=', ' ']).unwrap_or((&v, ""));
-            if SSH_COMMAND_KEYS.contains(&key.trim().to_ascii_lowercase().as_str()) && !val.trim().is_empty() {
+            if SSH_COMMAND_KEYS.contains(&key.trim().to_ascii_lowercase().as_str())
+                && !val.trim().is_empty()
+            {
                 out.extend(split_script(val.trim()));
             }
         }

@@ -455,7 +455,11 @@ impl Wrapper {
         }
     }
 
-    const fn script(self, script_short: &'static str, script_long: &'static [&'static str]) -> Wrapper {
+    const fn script(
+        self,
+        script_short: &'static str,
+        script_long: &'static [&'static str],
+    ) -> Wrapper {
         Wrapper {
             script_short,
             script_long,
@@ -481,8 +485,29 @@ pub static WRAPPERS: &[Wrapper] = &[
     w(&["sudo"], Sp(Special::Sudo)),
     wv(&["doas"], "aCu", &[], Cmd(0)),
     wv(&["nice"], "n", &["adjustment"], Cmd(0)).optional("0123456789"),
-    w(&["nohup", "busybox", "toybox", "unbuffer", "setsid", "chronic", "ifne", "catchsegv", "dbus-launch", "proot", "firejail", "valgrind"], Cmd(0)),
-    wv(&["ionice"], "cnpPu", &["class", "classdata", "pid", "pgid", "uid"], Cmd(0)),
+    w(
+        &[
+            "nohup",
+            "busybox",
+            "toybox",
+            "unbuffer",
+            "setsid",
+            "chronic",
+            "ifne",
+            "catchsegv",
+            "dbus-launch",
+            "proot",
+            "firejail",
+            "valgrind",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["ionice"],
+        "cnpPu",
+        &["class", "classdata", "pid", "pgid", "uid"],
+        Cmd(0),
+    ),
     wv(&["stdbuf"], "ioe", &["input", "output", "error"], Cmd(0)),
     wv(&["timeout"], "sk", &["signal", "kill-after"], Cmd(1)),
     wv(&["chroot"], "", &["userspec", "groups"], Cmd(1)),
@@ -494,24 +519,173 @@ pub static WRAPPERS: &[Wrapper] = &[
     w(&["su", "runuser"], Sp(Special::Su)),
     w(&["eval"], Script(0)),
     w(&["find"], Sp(Special::Find)),
-    wv(&["chrt"], "TPD", &["sched-runtime", "sched-period", "sched-deadline"], Cmd(1)),
+    wv(
+        &["chrt"],
+        "TPD",
+        &["sched-runtime", "sched-period", "sched-deadline"],
+        Cmd(1),
+    ),
     w(&["taskset"], Cmd(1)),
-    wv(&["flock"], "wE", &["timeout", "wait", "conflict-exit-code"], Cmd(1)).script("c", &["command"]),
+    wv(
+        &["flock"],
+        "wE",
+        &["timeout", "wait", "conflict-exit-code"],
+        Cmd(1),
+    )
+    .script("c", &["command"]),
     wv(&["prlimit"], "po", &["pid", "output"], Cmd(0)).optional("cdefilmnqrstuvxy"),
-    wv(&["unshare"], "SGRwl", &["setuid", "setgid", "root", "wd", "propagation", "map-user", "map-group", "map-users", "map-groups", "setgroups", "monotonic", "boottime"], Cmd(0)),
-    wv(&["setpriv"], "", &["reuid", "regid", "ruid", "euid", "rgid", "egid", "groups", "inh-caps", "ambient-caps", "bounding-set", "securebits", "selinux-label", "apparmor-profile", "pdeathsig", "landlock-access", "landlock-rule"], Cmd(0)),
-    wv(&["systemd-run", "run0"], "upEHMsgD", &["unit", "property", "setenv", "host", "machine", "description", "slice", "uid", "gid", "nice", "working-directory", "chdir", "on-active", "on-boot", "on-startup", "on-unit-active", "on-unit-inactive", "on-calendar", "on-timer-property", "path-property", "socket-property", "timer-property", "user", "group", "background"], Cmd(0)),
-    wv(&["strace"], "oepsabEIOPSuXU", &["output", "expr", "attach", "string-limit", "columns", "env", "user", "trace", "signal", "status", "trace-path", "decode-fds"], Cmd(0)),
-    wv(&["ltrace"], "oepsaADFlnuxwL", &["output", "library", "indent", "align"], Cmd(0)),
+    wv(
+        &["unshare"],
+        "SGRwl",
+        &[
+            "setuid",
+            "setgid",
+            "root",
+            "wd",
+            "propagation",
+            "map-user",
+            "map-group",
+            "map-users",
+            "map-groups",
+            "setgroups",
+            "monotonic",
+            "boottime",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["setpriv"],
+        "",
+        &[
+            "reuid",
+            "regid",
+            "ruid",
+            "euid",
+            "rgid",
+            "egid",
+            "groups",
+            "inh-caps",
+            "ambient-caps",
+            "bounding-set",
+            "securebits",
+            "selinux-label",
+            "apparmor-profile",
+            "pdeathsig",
+            "landlock-access",
+            "landlock-rule",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["systemd-run", "run0"],
+        "upEHMsgD",
+        &[
+            "unit",
+            "property",
+            "setenv",
+            "host",
+            "machine",
+            "description",
+            "slice",
+            "uid",
+            "gid",
+            "nice",
+            "working-directory",
+            "chdir",
+            "on-active",
+            "on-boot",
+            "on-startup",
+            "on-unit-active",
+            "on-unit-inactive",
+            "on-calendar",
+            "on-timer-property",
+            "path-property",
+            "socket-property",
+            "timer-property",
+            "user",
+            "group",
+            "background",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["strace"],
+        "oepsabEIOPSuXU",
+        &[
+            "output",
+            "expr",
+            "attach",
+            "string-limit",
+            "columns",
+            "env",
+            "user",
+            "trace",
+            "signal",
+            "status",
+            "trace-path",
+            "decode-fds",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["ltrace"],
+        "oepsaADFlnuxwL",
+        &["output", "library", "indent", "align"],
+        Cmd(0),
+    ),
     wv(&["fakeroot"], "lsib", &["lib", "faked"], Cmd(0)),
-    wv(&["nsenter"], "tSG", &["target", "setuid", "setgid", "env"], Cmd(0)).optional("muinpUCTrwa"),
-    wv(&["numactl"], "NmCpPi", &["cpunodebind", "membind", "physcpubind", "preferred", "interleave", "localalloc"], Cmd(0)),
+    wv(
+        &["nsenter"],
+        "tSG",
+        &["target", "setuid", "setgid", "env"],
+        Cmd(0),
+    )
+    .optional("muinpUCTrwa"),
+    wv(
+        &["numactl"],
+        "NmCpPi",
+        &[
+            "cpunodebind",
+            "membind",
+            "physcpubind",
+            "preferred",
+            "interleave",
+            "localalloc",
+        ],
+        Cmd(0),
+    ),
     wv(&["cpulimit"], "lpe", &["limit", "pid", "exe"], Cmd(0)),
     wv(&["caffeinate"], "wt", &[], Cmd(0)),
     wv(&["pkexec"], "", &["user"], Cmd(0)),
-    wv(&["xvfb-run"], "nsefpw", &["server-num", "server-args", "error-file", "auth-file", "xauth-protocol", "wait"], Cmd(0)),
+    wv(
+        &["xvfb-run"],
+        "nsefpw",
+        &[
+            "server-num",
+            "server-args",
+            "error-file",
+            "auth-file",
+            "xauth-protocol",
+            "wait",
+        ],
+        Cmd(0),
+    ),
     wv(&["screen"], "SceThpX", &["Logfile"], Cmd(0)),
-    wv(&["script"], "EIOBTm", &["echo", "log-in", "log-out", "log-io", "log-timing", "logging-format", "output-limit"], Cmd(usize::MAX)).script("c", &["command"]),
+    wv(
+        &["script"],
+        "EIOBTm",
+        &[
+            "echo",
+            "log-in",
+            "log-out",
+            "log-io",
+            "log-timing",
+            "logging-format",
+            "output-limit",
+        ],
+        Cmd(usize::MAX),
+    )
+    .script("c", &["command"]),
     wv(&["sg"], "", &[], Script(1)).script("c", &[]),
     w(&["parallel", "sem"], Sp(Special::Parallel)),
     w(&["tmux"], Sp(Special::Tmux)),
@@ -522,11 +696,17 @@ pub static WRAPPERS: &[Wrapper] = &[
     w(&["git"], Sp(Special::Git)),
     w(&["tar", "gtar", "bsdtar"], Sp(Special::Tar)),
     w(&["sed", "gsed"], Sp(Special::Sed)),
-    w(&["vim", "vi", "nvim", "ex", "view", "gvim", "rvim"], Sp(Special::Vim)),
+    w(
+        &["vim", "vi", "nvim", "ex", "view", "gvim", "rvim"],
+        Sp(Special::Vim),
+    ),
     w(&["sqlite3"], Sp(Special::Sqlite)),
     w(&["make", "gmake"], Sp(Special::Make)),
     w(&["dc"], Sp(Special::Dc)),
-    w(&["man", "zip", "rsync", "scp", "sftp"], Sp(Special::CommandOption)),
+    w(
+        &["man", "zip", "rsync", "scp", "sftp"],
+        Sp(Special::CommandOption),
+    ),
 ];
 
 /// The row of [`WRAPPERS`] for a program basename (shells of [`SHELLS`] excepted).
@@ -686,14 +866,6 @@ const SUDO: Spec = Spec::values(
     ],
 );
 
-
-
-
-
-
-
-
-
 const XARGS: Spec = Spec::values(
     "adEILnPs",
     &[
@@ -710,12 +882,10 @@ const XARGS: Spec = Spec::values(
 )
 .optional("eil");
 
-
 /// The words of `args` after the wrapper's options: the command it runs.
 fn rest(args: &[String], spec: &Spec) -> Vec<String> {
     args[skip_options(args, spec)..].to_vec()
 }
-
 
 /// `argv` as the one command a wrapper runs; nothing when it is empty.
 fn simple(argv: Vec<String>) -> Vec<Inner> {
@@ -758,9 +928,18 @@ fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
     }]
 }
 
-
 /// Options of `runuser -u USER [--] CMD`.
-const RUNUSER: Spec = Spec::values("ugGwc", &["user", "group", "supp-group", "whitelist-environment", "command", "shell"]);
+const RUNUSER: Spec = Spec::values(
+    "ugGwc",
+    &[
+        "user",
+        "group",
+        "supp-group",
+        "whitelist-environment",
+        "command",
+        "shell",
+    ],
+);
 
 /// `su`/`runuser ... -c SCRIPT` (or `--command SCRIPT`, `--command=SCRIPT`); `runuser -u
 /// USER [--] CMD`; nothing without a script.
@@ -783,7 +962,6 @@ fn unwrap_su(args: &[String]) -> Vec<Inner> {
     }
     Vec::new()
 }
-
 
 fn with_assignments(words: &[String]) -> Vec<Inner> {
     let n = words.iter().take_while(|w| is_assignment(w)).count();

@@ -132,8 +132,8 @@ const CLI_FILES: &[&str] = &[
 
 /// Programs that write the files named in their arguments.
 const WRITERS: &[&str] = &[
-    "cp", "mv", "tee", "ln", "install", "rsync", "dd", "sed", "truncate", "perl", "touch",
-    "rm", "unlink", "chmod",
+    "cp", "mv", "tee", "ln", "install", "rsync", "dd", "sed", "truncate", "perl", "touch", "rm",
+    "unlink", "chmod",
 ];
 
 /// Environment variables that redirect the CLI's config, credentials, models or endpoints.
@@ -250,9 +250,20 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
 /// `--no-verify`, `--prof`).
 fn global_name(name: &str) -> &str {
     const GLOBALS: &[&str] = &[
-        "--profile", "--region", "--endpoint-url", "--output", "--query", "--color",
-        "--ca-bundle", "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format",
-        "--no-verify-ssl", "--no-paginate", "--no-sign-request", "--debug",
+        "--profile",
+        "--region",
+        "--endpoint-url",
+        "--output",
+        "--query",
+        "--color",
+        "--ca-bundle",
+        "--cli-read-timeout",
+        "--cli-connect-timeout",
+        "--cli-binary-format",
+        "--no-verify-ssl",
+        "--no-paginate",
+        "--no-sign-request",
+        "--debug",
     ];
     if !name.starts_with("--") || name.len() < 4 || GLOBALS.contains(&name) {
         return name;
@@ -337,13 +348,21 @@ impl AwsGuard {
     /// Why `inv` (of `cmd`) redirects the CLI for later calls: it sets or exports an
     /// override variable (`export AWS_ENDPOINT_URL=…`), or writes the CLI's config or
     /// credentials file (a redirection, `cp`, `tee`, …).
-    fn plants_config(&self, cmd: &cloudops_plugin_sdk::SimpleCommand, inv: &cloudops_plugin_sdk::wrappers::Invocation) -> Option<String> {
+    fn plants_config(
+        &self,
+        cmd: &cloudops_plugin_sdk::SimpleCommand,
+        inv: &cloudops_plugin_sdk::wrappers::Invocation,
+    ) -> Option<String> {
         let redirecting = |n: &str| {
-            OVERRIDES.contains(&n) || (!self.s.allow_endpoint_url && n.starts_with("AWS_ENDPOINT_URL"))
+            OVERRIDES.contains(&n)
+                || (!self.s.allow_endpoint_url && n.starts_with("AWS_ENDPOINT_URL"))
         };
         let program = inv.program_name();
         let mut names: Vec<&str> = inv.env.iter().map(|(n, _)| n.as_str()).collect();
-        if matches!(program, "export" | "declare" | "typeset" | "readonly" | "local") {
+        if matches!(
+            program,
+            "export" | "declare" | "typeset" | "readonly" | "local"
+        ) {
             names.extend(
                 inv.args()
                     .iter()
@@ -357,12 +376,17 @@ impl AwsGuard {
                 cmd.display()
             ));
         }
-        let hits = |w: &str| self.cli_files.iter().any(|g| g.matches(w.trim_matches('"')));
+        let hits = |w: &str| {
+            self.cli_files
+                .iter()
+                .any(|g| g.matches(w.trim_matches('"')))
+        };
         let redirected = cmd
             .redirections
             .iter()
             .any(|r| r.op.contains('>') && hits(&r.target));
-        let written = WRITERS.contains(&program) && inv.args().iter().any(|a| hits(a.trim_start_matches("of=")));
+        let written = WRITERS.contains(&program)
+            && inv.args().iter().any(|a| hits(a.trim_start_matches("of=")));
         (redirected || written).then(|| {
             format!(
                 "`{}` writes the AWS CLI's config or credentials (a credential_process in them runs any command)",

@@ -12,6 +12,8 @@ mod inline;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
 use cloudops_plugin_sdk::glob::Glob;
 use cloudops_plugin_sdk::path::{join, normalize};
 use cloudops_plugin_sdk::wrappers::{Invocation, SHELLS, command_invocations};
@@ -25,6 +27,10 @@ use crate::config::{Action, Rule, Settings};
 pub struct DenyCommands {
     programs: Vec<Glob>,
     rules: Vec<Rule>,
+    /// Rules whose program is a literal basename, by that name (indexes into `rules`).
+    rules_by_program: HashMap<String, Vec<usize>>,
+    /// The other rules (program globs and paths), which every invocation is tried against.
+    rules_any_program: Vec<usize>,
     redirect_targets: Vec<Glob>,
     fork_bombs: bool,
     on_inline_code: Action,
@@ -144,9 +150,21 @@ impl DenyCommands {
             .map(|(i, r)| r.compile(i))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("invalid plugin config: {e}"))?;
+        let mut rules_by_program: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut rules_any_program = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let p = r.program.as_str();
+            if r.program.is_literal() && !p.contains('/') {
+                rules_by_program.entry(p.to_string()).or_default().push(i);
+            } else {
+                rules_any_program.push(i);
+            }
+        }
         Ok(DenyCommands {
             programs: programs.iter().map(|p| Glob::new(p)).collect(),
             rules,
+            rules_by_program,
+            rules_any_program,
             redirect_targets: redirects.iter().map(|p| Glob::new(p)).collect(),
             fork_bombs: settings.defaults,
             on_inline_code: settings.on_inline_code,
@@ -176,6 +194,8 @@ impl DenyCommands {
         let home = request.home();
         let loops = match &request.command {
             Command::Shell(s) => for_loops(&s.command),
+            // An exec'd `bash -c '…'`: its script is one of the words.
+            Command::Exec(e) => e.args.iter().flat_map(|a| for_loops(a)).collect(),
             _ => Vec::new(),
         };
         for cmd in request.commands() {
@@ -318,7 +338,15 @@ impl DenyCommands {
                 ),
             );
         }
-        for rule in &self.rules {
+        // Only the rules that can match this program, in the order they were written.
+        let mut chosen: Vec<usize> = self.rules_any_program.clone();
+        if let Some(named) = self.rules_by_program.get(name) {
+            chosen.extend(named);
+            chosen.sort_unstable();
+        }
+        // An operand's forms are the same for every rule: computed once.
+        let mut forms: HashMap<String, Vec<String>> = HashMap::new();
+        for rule in chosen.iter().map(|&i| &self.rules[i]) {
             if !program_matches(&rule.program) || rule.except_programs.iter().any(program_matches) {
                 continue;
             }
@@ -356,14 +384,18 @@ impl DenyCommands {
             let mut hit = None;
             let operands = set.operands();
             let operands = if rule.last_operand {
-                operands.get(operands.len().saturating_sub(1)..).unwrap_or(&[])
+                operands
+                    .get(operands.len().saturating_sub(1)..)
+                    .unwrap_or(&[])
             } else if rule.except_last_operand && operands.len() > 1 {
                 &operands[..operands.len() - 1]
             } else {
                 operands
             };
             for op in operands {
-                let candidates = operand_candidates(op, cwd, home);
+                let candidates = forms
+                    .entry(op.clone())
+                    .or_insert_with(|| operand_candidates(op, cwd, home));
                 let excepted = candidates
                     .iter()
                     .any(|c| rule.except_args.iter().any(|g| g.matches(c)));
@@ -481,7 +513,9 @@ fn substitute_loop(inv: &Invocation, var: &str, words: &[String]) -> Option<Vec<
                     .iter()
                     .map(|a| {
                         let a = a.trim_matches('"');
-                        forms.iter().fold(a.to_string(), |acc, f| acc.replace(f.as_str(), w))
+                        forms
+                            .iter()
+                            .fold(a.to_string(), |acc, f| acc.replace(f.as_str(), w))
                     })
                     .collect();
                 s
@@ -495,8 +529,11 @@ fn substitute_loop(inv: &Invocation, var: &str, words: &[String]) -> Option<Vec<
 /// `kill -1` alone.
 fn kills_everyone(args: &[String]) -> bool {
     let minus_one = |a: &str| {
-        a.strip_prefix('-')
-            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && d.trim_start_matches('0') == "1")
+        a.strip_prefix('-').is_some_and(|d| {
+            !d.is_empty()
+                && d.bytes().all(|b| b.is_ascii_digit())
+                && d.trim_start_matches('0') == "1"
+        })
     };
     if args.len() == 1 && minus_one(&args[0]) {
         return true;
@@ -529,11 +566,19 @@ fn kills_everyone(args: &[String]) -> bool {
 /// background forever (`while true; do bash & done`).
 fn is_fork_bomb(text: &str) -> bool {
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    for lp in ["whiletrue;do", "while:;do", "until false;do", "for((;;));do"] {
+    for lp in [
+        "whiletrue;do",
+        "while:;do",
+        "until false;do",
+        "for((;;));do",
+    ] {
         if let Some(at) = t.find(lp) {
             let body = &t[at + lp.len()..];
             let body = body.split("done").next().unwrap_or("");
-            if body.contains('&') && !body.contains("&&") && SHELLS.iter().any(|s| body.contains(&format!("{s}&"))) {
+            if body.contains('&')
+                && !body.contains("&&")
+                && SHELLS.iter().any(|s| body.contains(&format!("{s}&")))
+            {
                 return true;
             }
         }
@@ -549,8 +594,7 @@ fn is_fork_bomb(text: &str) -> bool {
         let body = body.split('}').next().unwrap_or(body);
         if !name.is_empty()
             && (body.contains(&format!("{name}|{name}"))
-                || body.contains(&format!("{name}&"))
-                    && body.matches(name).count() >= 2)
+                || body.contains(&format!("{name}&")) && body.matches(name).count() >= 2)
         {
             return true;
         }

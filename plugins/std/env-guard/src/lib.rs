@@ -81,30 +81,67 @@ pub const DEFAULT_NAMES: &[&str] = &[
 /// shell syntax, no path outside the system's) runs nothing unexpected, so `GIT_PAGER=cat`
 /// and `EDITOR=vim` pass.
 const COMMAND_VARIABLES: &[&str] = &[
-    "PAGER", "GIT_PAGER", "MANPAGER", "SYSTEMD_PAGER", "EDITOR", "VISUAL", "GIT_EDITOR",
+    "PAGER",
+    "GIT_PAGER",
+    "MANPAGER",
+    "SYSTEMD_PAGER",
+    "EDITOR",
+    "VISUAL",
+    "GIT_EDITOR",
     "GIT_SEQUENCE_EDITOR",
 ];
 
 /// Programs a command variable may name.
 const PLAIN_COMMANDS: &[&str] = &[
-    "cat", "less", "more", "most", "bat", "delta", "diff-so-fancy", "vim", "vi", "nvim",
-    "nano", "emacs", "emacsclient", "code", "subl", "micro", "hx", "true", "ed",
+    "cat",
+    "less",
+    "more",
+    "most",
+    "bat",
+    "delta",
+    "diff-so-fancy",
+    "vim",
+    "vi",
+    "nvim",
+    "nano",
+    "emacs",
+    "emacsclient",
+    "code",
+    "subl",
+    "micro",
+    "hx",
+    "true",
+    "ed",
 ];
 
 /// `NODE_OPTIONS` flags that tune the runtime and load no code.
 const NODE_TUNING: &[&str] = &[
-    "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--enable-source-maps",
-    "--no-warnings", "--trace-warnings", "--no-deprecation", "--trace-deprecation",
-    "--unhandled-rejections", "--openssl-legacy-provider", "--dns-result-order",
-    "--trace-uncaught", "--heapsnapshot-near-heap-limit", "--max-http-header-size",
-    "--use-openssl-ca", "--experimental-vm-modules", "--no-experimental-fetch",
+    "--max-old-space-size",
+    "--max-semi-space-size",
+    "--stack-size",
+    "--enable-source-maps",
+    "--no-warnings",
+    "--trace-warnings",
+    "--no-deprecation",
+    "--trace-deprecation",
+    "--unhandled-rejections",
+    "--openssl-legacy-provider",
+    "--dns-result-order",
+    "--trace-uncaught",
+    "--heapsnapshot-near-heap-limit",
+    "--max-http-header-size",
+    "--use-openssl-ca",
+    "--experimental-vm-modules",
+    "--no-experimental-fetch",
 ];
 
 /// True when `value` of the guarded `name` cannot inject anything: a plain pager or
 /// editor, or `NODE_OPTIONS` made of tuning flags only. A value with shell syntax or an
 /// expansion never is.
 fn harmless(name: &str, value: &str) -> bool {
-    if value.contains(['$', '`', ';', '|', '&', '(', ')', '<', '>', '\\', '!', '\'', '"']) {
+    if value.contains([
+        '$', '`', ';', '|', '&', '(', ')', '<', '>', '\\', '!', '\'', '"',
+    ]) {
         return false;
     }
     if COMMAND_VARIABLES.contains(&name) {
@@ -157,7 +194,9 @@ fn set_by_builtin(program: &str, args: &[String]) -> Vec<String> {
         }
         "mapfile" | "readarray" => out.extend(args.last().filter(|a| !a.starts_with('-')).cloned()),
         "getopts" => out.extend(args.get(1).cloned()),
-        "declare" | "typeset" | "local" if args.iter().any(|a| a.starts_with('-') && a.contains('n')) => {
+        "declare" | "typeset" | "local"
+            if args.iter().any(|a| a.starts_with('-') && a.contains('n')) =>
+        {
             out.extend(
                 args.iter()
                     .filter(|a| !a.starts_with('-'))
@@ -322,10 +361,7 @@ impl Plugin for EnvGuard {
                 }
                 let by_builtin = set_by_builtin(program, inv.args());
                 set.extend(by_builtin.iter().map(|n| (n.as_str(), None)));
-                if let Some((name, _)) = set
-                    .into_iter()
-                    .find(|(n, v)| self.guarded_value(n, *v))
-                {
+                if let Some((name, _)) = set.into_iter().find(|(n, v)| self.guarded_value(n, *v)) {
                     return Verdict::deny(format!(
                         "env-guard: `{}` sets {name}, which can inject code or redirect trust",
                         cmd.display()
@@ -334,7 +370,9 @@ impl Plugin for EnvGuard {
             }
         }
         if let cloudops_plugin_sdk::Command::Shell(sh) = &request.command
-            && let Some(name) = set_in_text(&sh.command).into_iter().find(|n| self.guarded(n))
+            && let Some(name) = set_in_text(&sh.command)
+                .into_iter()
+                .find(|n| self.guarded(n))
         {
             return Verdict::deny(format!(
                 "env-guard: the script sets {name} (a loop variable or `${{{name}:=…}}`), which can inject code or redirect trust"
