@@ -103,9 +103,29 @@ pub(super) fn parallel(args: &[String]) -> Vec<Inner> {
         stdin_args = false;
     }
     if cmd.is_empty() {
+        if sep.is_none() && !args.iter().any(|a| a == "--version" || a == "--help") {
+            return vec![Inner::opaque(
+                "parallel runs the lines of its standard input as commands".into(),
+            )];
+        }
         return values.iter().flat_map(|v| split_script(v)).collect();
     }
-    let line = cmd.join(" ");
+    // Parallel joins the words with spaces and hands the line to a shell; a word with
+    // spaces (`bash -c 'rm -rf {}'`) is also read as the one word it was, to be safe.
+    let mut lines = vec![cmd.join(" ")];
+    if cmd.iter().any(|w| w.contains(char::is_whitespace)) {
+        lines.push(super::shell_join(cmd));
+    }
+    let mut out: Vec<Inner> = Vec::new();
+    for line in lines {
+        out.extend(parallel_line(&line, &values, stdin_args));
+    }
+    out
+}
+
+/// One command line of `parallel` with its arguments substituted.
+fn parallel_line(line: &str, values: &[String], stdin_args: bool) -> Vec<Inner> {
+    let line = line.to_string();
     let with = |v: &str| {
         if line.contains('{') && line.contains('}') {
             ["{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "{1}"]
@@ -575,6 +595,120 @@ pub(super) fn command_option(name: &str, args: &[String]) -> Vec<Inner> {
             {
                 out.extend(split_script(val.trim()));
             }
+        }
+    }
+    out
+}
+
+/// The inline code of an interpreter's argv: `-c CODE` (python, also in a cluster:
+/// `-vc`), `-e`/`-E`/`-p`/`--eval`/`--print` (node, perl, ruby: `-we`, `-pe`), `-r` (php),
+/// the program of awk (the first operand, unless `-f` names a file).
+fn inline_code<'a>(name: &str, args: &'a [String]) -> Vec<&'a str> {
+    let letters: &[char] = match name {
+        n if n.starts_with("python") || n.starts_with("pypy") => &['c'],
+        "node" | "nodejs" | "bun" => &['e', 'p'],
+        "perl" => &['e', 'E'],
+        "ruby" => &['e'],
+        "php" => &['r'],
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    let awk = name.ends_with("awk");
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            if awk {
+                out.extend(args.get(i + 1).map(String::as_str));
+            }
+            break;
+        }
+        if let Some(v) = a
+            .strip_prefix("--eval=")
+            .or_else(|| a.strip_prefix("--print="))
+        {
+            out.push(v);
+        } else if a == "--eval" || a == "--print" {
+            out.extend(args.get(i + 1).map(String::as_str));
+            i += 1;
+        } else if awk {
+            if a == "-f" || a.starts_with("--file") {
+                return out;
+            }
+            if matches!(a, "-F" | "-v" | "--assign" | "--field-separator") {
+                i += 2;
+                continue;
+            }
+            if !a.starts_with('-') || a == "-" {
+                out.push(a);
+                break;
+            }
+        } else if a.len() > 1 && a.starts_with('-') && !a.starts_with("--") {
+            let cluster: Vec<char> = a.chars().skip(1).collect();
+            if let Some(k) = cluster.iter().position(|c| letters.contains(c)) {
+                let attached: String = cluster[k + 1..].iter().collect();
+                if attached.is_empty() {
+                    out.extend(args.get(i + 1).map(String::as_str));
+                    i += 1;
+                } else if let Some(pos) = a.find(cluster[k]) {
+                    out.push(&a[pos + cluster[k].len_utf8()..]);
+                }
+            }
+        } else if !a.starts_with('-') {
+            break; // a script file: its arguments follow
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The string literals of `code` (`'…'`, `"…"`, `` `…` ``, backslash escapes kept as
+/// written), bounded.
+fn string_literals(code: &str) -> Vec<String> {
+    const MAX: usize = 64;
+    let mut out = Vec::new();
+    let mut chars = code.chars();
+    while let Some(c) = chars.next() {
+        if !matches!(c, '\'' | '"' | '`') {
+            continue;
+        }
+        let mut lit = String::new();
+        let mut escaped = false;
+        for d in chars.by_ref() {
+            if escaped {
+                lit.push(d);
+                escaped = false;
+            } else if d == '\\' {
+                escaped = true;
+            } else if d == c {
+                break;
+            } else {
+                lit.push(d);
+            }
+        }
+        out.push(lit);
+        if out.len() >= MAX {
+            break;
+        }
+    }
+    out
+}
+
+/// The shell command lines hidden in an interpreter's inline code (see
+/// [`super::Special::Interpreter`]).
+pub(super) fn interpreter(name: &str, args: &[String]) -> Vec<Inner> {
+    let mut out = Vec::new();
+    for code in inline_code(name, args) {
+        // Perl and Ruby run `` `cmd` `` and qx; every language passes strings to system().
+        for lit in string_literals(code) {
+            if !lit.contains(' ') {
+                continue;
+            }
+            out.extend(
+                split_script(&lit)
+                    .into_iter()
+                    .filter(|i| i.opaque.is_none()),
+            );
         }
     }
     out

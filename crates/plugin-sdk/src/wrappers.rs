@@ -391,6 +391,11 @@ pub enum Special {
     Make,
     /// `dc -e '…!CMD'`: `!` runs the rest of the line in a shell.
     Dc,
+    /// Interpreters given inline code (`python -c`, `node -e/-p`, `perl -e`, `ruby -e`,
+    /// `php -r`, an awk program): each string literal of the code that reads as a shell
+    /// command line (`os.system("rm -rf /")`) is checked as one; literals that do not
+    /// split are left out (the code itself is the inline-code finding of the plugins).
+    Interpreter,
     /// `man -P PAGER`/`--pager=`, `zip -TT CMD`/`--unzip-command=`, `rsync -e CMD`/`--rsh=`,
     /// `scp`/`sftp -S PROGRAM`: the value is a command.
     CommandOption,
@@ -711,7 +716,13 @@ pub static WRAPPERS: &[Wrapper] = &[
 
 /// The row of [`WRAPPERS`] for a program basename (shells of [`SHELLS`] excepted).
 pub fn wrapper(name: &str) -> Option<&'static Wrapper> {
-    WRAPPERS.iter().find(|w| w.names.contains(&name))
+    // `python3.12` is `python3`.
+    let base = name
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+        .trim_end_matches('-');
+    WRAPPERS.iter().find(|w| {
+        w.names.contains(&name) || (base.starts_with("python") && w.names.contains(&base))
+    })
 }
 
 /// The commands `argv` runs inside itself, if it is a wrapper.
@@ -842,6 +853,7 @@ fn special(sp: Special, name: &str, args: &[String]) -> Vec<Inner> {
         Special::Make => carriers::make(args),
         Special::Dc => carriers::dc(args),
         Special::CommandOption => carriers::command_option(name, args),
+        Special::Interpreter => carriers::interpreter(name, args),
     }
 }
 
@@ -867,7 +879,7 @@ const SUDO: Spec = Spec::values(
 );
 
 const XARGS: Spec = Spec::values(
-    "adEILnPs",
+    "adEIJLnPs",
     &[
         "arg-file",
         "delimiter",
@@ -917,9 +929,35 @@ fn unwrap_command(args: &[String]) -> Vec<Inner> {
 /// `xargs [options] [COMMAND]`: the command (`echo` by default) with operands appended
 /// from stdin.
 fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
-    let mut cmd = rest(args, &XARGS);
+    let start = skip_options(args, &XARGS);
+    let mut cmd = args[start..].to_vec();
     if cmd.is_empty() {
         cmd = vec!["echo".to_string()];
+    }
+    // `-I TOKEN` / `-iTOKEN` / `--replace[=TOKEN]` / BSD `-J TOKEN`: TOKEN stands for a
+    // line of stdin, a value known at run time only, written `$XARGS_INPUT` so that every
+    // reader sees an expansion (`sh -c {}` is a dynamic script, `rm -rf {}` a dynamic operand).
+    let mut token = None;
+    for (i, a) in args[..start].iter().enumerate() {
+        if a == "-I" || a == "-J" {
+            token = args.get(i + 1).cloned();
+        } else if let Some(t) = a.strip_prefix("-I").or_else(|| a.strip_prefix("-J")) {
+            token = Some(t.to_string());
+        } else if a == "-i" || a == "--replace" {
+            token = Some("{}".to_string());
+        } else if let Some(t) = a
+            .strip_prefix("-i")
+            .or_else(|| a.strip_prefix("--replace="))
+        {
+            token = Some(t.to_string());
+        }
+    }
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        for w in &mut cmd {
+            if w.contains(t.as_str()) {
+                *w = w.replace(t.as_str(), "$XARGS_INPUT");
+            }
+        }
     }
     vec![Inner {
         argv: cmd,

@@ -37,6 +37,10 @@ fn on_unanalyzable<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> 
     action(d, "on_unanalyzable")
 }
 
+fn delete_outside_action<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    action(d, "delete_outside_action")
+}
+
 fn rule_action<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
     action(d, "action")
 }
@@ -72,6 +76,14 @@ pub struct Settings {
     /// Operands written as `$HOME` and the like are matched as written whatever this says.
     #[serde(default)]
     pub allow_dynamic_operands_in_sandbox: bool,
+    /// Recursive deletes (`rm -r`, `find -delete`) of a path outside these roots are asked
+    /// about or denied (`delete_outside_action`): `{cwd}` is the working directory,
+    /// `~/…` the request's home. Empty (the default): no such check.
+    #[serde(default)]
+    pub delete_outside_roots: Vec<String>,
+    /// `"ask"` (default) or `"deny"` for `delete_outside_roots`.
+    #[serde(default = "ask", deserialize_with = "delete_outside_action")]
+    pub delete_outside_action: Action,
     /// Requests the host could not fully analyse, dynamic command names, and shells
     /// whose script this plugin cannot see.
     #[serde(default, deserialize_with = "on_unanalyzable")]
@@ -121,6 +133,12 @@ pub struct RuleConfig {
     /// (`git restore` except `--staged`).
     #[serde(default)]
     pub except_words: Vec<String>,
+    /// At least this many operands (the subcommand included): `git checkout REF PATH`.
+    #[serde(default)]
+    pub min_operands: usize,
+    /// Flags (as `flags`) any of which makes the rule not apply (`git clean -n`).
+    #[serde(default)]
+    pub except_flags: Vec<String>,
     /// Only the last operand counts for `args` (the destination of `cp`, `ln`, `rsync`).
     #[serde(default)]
     pub last_operand: bool,
@@ -153,6 +171,8 @@ impl Default for RuleConfig {
             args: Vec::new(),
             except_args: Vec::new(),
             except_words: Vec::new(),
+            min_operands: 0,
+            except_flags: Vec::new(),
             last_operand: false,
             except_last_operand: false,
             dynamic_operands: true,
@@ -174,6 +194,8 @@ pub struct Rule {
     pub args: Vec<Glob>,
     pub except_args: Vec<Glob>,
     pub except_words: Vec<Glob>,
+    pub min_operands: usize,
+    pub except_flags: Vec<(Option<char>, String)>,
     pub last_operand: bool,
     pub except_last_operand: bool,
     pub dynamic_operands: bool,
@@ -206,18 +228,16 @@ impl RuleConfig {
                 }
             }
         }
-        let flags = self
-            .flags
-            .iter()
-            .map(|f| {
-                let f = f.trim_start_matches('-');
-                let mut chars = f.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => (Some(c), String::new()),
-                    _ => (None, f.to_string()),
-                }
-            })
-            .collect();
+        let flag = |f: &String| {
+            let f = f.trim_start_matches('-');
+            let mut chars = f.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => (Some(c), String::new()),
+                _ => (None, f.to_string()),
+            }
+        };
+        let flags = self.flags.iter().map(flag).collect();
+        let except_flags = self.except_flags.iter().map(flag).collect();
         Ok(Rule {
             name,
             program: Glob::new(&self.program),
@@ -228,6 +248,8 @@ impl RuleConfig {
             args: self.args.iter().map(|w| Glob::new(w)).collect(),
             except_args: self.except_args.iter().map(|w| Glob::new(w)).collect(),
             except_words: self.except_words.iter().map(|w| Glob::new(w)).collect(),
+            min_operands: self.min_operands,
+            except_flags,
             last_operand: self.last_operand,
             except_last_operand: self.except_last_operand,
             dynamic_operands: self.dynamic_operands,

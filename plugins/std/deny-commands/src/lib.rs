@@ -36,6 +36,8 @@ pub struct DenyCommands {
     on_inline_code: Action,
     allow_inline_code_in_sandbox: bool,
     allow_dynamic_operands_in_sandbox: bool,
+    delete_outside_roots: Vec<String>,
+    delete_outside_action: Action,
     on_unanalyzable: Action,
 }
 
@@ -170,6 +172,8 @@ impl DenyCommands {
             on_inline_code: settings.on_inline_code,
             allow_inline_code_in_sandbox: settings.allow_inline_code_in_sandbox,
             allow_dynamic_operands_in_sandbox: settings.allow_dynamic_operands_in_sandbox,
+            delete_outside_roots: settings.delete_outside_roots.clone(),
+            delete_outside_action: settings.delete_outside_action,
             on_unanalyzable: settings.on_unanalyzable,
         })
     }
@@ -301,6 +305,95 @@ impl DenyCommands {
         }
     }
 
+    /// Why `inv` deletes recursively outside `delete_outside_roots`: `rm -r PATH` or
+    /// `find PATH … -delete` with a static path (joined onto the working directory,
+    /// `..` applied) under none of the roots. Operands known only at run time are left
+    /// to the rules.
+    fn deletes_outside(
+        &self,
+        inv: &Invocation,
+        cwd: Option<&str>,
+        home: Option<&str>,
+    ) -> Option<String> {
+        if self.delete_outside_roots.is_empty() {
+            return None;
+        }
+        let paths: Vec<String> = match inv.program_name() {
+            "rm" => {
+                let set = inv.flags(
+                    &cloudops_plugin_sdk::FlagAliases::none()
+                        .with('r', "recursive")
+                        .with('R', "recursive"),
+                );
+                if !(set.has_short('r') || set.has_short('R') || set.has_long("recursive")) {
+                    return None;
+                }
+                set.operands().to_vec()
+            }
+            "find" if inv.args().iter().any(|a| a == "-delete") => {
+                let starts: Vec<String> = inv
+                    .args()
+                    .iter()
+                    .skip_while(|a| matches!(a.as_str(), "-L" | "-H" | "-P"))
+                    .take_while(|a| !a.starts_with('-') && !matches!(a.as_str(), "(" | "!" | ","))
+                    .cloned()
+                    .collect();
+                if starts.is_empty() {
+                    vec![".".to_string()]
+                } else {
+                    starts
+                }
+            }
+            _ => return None,
+        };
+        let under = |p: &str, root: &str| {
+            p == root || p.starts_with(&format!("{}/", root.trim_end_matches('/')))
+        };
+        for op in paths {
+            let op = op.trim_matches('"');
+            if op.contains(['$', '`', '*', '?', '[', '{']) {
+                continue;
+            }
+            let abs = if op.starts_with('/') {
+                normalize(op)
+            } else if op == "~" || op.starts_with("~/") {
+                match home {
+                    Some(h) => normalize(&format!("{h}{}", &op[1..])),
+                    None => normalize(op),
+                }
+            } else if op.starts_with('~') {
+                op.to_string()
+            } else {
+                match cwd {
+                    Some(c) => join(c, op),
+                    None => continue,
+                }
+            };
+            let inside = self.delete_outside_roots.iter().any(|r| {
+                let root = if r == "{cwd}" {
+                    match cwd {
+                        Some(c) => normalize(c),
+                        None => return false,
+                    }
+                } else if let Some(rest) = r.strip_prefix("~") {
+                    match home {
+                        Some(h) => normalize(&format!("{h}{rest}")),
+                        None => r.clone(),
+                    }
+                } else {
+                    normalize(r)
+                };
+                under(&abs, &root)
+            });
+            if !inside {
+                return Some(format!(
+                    "deletes `{op}` recursively, outside the working directory and the temporary and cache directories"
+                ));
+            }
+        }
+        None
+    }
+
     fn check_invocation(
         &self,
         cmd: &SimpleCommand,
@@ -328,6 +421,12 @@ impl DenyCommands {
                 ),
             );
         }
+        if let Some(why) = self.deletes_outside(inv, cwd, home) {
+            out.add(
+                self.delete_outside_action,
+                format!("{}: {why}", describe(cmd, inv)),
+            );
+        }
         if let Some(g) = self.programs.iter().find(|g| program_matches(g)) {
             out.add(
                 Action::Deny,
@@ -351,7 +450,13 @@ impl DenyCommands {
                 continue;
             }
             let set = inv.flags(&rule.aliases);
-            if !rule.flags.iter().all(|f| flag_present(&set, rule, f)) {
+            if !rule.flags.iter().all(|f| flag_present(&set, rule, f))
+                || rule
+                    .except_flags
+                    .iter()
+                    .any(|f| flag_present(&set, rule, f))
+                || set.operands().len() < rule.min_operands
+            {
                 continue;
             }
             if !rule
