@@ -191,8 +191,8 @@ pub(super) fn tmux(args: &[String]) -> Vec<Inner> {
     i += 1;
     while i < args.len() && args[i].starts_with('-') {
         let a = args[i].as_str();
-        // Options with a value: -c DIR, -e ENV, -F FMT, -n NAME, -s NAME, -t TARGET, -x/-y SIZE, -l SIZE, -d DIR, -w/-h.
-        let takes = a.len() == 2 && "cefFnstxylpdwhST".contains(&a[1..]);
+        // Options with a value: -c DIR, -e ENV, -F FMT, -n NAME, -s NAME, -t TARGET, -x/-y/-l SIZE.
+        let takes = a.len() == 2 && "cefFnstxylpST".contains(&a[1..]);
         i += if takes { 2 } else { 1 };
     }
     let words = args.get(i..).unwrap_or(&[]);
@@ -304,7 +304,10 @@ pub(super) fn ssh(args: &[String]) -> Vec<Inner> {
         i += consumed;
     }
     // HOST, then the remote command.
-    let words = args.get(i + 1..).unwrap_or(&[]);
+    let mut words = args.get(i + 1..).unwrap_or(&[]);
+    if words.first().is_some_and(|w| w == "--") {
+        words = &words[1..];
+    }
     if !words.is_empty() {
         out.extend(split_script(&words.join(" ")));
     }
@@ -337,6 +340,7 @@ const GIT_COMMAND_KEYS: &[&str] = &[
 /// environment: opaque. `core.hooksPath` points hooks at a directory: opaque.
 pub(super) fn git(args: &[String]) -> Vec<Inner> {
     let mut out = Vec::new();
+    let mut aliases: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -359,12 +363,13 @@ pub(super) fn git(args: &[String]) -> Vec<Inner> {
                     out.push(Inner::opaque(format!(
                         "git -c {key}: hooks from another directory"
                     )));
+                } else if let Some(name) = key.strip_prefix("alias.")
+                    && !value.starts_with('!')
+                {
+                    // An alias without `!` is git arguments: `git -c alias.x='reset --hard' x`.
+                    aliases.push((name.to_string(), value.to_string()));
                 } else if is_command_key(&key) {
-                    let cmd = value.strip_prefix('!').unwrap_or(value);
-                    // An alias without `!` is a git subcommand, not a shell command.
-                    if !(key.starts_with("alias.") && !value.starts_with('!')) {
-                        out.extend(split_script(cmd));
-                    }
+                    out.extend(split_script(value.strip_prefix('!').unwrap_or(value)));
                 }
             }
             i += n;
@@ -378,6 +383,15 @@ pub(super) fn git(args: &[String]) -> Vec<Inner> {
         } else {
             1
         };
+    }
+    // `git x ARGS` with `alias.x=WORDS`: git runs `git WORDS ARGS`.
+    if let Some(sub) = args.get(i)
+        && let Some((_, words)) = aliases.iter().find(|(n, _)| n == sub)
+    {
+        let mut argv = vec!["git".to_string()];
+        argv.extend(words.split_whitespace().map(str::to_string));
+        argv.extend(args[i + 1..].iter().cloned());
+        out.push(Inner::run(argv));
     }
     out
 }
@@ -473,8 +487,9 @@ pub(super) fn sed(args: &[String]) -> Vec<Inner> {
                 }
             } else if c.starts_with('s') && c.len() > 2 {
                 let delim = c[1..].chars().next().unwrap_or('/');
-                let parts: Vec<&str> = c[1 + delim.len_utf8()..].split(delim).collect();
-                if parts.len() >= 3 && parts[2].contains('e') {
+                // The flags follow the last delimiter (`s/x/rm -rf \//e`).
+                let flags = c.rsplit(delim).next().unwrap_or("");
+                if c[1..].matches(delim).count() >= 3 && flags.contains('e') {
                     out.push(Inner::opaque(
                         "sed's s///e runs the pattern space as a command".into(),
                     ));
@@ -502,7 +517,8 @@ pub(super) fn vim(args: &[String]) -> Vec<Inner> {
             let c = cmd.trim_start_matches([':', ' ']);
             let c = c
                 .strip_prefix("silent")
-                .map(|r| r.trim_start_matches(['!', ' ']))
+                // `silent!` is a form of `silent`; the shell command's own `!` follows.
+                .map(|r| r.strip_prefix('!').unwrap_or(r).trim_start())
                 .map_or(c, |r| r);
             if let Some(sh) = c.strip_prefix('!') {
                 out.extend(split_script(sh));
@@ -610,6 +626,7 @@ fn inline_code<'a>(name: &str, args: &'a [String]) -> Vec<&'a str> {
         "perl" => &['e', 'E'],
         "ruby" => &['e'],
         "php" => &['r'],
+        "expect" | "tclsh" => &['c'],
         _ => &[],
     };
     let mut out = Vec::new();
@@ -699,6 +716,18 @@ fn string_literals(code: &str) -> Vec<String> {
 pub(super) fn interpreter(name: &str, args: &[String]) -> Vec<Inner> {
     let mut out = Vec::new();
     for code in inline_code(name, args) {
+        // Tcl (`expect -c`): `spawn CMD…` and `exec CMD…` run a program with words.
+        if name == "expect" || name == "tclsh" {
+            for stmt in code.split([';', '\n']) {
+                let stmt = stmt.trim();
+                if let Some(cmd) = stmt
+                    .strip_prefix("spawn ")
+                    .or_else(|| stmt.strip_prefix("exec "))
+                {
+                    out.extend(split_script(cmd).into_iter().filter(|i| i.opaque.is_none()));
+                }
+            }
+        }
         // Perl and Ruby run `` `cmd` `` and qx; every language passes strings to system().
         for lit in string_literals(code) {
             if !lit.contains(' ') {

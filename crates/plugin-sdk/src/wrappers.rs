@@ -607,8 +607,6 @@ pub static WRAPPERS: &[Wrapper] = &[
             "path-property",
             "socket-property",
             "timer-property",
-            "user",
-            "group",
             "background",
         ],
         Cmd(0),
@@ -711,6 +709,13 @@ pub static WRAPPERS: &[Wrapper] = &[
     w(
         &["man", "zip", "rsync", "scp", "sftp"],
         Sp(Special::CommandOption),
+    ),
+    w(
+        &[
+            "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "bun", "perl",
+            "ruby", "php", "awk", "gawk", "mawk", "nawk", "expect", "tclsh",
+        ],
+        Sp(Special::Interpreter),
     ),
 ];
 
@@ -1002,6 +1007,16 @@ fn unwrap_su(args: &[String]) -> Vec<Inner> {
 }
 
 fn with_assignments(words: &[String]) -> Vec<Inner> {
+    with_assignments_by(words, is_assignment)
+}
+
+/// `env`'s assignments: any word with a `=` after a non-empty name, whatever the name
+/// holds (`env 'BASH_FUNC_ls%%=() { id; }' bash` exports a function).
+fn with_env_assignments(words: &[String]) -> Vec<Inner> {
+    with_assignments_by(words, |w| w.find('=').is_some_and(|k| k > 0))
+}
+
+fn with_assignments_by(words: &[String], is_assignment: impl Fn(&str) -> bool) -> Vec<Inner> {
     let n = words.iter().take_while(|w| is_assignment(w)).count();
     let env: Vec<_> = words[..n].iter().map(|w| split_assignment(w)).collect();
     let argv = words[n..].to_vec();
@@ -1092,7 +1107,7 @@ fn unwrap_env(args: &[String]) -> Vec<Inner> {
             Err(e) => return vec![Inner::opaque(format!("env -S string: {e}"))],
         }
     }
-    with_assignments(&words)
+    with_env_assignments(&words)
 }
 
 fn unwrap_find(args: &[String]) -> Vec<Inner> {
@@ -1535,6 +1550,100 @@ mod tests {
         // dynamic cannot be told, so the script stays opaque (errs towards "cannot tell").
         let script = r#"sudo -u "$U" bash -c 'for d in /; do rm -rf $d; done' "$1""#;
         assert!(!opaque_in(script).is_empty(), "{script}");
+    }
+
+    /// Whether `words` runs `rm -rf /` somewhere inside.
+    fn runs_rm_root(words: &[&str]) -> bool {
+        invocations(&cmd(words))
+            .iter()
+            .skip(1)
+            .any(|i| i.opaque.is_none() && i.argv == ["rm", "-rf", "/"])
+    }
+
+    #[test]
+    fn every_row_of_the_wrapper_table_finds_its_command() {
+        for words in [
+            &["chrt", "-o", "0", "rm", "-rf", "/"][..],
+            &["taskset", "-c", "0", "rm", "-rf", "/"],
+            &["flock", "-w", "5", "/tmp/l", "rm", "-rf", "/"],
+            &["flock", "/tmp/l", "-c", "rm -rf /"],
+            &["prlimit", "--nofile=10", "rm", "-rf", "/"],
+            &["prlimit", "-n10", "--", "rm", "-rf", "/"],
+            &["unshare", "-r", "rm", "-rf", "/"],
+            &["setpriv", "--reuid", "0", "rm", "-rf", "/"],
+            &[
+                "systemd-run",
+                "--user",
+                "-p",
+                "MemoryMax=1G",
+                "rm",
+                "-rf",
+                "/",
+            ],
+            &["strace", "-f", "-o", "/tmp/t", "rm", "-rf", "/"],
+            &["ltrace", "-f", "rm", "-rf", "/"],
+            &["fakeroot", "rm", "-rf", "/"],
+            &["nsenter", "-t", "1", "-m", "rm", "-rf", "/"],
+            &["parallel", "rm", "-rf", ":::", "/"],
+            &["parallel", "rm -rf {}", ":::", "/"],
+            &["screen", "-dmS", "s", "rm", "-rf", "/"],
+            &["tmux", "new-session", "-d", "rm -rf /"],
+            &["script", "-qc", "rm -rf /", "/dev/null"],
+            &["runuser", "-u", "root", "--", "rm", "-rf", "/"],
+            &["sg", "root", "-c", "rm -rf /"],
+            &["ssh", "-p", "22", "host", "rm", "-rf", "/"],
+            &["ssh", "-o", "ProxyCommand=rm -rf /", "host"],
+            &["gdb", "-batch", "-ex", "shell rm -rf /"],
+            &["xvfb-run", "-a", "rm", "-rf", "/"],
+            &["toybox", "rm", "-rf", "/"],
+            &["tcsh", "-c", "rm -rf /"],
+            &["git", "-c", "core.pager=rm -rf /", "log"],
+            &["git", "-c", "alias.x=!rm -rf /", "x"],
+            &[
+                "tar",
+                "cf",
+                "x.tar",
+                "--checkpoint-action=exec=rm -rf /",
+                ".",
+            ],
+            &["sed", "1e rm -rf /", "f"],
+            &["vim", "-c", "!rm -rf /"],
+            &["sqlite3", ":memory:", ".shell rm -rf /"],
+            &["dc", "-e", "!rm -rf /"],
+            &["rsync", "-e", "rm -rf /", "a", "b:c"],
+            &["python3", "-c", "import os; os.system('rm -rf /')"],
+            &["awk", "BEGIN { system(\"rm -rf /\") }"],
+        ] {
+            assert!(runs_rm_root(words), "{words:?}: {:?}", inner_argvs(words));
+        }
+    }
+
+    #[test]
+    fn carriers_without_a_command_run_nothing_and_hidden_ones_are_opaque() {
+        for words in [
+            &["sed", "-n", "1,20p", "README.md"][..],
+            &["git", "-c", "user.name=x", "commit"],
+            &["tmux", "ls"],
+            &["ssh", "-T", "git@github.com"],
+            &["python3", "-c", "print(1)"],
+            &["at", "-l"],
+        ] {
+            assert!(
+                inner_argvs(words).iter().all(|i| !i.contains("rm")),
+                "{words:?}"
+            );
+        }
+        for words in [&["at", "now"][..], &["make", "--eval=x:;rm -rf /", "x"]] {
+            assert!(
+                invocations(&cmd(words)).iter().any(|i| i.opaque.is_some()),
+                "{words:?}"
+            );
+        }
+        // `xargs -I{}`: the token is a value known at run time.
+        assert_eq!(
+            inner_argvs(&["xargs", "-I{}", "sh", "-c", "{}"])[0],
+            "sh -c '$XARGS_INPUT'"
+        );
     }
 
     #[test]
