@@ -112,13 +112,14 @@ pub(super) fn parallel(args: &[String]) -> Vec<Inner> {
     }
     // Parallel joins the words with spaces and hands the line to a shell; a word with
     // spaces (`bash -c 'rm -rf {}'`) is also read as the one word it was, to be safe.
-    let mut lines = vec![cmd.join(" ")];
-    if cmd.iter().any(|w| w.contains(char::is_whitespace)) {
-        lines.push(super::shell_join(cmd));
+    if args[..i].iter().any(|a| a == "--dry-run") {
+        return Vec::new(); // prints the commands, runs nothing
     }
-    let mut out: Vec<Inner> = Vec::new();
-    for line in lines {
-        out.extend(parallel_line(&line, &values, stdin_args));
+    let mut out = parallel_line(&super::shell_join(cmd), &values, stdin_args);
+    if cmd.iter().any(|w| w.contains(char::is_whitespace)) {
+        // The words joined as parallel joins them; only what splits cleanly adds.
+        let joined = parallel_line(&cmd.join(" "), &values, stdin_args);
+        out.extend(joined.into_iter().filter(|i| i.opaque.is_none()));
     }
     out
 }

@@ -957,7 +957,15 @@ fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
             token = Some(t.to_string());
         }
     }
-    if let Some(t) = token.filter(|t| !t.is_empty()) {
+    // A shell's static `-c` script with the token only among its positional parameters
+    // (`sh -c 'wc -l "$1"' _ {}`) is left as written: what runs is the script.
+    let shell_script_static = SHELLS.contains(&basename(&cmd[0]))
+        && cmd
+            .iter()
+            .position(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('c'))
+            .and_then(|k| cmd.get(k + 1))
+            .is_some_and(|script| token.as_deref().is_some_and(|t| !script.contains(t)));
+    if let Some(t) = token.filter(|t| !t.is_empty() && !shell_script_static) {
         for w in &mut cmd {
             if w.contains(t.as_str()) {
                 *w = w.replace(t.as_str(), "$XARGS_INPUT");
@@ -1167,6 +1175,9 @@ fn unwrap_shell(args: &[String]) -> Vec<Inner> {
             continue;
         }
         if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) {
+            if a.starts_with('-') && !a.contains('c') && a.contains('n') {
+                return Vec::new(); // `bash -n`: reads the script, runs nothing
+            }
             if a.contains('c') && a.starts_with('-') {
                 has_c = true;
             }

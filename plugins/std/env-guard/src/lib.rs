@@ -135,10 +135,13 @@ const NODE_TUNING: &[&str] = &[
     "--no-experimental-fetch",
 ];
 
-/// True when `value` of the guarded `name` cannot inject anything: a plain pager or
+/// True when `value` of the guarded `name` cannot inject anything: empty, a plain pager or
 /// editor, or `NODE_OPTIONS` made of tuning flags only. A value with shell syntax or an
 /// expansion never is.
 fn harmless(name: &str, value: &str) -> bool {
+    if value.is_empty() {
+        return true; // `BASH_ENV=` clears it
+    }
     if value.contains([
         '$', '`', ';', '|', '&', '(', ')', '<', '>', '\\', '!', '\'', '"',
     ]) {
