@@ -138,10 +138,13 @@ fn parallel_line(line: &str, values: &[String], stdin_args: bool) -> Vec<Inner> 
     };
     let mut out: Vec<Inner> = values.iter().flat_map(|v| split_script(&with(v))).collect();
     if stdin_args || out.is_empty() {
-        let stripped = ["{}", "{.}", "{/}", "{//}", "{/.}", "{1}"]
-            .iter()
-            .fold(line.clone(), |l, p| l.replace(p, ""));
-        for mut inner in split_script(&stripped) {
+        // Arguments from stdin are values known at run time only.
+        // Split with a plain marker, then make it the expansion it stands for.
+        const MARK: &str = "__CLOUDOPS_PARALLEL_INPUT__";
+        for mut inner in split_script(&with(MARK)) {
+            for w in &mut inner.argv {
+                *w = w.replace(MARK, "$PARALLEL_INPUT");
+            }
             inner.stdin_operands = true;
             out.push(inner);
         }
