@@ -119,6 +119,7 @@ impl Runner {
     /// plugin and reason for messages.
     async fn decide(
         &mut self,
+        elapsed: &mut Vec<u64>,
         command: &str,
         profile: Option<&str>,
         cwd: Option<&str>,
@@ -152,6 +153,7 @@ impl Runner {
             .await
         {
             Ok(record) => {
+                elapsed.push(record.elapsed_us);
                 let asked = record.steps.iter().any(|s| s.verdict == Verdict::Ask);
                 let who = record
                     .steps
@@ -243,6 +245,7 @@ async fn the_gate_gives_the_corpus_its_expected_verdicts() {
     let mut misses = Board::new();
     let mut failures = Vec::new();
     let mut report = String::new();
+    let mut elapsed = Vec::new();
     for path in corpus_files(&repo().join("tests/corpus/gate")) {
         let file = read_toml(&path);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -264,6 +267,7 @@ async fn the_gate_gives_the_corpus_its_expected_verdicts() {
             );
             let (blocked, who) = runner
                 .decide(
+                    &mut elapsed,
                     &case.command,
                     case.profile.as_deref(),
                     case.cwd.as_deref(),
@@ -302,6 +306,17 @@ async fn the_gate_gives_the_corpus_its_expected_verdicts() {
     );
     let known: usize = misses.values().map(|r| r[1] + r[3]).sum();
     println!("known misses: {known}");
+    // The decision time of the corpus (normalisation and every plugin), for comparisons
+    // in one run of the machine: a debug build of the host, the plugins in release.
+    elapsed.sort_unstable();
+    if !elapsed.is_empty() {
+        let mean = elapsed.iter().sum::<u64>() / elapsed.len() as u64;
+        println!(
+            "decision time per case: mean {mean} us, median {} us, p95 {} us",
+            elapsed[elapsed.len() / 2],
+            elapsed[elapsed.len() * 95 / 100]
+        );
+    }
 
     if let Ok(extra) = std::env::var("CLOUDOPS_CORPUS") {
         let show = std::env::var_os("CLOUDOPS_CORPUS_MISSES").is_some();
@@ -337,6 +352,7 @@ async fn the_gate_gives_the_corpus_its_expected_verdicts() {
             for (command, expect, class, cwd) in cases {
                 let (blocked, who) = runner
                     .decide(
+                        &mut Vec::new(),
                         &command,
                         None,
                         cwd.as_deref(),
