@@ -198,7 +198,8 @@ async fn the_jailed_profile_keeps_agents_in_their_roots() {
         denied_by(engine.execute(req).await.unwrap_err()).0,
         "workdir-jail"
     );
-    let (plugin, _) = denied_by(engine.execute(sh("cat /etc/shadow")).await.unwrap_err());
+    // Not /etc/shadow: deny-commands, first in the chain, asks about credential files.
+    let (plugin, _) = denied_by(engine.execute(sh("cat /etc/hostname")).await.unwrap_err());
     assert_eq!(plugin, "workdir-jail");
     let mut req = sh("ls");
     req.working_dir = Some("/tmp".into());

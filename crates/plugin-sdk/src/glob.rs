@@ -20,6 +20,10 @@ enum Token {
 pub struct Glob {
     source: String,
     tokens: Vec<Token>,
+    /// The literal characters the pattern starts with, and (when it has a wildcard) ends
+    /// with: a text without them cannot match, which is checked before the general match.
+    prefix: String,
+    suffix: String,
 }
 
 impl Glob {
@@ -65,9 +69,23 @@ impl Glob {
                 }
             }
         }
+        let lit = |t: &Token| match t {
+            Token::Char(c) => Some(*c),
+            _ => None,
+        };
+        let prefix: String = tokens.iter().map_while(lit).collect();
+        let suffix: String = if prefix.chars().count() == tokens.len() {
+            String::new()
+        } else {
+            let mut s: Vec<char> = tokens.iter().rev().map_while(lit).collect();
+            s.reverse();
+            s.into_iter().collect()
+        };
         Glob {
             source: pattern.to_string(),
             tokens,
+            prefix,
+            suffix,
         }
     }
 
@@ -83,6 +101,12 @@ impl Glob {
 
     /// True when `text` matches the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
+        if !text.starts_with(&self.prefix) || !text.ends_with(&self.suffix) {
+            return false;
+        }
+        if self.is_literal() {
+            return text == self.prefix;
+        }
         let text: Vec<char> = text.chars().collect();
         // reach[j]: the tokens consumed so far can match text[..j].
         let mut reach = vec![false; text.len() + 1];

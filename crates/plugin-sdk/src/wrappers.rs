@@ -15,6 +15,9 @@
 //! gives up (an *opaque* invocation) on anything beyond words, quotes, `;`, `&&`, `||`,
 //! `|`, `&`, newlines and redirections.
 
+#[path = "carriers.rs"]
+mod carriers;
+
 use crate::flags::{FlagAliases, FlagSet};
 use crate::path::basename;
 use crate::request::shell_join;
@@ -327,32 +330,535 @@ fn split_assignment(word: &str) -> (String, String) {
     (n.to_string(), v.to_string())
 }
 
+/// How a wrapper finds the command it runs (a row of [`WRAPPERS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finds {
+    /// The words after its options and this many operands are the command:
+    /// `nice -n 5 CMD` (0), `timeout 5 CMD` (1), `flock FILE CMD` (1).
+    Command(usize),
+    /// The words after its options and this many operands, joined by spaces, are a shell
+    /// script: `watch CMD…` (0), `ssh HOST CMD…` (1), `sg GROUP CMD…` (1).
+    Script(usize),
+    /// Its own reading, named here and documented at [`Special`].
+    Special(Special),
+}
+
+/// Wrappers whose command is found by their own logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// `env [-i] [-u NAME] [-C DIR] [-S STRING] [NAME=value…] CMD`.
+    Env,
+    /// `sudo [options] [NAME=value…] CMD`; nothing for `sudo -e`.
+    Sudo,
+    /// `command CMD`; nothing for `command -v`/`-V`.
+    Command,
+    /// `xargs [options] [CMD]`: the command with operands from stdin.
+    Xargs,
+    /// `find … -exec CMD {} ;` (`-execdir`, `-ok`, `-okdir`), `{}` replaced by the start points.
+    Find,
+    /// `SHELL [options] -c SCRIPT`; a shell reading stdin is opaque.
+    Shell,
+    /// `su`/`runuser … -c SCRIPT`; `runuser -u USER [--] CMD`.
+    Su,
+    /// GNU `parallel [options] CMD ::: ARGS` (each line a script; `{}` replaced by each
+    /// argument; no `:::`: arguments from stdin); without a command, each argument is a script.
+    Parallel,
+    /// `tmux [options] new-session|new-window|split-window|respawn-pane|run-shell [options] CMD…`.
+    Tmux,
+    /// `gdb -ex 'shell CMD'` / `-ex '!CMD'` / `--eval-command=…`; a `python` command is opaque.
+    Gdb,
+    /// `at`/`batch`: the commands come from stdin or a file: opaque, unless it only lists
+    /// or removes jobs (`-l`, `-r`, `-d`, `-c`).
+    At,
+    /// `ssh [options] HOST CMD…`, and the commands of `-o ProxyCommand=…`,
+    /// `LocalCommand`, `KnownHostsCommand`.
+    Ssh,
+    /// `git -c KEY=VALUE` where the key names a command git runs (`core.pager`,
+    /// `core.editor`, `core.fsmonitor`, `core.sshCommand`, `diff.external`, `alias.*=!…`,
+    /// `credential.helper=!…`): the value is a script; `--config-env` is opaque.
+    Git,
+    /// `tar --checkpoint-action=exec=CMD`, `--to-command=CMD`, `-I CMD`,
+    /// `--use-compress-program=CMD`, `--info-script`/`--new-volume-script=CMD`, `--rsh-command=CMD`.
+    Tar,
+    /// `sed`'s `e` command (`1e CMD`, `s/…/…/e`): the command runs in a shell.
+    Sed,
+    /// `vim`/`vi`/`nvim`/`ex`/`view -c CMD`, `+CMD`, `--cmd CMD`: `!CMD` runs in a shell;
+    /// `system(` and `:terminal` are opaque.
+    Vim,
+    /// `sqlite3 … '.shell CMD'` / `'.system CMD'` (also after `-cmd`).
+    Sqlite,
+    /// `make --eval=TEXT` / `-E TEXT`: makefile text: opaque.
+    Make,
+    /// `dc -e '…!CMD'`: `!` runs the rest of the line in a shell.
+    Dc,
+    /// Interpreters given inline code (`python -c`, `node -e/-p`, `perl -e`, `ruby -e`,
+    /// `php -r`, an awk program): each string literal of the code that reads as a shell
+    /// command line (`os.system("rm -rf /")`) is checked as one; literals that do not
+    /// split are left out (the code itself is the inline-code finding of the plugins).
+    Interpreter,
+    /// `man -P PAGER`/`--pager=`, `zip -TT CMD`/`--unzip-command=`, `rsync -e CMD`/`--rsh=`,
+    /// `scp`/`sftp -S PROGRAM`: the value is a command.
+    CommandOption,
+}
+
+/// One wrapper: its names, its options (which take a value), where a script may hide in
+/// an option (`flock -c`, `script -c`, `sg -c`), and how it finds its command. Plugin
+/// authors can read this table and test a row with [`invocations`].
+#[derive(Debug, Clone, Copy)]
+pub struct Wrapper {
+    /// Program basenames.
+    pub names: &'static [&'static str],
+    /// Short option letters that take a value (the next word, or the rest of the cluster).
+    pub short_values: &'static str,
+    /// Long options that take a value (`--name VALUE` or `--name=VALUE`; abbreviations
+    /// accepted as getopt does).
+    pub long_values: &'static [&'static str],
+    /// Short letters whose value is optional and attached (`nice -5`, `prlimit -n10`).
+    pub short_optional: &'static str,
+    /// Short letters whose value is a shell script (`flock -c`, `script -c`).
+    pub script_short: &'static str,
+    /// Long options whose value is a shell script (`--command`).
+    pub script_long: &'static [&'static str],
+    /// How it finds the command.
+    pub finds: Finds,
+}
+
+const fn w(names: &'static [&'static str], finds: Finds) -> Wrapper {
+    Wrapper {
+        names,
+        short_values: "",
+        long_values: &[],
+        short_optional: "",
+        script_short: "",
+        script_long: &[],
+        finds,
+    }
+}
+
+const fn wv(
+    names: &'static [&'static str],
+    short_values: &'static str,
+    long_values: &'static [&'static str],
+    finds: Finds,
+) -> Wrapper {
+    Wrapper {
+        names,
+        short_values,
+        long_values,
+        short_optional: "",
+        script_short: "",
+        script_long: &[],
+        finds,
+    }
+}
+
+impl Wrapper {
+    const fn optional(self, short_optional: &'static str) -> Wrapper {
+        Wrapper {
+            short_optional,
+            ..self
+        }
+    }
+
+    const fn script(
+        self,
+        script_short: &'static str,
+        script_long: &'static [&'static str],
+    ) -> Wrapper {
+        Wrapper {
+            script_short,
+            script_long,
+            ..self
+        }
+    }
+
+    fn spec(&self) -> Spec {
+        Spec {
+            short_values: self.short_values,
+            long_values: self.long_values,
+            short_optional: self.short_optional,
+        }
+    }
+}
+
+use Finds::{Command as Cmd, Script, Special as Sp};
+
+/// The wrappers seen through, one row each. Shells (`sh -c`, `bash -c`, … and
+/// `csh`/`tcsh -c`) are found by [`SHELLS`] and the rows for `csh`/`tcsh`.
+pub static WRAPPERS: &[Wrapper] = &[
+    w(&["env"], Sp(Special::Env)),
+    w(&["sudo"], Sp(Special::Sudo)),
+    wv(&["doas"], "aCu", &[], Cmd(0)),
+    wv(&["nice"], "n", &["adjustment"], Cmd(0)).optional("0123456789"),
+    w(
+        &[
+            "nohup",
+            "busybox",
+            "toybox",
+            "unbuffer",
+            "setsid",
+            "chronic",
+            "ifne",
+            "catchsegv",
+            "dbus-launch",
+            "proot",
+            "firejail",
+            "valgrind",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["ionice"],
+        "cnpPu",
+        &["class", "classdata", "pid", "pgid", "uid"],
+        Cmd(0),
+    ),
+    wv(&["stdbuf"], "ioe", &["input", "output", "error"], Cmd(0)),
+    wv(&["timeout"], "sk", &["signal", "kill-after"], Cmd(1)),
+    wv(&["chroot"], "", &["userspec", "groups"], Cmd(1)),
+    wv(&["time"], "fo", &["format", "output"], Cmd(0)),
+    w(&["command"], Sp(Special::Command)),
+    wv(&["exec"], "a", &[], Cmd(0)),
+    w(&["xargs"], Sp(Special::Xargs)),
+    wv(&["watch"], "nq", &["interval", "equexit"], Script(0)).optional("d"),
+    w(&["su", "runuser"], Sp(Special::Su)),
+    w(&["eval"], Script(0)),
+    w(&["find"], Sp(Special::Find)),
+    wv(
+        &["chrt"],
+        "TPD",
+        &["sched-runtime", "sched-period", "sched-deadline"],
+        Cmd(1),
+    ),
+    w(&["taskset"], Cmd(1)),
+    wv(
+        &["flock"],
+        "wE",
+        &["timeout", "wait", "conflict-exit-code"],
+        Cmd(1),
+    )
+    .script("c", &["command"]),
+    wv(&["prlimit"], "po", &["pid", "output"], Cmd(0)).optional("cdefilmnqrstuvxy"),
+    wv(
+        &["unshare"],
+        "SGRwl",
+        &[
+            "setuid",
+            "setgid",
+            "root",
+            "wd",
+            "propagation",
+            "map-user",
+            "map-group",
+            "map-users",
+            "map-groups",
+            "setgroups",
+            "monotonic",
+            "boottime",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["setpriv"],
+        "",
+        &[
+            "reuid",
+            "regid",
+            "ruid",
+            "euid",
+            "rgid",
+            "egid",
+            "groups",
+            "inh-caps",
+            "ambient-caps",
+            "bounding-set",
+            "securebits",
+            "selinux-label",
+            "apparmor-profile",
+            "pdeathsig",
+            "landlock-access",
+            "landlock-rule",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["systemd-run", "run0"],
+        "upEHMsgD",
+        &[
+            "unit",
+            "property",
+            "setenv",
+            "host",
+            "machine",
+            "description",
+            "slice",
+            "uid",
+            "gid",
+            "nice",
+            "working-directory",
+            "chdir",
+            "on-active",
+            "on-boot",
+            "on-startup",
+            "on-unit-active",
+            "on-unit-inactive",
+            "on-calendar",
+            "on-timer-property",
+            "path-property",
+            "socket-property",
+            "timer-property",
+            "background",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["strace"],
+        "oepsabEIOPSuXU",
+        &[
+            "output",
+            "expr",
+            "attach",
+            "string-limit",
+            "columns",
+            "env",
+            "user",
+            "trace",
+            "signal",
+            "status",
+            "trace-path",
+            "decode-fds",
+        ],
+        Cmd(0),
+    ),
+    wv(
+        &["ltrace"],
+        "oepsaADFlnuxwL",
+        &["output", "library", "indent", "align"],
+        Cmd(0),
+    ),
+    wv(&["fakeroot"], "lsib", &["lib", "faked"], Cmd(0)),
+    wv(
+        &["nsenter"],
+        "tSG",
+        &["target", "setuid", "setgid", "env"],
+        Cmd(0),
+    )
+    .optional("muinpUCTrwa"),
+    wv(
+        &["numactl"],
+        "NmCpPi",
+        &[
+            "cpunodebind",
+            "membind",
+            "physcpubind",
+            "preferred",
+            "interleave",
+            "localalloc",
+        ],
+        Cmd(0),
+    ),
+    wv(&["cpulimit"], "lpe", &["limit", "pid", "exe"], Cmd(0)),
+    wv(&["caffeinate"], "wt", &[], Cmd(0)),
+    wv(&["pkexec"], "", &["user"], Cmd(0)),
+    wv(
+        &["xvfb-run"],
+        "nsefpw",
+        &[
+            "server-num",
+            "server-args",
+            "error-file",
+            "auth-file",
+            "xauth-protocol",
+            "wait",
+        ],
+        Cmd(0),
+    ),
+    wv(&["screen"], "SceThpX", &["Logfile"], Cmd(0)),
+    wv(
+        &["script"],
+        "EIOBTm",
+        &[
+            "echo",
+            "log-in",
+            "log-out",
+            "log-io",
+            "log-timing",
+            "logging-format",
+            "output-limit",
+        ],
+        Cmd(usize::MAX),
+    )
+    .script("c", &["command"]),
+    wv(&["sg"], "", &[], Script(1)).script("c", &[]),
+    w(&["parallel", "sem"], Sp(Special::Parallel)),
+    w(&["tmux"], Sp(Special::Tmux)),
+    w(&["gdb"], Sp(Special::Gdb)),
+    w(&["at", "batch"], Sp(Special::At)),
+    w(&["ssh"], Sp(Special::Ssh)),
+    w(&["csh", "tcsh"], Sp(Special::Shell)),
+    w(&["git"], Sp(Special::Git)),
+    w(&["tar", "gtar", "bsdtar"], Sp(Special::Tar)),
+    w(&["sed", "gsed"], Sp(Special::Sed)),
+    w(
+        &["vim", "vi", "nvim", "ex", "view", "gvim", "rvim"],
+        Sp(Special::Vim),
+    ),
+    w(&["sqlite3"], Sp(Special::Sqlite)),
+    w(&["make", "gmake"], Sp(Special::Make)),
+    w(&["dc"], Sp(Special::Dc)),
+    w(
+        &["man", "zip", "rsync", "scp", "sftp"],
+        Sp(Special::CommandOption),
+    ),
+    w(
+        &[
+            "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "bun", "perl",
+            "ruby", "php", "awk", "gawk", "mawk", "nawk", "expect", "tclsh",
+        ],
+        Sp(Special::Interpreter),
+    ),
+];
+
+/// The row of [`WRAPPERS`] for a program basename (shells of [`SHELLS`] excepted).
+pub fn wrapper(name: &str) -> Option<&'static Wrapper> {
+    // `python3.12` is `python3`.
+    let base = name
+        .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+        .trim_end_matches('-');
+    WRAPPERS.iter().find(|w| {
+        w.names.contains(&name) || (base.starts_with("python") && w.names.contains(&base))
+    })
+}
+
 /// The commands `argv` runs inside itself, if it is a wrapper.
 fn unwrap(argv: &[String]) -> Vec<Inner> {
     let Some(a0) = argv.first() else {
         return Vec::new();
     };
     let args = &argv[1..];
-    match basename(a0) {
-        "env" => unwrap_env(args),
-        "sudo" => unwrap_sudo(args),
-        "doas" => simple(rest(args, &DOAS)),
-        "nice" => simple(rest(args, &NICE)),
-        "nohup" | "busybox" | "unbuffer" | "setsid" => simple(rest(args, &NO_VALUES)),
-        "ionice" => simple(rest(args, &IONICE)),
-        "stdbuf" => simple(rest(args, &STDBUF)),
-        "timeout" => simple(after_operand(args, &TIMEOUT)),
-        "chroot" => simple(after_operand(args, &CHROOT)),
-        "time" => simple(rest(args, &TIME)),
-        "command" => unwrap_command(args),
-        "exec" => simple(rest(args, &EXEC)),
-        "xargs" => unwrap_xargs(args),
-        "watch" => unwrap_watch(args),
-        "su" | "runuser" => unwrap_su(args),
-        "eval" => unwrap_eval(args),
-        "find" => unwrap_find(args),
-        shell if SHELLS.contains(&shell) => unwrap_shell(args),
-        _ => Vec::new(),
+    let name = basename(a0);
+    if SHELLS.contains(&name) {
+        return unwrap_shell(args);
+    }
+    let Some(row) = wrapper(name) else {
+        return Vec::new();
+    };
+    match row.finds {
+        Finds::Command(_) | Finds::Script(_) => generic(args, row),
+        Finds::Special(sp) => special(sp, name, args),
+    }
+}
+
+/// A row of kind [`Finds::Command`] or [`Finds::Script`].
+fn generic(args: &[String], row: &Wrapper) -> Vec<Inner> {
+    let spec = row.spec();
+    let mut i = 0;
+    let mut operands = 0;
+    let wanted = match row.finds {
+        Finds::Command(n) | Finds::Script(n) => n,
+        Finds::Special(_) => 0,
+    };
+    loop {
+        let (next, script) = scan_options(&args[i..], &spec, row);
+        if let Some(script) = script {
+            return split_script(&script);
+        }
+        i += next;
+        if i >= args.len() || operands >= wanted {
+            break;
+        }
+        // An operand (`timeout DURATION`, `flock FILE`); options may follow it again.
+        i += 1;
+        operands += 1;
+    }
+    let words = args.get(i..).unwrap_or(&[]).to_vec();
+    if words.is_empty() || wanted == usize::MAX {
+        return Vec::new();
+    }
+    match row.finds {
+        Finds::Script(_) => split_script(&words.join(" ")),
+        _ => simple(words),
+    }
+}
+
+/// Skips options as [`skip_options`] does, stopping with the script when a script option
+/// (`-c SCRIPT`, `--command=SCRIPT`) is met.
+fn scan_options(args: &[String], spec: &Spec, row: &Wrapper) -> (usize, Option<String>) {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            return (i + 1, None);
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            if !name.is_empty() && row.script_long.iter().any(|l| l.starts_with(name)) {
+                return (i, value.or_else(|| args.get(i + 1).cloned()));
+            }
+            if value.is_none() && spec.long_values.iter().any(|l| l.starts_with(name)) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if a.len() > 1 && a.starts_with('-') {
+            let letters: Vec<char> = a.chars().skip(1).collect();
+            for (k, c) in letters.iter().enumerate() {
+                if row.script_short.contains(*c) {
+                    let attached: String = letters[k + 1..].iter().collect();
+                    return (
+                        i,
+                        if attached.is_empty() {
+                            args.get(i + 1).cloned()
+                        } else {
+                            Some(attached)
+                        },
+                    );
+                }
+                if spec.short_optional.contains(*c) {
+                    break;
+                }
+                if spec.short_values.contains(*c) {
+                    if k + 1 == letters.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        return (i, None);
+    }
+    (i.min(args.len()), None)
+}
+
+fn special(sp: Special, name: &str, args: &[String]) -> Vec<Inner> {
+    match sp {
+        Special::Env => unwrap_env(args),
+        Special::Sudo => unwrap_sudo(args),
+        Special::Command => unwrap_command(args),
+        Special::Xargs => unwrap_xargs(args),
+        Special::Find => unwrap_find(args),
+        Special::Shell => unwrap_shell(args),
+        Special::Su => unwrap_su(args),
+        Special::Parallel => carriers::parallel(args),
+        Special::Tmux => carriers::tmux(args),
+        Special::Gdb => carriers::gdb(args),
+        Special::At => carriers::at(args),
+        Special::Ssh => carriers::ssh(args),
+        Special::Git => carriers::git(args),
+        Special::Tar => carriers::tar(args),
+        Special::Sed => carriers::sed(args),
+        Special::Vim => carriers::vim(args),
+        Special::Sqlite => carriers::sqlite(args),
+        Special::Make => carriers::make(args),
+        Special::Dc => carriers::dc(args),
+        Special::CommandOption => carriers::command_option(name, args),
+        Special::Interpreter => carriers::interpreter(name, args),
     }
 }
 
@@ -377,24 +883,8 @@ const SUDO: Spec = Spec::values(
     ],
 );
 
-const DOAS: Spec = Spec::values("aCu", &[]);
-
-const NICE: Spec = Spec::values("n", &["adjustment"]).optional("0123456789");
-
-const IONICE: Spec = Spec::values("cnpPu", &["class", "classdata", "pid", "pgid", "uid"]);
-
-const STDBUF: Spec = Spec::values("ioe", &["input", "output", "error"]);
-
-const TIMEOUT: Spec = Spec::values("sk", &["signal", "kill-after"]);
-
-const CHROOT: Spec = Spec::values("", &["userspec", "groups"]);
-
-const TIME: Spec = Spec::values("fo", &["format", "output"]);
-
-const EXEC: Spec = Spec::values("a", &[]);
-
 const XARGS: Spec = Spec::values(
-    "adEILnPs",
+    "adEIJLnPs",
     &[
         "arg-file",
         "delimiter",
@@ -409,18 +899,9 @@ const XARGS: Spec = Spec::values(
 )
 .optional("eil");
 
-const WATCH: Spec = Spec::values("nq", &["interval", "equexit"]).optional("d");
-
 /// The words of `args` after the wrapper's options: the command it runs.
 fn rest(args: &[String], spec: &Spec) -> Vec<String> {
     args[skip_options(args, spec)..].to_vec()
-}
-
-/// The words of `args` after the wrapper's options and one operand (`timeout DURATION`,
-/// `chroot NEWROOT`): the command it runs.
-fn after_operand(args: &[String], spec: &Spec) -> Vec<String> {
-    let i = skip_options(args, spec);
-    args.get(i + 1..).unwrap_or(&[]).to_vec()
 }
 
 /// `argv` as the one command a wrapper runs; nothing when it is empty.
@@ -453,9 +934,43 @@ fn unwrap_command(args: &[String]) -> Vec<Inner> {
 /// `xargs [options] [COMMAND]`: the command (`echo` by default) with operands appended
 /// from stdin.
 fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
-    let mut cmd = rest(args, &XARGS);
+    let start = skip_options(args, &XARGS);
+    let mut cmd = args[start..].to_vec();
     if cmd.is_empty() {
         cmd = vec!["echo".to_string()];
+    }
+    // `-I TOKEN` / `-iTOKEN` / `--replace[=TOKEN]` / BSD `-J TOKEN`: TOKEN stands for a
+    // line of stdin, a value known at run time only, written `$XARGS_INPUT` so that every
+    // reader sees an expansion (`sh -c {}` is a dynamic script, `rm -rf {}` a dynamic operand).
+    let mut token = None;
+    for (i, a) in args[..start].iter().enumerate() {
+        if a == "-I" || a == "-J" {
+            token = args.get(i + 1).cloned();
+        } else if let Some(t) = a.strip_prefix("-I").or_else(|| a.strip_prefix("-J")) {
+            token = Some(t.to_string());
+        } else if a == "-i" || a == "--replace" {
+            token = Some("{}".to_string());
+        } else if let Some(t) = a
+            .strip_prefix("-i")
+            .or_else(|| a.strip_prefix("--replace="))
+        {
+            token = Some(t.to_string());
+        }
+    }
+    // A shell's static `-c` script with the token only among its positional parameters
+    // (`sh -c 'wc -l "$1"' _ {}`) is left as written: what runs is the script.
+    let shell_script_static = SHELLS.contains(&basename(&cmd[0]))
+        && cmd
+            .iter()
+            .position(|w| w.starts_with('-') && !w.starts_with("--") && w.contains('c'))
+            .and_then(|k| cmd.get(k + 1))
+            .is_some_and(|script| token.as_deref().is_some_and(|t| !script.contains(t)));
+    if let Some(t) = token.filter(|t| !t.is_empty() && !shell_script_static) {
+        for w in &mut cmd {
+            if w.contains(t.as_str()) {
+                *w = w.replace(t.as_str(), "$XARGS_INPUT");
+            }
+        }
     }
     vec![Inner {
         argv: cmd,
@@ -464,18 +979,27 @@ fn unwrap_xargs(args: &[String]) -> Vec<Inner> {
     }]
 }
 
-/// `watch [options] COMMAND...`: the words joined and run as a script.
-fn unwrap_watch(args: &[String]) -> Vec<Inner> {
-    let words = rest(args, &WATCH);
-    if words.is_empty() {
-        return Vec::new();
-    }
-    split_script(&words.join(" "))
-}
+/// Options of `runuser -u USER [--] CMD`.
+const RUNUSER: Spec = Spec::values(
+    "ugGwc",
+    &[
+        "user",
+        "group",
+        "supp-group",
+        "whitelist-environment",
+        "command",
+        "shell",
+    ],
+);
 
-/// `su`/`runuser ... -c SCRIPT` (or `--command SCRIPT`, `--command=SCRIPT`); nothing
-/// without a script.
+/// `su`/`runuser ... -c SCRIPT` (or `--command SCRIPT`, `--command=SCRIPT`); `runuser -u
+/// USER [--] CMD`; nothing without a script.
 fn unwrap_su(args: &[String]) -> Vec<Inner> {
+    let by_user = args.iter().any(|a| a == "-u" || a.starts_with("--user"));
+    let has_c = args.iter().any(|a| a == "-c" || a.starts_with("--command"));
+    if by_user && !has_c {
+        return simple(rest(args, &RUNUSER));
+    }
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -490,15 +1014,17 @@ fn unwrap_su(args: &[String]) -> Vec<Inner> {
     Vec::new()
 }
 
-/// `eval WORD...`: the words joined and run as a script.
-fn unwrap_eval(args: &[String]) -> Vec<Inner> {
-    if args.is_empty() {
-        return Vec::new();
-    }
-    split_script(&args.join(" "))
+fn with_assignments(words: &[String]) -> Vec<Inner> {
+    with_assignments_by(words, is_assignment)
 }
 
-fn with_assignments(words: &[String]) -> Vec<Inner> {
+/// `env`'s assignments: any word with a `=` after a non-empty name, whatever the name
+/// holds (`env 'BASH_FUNC_ls%%=() { id; }' bash` exports a function).
+fn with_env_assignments(words: &[String]) -> Vec<Inner> {
+    with_assignments_by(words, |w| w.find('=').is_some_and(|k| k > 0))
+}
+
+fn with_assignments_by(words: &[String], is_assignment: impl Fn(&str) -> bool) -> Vec<Inner> {
     let n = words.iter().take_while(|w| is_assignment(w)).count();
     let env: Vec<_> = words[..n].iter().map(|w| split_assignment(w)).collect();
     let argv = words[n..].to_vec();
@@ -589,7 +1115,7 @@ fn unwrap_env(args: &[String]) -> Vec<Inner> {
             Err(e) => return vec![Inner::opaque(format!("env -S string: {e}"))],
         }
     }
-    with_assignments(&words)
+    with_env_assignments(&words)
 }
 
 fn unwrap_find(args: &[String]) -> Vec<Inner> {
@@ -649,6 +1175,9 @@ fn unwrap_shell(args: &[String]) -> Vec<Inner> {
             continue;
         }
         if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) {
+            if a.starts_with('-') && !a.contains('c') && a.contains('n') {
+                return Vec::new(); // `bash -n`: reads the script, runs nothing
+            }
             if a.contains('c') && a.starts_with('-') {
                 has_c = true;
             }
@@ -1032,6 +1561,100 @@ mod tests {
         // dynamic cannot be told, so the script stays opaque (errs towards "cannot tell").
         let script = r#"sudo -u "$U" bash -c 'for d in /; do rm -rf $d; done' "$1""#;
         assert!(!opaque_in(script).is_empty(), "{script}");
+    }
+
+    /// Whether `words` runs `rm -rf /` somewhere inside.
+    fn runs_rm_root(words: &[&str]) -> bool {
+        invocations(&cmd(words))
+            .iter()
+            .skip(1)
+            .any(|i| i.opaque.is_none() && i.argv == ["rm", "-rf", "/"])
+    }
+
+    #[test]
+    fn every_row_of_the_wrapper_table_finds_its_command() {
+        for words in [
+            &["chrt", "-o", "0", "rm", "-rf", "/"][..],
+            &["taskset", "-c", "0", "rm", "-rf", "/"],
+            &["flock", "-w", "5", "/tmp/l", "rm", "-rf", "/"],
+            &["flock", "/tmp/l", "-c", "rm -rf /"],
+            &["prlimit", "--nofile=10", "rm", "-rf", "/"],
+            &["prlimit", "-n10", "--", "rm", "-rf", "/"],
+            &["unshare", "-r", "rm", "-rf", "/"],
+            &["setpriv", "--reuid", "0", "rm", "-rf", "/"],
+            &[
+                "systemd-run",
+                "--user",
+                "-p",
+                "MemoryMax=1G",
+                "rm",
+                "-rf",
+                "/",
+            ],
+            &["strace", "-f", "-o", "/tmp/t", "rm", "-rf", "/"],
+            &["ltrace", "-f", "rm", "-rf", "/"],
+            &["fakeroot", "rm", "-rf", "/"],
+            &["nsenter", "-t", "1", "-m", "rm", "-rf", "/"],
+            &["parallel", "rm", "-rf", ":::", "/"],
+            &["parallel", "rm -rf {}", ":::", "/"],
+            &["screen", "-dmS", "s", "rm", "-rf", "/"],
+            &["tmux", "new-session", "-d", "rm -rf /"],
+            &["script", "-qc", "rm -rf /", "/dev/null"],
+            &["runuser", "-u", "root", "--", "rm", "-rf", "/"],
+            &["sg", "root", "-c", "rm -rf /"],
+            &["ssh", "-p", "22", "host", "rm", "-rf", "/"],
+            &["ssh", "-o", "ProxyCommand=rm -rf /", "host"],
+            &["gdb", "-batch", "-ex", "shell rm -rf /"],
+            &["xvfb-run", "-a", "rm", "-rf", "/"],
+            &["toybox", "rm", "-rf", "/"],
+            &["tcsh", "-c", "rm -rf /"],
+            &["git", "-c", "core.pager=rm -rf /", "log"],
+            &["git", "-c", "alias.x=!rm -rf /", "x"],
+            &[
+                "tar",
+                "cf",
+                "x.tar",
+                "--checkpoint-action=exec=rm -rf /",
+                ".",
+            ],
+            &["sed", "1e rm -rf /", "f"],
+            &["vim", "-c", "!rm -rf /"],
+            &["sqlite3", ":memory:", ".shell rm -rf /"],
+            &["dc", "-e", "!rm -rf /"],
+            &["rsync", "-e", "rm -rf /", "a", "b:c"],
+            &["python3", "-c", "import os; os.system('rm -rf /')"],
+            &["awk", "BEGIN { system(\"rm -rf /\") }"],
+        ] {
+            assert!(runs_rm_root(words), "{words:?}: {:?}", inner_argvs(words));
+        }
+    }
+
+    #[test]
+    fn carriers_without_a_command_run_nothing_and_hidden_ones_are_opaque() {
+        for words in [
+            &["sed", "-n", "1,20p", "README.md"][..],
+            &["git", "-c", "user.name=x", "commit"],
+            &["tmux", "ls"],
+            &["ssh", "-T", "git@github.com"],
+            &["python3", "-c", "print(1)"],
+            &["at", "-l"],
+        ] {
+            assert!(
+                inner_argvs(words).iter().all(|i| !i.contains("rm")),
+                "{words:?}"
+            );
+        }
+        for words in [&["at", "now"][..], &["make", "--eval=x:;rm -rf /", "x"]] {
+            assert!(
+                invocations(&cmd(words)).iter().any(|i| i.opaque.is_some()),
+                "{words:?}"
+            );
+        }
+        // `xargs -I{}`: the token is a value known at run time.
+        assert_eq!(
+            inner_argvs(&["xargs", "-I{}", "sh", "-c", "{}"])[0],
+            "sh -c '$XARGS_INPUT'"
+        );
     }
 
     #[test]

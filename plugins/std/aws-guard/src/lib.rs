@@ -110,6 +110,30 @@ const BUILTIN_READS: &[&str] = &[
     "configure get",
     "configure list-profiles",
     "ecr get-login-password",
+    // Local effects only: a signed URL, a login to SSO, a kubeconfig entry.
+    "s3 presign",
+    "sso login",
+    "sso logout",
+    "eks update-kubeconfig",
+    "eks get-token",
+];
+
+/// The AWS CLI's own files: a `credential_process` planted in them runs any command.
+const CLI_FILES: &[&str] = &[
+    "~/.aws/config",
+    "~/.aws/credentials",
+    "$HOME/.aws/config",
+    "$HOME/.aws/credentials",
+    "${HOME}/.aws/config",
+    "${HOME}/.aws/credentials",
+    "**/.aws/config",
+    "**/.aws/credentials",
+];
+
+/// Programs that write the files named in their arguments.
+const WRITERS: &[&str] = &[
+    "cp", "mv", "tee", "ln", "install", "rsync", "dd", "sed", "truncate", "perl", "touch", "rm",
+    "unlink", "chmod",
 ];
 
 /// Environment variables that redirect the CLI's config, credentials, models or endpoints.
@@ -157,6 +181,8 @@ pub struct AwsGuard {
     reads: Vec<Glob>,
     denied: Vec<Glob>,
     guarded: Vec<Glob>,
+    /// [`CLI_FILES`], compiled once.
+    cli_files: Vec<Glob>,
 }
 
 /// `value` when it is a literal (nothing the shell would expand), else `None`.
@@ -219,6 +245,36 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
     "--cli-binary-format",
 ];
 
+/// The global option `name` stands for: itself, or the one global option it is an
+/// unambiguous abbreviation of (the CLI's argument parser accepts `--endpoint=`,
+/// `--no-verify`, `--prof`).
+fn global_name(name: &str) -> &str {
+    const GLOBALS: &[&str] = &[
+        "--profile",
+        "--region",
+        "--endpoint-url",
+        "--output",
+        "--query",
+        "--color",
+        "--ca-bundle",
+        "--cli-read-timeout",
+        "--cli-connect-timeout",
+        "--cli-binary-format",
+        "--no-verify-ssl",
+        "--no-paginate",
+        "--no-sign-request",
+        "--debug",
+    ];
+    if !name.starts_with("--") || name.len() < 4 || GLOBALS.contains(&name) {
+        return name;
+    }
+    let mut hits = GLOBALS.iter().filter(|g| g.starts_with(name));
+    match (hits.next(), hits.next()) {
+        (Some(g), None) => g,
+        _ => name,
+    }
+}
+
 fn parse(args: &[String]) -> Call {
     let mut call = Call::default();
     let mut i = 0;
@@ -228,6 +284,7 @@ fn parse(args: &[String]) -> Call {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (a, None),
         };
+        let name = global_name(name);
         if GLOBAL_WITH_VALUE.contains(&name) {
             let value = match inline {
                 Some(v) => v,
@@ -288,6 +345,56 @@ fn only_allowed(
 }
 
 impl AwsGuard {
+    /// Why `inv` (of `cmd`) redirects the CLI for later calls: it sets or exports an
+    /// override variable (`export AWS_ENDPOINT_URL=…`), or writes the CLI's config or
+    /// credentials file (a redirection, `cp`, `tee`, …).
+    fn plants_config(
+        &self,
+        cmd: &cloudops_plugin_sdk::SimpleCommand,
+        inv: &cloudops_plugin_sdk::wrappers::Invocation,
+    ) -> Option<String> {
+        let redirecting = |n: &str| {
+            OVERRIDES.contains(&n)
+                || (!self.s.allow_endpoint_url && n.starts_with("AWS_ENDPOINT_URL"))
+        };
+        let program = inv.program_name();
+        let mut names: Vec<&str> = inv.env.iter().map(|(n, _)| n.as_str()).collect();
+        if matches!(
+            program,
+            "export" | "declare" | "typeset" | "readonly" | "local"
+        ) {
+            names.extend(
+                inv.args()
+                    .iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .map(|a| a.split('=').next().unwrap_or(a)),
+            );
+        }
+        if let Some(n) = names.into_iter().find(|n| redirecting(n)) {
+            return Some(format!(
+                "`{}` sets {n}, which redirects the AWS CLI's configuration, credentials or endpoint",
+                cmd.display()
+            ));
+        }
+        let hits = |w: &str| {
+            self.cli_files
+                .iter()
+                .any(|g| g.matches(w.trim_matches('"')))
+        };
+        let redirected = cmd
+            .redirections
+            .iter()
+            .any(|r| r.op.contains('>') && hits(&r.target));
+        let written = WRITERS.contains(&program)
+            && inv.args().iter().any(|a| hits(a.trim_start_matches("of=")));
+        (redirected || written).then(|| {
+            format!(
+                "`{}` writes the AWS CLI's config or credentials (a credential_process in them runs any command)",
+                cmd.display()
+            )
+        })
+    }
+
     /// The profile `call` uses, when it can be known statically: its `--profile` (which
     /// overrides the environment, credentials included). With `trust_environment_profile`,
     /// also `AWS_PROFILE` set for the call or in the request's environment, else `default`
@@ -344,10 +451,12 @@ impl AwsGuard {
             // High-level s3: a copy or sync whose destination is local only reads from S3.
             return match operation {
                 "ls" => true,
-                "cp" | "sync" => call
-                    .operands
-                    .last()
-                    .is_some_and(|dest| !dest.starts_with("s3://")),
+                // Option values are read as operands too (`--exclude x`), so the call reads
+                // only when no operand but the first (the source) names a bucket.
+                "cp" | "sync" => {
+                    call.operands.len() >= 2
+                        && !call.operands[1..].iter().any(|o| o.starts_with("s3://"))
+                }
                 _ => false,
             };
         }
@@ -466,6 +575,7 @@ impl Plugin for AwsGuard {
             reads,
             denied,
             guarded,
+            cli_files: CLI_FILES.iter().map(|g| Glob::new(g)).collect(),
         })
     }
 
@@ -505,9 +615,18 @@ impl Plugin for AwsGuard {
                     ));
                     continue;
                 }
-                if inv.program_name() != "aws" {
+                if let Some(why) = self.plants_config(cmd, &inv) {
+                    return deny(why);
+                }
+                let program = inv.program_name();
+                // `python3 -m awscli …` is the CLI too.
+                let module = program.starts_with("python")
+                    && inv.args().first().is_some_and(|a| a == "-m")
+                    && inv.args().get(1).is_some_and(|m| m == "awscli");
+                if program != "aws" && !module {
                     continue;
                 }
+                let args = if module { &inv.args()[2..] } else { inv.args() };
                 if inv.stdin_operands {
                     unreadable.push(format!(
                         "`{}` takes its service and operation from standard input",
@@ -515,7 +634,7 @@ impl Plugin for AwsGuard {
                     ));
                     continue;
                 }
-                let call = parse(inv.args());
+                let call = parse(args);
                 if let Err(why) = self.check_call(request, &call, &inv.env, &inv.display()) {
                     return deny(why);
                 }

@@ -226,8 +226,11 @@ fn everyday_commands_are_allowed() {
 
 #[test]
 fn inline_code_asks_by_default_and_follows_the_config() {
+    // A shell command line in the code is checked like one: a rule denies it outright.
+    let v = verdict(&shell("python3 -c 'import os; os.system(\"rm -rf /\")'"));
+    assert!(v.is_deny(), "{v:?}");
     for script in [
-        "python3 -c 'import os; os.system(\"rm -rf /\")'",
+        "python3 -c 'import os; os.system(\"id\")'",
         "node -e 'require(\"child_process\").execSync(\"id\")'",
         "perl -e 'system(\"id\")'",
         "ruby -e 'exec(\"id\")'",

@@ -43,7 +43,199 @@ pub const DEFAULT_NAMES: &[&str] = &[
     "GIT_CONFIG_*",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_DATA_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONWARNINGS",
+    "PYTHONBREAKPOINT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYLIB",
+    "NODE_PATH",
+    "LUA_INIT",
+    "LUA_INIT_*",
+    "LUA_PATH*",
+    "LUA_CPATH*",
+    "GCONV_PATH",
+    "HOSTALIASES",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+    "GIT_PAGER",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_ASKPASS",
+    "GIT_TEMPLATE_DIR",
+    "SSH_ASKPASS",
+    "SUDO_ASKPASS",
+    "PAGER",
+    "MANPAGER",
+    "SYSTEMD_PAGER",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "EDITOR",
+    "VISUAL",
 ];
+
+/// Guarded variables whose value names a command: a plain program from this list (no
+/// shell syntax, no path outside the system's) runs nothing unexpected, so `GIT_PAGER=cat`
+/// and `EDITOR=vim` pass.
+const COMMAND_VARIABLES: &[&str] = &[
+    "PAGER",
+    "GIT_PAGER",
+    "MANPAGER",
+    "SYSTEMD_PAGER",
+    "EDITOR",
+    "VISUAL",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+];
+
+/// Programs a command variable may name.
+const PLAIN_COMMANDS: &[&str] = &[
+    "cat",
+    "less",
+    "more",
+    "most",
+    "bat",
+    "delta",
+    "diff-so-fancy",
+    "vim",
+    "vi",
+    "nvim",
+    "nano",
+    "emacs",
+    "emacsclient",
+    "code",
+    "subl",
+    "micro",
+    "hx",
+    "true",
+    "ed",
+];
+
+/// `NODE_OPTIONS` flags that tune the runtime and load no code.
+const NODE_TUNING: &[&str] = &[
+    "--max-old-space-size",
+    "--max-semi-space-size",
+    "--stack-size",
+    "--enable-source-maps",
+    "--no-warnings",
+    "--trace-warnings",
+    "--no-deprecation",
+    "--trace-deprecation",
+    "--unhandled-rejections",
+    "--openssl-legacy-provider",
+    "--dns-result-order",
+    "--trace-uncaught",
+    "--heapsnapshot-near-heap-limit",
+    "--max-http-header-size",
+    "--use-openssl-ca",
+    "--experimental-vm-modules",
+    "--no-experimental-fetch",
+];
+
+/// True when `value` of the guarded `name` cannot inject anything: empty, a plain pager or
+/// editor, or `NODE_OPTIONS` made of tuning flags only. A value with shell syntax or an
+/// expansion never is.
+fn harmless(name: &str, value: &str) -> bool {
+    if value.is_empty() {
+        return true; // `BASH_ENV=` clears it
+    }
+    if value.contains([
+        '$', '`', ';', '|', '&', '(', ')', '<', '>', '\\', '!', '\'', '"',
+    ]) {
+        return false;
+    }
+    if COMMAND_VARIABLES.contains(&name) {
+        let mut words = value.split_whitespace();
+        return words.next().is_some_and(|p| {
+            PLAIN_COMMANDS.contains(&p.rsplit('/').next().unwrap_or(p))
+                && (!p.contains('/') || p.starts_with("/usr/bin/") || p.starts_with("/bin/"))
+        }) && words.all(|w| w.starts_with('-') && !w.contains('='));
+    }
+    if name == "NODE_OPTIONS" {
+        return value.split_whitespace().all(|w| {
+            let flag = w.split('=').next().unwrap_or(w);
+            NODE_TUNING.contains(&flag)
+        });
+    }
+    false
+}
+
+/// Variables that `cmd`'s words set by other means than an assignment: `read NAME…`,
+/// `printf -v NAME`, `mapfile`/`readarray NAME`, `getopts OPTS NAME`, `declare -n
+/// REF=NAME` (the name it refers to).
+fn set_by_builtin(program: &str, args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    match program {
+        "read" => {
+            let mut i = 0;
+            while i < args.len() {
+                let a = args[i].as_str();
+                if a.starts_with('-') {
+                    if a.ends_with(['a', 'd', 'i', 'n', 'N', 'p', 't', 'u']) {
+                        if a.ends_with('a') {
+                            out.extend(args.get(i + 1).cloned());
+                        }
+                        i += 1;
+                    }
+                } else {
+                    out.push(a.to_string());
+                }
+                i += 1;
+            }
+        }
+        "printf" => {
+            for (i, a) in args.iter().enumerate() {
+                if a == "-v" {
+                    out.extend(args.get(i + 1).cloned());
+                } else if let Some(n) = a.strip_prefix("-v") {
+                    out.push(n.to_string());
+                }
+            }
+        }
+        "mapfile" | "readarray" => out.extend(args.last().filter(|a| !a.starts_with('-')).cloned()),
+        "getopts" => out.extend(args.get(1).cloned()),
+        "declare" | "typeset" | "local"
+            if args.iter().any(|a| a.starts_with('-') && a.contains('n')) =>
+        {
+            out.extend(
+                args.iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .filter_map(|a| a.split_once('=').map(|(_, v)| v.to_string())),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Names a script sets where no command shows it: `for NAME in`, `${NAME:=…}`,
+/// `${NAME=…}` (a cheap scan of the text, which only widens what is checked).
+fn set_in_text(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = script;
+    while let Some(at) = rest.find("for ") {
+        rest = &rest[at + 4..];
+        if let Some(name) = rest.split_whitespace().next() {
+            out.push(name.to_string());
+        }
+    }
+    let mut rest = script;
+    while let Some(at) = rest.find("${") {
+        rest = &rest[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = &rest[name.len()..];
+        if after.starts_with(":=") || after.starts_with('=') {
+            out.push(name);
+        }
+    }
+    out
+}
 
 /// What to do with a guarded variable in the request's environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -98,6 +290,11 @@ impl EnvGuard {
     fn guarded(&self, name: &str) -> bool {
         !self.allow.iter().any(|a| a == name) && self.names.iter().any(|g| g.matches(name))
     }
+
+    /// [`EnvGuard::guarded`], unless the value is known and harmless.
+    fn guarded_value(&self, name: &str, value: Option<&str>) -> bool {
+        self.guarded(name) && !value.is_some_and(|v| harmless(name, v))
+    }
 }
 
 const EXPORTERS: &[&str] = &["export", "declare", "typeset", "readonly", "local"];
@@ -148,16 +345,26 @@ impl Plugin for EnvGuard {
                         inv.display()
                     ));
                 }
-                let mut set: Vec<&str> = inv.env.iter().map(|(n, _)| n.as_str()).collect();
+                let mut set: Vec<(&str, Option<&str>)> = inv
+                    .env
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), Some(v.as_str())))
+                    .collect();
                 if EXPORTERS.contains(&program) {
                     set.extend(
                         inv.args()
                             .iter()
                             .filter(|a| !a.starts_with('-') && !a.starts_with('+'))
-                            .map(|a| a.split('=').next().unwrap_or(a)),
+                            .map(|a| match a.split_once('=') {
+                                Some((n, v)) => (n, Some(v)),
+                                // `export NAME`: its value was set elsewhere.
+                                None => (a.as_str(), None),
+                            }),
                     );
                 }
-                if let Some(name) = set.into_iter().find(|n| self.guarded(n)) {
+                let by_builtin = set_by_builtin(program, inv.args());
+                set.extend(by_builtin.iter().map(|n| (n.as_str(), None)));
+                if let Some((name, _)) = set.into_iter().find(|(n, v)| self.guarded_value(n, *v)) {
                     return Verdict::deny(format!(
                         "env-guard: `{}` sets {name}, which can inject code or redirect trust",
                         cmd.display()
@@ -165,10 +372,19 @@ impl Plugin for EnvGuard {
                 }
             }
         }
+        if let cloudops_plugin_sdk::Command::Shell(sh) = &request.command
+            && let Some(name) = set_in_text(&sh.command)
+                .into_iter()
+                .find(|n| self.guarded(n))
+        {
+            return Verdict::deny(format!(
+                "env-guard: the script sets {name} (a loop variable or `${{{name}:=…}}`), which can inject code or redirect trust"
+            ));
+        }
         let found: Vec<String> = request
             .env
             .iter()
-            .filter(|v| self.guarded(&v.name))
+            .filter(|v| self.guarded_value(&v.name, Some(&v.value)))
             .map(|v| v.name.clone())
             .collect();
         // The host reports a shell request whose environment sets BASH_ENV (and the like)

@@ -123,7 +123,9 @@ fn looks_like_path(word: &str) -> bool {
         || word == ".."
 }
 
-/// The path-like parts of an argument: the word itself, or the value after `=`.
+/// The path-like parts of an argument: the word itself, the value after `=`, or a value
+/// attached to a short option (`-C/etc`, `-t/etc`, `-o/etc/x`: the first `/`, `~` or `.`
+/// of a `-x…` word starts the value).
 fn path_words(arg: &str) -> Vec<&str> {
     let mut out = Vec::new();
     if looks_like_path(arg) || is_dynamic_path(arg) {
@@ -132,6 +134,14 @@ fn path_words(arg: &str) -> Vec<&str> {
         && (looks_like_path(value) || is_dynamic_path(value))
     {
         out.push(value);
+    } else if arg.len() > 2
+        && arg.starts_with('-')
+        && !arg.starts_with("--")
+        && let Some(at) = arg[1..].find(['/', '~']).map(|k| k + 1)
+        && arg[1..at].chars().all(|c| c.is_ascii_alphanumeric())
+        && looks_like_path(&arg[at..])
+    {
+        out.push(&arg[at..]);
     }
     out
 }
