@@ -27,9 +27,13 @@
 //!   each command's words against it.
 //! - Script text a shell reads is analysed like an `sh -c` script, bounded
 //!   ([`MAX_SCRIPT_FILE_BYTES`], eight files per request): `source FILE` / `. FILE`
-//!   (context `source`, in the current shell), `sh FILE` (context `script-file`), and a
+//!   (context `source`, in the current shell), `sh FILE` and `sh <(echo …)` (context
+//!   `script-file`; a substitution that is not one static `echo` or `printf` is
+//!   unanalysable), and a
 //!   static here-document or here-string fed to `sh`, `sh -s`, `sh -` or `sh /dev/stdin`
-//!   (context `shell-stdin`). A file that cannot be read is unanalysable, with the reason.
+//!   (context `shell-stdin`). A sourced file that cannot be read, and a script file the
+//!   request itself writes (`echo … > x.sh && sh x.sh`), are unanalysable, with the reason;
+//!   a script file that cannot be read runs unseen, as `./x.sh` does.
 //! - `program` is predicted: `None` for builtins, reserved words, functions defined in
 //!   the script, dynamic names, names not found, and names looked up after the script
 //!   changes `PATH` (`PATH=...`, `export PATH`, `hash -p`); `PATH=/x cmd` resolves `cmd`

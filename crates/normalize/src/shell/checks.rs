@@ -281,6 +281,9 @@ impl Analyzer {
         let mut reads_stdin = false;
         let mut i = start + 1;
         while i < argv.len() {
+            if parts.argv_dynamic[i] && !has_c && parts.procsubs.iter().any(|(at, _)| *at == i) {
+                break; // `bash <(…)`: the script operand
+            }
             if parts.argv_dynamic[i] {
                 if has_c {
                     self.flag(format!(

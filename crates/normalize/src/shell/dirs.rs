@@ -21,6 +21,8 @@ pub(crate) struct Dirs {
     stack_unknown: bool,
     /// The script set `CDPATH`: a relative `cd` may go elsewhere.
     cdpath: bool,
+    /// The script set `HOME` (`None`: the request's; `Some(None)`: a run-time value).
+    home: Option<Option<String>>,
 }
 
 impl Dirs {
@@ -42,6 +44,11 @@ impl Dirs {
             stack: Vec::new(),
             stack_unknown: true,
             cdpath: before.cdpath || after.cdpath,
+            home: if before.home == after.home {
+                after.home
+            } else {
+                Some(None)
+            },
         }
     }
 
@@ -50,13 +57,30 @@ impl Dirs {
         self.previous = Some(from);
     }
 
-    /// `cd TARGET` (static), from the current directory.
-    fn cd(&mut self, target: &str) {
+    /// `cd TARGET` (static), from the current directory; `cdpath`: `CDPATH` is set for it,
+    /// `home`: the `HOME` it sees when the script set one.
+    fn cd(&mut self, target: &str, cdpath: bool, home: Option<Option<&str>>) {
         if target.is_empty() {
             return; // bash: `cd ""` stays
         }
+        let owned;
+        let target = match home {
+            Some(_) if target != "~" && !target.starts_with("~/") => target,
+            Some(Some(h)) => {
+                owned = format!("{h}{}", &target[1..]);
+                owned.as_str()
+            }
+            Some(None) => {
+                self.go(WorkingDir::Unknown(format!(
+                    "`cd {}` goes to a HOME only known at run time",
+                    clip(target)
+                )));
+                return;
+            }
+            None => target,
+        };
         let restart = target.starts_with('/') || target.starts_with('~');
-        let searched = !restart && !target.starts_with('.') && self.cdpath;
+        let searched = !restart && !target.starts_with('.') && (self.cdpath || cdpath);
         let next = if searched {
             WorkingDir::Unknown(format!(
                 "`cd {}` searches CDPATH, which the script sets",
@@ -131,12 +155,25 @@ impl Analyzer {
     /// Applies the directory change `parts` makes, if it is `cd`, `pushd`, `popd`, a
     /// function of the script that changes directory, or an assignment of `CDPATH`.
     pub(crate) fn follow_dir(&mut self, parts: &Parts) {
+        // `HOME=... cd` and `CDPATH=... cd` apply to that `cd`; alone, to the shell.
+        let assigned = |name: &str| {
+            let a = parts.assignments.iter().rev().find(|a| a.name == name)?;
+            let dynamic = a.value.contains(['$', '`']);
+            Some((!dynamic).then(|| a.value.clone()))
+        };
+        let home = assigned("HOME");
+        let cdpath = assigned("CDPATH").is_some_and(|v| v.is_none_or(|v| !v.is_empty()));
         if parts.argv.is_empty() || parts.argv_dynamic[0] {
-            if parts.assignments.iter().any(|a| a.name == "CDPATH") && parts.argv.is_empty() {
-                self.dirs.cdpath = true;
+            if parts.argv.is_empty() {
+                self.dirs.cdpath |= cdpath;
+                if home.is_some() {
+                    self.dirs.home = home;
+                }
             }
             return;
         }
+        let home = home.or_else(|| self.dirs.home.clone());
+        let home = home.as_ref().map(|h| h.as_deref());
         let mut e = 0;
         while e + 1 < parts.argv.len()
             && matches!(parts.argv[e].as_str(), "builtin" | "command")
@@ -150,7 +187,7 @@ impl Analyzer {
         let shown = || clip(&parts.argv[e..].join(" "));
         match name {
             "cd" | "chdir" => match operand(args, dynamic) {
-                Change::Cd(t) => self.dirs.cd(t),
+                Change::Cd(t) => self.dirs.cd(t, cdpath, home),
                 Change::Back => match self.dirs.previous.clone() {
                     Some(p) => self.dirs.go(p),
                     None => self
@@ -180,7 +217,7 @@ impl Analyzer {
                 Change::Cd(t) => {
                     let cur = self.dirs.current.clone();
                     self.dirs.stack.push(cur);
-                    self.dirs.cd(t);
+                    self.dirs.cd(t, cdpath, home);
                 }
                 Change::Dynamic | Change::Back | Change::Other => {
                     self.dirs.stack_unknown = true;
@@ -206,6 +243,18 @@ impl Analyzer {
                     .any(|a| a == "CDPATH" || a.starts_with("CDPATH=")) =>
             {
                 self.dirs.cdpath = true;
+            }
+            "export" | "declare" | "typeset" | "local" | "readonly" | "unset" | "read"
+                if args.iter().any(|a| a == "HOME" || a.starts_with("HOME=")) =>
+            {
+                let value = args
+                    .iter()
+                    .zip(dynamic)
+                    .find_map(|(a, d)| a.strip_prefix("HOME=").map(|v| (v, *d)));
+                self.dirs.home = Some(match (name, value) {
+                    ("unset" | "read", _) | (_, None | Some((_, true))) => None,
+                    (_, Some((v, false))) => Some(v.to_string()),
+                });
             }
             _ if self.dir_functions.iter().any(|f| f == name) => {
                 self.dirs.stack_unknown = true;

@@ -86,6 +86,8 @@ impl Analyzer {
         let Some(word) = argv.get(i) else { return };
         let why = if parts.argv_dynamic[i] {
             "the file is only known at run time".to_string()
+        } else if self.writes_file(word) {
+            "the request itself writes it".to_string()
         } else {
             match self.read_script(word, true) {
                 Ok(text) => {
@@ -104,7 +106,26 @@ impl Analyzer {
         ));
     }
 
-    /// `sh FILE` (no `-c`): the file's commands in a new shell; `sh`, `sh -s`, `sh -`,
+    /// How many commands have been emitted so far.
+    pub(crate) fn emitted(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The output of the commands emitted since `first`, when they are exactly one `echo`
+    /// or `printf` of static words (`<(echo 'rm -rf /')`).
+    pub(crate) fn static_output(&self, first: usize) -> Option<String> {
+        let [p] = self.pending.get(first..)? else {
+            return None;
+        };
+        let c = &p.cmd;
+        if c.dynamic || !c.redirections.is_empty() {
+            return None;
+        }
+        echo_output(&c.argv)
+    }
+
+    /// `sh FILE` (no `-c`): the file's commands in a new shell; `sh <(echo …)`: what the
+    /// substitution prints; `sh`, `sh -s`, `sh -`,
     /// `sh /dev/stdin` with a static here-document or here-string: its text.
     pub(crate) fn shell_script_operand(
         &mut self,
@@ -124,18 +145,108 @@ impl Analyzer {
         let (Some(i), Some(word)) = (operand, word) else {
             return;
         };
+        if let Some((_, output)) = parts.procsubs.iter().find(|(at, _)| *at == i) {
+            match output.clone() {
+                Some(text) => self.nested_shell(&text, "script-file", path_changed),
+                None => self.flag(format!(
+                    "`{}` runs a script that a process substitution produces at run time",
+                    clip(&parts.argv.join(" "))
+                )),
+            }
+            return;
+        }
         if parts.argv_dynamic[i] {
             return;
         }
-        match self.read_script(word, false) {
-            Ok(text) => self.nested_shell(&text, "script-file", path_changed),
-            Err(why) => {
-                // A script that cannot be read is reported, not guessed at.
-                self.flag(format!(
-                    "the script file `{}` cannot be analysed ({why})",
-                    clip(word)
-                ));
-            }
+        if self.writes_file(word) {
+            // What it holds at check time is not what will run.
+            self.flag(format!(
+                "`{}` runs a script file the request itself writes",
+                clip(&parts.argv.join(" "))
+            ));
+            return;
+        }
+        // A file that cannot be read runs like any program the host cannot see into
+        // (`./script.sh`): the sandbox, not the check, holds what it does.
+        if let Ok(text) = self.read_script(word, false) {
+            self.nested_shell(&text, "script-file", path_changed);
         }
     }
+
+    /// Remembers the files a command writes through redirections or `tee`, as written.
+    pub(crate) fn note_writes(&mut self, parts: &Parts) {
+        for r in &parts.redirections {
+            let dup = r.op.contains('&') && !r.op.starts_with("&>");
+            if r.op.contains('>') && !dup {
+                self.written.push(plain(&r.target).to_string());
+            }
+        }
+        if parts.argv.first().is_some_and(|a| a == "tee") {
+            let files = parts.argv[1..].iter().filter(|a| !a.starts_with('-'));
+            self.written.extend(files.map(|f| plain(f).to_string()));
+        }
+    }
+
+    /// An earlier command of the request writes the file `word`.
+    fn writes_file(&self, word: &str) -> bool {
+        self.written.iter().any(|w| w == plain(word))
+    }
+}
+
+/// `./x` and `x` name the same file.
+fn plain(word: &str) -> &str {
+    word.trim_start_matches("./")
+}
+
+/// What `echo ARGS` or `printf FORMAT` prints, for the simple forms (`echo [-n|-e|-E]`,
+/// `printf` without conversions); `None` otherwise.
+fn echo_output(argv: &[String]) -> Option<String> {
+    let (name, args) = argv.split_first()?;
+    match name.as_str() {
+        "echo" => {
+            let mut newline = true;
+            let mut escapes = false;
+            let mut rest = args;
+            while let Some((flag, tail)) = rest.split_first() {
+                let Some(letters) = flag.strip_prefix('-') else {
+                    break;
+                };
+                if letters.is_empty() || !letters.bytes().all(|b| b"neE".contains(&b)) {
+                    break;
+                }
+                newline &= !letters.contains('n');
+                escapes = letters.contains('e');
+                rest = tail;
+            }
+            let text = rest.join(" ");
+            let text = if escapes { unescape(&text)? } else { text };
+            Some(if newline { text + "\n" } else { text })
+        }
+        "printf" => match args {
+            [format] if !format.contains('%') => unescape(format),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `\n`, `\t`, `\\`, `\'`, `\"` decoded; any other escape gives `None`.
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            't' => '\t',
+            '\\' => '\\',
+            '\'' => '\'',
+            '"' => '"',
+            _ => return None,
+        });
+    }
+    Some(out)
 }

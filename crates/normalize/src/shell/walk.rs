@@ -266,7 +266,14 @@ impl Analyzer {
                 }
             }
             CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
+                let first = self.emitted();
                 let text = self.process_substitution(kind, sub);
+                // What `<(echo …)` reads as, when it is one static `echo` or `printf`.
+                let output = match kind {
+                    ProcessSubstitutionKind::Read => self.static_output(first),
+                    ProcessSubstitutionKind::Write => None,
+                };
+                parts.procsubs.push((parts.argv.len(), output));
                 parts.push_arg(text, true);
             }
         }

@@ -210,20 +210,27 @@ impl DenyCommands {
                     ),
                 );
             }
-            for r in &cmd.redirections {
+            for (i, r) in cmd.redirections.iter().enumerate() {
                 let writes = r.op.contains('>');
-                if writes
-                    && self
-                        .redirect_targets
-                        .iter()
-                        .any(|g| g.matches(&normalize(&r.target)))
-                {
+                // As written, and where the host resolved it (after the script's `cd`s,
+                // through symlinks): `cd /dev && cat x > sda`.
+                let resolved = cmd.resolved_redirection(i).map(|p| p.canonical.as_str());
+                let target = normalize(&r.target);
+                let hit = [Some(target.as_str()), resolved]
+                    .into_iter()
+                    .flatten()
+                    .find(|t| self.redirect_targets.iter().any(|g| g.matches(t)));
+                if writes && let Some(t) = hit {
+                    let shown = if t == target {
+                        r.target.clone()
+                    } else {
+                        format!("{} (`{t}`)", r.target)
+                    };
                     out.add(
                         Action::Deny,
                         format!(
-                            "`{}` writes to the device or system file {} through a redirection",
+                            "`{}` writes to the device or system file {shown} through a redirection",
                             short(&cmd.display()),
-                            r.target
                         ),
                     );
                 }

@@ -399,3 +399,15 @@ fn deletes_follow_the_scripts_directory_changes_and_globs() {
         assert!(v.is_allow(), "{script:?} should be allowed, got {v:?}");
     }
 }
+
+#[test]
+fn redirections_are_judged_where_they_land() {
+    use cloudops_plugin_sdk::testing::in_dir;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().to_str().unwrap();
+    let v = default_plugin().check(&in_dir(shell("cd /dev && cat /dev/zero > sda"), dir));
+    assert!(v.is_deny(), "{v:?}");
+    assert!(v.reason().unwrap().contains("sda (`/dev/sda`)"), "{v:?}");
+    let v = default_plugin().check(&in_dir(shell("cat /dev/zero > sda"), dir));
+    assert!(v.is_allow(), "a file named sda in the working directory: {v:?}");
+}
