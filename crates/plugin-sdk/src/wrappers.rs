@@ -6,10 +6,12 @@
 //! returns the command itself and every command found inside it, so that a rule written
 //! for `rm` matches all of these.
 //!
-//! Handled: `env`, `sudo`, `doas`, `nice`, `nohup`, `timeout`, `stdbuf`, `xargs`,
-//! `command`, `exec`, `time`, `eval`, `setsid`, `ionice`, `chroot`, `busybox`, `watch`, `su -c`,
-//! `find -exec/-execdir/-ok/-okdir`, and `SHELL -c SCRIPT` for the shells of [`SHELLS`]
-//! (`sh`, `bash`, `dash`, `zsh`, `ksh`, `mksh`, `ash`, `yash`, `fish`, `rbash`).
+//! Handled: every row of [`WRAPPERS`], a data-driven table (names, options that take a
+//! value, options whose value is a script, and how the command is found: after the
+//! options, after N operands, as a joined script, or by a [`Special`] reading such as
+//! `find -exec`, GNU `parallel`, `tmux`, `ssh HOST CMD`, `git -c core.pager=…`, the shell
+//! command lines in an interpreter's inline code), and `SHELL -c SCRIPT` for the shells of
+//! [`SHELLS`] (`sh`, `bash`, `dash`, `zsh`, `ksh`, `mksh`, `ash`, `yash`, `fish`, `rbash`).
 //! The host already parses a static `-c` script into extra simple commands (context
 //! `shell-c`); the small splitter here is a second line for argv it did not parse, and
 //! gives up (an *opaque* invocation) on anything beyond words, quotes, `;`, `&&`, `||`,
