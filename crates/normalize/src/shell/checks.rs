@@ -279,6 +279,8 @@ impl Analyzer {
         let argv = &parts.argv;
         let mut has_c = false;
         let mut reads_stdin = false;
+        // `sh -n`: reads and checks the script, runs nothing.
+        let mut noexec = false;
         let mut i = start + 1;
         while i < argv.len() {
             if parts.argv_dynamic[i] && !has_c && parts.procsubs.iter().any(|(at, _)| *at == i) {
@@ -310,6 +312,7 @@ impl Analyzer {
             if (w.starts_with('-') || w.starts_with('+')) && w.len() > 1 {
                 has_c |= w.starts_with('-') && w.contains('c');
                 reads_stdin |= w.starts_with('-') && w.contains('s');
+                noexec |= w.starts_with('-') && w.contains('n');
                 if w.contains(['o', 'O']) {
                     i += 1;
                 }
@@ -319,7 +322,7 @@ impl Analyzer {
             break;
         }
         if !has_c {
-            if is_command {
+            if is_command && !noexec {
                 let operand = (i < argv.len()).then_some(i);
                 self.shell_script_operand(parts, operand, reads_stdin, path_changed);
             }

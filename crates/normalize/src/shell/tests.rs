@@ -887,6 +887,9 @@ fn scripts_on_a_shells_standard_input_are_analysed() {
         assert_eq!(rm.argv, ["rm", "-rf", "/"], "{script}");
         assert_eq!(ctx(rm), ["shell-stdin"], "{script}");
     }
+    // `sh -n` runs nothing.
+    let n = run("bash -n <<< 'rm -rf /'");
+    assert!(n.commands.iter().all(|c| c.argv[0] != "rm"), "{n:?}");
     // A here-document with expansions is not a static script.
     let n = run("bash <<EOF\nrm -rf $X\nEOF");
     assert!(
