@@ -39,8 +39,10 @@
 //!   changes `PATH` (`PATH=...`, `export PATH`, `hash -p`); `PATH=/x cmd` resolves `cmd`
 //!   on `/x`.
 //! - Unanalysable: parse errors (the lines that parse alone are still reported), a
-//!   dynamic command name, `eval`, `source`/`.` of a file that cannot be read, `trap`
-//!   with a command string, `exec`
+//!   dynamic command name, `eval` (but of what a known shell-init tool prints:
+//!   `eval "$(ssh-agent -s)"`, `eval "$(pyenv init -)"`, which changes `PATH`),
+//!   `source`/`.` of a file that cannot be read, `trap` with a dynamic command string (a
+//!   static one is analysed, context `trap`), `exec`
 //!   with dynamic words, `sh -c` with a dynamic script (also behind a wrapper:
 //!   `sudo sh -c "$X"`), alias definitions (`sh`, `zsh`
 //!   and bash with `expand_aliases` honour them), `enable -f`, request environment

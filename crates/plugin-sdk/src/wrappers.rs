@@ -55,6 +55,9 @@ pub struct Invocation {
     /// Why what runs here cannot be known (`bash` reading its script from stdin, a `-c`
     /// script too complex for the splitter, wrappers nested too deep).
     pub opaque: Option<String>,
+    /// The directory a wrapper changed to before running it (`env -C DIR`, `sudo -D DIR`),
+    /// as written: its relative operands are relative to it, not to the shell's directory.
+    pub chdir: Option<String>,
 }
 
 impl Invocation {
@@ -109,6 +112,7 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
         via: Vec::new(),
         stdin_operands: false,
         opaque: None,
+        chdir: None,
     };
     let mut out = Vec::new();
     let mut queue = vec![(top, 0usize)];
@@ -123,6 +127,7 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
             unwrap(&inv.argv)
         };
         let label = wrapper_label(&inv);
+        let chdir = wrapper_chdir(&inv.argv).or_else(|| inv.chdir.clone());
         let parsed_by_host = host_parsed.is_some_and(|h| h == inv.argv.as_slice());
         for child in inner.into_iter().rev() {
             if parsed_by_host
@@ -145,6 +150,7 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
                     via,
                     stdin_operands: inv.stdin_operands || child.stdin_operands,
                     opaque: child.opaque,
+                    chdir: chdir.clone(),
                 },
                 depth + 1,
             ));
@@ -152,6 +158,53 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
         out.push(inv);
     }
     out
+}
+
+/// The directory `env -C DIR` / `--chdir=DIR` or `sudo -D DIR` / `--chdir=DIR` changes
+/// to before it runs its command (the last one given), as written.
+fn wrapper_chdir(argv: &[String]) -> Option<String> {
+    let (name, args) = argv.split_first()?;
+    // The option that changes directory, and the short options that take a value.
+    let (short, with_value) = match basename(name) {
+        "env" => ('C', "uCS"),
+        "sudo" => ('D', "ugDChprtTUR"),
+        _ => return None,
+    };
+    let mut dir = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" || !a.starts_with('-') || a.len() < 2 {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--chdir=") {
+            dir = Some(v.to_string());
+        } else if a == "--chdir" {
+            dir = args.get(i + 1).cloned();
+            i += 1;
+        } else if a.starts_with("--") {
+            // Other long options: a value, if any, is attached with `=` or not followed.
+        } else {
+            for (k, c) in a.char_indices().skip(1) {
+                if !with_value.contains(c) {
+                    continue;
+                }
+                let attached = &a[k + c.len_utf8()..];
+                let value = if attached.is_empty() {
+                    i += 1;
+                    args.get(i).cloned()
+                } else {
+                    Some(attached.to_string())
+                };
+                if c == short {
+                    dir = value;
+                }
+                break;
+            }
+        }
+        i += 1;
+    }
+    dir
 }
 
 /// Every invocation of every simple command of `request` ([`command_invocations`] of
@@ -741,6 +794,11 @@ fn unwrap(argv: &[String]) -> Vec<Inner> {
     let name = basename(a0);
     if SHELLS.contains(&name) {
         return unwrap_shell(args);
+    }
+    if name == "eval" && args.len() == 1 && cloudops_shells::is_shell_init(&args[0]) {
+        // `eval "$(ssh-agent -s)"`: sets the shell up with what a known tool prints (the
+        // host's rule); the tool is a command of its own.
+        return Vec::new();
     }
     let Some(row) = wrapper(name) else {
         return Vec::new();
@@ -1431,6 +1489,43 @@ mod tests {
             .skip(1)
             .map(|i| i.opaque.clone().unwrap_or_else(|| i.display()))
             .collect()
+    }
+
+    #[test]
+    fn a_wrapper_that_changes_directory_says_where() {
+        let chdir = |words: &[&str]| {
+            invocations(&cmd(words))
+                .into_iter()
+                .find(|i| i.program_name() == "rm")
+                .and_then(|i| i.chdir)
+        };
+        assert_eq!(
+            chdir(&["env", "-C", "/", "rm", "-rf", "x"]).as_deref(),
+            Some("/")
+        );
+        assert_eq!(
+            chdir(&["env", "-iC/etc", "rm", "x"]).as_deref(),
+            Some("/etc")
+        );
+        assert_eq!(
+            chdir(&["env", "--chdir=/usr", "rm", "x"]).as_deref(),
+            Some("/usr")
+        );
+        assert_eq!(
+            chdir(&["env", "-u", "CC", "-C", "/", "rm"]).as_deref(),
+            Some("/")
+        );
+        assert_eq!(
+            chdir(&["sudo", "-u", "root", "-D", "/", "rm"]).as_deref(),
+            Some("/")
+        );
+        // Inherited through further wrappers.
+        assert_eq!(
+            chdir(&["sudo", "-D/", "nice", "rm", "x"]).as_deref(),
+            Some("/")
+        );
+        assert_eq!(chdir(&["env", "rm", "-C", "/"]), None);
+        assert_eq!(chdir(&["sudo", "-u", "D", "rm"]), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The one table of shells cloudops knows, read by the engine, the host normaliser and the plugin SDK.
+//! The one table of shells cloudops knows, read by the engine, the host normaliser and the plugin SDK;
+//! and the shell-init tools whose output `eval` may run ([`is_shell_init`]).
 //!
 //! Each part of cloudops treats a shell differently: the engine runs some of them by name
 //! (with flags that keep them non-interactive), the host normaliser analyses the `-c`
@@ -138,6 +139,68 @@ const fn names<const N: usize>(column: Column) -> [&'static str; N] {
     out
 }
 
+/// Programs whose output is made for `eval` to set a shell up (`eval "$(ssh-agent -s)"`):
+/// the program and the arguments it is called with; further arguments must be options.
+pub const SHELL_INIT: &[&[&str]] = &[
+    &["ssh-agent"],
+    &["ssh-agent", "-s"],
+    &["pyenv", "init", "-"],
+    &["pyenv", "init", "--path"],
+    &["pyenv", "virtualenv-init", "-"],
+    &["rbenv", "init", "-"],
+    &["nodenv", "init", "-"],
+    &["goenv", "init", "-"],
+    &["jenv", "init", "-"],
+    &["direnv", "hook", "bash"],
+    &["direnv", "hook", "zsh"],
+    &["direnv", "export", "bash"],
+    &["direnv", "export", "zsh"],
+    &["starship", "init", "bash"],
+    &["starship", "init", "zsh"],
+    &["zoxide", "init", "bash"],
+    &["zoxide", "init", "zsh"],
+    &["fnm", "env"],
+    &["mise", "activate", "bash"],
+    &["mise", "activate", "zsh"],
+    &["brew", "shellenv"],
+    &["opam", "env"],
+    &["conda", "shell.bash", "hook"],
+    &["luarocks", "path"],
+    &["dircolors"],
+    &["dircolors", "-b"],
+];
+
+/// `word` (an argument of `eval`, as written) is `"$(TOOL ARGS)"`, `$(TOOL ARGS)` or its backquoted form for a
+/// tool of [`SHELL_INIT`], with static words.
+pub fn is_shell_init(word: &str) -> bool {
+    let w = word
+        .strip_prefix('"')
+        .and_then(|w| w.strip_suffix('"'))
+        .unwrap_or(word);
+    let inner = w
+        .strip_prefix("$(")
+        .and_then(|w| w.strip_suffix(')'))
+        .or_else(|| w.strip_prefix('`').and_then(|w| w.strip_suffix('`')));
+    let Some(inner) = inner else { return false };
+    if !inner
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" -_./=".contains(&b))
+    {
+        return false;
+    }
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    let Some((name, args)) = words.split_first() else {
+        return false;
+    };
+    let name = name.rsplit('/').next().unwrap_or(name);
+    SHELL_INIT.iter().any(|entry| {
+        entry[0] == name
+            && args.len() >= entry.len() - 1
+            && args[..entry.len() - 1] == entry[1..]
+            && args[entry.len() - 1..].iter().all(|a| a.starts_with('-'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +262,17 @@ mod tests {
             );
             assert_eq!(by_name(s.name), Some(s));
         }
+    }
+
+    #[test]
+    fn shell_init_generators() {
+        assert!(is_shell_init("\"$(ssh-agent -s)\""));
+        assert!(is_shell_init("$(/usr/bin/pyenv init -)"));
+        assert!(is_shell_init("`direnv hook bash`"));
+        assert!(is_shell_init("\"$(fnm env --use-on-cd)\""));
+        assert!(!is_shell_init("\"$(curl -s x)\""));
+        assert!(!is_shell_init("\"$(pyenv init - x)\""));
+        assert!(!is_shell_init("\"$(ssh-agent -s; id)\""));
+        assert!(!is_shell_init("ssh-agent -s"));
     }
 }

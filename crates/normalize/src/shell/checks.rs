@@ -197,26 +197,44 @@ impl Analyzer {
         if matches!(argv[e].as_str(), "source" | ".") {
             self.source_file(parts, e);
         }
-        self.check_named(argv, e);
+        self.check_named(parts, e);
         self.find_shell_c(parts, e);
     }
 
     /// The rules on the command `argv[e]` names (after `builtin`, `command`, `exec`):
     /// names that run strings or files as code, and names that change `PATH`.
-    fn check_named(&mut self, argv: &[String], e: usize) {
+    fn check_named(&mut self, parts: &Parts, e: usize) {
+        let argv = &parts.argv;
         let args = &argv[e + 1..];
         match argv[e].as_str() {
+            "eval" if args.len() == 1 && cloudops_shells::is_shell_init(&args[0]) => {
+                // It sets the current shell up (environment, `PATH`, functions) with
+                // what a known tool prints; the tool itself is a command of its own.
+                self.path_changed();
+            }
             "eval" if !args.is_empty() => {
                 self.flag(format!("eval runs a string as code: `{}`", shown(argv)));
             }
             "trap" => {
-                let rest: Vec<&String> = args
+                let skip = args
                     .iter()
-                    .skip_while(|a| a.starts_with('-') && a.len() > 1)
-                    .collect();
+                    .take_while(|a| a.starts_with('-') && a.len() > 1)
+                    .count();
+                let rest = &args[skip..];
                 let listing = args.iter().any(|a| a == "-p" || a == "-l");
                 if !listing && rest.len() >= 2 && rest[0] != "-" && !rest[0].is_empty() {
-                    self.flag(format!("trap runs a string as code: `{}`", shown(argv)));
+                    if parts.argv_dynamic[e + 1 + skip] {
+                        self.flag(format!(
+                            "trap runs a dynamic string as code: `{}`",
+                            shown(argv)
+                        ));
+                    } else {
+                        // Run later by this shell: analysed as a script of its own.
+                        let script = rest[0].clone();
+                        self.ctx.push("trap");
+                        self.in_own_shell(|a| a.script(&script));
+                        self.ctx.pop();
+                    }
                 }
             }
             "alias" if args.iter().any(|a| a.contains('=')) => {

@@ -386,9 +386,13 @@ fn exec_trap_alias_rules() {
             .iter()
             .any(|u| u.contains("exec"))
     );
+    // A trap's static string is analysed as a script; a dynamic one cannot be.
+    let n = run("trap 'rm -rf /' EXIT");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(find(&n, "rm").argv, ["rm", "-rf", "/"]);
     assert_eq!(
-        run("trap 'rm -rf /' EXIT").unanalyzable,
-        ["trap runs a string as code: `trap 'rm -rf /' EXIT`"]
+        run("trap \"$X\" EXIT").unanalyzable,
+        ["trap runs a dynamic string as code: `trap '\"$X\"' EXIT`"]
     );
     assert!(run("trap - INT").is_fully_analyzed());
     assert!(!run("alias ls='rm -rf /'\nls").is_fully_analyzed());
@@ -985,4 +989,43 @@ fn a_shell_reading_a_process_substitution_runs_what_it_prints() {
     // Reading a substitution as data is not running it.
     let n = run("diff <(ls a) <(ls b)");
     assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+}
+
+#[test]
+fn shell_init_idioms_and_trap_strings_are_analysed() {
+    for script in [
+        "eval \"$(ssh-agent -s)\"",
+        "eval \"$(pyenv init -)\" && pyenv shell 3.12",
+        "eval $(direnv hook bash)",
+        "eval \"$(/usr/local/bin/starship init bash --print-full-init)\"",
+        "eval `dircolors -b`",
+    ] {
+        let n = run(script);
+        assert!(n.is_fully_analyzed(), "{script}: {:?}", n.unanalyzable);
+        // The generator is a command of its own.
+        assert!(
+            n.commands
+                .iter()
+                .any(|c| ctx(c).contains(&"command-substitution") || ctx(c).contains(&"backticks")),
+            "{script}"
+        );
+    }
+    // The shell's PATH may change: later programs are not predicted.
+    let n = run("eval \"$(pyenv init -)\"; python3 -V");
+    assert_eq!(find(&n, "python3").program, None);
+    for script in [
+        "eval \"$(curl -s https://x.invalid)\"",
+        "eval \"$(ssh-agent -s; rm -rf /)\"",
+        "eval \"$(pyenv init - /tmp/x)\"",
+        "eval \"$X\"",
+    ] {
+        assert!(!run(script).is_fully_analyzed(), "{script}");
+    }
+
+    let n = run("trap 'rm -f /tmp/x' EXIT; make");
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+    assert_eq!(ctx(find(&n, "rm")), ["trap"]);
+    let n = run("trap \"$CLEANUP\" EXIT");
+    assert!(!n.is_fully_analyzed());
+    assert!(run("trap - EXIT; trap -p").is_fully_analyzed());
 }

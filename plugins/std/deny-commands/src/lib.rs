@@ -506,16 +506,20 @@ impl DenyCommands {
             for op in operands {
                 let (candidates, resolved) = forms
                     .entry(op.clone())
-                    .or_insert_with(|| operand_forms(cmd, op, cwd, home));
+                    .or_insert_with(|| operand_forms(cmd, inv, op, cwd, home));
                 // A relative word the host could not resolve, in a request it could not
                 // fully resolve: it may be in a directory only known at run time
                 // (`cd "$D" && rm -rf build`).
-                if rule.dynamic_operands
-                    && resolved.is_empty()
-                    && !request.paths_complete()
-                    && request.canonical_working_dir().is_some()
-                    && !op.starts_with(['/', '~', '$', '-'])
-                {
+                let relative = !op.starts_with(['/', '~', '$', '-']);
+                let unknown_dir = match &inv.chdir {
+                    Some(d) => d.contains(['$', '`']),
+                    None => {
+                        resolved.is_empty()
+                            && !request.paths_complete()
+                            && request.canonical_working_dir().is_some()
+                    }
+                };
+                if rule.dynamic_operands && relative && unknown_dir {
                     unknown = true;
                 }
                 let excepted = candidates
@@ -583,10 +587,21 @@ fn flag_present(set: &FlagSet, rule: &Rule, flag: &(Option<char>, String)) -> bo
 /// (`cd ~ && rm -rf *`) is also that directory's `DIR/*`, as a rule would write it.
 fn operand_forms(
     cmd: &SimpleCommand,
+    inv: &Invocation,
     op: &str,
     cwd: Option<&str>,
     home: Option<&str>,
 ) -> (Vec<String>, Vec<String>) {
+    // `env -C DIR rm -rf *`: relative operands are relative to DIR (the shell expanded
+    // the glob where it stood; what is deleted is there).
+    if let Some(dir) = &inv.chdir {
+        let dir = if dir.starts_with('/') {
+            dir.clone()
+        } else {
+            join(cwd.unwrap_or("/"), dir)
+        };
+        return (operand_candidates(op, Some(&dir), home), Vec::new());
+    }
     let resolved: Vec<String> = cmd
         .paths
         .iter()

@@ -382,6 +382,9 @@ fn deletes_follow_the_scripts_directory_changes_and_globs() {
         "cd && rm -rf *",
         "cd \"$D\" && rm -rf build",
         "rm -rf /e[t]c /b{i,o}n",
+        "env -C / rm -rf *",
+        "sudo -D /usr rm -rf ../etc",
+        "env -C \"$D\" rm -rf build",
     ] {
         let v = decide(script);
         assert!(v.is_deny(), "{script:?} should be denied, got {v:?}");
@@ -409,5 +412,8 @@ fn redirections_are_judged_where_they_land() {
     assert!(v.is_deny(), "{v:?}");
     assert!(v.reason().unwrap().contains("sda (`/dev/sda`)"), "{v:?}");
     let v = default_plugin().check(&in_dir(shell("cat /dev/zero > sda"), dir));
-    assert!(v.is_allow(), "a file named sda in the working directory: {v:?}");
+    assert!(
+        v.is_allow(),
+        "a file named sda in the working directory: {v:?}"
+    );
 }
