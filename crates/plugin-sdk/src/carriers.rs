@@ -746,3 +746,41 @@ pub(super) fn interpreter(name: &str, args: &[String]) -> Vec<Inner> {
     }
     out
 }
+
+/// Interpreters whose code [`interpreter`] and [`interpreter_stdin`] read.
+fn is_interpreter(name: &str) -> bool {
+    name.starts_with("python")
+        || name.starts_with("pypy")
+        || name.ends_with("awk")
+        || matches!(
+            name,
+            "node" | "nodejs" | "bun" | "perl" | "ruby" | "php" | "expect" | "tclsh"
+        )
+}
+
+/// The shell command lines hidden in code an interpreter reads from standard input, here
+/// the text of a here-string (`perl - <<< 'system("rm -rf /")'`, `awk -f - <<< …`): when
+/// it reads its program there (no program operand, `-`, `/dev/stdin`; awk: `-f -`).
+pub(super) fn interpreter_stdin(name: &str, args: &[String], code: &str) -> Vec<Inner> {
+    const STDIN: &[&str] = &["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"];
+    if !is_interpreter(name) || !inline_code(name, args).is_empty() {
+        return Vec::new();
+    }
+    let reads_program = if name.ends_with("awk") {
+        args.windows(2)
+            .any(|w| (w[0] == "-f" || w[0] == "--file") && STDIN.contains(&w[1].as_str()))
+    } else {
+        match args.iter().find(|a| !a.starts_with('-') || *a == "-") {
+            None => true,
+            Some(first) => STDIN.contains(&first.as_str()),
+        }
+    };
+    if !reads_program {
+        return Vec::new();
+    }
+    string_literals(code)
+        .iter()
+        .filter(|lit| lit.contains(' '))
+        .flat_map(|lit| split_script(lit).into_iter().filter(|i| i.opaque.is_none()))
+        .collect()
+}

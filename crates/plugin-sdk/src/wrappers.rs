@@ -124,7 +124,23 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
                 "wrappers nested too deep to follow".to_string(),
             )]
         } else {
-            unwrap(&inv.argv)
+            let mut inner = unwrap(&inv.argv);
+            // An interpreter reading its program from a here-string: what it runs.
+            for r in cmd.redirections.iter().filter(|r| r.op == "<<<") {
+                let name = basename(&inv.argv[0]);
+                if name == "xargs" {
+                    // `xargs cat <<< /etc/passwd`: the here-string's words are the operands.
+                    for i in inner.iter_mut().filter(|i| i.stdin_operands) {
+                        if !i.argv.iter().any(|w| w.contains("$XARGS_INPUT")) {
+                            i.argv
+                                .extend(r.target.split_whitespace().map(str::to_string));
+                            i.stdin_operands = false;
+                        }
+                    }
+                }
+                inner.extend(carriers::interpreter_stdin(name, &inv.argv[1..], &r.target));
+            }
+            inner
         };
         let label = wrapper_label(&inv);
         let chdir = wrapper_chdir(&inv.argv).or_else(|| inv.chdir.clone());

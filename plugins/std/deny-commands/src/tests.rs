@@ -417,3 +417,25 @@ fn redirections_are_judged_where_they_land() {
         "a file named sda in the working directory: {v:?}"
     );
 }
+
+#[test]
+fn code_an_interpreter_reads_from_a_here_string_is_read_for_commands() {
+    for script in [
+        "perl - <<< 'system(\"rm -rf /\")'",
+        "ruby <<< 'system(\"rm -rf /\")'",
+        "python3 /dev/stdin <<< 'import os; os.system(\"rm -rf /\")'",
+        "awk -f - <<< 'BEGIN{system(\"rm -rf /\")}'",
+        "sudo perl - <<< '`rm -rf /`'",
+    ] {
+        assert_denied_because(script, "recursive delete");
+    }
+    // A script file given as the program: the here-string is its data.
+    let v = verdict(&shell("perl x.pl <<< 'rm -rf /'"));
+    assert!(!v.reason().unwrap_or_default().contains("recursive delete"), "{v:?}");
+}
+
+#[test]
+fn xargs_reading_a_here_string_gets_its_words() {
+    assert_denied_because("xargs rm -rf <<< /", "recursive delete");
+    assert_allowed("xargs rm -rf <<< 'build dist'");
+}
