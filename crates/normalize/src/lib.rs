@@ -17,7 +17,10 @@
 //!   compound command (`{ ...; } > f`), as a command without words.
 //! - `argv` holds words after quote removal (`r''m`, `"r"m`, `\rm`, `$'\x72m'` all give
 //!   `rm`); a word that depends on run-time expansion (`$X`, `${..}`, `$(..)`, backticks,
-//!   `$((..))`, globs, brace expansion, `~`) stays as written and sets `dynamic`.
+//!   `$((..))`, globs, brace expansion, `~`) stays as written and sets `dynamic`; but
+//!   `$NAME` of a variable the script set to a plain value earlier in the same shell
+//!   (`P=/etc; cat $P/passwd`) is that value (a value that would split or glob is not
+//!   taken; `read`, loops, arithmetic, `eval`, calls of the script's functions forget it).
 //! - `context` lists the enclosing constructs, outermost first (see
 //!   [`SimpleCommand::context`]), plus `shell-c` for the commands of the script of
 //!   `sh|bash|dash|zsh|ksh|mksh -c 'SCRIPT'`, which is analysed as a nested shell.

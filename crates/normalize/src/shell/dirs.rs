@@ -7,6 +7,14 @@ use crate::model::WorkingDir;
 
 /// More `cd`s than this in a row make the directory unknown (bounds the record).
 const MAX_STEPS: usize = 32;
+/// At most this many variables are followed per shell.
+const MAX_VARS: usize = 64;
+
+/// A value that is the same text whatever the shell does to it: no expansion, quoting,
+/// field splitting or glob character left in it.
+fn plain_value(value: &str) -> bool {
+    !value.contains(['$', '`', '\\', '\'', '"', '*', '?', '[', '{', '~'])
+}
 
 /// The directory state of the shell being analysed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,9 +31,31 @@ pub(crate) struct Dirs {
     cdpath: bool,
     /// The script set `HOME` (`None`: the request's; `Some(None)`: a run-time value).
     home: Option<Option<String>>,
+    /// Variables the script assigned a static value to (`P=/etc`), in this shell; a name
+    /// assigned otherwise (`read P`, `P=$(…)`, a loop) is dropped.
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 impl Dirs {
+    /// The static value of the shell variable `name`, when the script set one.
+    pub(crate) fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name` now holds `value` (`None`: a value only known at run time).
+    pub(crate) fn set_var(&mut self, name: &str, value: Option<&str>) {
+        self.vars.retain(|(n, _)| n != name);
+        if let Some(v) = value
+            && self.vars.len() < MAX_VARS
+        {
+            self.vars.push((name.to_string(), v.to_string()));
+        }
+    }
+
     /// The state after a construct that may or may not have run its changes (`if`,
     /// `case`, a loop) when they differ from `before`.
     pub(crate) fn merged(before: &Dirs, after: Dirs, construct: &str) -> Dirs {
@@ -49,6 +79,12 @@ impl Dirs {
             } else {
                 Some(None)
             },
+            // Only what every path agrees on.
+            vars: after
+                .vars
+                .into_iter()
+                .filter(|v| before.vars.contains(v))
+                .collect(),
         }
     }
 
@@ -155,6 +191,7 @@ impl Analyzer {
     /// Applies the directory change `parts` makes, if it is `cd`, `pushd`, `popd`, a
     /// function of the script that changes directory, or an assignment of `CDPATH`.
     pub(crate) fn follow_dir(&mut self, parts: &Parts) {
+        self.follow_vars(parts);
         // `HOME=... cd` and `CDPATH=... cd` apply to that `cd`; alone, to the shell.
         let assigned = |name: &str| {
             let a = parts.assignments.iter().rev().find(|a| a.name == name)?;
@@ -264,6 +301,47 @@ impl Analyzer {
                     clip(name)
                 ));
             }
+            _ => {}
+        }
+    }
+
+    /// Applies what `parts` does to the shell's variables: `NAME=value` alone, `export`,
+    /// `declare`, `local`, `readonly` with a value; `read`, `unset`, `mapfile` and the like
+    /// make a name unknown; calling a function of the script, `eval` and `let` forget all.
+    fn follow_vars(&mut self, parts: &Parts) {
+        if parts.argv.is_empty() {
+            for a in &parts.assignments {
+                let static_value = !parts.dynamic && plain_value(&a.value);
+                self.dirs
+                    .set_var(&a.name, static_value.then_some(a.value.as_str()));
+            }
+            return;
+        }
+        let name = parts.argv[0].as_str();
+        let args = &parts.argv[1..];
+        let dynamic = &parts.argv_dynamic[1..];
+        match name {
+            "export" | "declare" | "typeset" | "local" | "readonly" => {
+                for (a, d) in args.iter().zip(dynamic) {
+                    if a.starts_with('-') {
+                        continue;
+                    }
+                    match a.split_once('=') {
+                        Some((n, v)) if !*d && plain_value(v) => self.dirs.set_var(n, Some(v)),
+                        Some((n, _)) => self.dirs.set_var(n.trim_end_matches('+'), None),
+                        None => {}
+                    }
+                }
+            }
+            "read" | "unset" | "mapfile" | "readarray" | "getopts" | "printf" | "select"
+            | "wait" => {
+                // Any word may name a variable it sets (`read -r P`, `printf -v P`).
+                for a in args {
+                    self.dirs.set_var(a, None);
+                }
+            }
+            "eval" | "let" => self.dirs.vars.clear(),
+            _ if self.functions_defined(name) => self.dirs.vars.clear(),
             _ => {}
         }
     }

@@ -273,6 +273,18 @@ impl Analyzer {
         self.scope = parent;
     }
 
+    /// `name` is a function defined in the current shell or one of its parents.
+    pub(crate) fn functions_defined(&self, name: &str) -> bool {
+        let mut scope = Some(self.scope);
+        while let Some(s) = scope {
+            if self.scopes[s].functions.iter().any(|f| f == name) {
+                return true;
+            }
+            scope = self.scopes[s].parent;
+        }
+        false
+    }
+
     /// Records a function defined in the current shell.
     pub(crate) fn define_function(&mut self, name: String) {
         let s = &mut self.scopes[self.scope];

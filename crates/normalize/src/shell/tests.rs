@@ -106,16 +106,27 @@ fn newline_and_semicolon_separated_commands() {
 
 #[test]
 fn assignment_then_dynamic_name_is_unanalyzable() {
+    // A name the script set to a plain value is that value.
     let n = run("CMD=rm; $CMD -rf /");
-    assert_eq!(n.commands.len(), 2);
+    assert_eq!(n.commands[1].argv, ["rm", "-rf", "/"]);
+    assert!(n.commands[1].program.is_some());
+    assert!(n.is_fully_analyzed(), "{:?}", n.unanalyzable);
+
+    let n = run("CMD=$(pick); $CMD -rf /");
+    assert_eq!(n.commands.len(), 3);
     assert!(n.commands[0].argv.is_empty());
     assert_eq!(
         n.commands[0].assignments,
         [Assignment {
             name: "CMD".into(),
-            value: "rm".into()
+            value: "$(pick)".into()
         }]
     );
+    assert_eq!(n.commands[1].argv, ["pick"]);
+    let n = Normalized {
+        commands: n.commands[1..].to_vec(),
+        ..n
+    };
     assert_eq!(n.commands[1].argv, ["$CMD", "-rf", "/"]);
     assert!(n.commands[1].dynamic);
     assert_eq!(n.commands[1].program, None);
@@ -169,7 +180,7 @@ fn a_dynamic_shell_c_script_behind_a_wrapper_is_unanalyzable() {
     // Regression: only `sh -c "$X"` as the command itself was flagged, so a static
     // `bash -c` elsewhere hid `sudo sh -c "$X"` from the plugins.
     for src in [
-        r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#,
+        r#"X=$(cat f); bash -c true; sudo sh -c "$X""#,
         r#"sudo -u root bash -c "$X""#,
         r#"timeout 60 env A=1 nice -n 5 sh -ec "$X""#,
         r#"sudo sh -c $(cat cmd.txt)"#,
@@ -1028,4 +1039,52 @@ fn shell_init_idioms_and_trap_strings_are_analysed() {
     let n = run("trap \"$CLEANUP\" EXIT");
     assert!(!n.is_fully_analyzed());
     assert!(run("trap - EXIT; trap -p").is_fully_analyzed());
+}
+
+#[test]
+fn variables_the_script_sets_to_plain_values_are_substituted() {
+    let argv_of = |script: &str, name: &str| {
+        let n = run(script);
+        let c = find(&n, name).clone();
+        (c.argv, c.dynamic)
+    };
+    let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        argv_of("P=/etc/passwd; cat $P", "cat"),
+        (words(&["cat", "/etc/passwd"]), false)
+    );
+    assert_eq!(
+        argv_of("P=/etc; cat \"$P/passwd\"", "cat"),
+        (words(&["cat", "/etc/passwd"]), false)
+    );
+    assert_eq!(
+        argv_of("export D=/; rm -rf ${D}", "rm"),
+        (words(&["rm", "-rf", "/"]), false)
+    );
+    assert_eq!(
+        argv_of("X='a b'; touch \"$X\"", "touch"),
+        (words(&["touch", "a b"]), false)
+    );
+    // Unknown: a run-time value, a later read, a loop, a subshell's own, an unquoted
+    // value that would split, an assignment for one command only, a function call.
+    for (script, name) in [
+        ("P=$(pwd); cat $P", "cat"),
+        ("P=/etc; read P; cat $P", "cat"),
+        ("P=/etc; for P in a b; do cat $P; done", "cat"),
+        ("(P=/etc); cat $P", "cat"),
+        ("X='a b'; touch $X", "touch"),
+        ("P=/etc cat $P", "cat"),
+        ("P=/etc; f() { P=/x; }; f; cat $P", "cat"),
+        ("P=/etc; if true; then P=/x; fi; cat $P", "cat"),
+        ("P=/etc; : ${P:=/x}; (( P = 3 )); cat $P", "cat"),
+        ("P='*'; rm $P", "rm"),
+    ] {
+        let (argv, dynamic) = argv_of(script, name);
+        assert!(dynamic, "{script}: {argv:?}");
+    }
+    // A branch that keeps the value keeps it.
+    assert_eq!(
+        argv_of("P=/etc; if true; then ls; fi; cat $P", "cat"),
+        (words(&["cat", "/etc"]), false)
+    );
 }

@@ -192,6 +192,7 @@ impl Analyzer {
                 for w in f.values.iter().flatten() {
                     a.word(&w.value, WordKind::Normal);
                 }
+                a.dirs.set_var(&f.variable_name, None);
                 a.list(&f.body.list);
             }
             CompoundCommand::CaseClause(c) => {
@@ -225,6 +226,9 @@ impl Analyzer {
 
     /// `(( expr ))`: the context `arithmetic` is already pushed.
     fn arith_raw(&mut self, text: &str) {
+        if text.contains('=') {
+            self.dirs.vars.clear();
+        }
         if text.contains(['$', '`']) {
             self.scan_expanded(text, false);
         }

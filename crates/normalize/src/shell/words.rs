@@ -80,6 +80,10 @@ impl Analyzer {
 
     /// Scans arithmetic text (`$((...))`, `((...))`, subscripts) for substitutions.
     pub(crate) fn arith(&mut self, text: &str) {
+        if text.contains('=') {
+            // `(( P = 1 ))`, `$(( P += 1 ))`: arithmetic may assign any variable.
+            self.dirs.vars.clear();
+        }
         if text.contains(['$', '`']) {
             self.ctx.push("arithmetic");
             self.scan_expanded(text, false);
@@ -136,6 +140,12 @@ impl Analyzer {
                     st.skeleton.push('~');
                 }
                 WordPiece::ParameterExpansion(pe) => {
+                    if let Some(value) = self.known_value(pe, quoted) {
+                        // A variable the script set to a plain value: its text.
+                        st.text.push_str(&value);
+                        st.skeleton.push('q');
+                        continue;
+                    }
                     st.dynamic = true;
                     st.skeleton.push('$');
                     self.parameter(pe);
@@ -170,10 +180,32 @@ impl Analyzer {
         }
     }
 
+    /// The value of `$NAME` / `${NAME}` when the script set `NAME` to a plain value in this
+    /// shell (unquoted, a value with spaces would split: not taken).
+    fn known_value(&self, pe: &ParameterExpr, quoted: bool) -> Option<String> {
+        let ParameterExpr::Parameter {
+            parameter: Parameter::Named(name),
+            indirect: false,
+        } = pe
+        else {
+            return None;
+        };
+        let value = self.dirs.var(name)?;
+        (quoted || !value.contains([' ', '\t', '\n'])).then(|| value.to_string())
+    }
+
     /// Analyses what a parameter expansion evaluates: the index of `${A[INDEX]}`, the words
     /// inside it (`${X:-WORD}`, `${X/PATTERN/REPLACEMENT}`) and the arithmetic of
     /// `${X:OFFSET:LENGTH}`.
     fn parameter(&mut self, pe: &ParameterExpr) {
+        if let ParameterExpr::AssignDefaultValues {
+            parameter: Parameter::Named(name),
+            ..
+        } = pe
+        {
+            // `${P:=value}` assigns P.
+            self.dirs.set_var(name, None);
+        }
         let Some((param, words, ariths)) = operands(pe) else {
             return;
         };

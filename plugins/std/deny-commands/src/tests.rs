@@ -98,8 +98,11 @@ fn a_dynamic_script_behind_a_wrapper_is_not_hidden_by_another_shell_c() {
         assert_denied(script);
     }
     let ask = load::<DenyCommands>(r#"{"on_unanalyzable": "ask"}"#).unwrap();
-    let v = ask.check(&shell(r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#));
+    let v = ask.check(&shell(r#"X=$(cat f); bash -c true; sudo sh -c "$X""#));
     assert!(v.is_ask(), "{v:?}");
+    // The host substitutes a variable the script set: the rule itself denies.
+    let v = ask.check(&shell(r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#));
+    assert!(v.is_deny(), "{v:?}");
 }
 
 #[test]
