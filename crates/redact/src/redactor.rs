@@ -305,7 +305,9 @@ impl Redactor {
                 spans.push((s, e, "known-secret"));
             }
         }
-        spans.retain(|&(s, e, _)| e > s && !allowed(&line[s..e]));
+        // A known value is a secret whatever it looks like (`$ABC123XY` is a password, not
+        // a variable, when the host says it is one); a rule's match may be a placeholder.
+        spans.retain(|&(s, e, kind)| e > s && (kind == "known-secret" || !allowed(&line[s..e])));
         // A secret found once on the line is masked wherever else it appears on it.
         let mut again = Vec::new();
         for &(s, e, kind) in &spans {
