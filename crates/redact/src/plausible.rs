@@ -104,15 +104,16 @@ fn password_like(label: &str) -> bool {
         .any(|w| l.contains(w))
 }
 
-/// A lowercase word or a dotted name, without digits: `string`, `required`, `cfg.apiKey`.
-/// Letters of both cases without a dot may be a key (parsehub's are 12 letters).
+/// A lowercase word or a dotted name, without digits: `string`, `required`, `cfg.apiKey`,
+/// `default_token`. Letters of both cases without a dot may be a key (parsehub's are 12
+/// letters), and so may 24+ lowercase letters without a dot or `_`.
 fn identifier(v: &str) -> bool {
     let parts_are_names = v.split('.').all(|p| {
         p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && p.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
     });
-    let no_upper = !v.bytes().any(|c| c.is_ascii_uppercase());
-    !v.is_empty() && parts_are_names && (v.contains('.') || no_upper)
+    let word = !v.bytes().any(|c| c.is_ascii_uppercase()) && (v.len() < 24 || v.contains('_'));
+    !v.is_empty() && parts_are_names && (v.contains('.') || word)
 }
 
 /// `scheme://host/path` without a password (`url-password` takes those that have one).
@@ -166,6 +167,11 @@ mod tests {
     fn values_that_are_code_names_or_hosts_are_not_secrets() {
         assert!(!check("if secret == \"\" {", "=", "password"));
         assert!(!check("token: string", "string", "password"));
+        assert!(!check(
+            "api_key: default_api_key_value",
+            "default_api_key_value",
+            "password"
+        ));
         assert!(!check("apiKey = cfg.apiKey", "cfg.apiKey", "password"));
         assert!(!check(
             "API_KEY=218873249723411",
@@ -226,6 +232,11 @@ mod tests {
             "labelled-secret"
         ));
         assert!(check("auth_token: s3cr3t", "s3cr3t", "password"));
+        assert!(check(
+            "token: qwhzkvmrtplxbnydcfgjsawe",
+            "qwhzkvmrtplxbnydcfgjsawe",
+            "password"
+        ));
     }
 
     #[test]
