@@ -14,6 +14,7 @@ mod context;
 mod entropy;
 mod known;
 mod names;
+mod plausible;
 mod providers;
 mod redactor;
 mod rules;

@@ -578,12 +578,14 @@ pub const PROVIDERS: &[Spec] = &[
         ["atbb"],
         T(r"\bATBB[A-Za-z0-9_=.-]{20,}")
     ),
+    // A UUID is a Vault credential as an AppRole `secret_id` or an (old-style) token; an
+    // AppRole `role_id` is an identifier, like a user name, and is left.
     s!(
         "vault-token",
-        [],
-        L(
-            &["vault"],
-            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+        ["secret_id", "secret-id", "secretid", "vault"],
+        R(
+            r#"(?i:secret[_-]?id[0-9]*|vault[\t\x20-\x7E]{0,40}?token)(?:\\?["'])?\s*(?::=|=>|=|:)?\s*(?:\\?["'])?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:$|[^0-9A-Za-z])"#,
+            1
         )
     ),
     s!(

@@ -11,6 +11,7 @@ use regex::{Regex, RegexBuilder};
 use crate::context::{self, StreamState};
 use crate::entropy;
 use crate::known::KnownValues;
+use crate::plausible::{self, allowed};
 use crate::rules::{self, Rule};
 
 /// How a redactor is set up.
@@ -88,6 +89,8 @@ struct Compiled {
     kind: String,
     source: String,
     group: usize,
+    /// A label rule: values are checked by `plausible::label_value`.
+    checked: bool,
     /// Compiled when a line first holds one of the rule's keywords (user rules: at once).
     regex: OnceLock<Regex>,
 }
@@ -152,6 +155,7 @@ impl Redactor {
                 kind: r.kind.to_string(),
                 source: r.regex.clone(),
                 group: r.group,
+                checked: r.checked,
                 regex: OnceLock::new(),
             });
         }
@@ -173,6 +177,7 @@ impl Redactor {
                 kind: name.clone(),
                 source: re.clone(),
                 group,
+                checked: false,
                 regex: OnceLock::from(regex),
             });
         }
@@ -300,13 +305,9 @@ impl Redactor {
                 spans.push((s, e, "known-secret"));
             }
         }
-        spans.retain(|&(s, e, kind)| {
-            e > s
-                && !allowed(&line[s..e])
-                && (kind != "labelled-secret" || letters_and_digits(&line[s..e]))
-                // `key := os.Getenv(...)`: a call, not a value.
-                && !(kind == "password" && line[e..].starts_with('('))
-        });
+        // A known value is a secret whatever it looks like (`$ABC123XY` is a password, not
+        // a variable, when the host says it is one); a rule's match may be a placeholder.
+        spans.retain(|&(s, e, kind)| e > s && (kind == "known-secret" || !allowed(&line[s..e])));
         // A secret found once on the line is masked wherever else it appears on it.
         let mut again = Vec::new();
         for &(s, e, kind) in &spans {
@@ -328,6 +329,7 @@ impl Redactor {
 
     fn rule_spans<'s>(&'s self, i: usize, line: &str, spans: &mut Vec<(usize, usize, &'s str)>) {
         let (group, regex, kind) = (self.rules[i].group, self.regex(i), &self.rules[i].kind);
+        let checked = self.rules[i].checked;
         if group == 0 {
             spans.extend(
                 regex
@@ -336,7 +338,9 @@ impl Redactor {
             );
         } else {
             for c in regex.captures_iter(line) {
-                if let Some(m) = c.get(group) {
+                if let Some(m) = c.get(group)
+                    && (!checked || plausible::label_value(line, m.start(), m.end(), kind))
+                {
                     spans.push((m.start(), m.end(), kind.as_str()));
                 }
             }
@@ -368,25 +372,4 @@ impl Redactor {
         }
         out.push_str(&line[at..]);
     }
-}
-
-/// A value of the `labelled-secret` rule must hold letters and digits (not a word, not a number).
-fn letters_and_digits(v: &str) -> bool {
-    v.bytes().any(|c| c.is_ascii_digit()) && v.bytes().filter(u8::is_ascii_alphabetic).count() >= 4
-}
-
-/// Values that have a secret's shape but are known not to be one: placeholders, our own
-/// markers, well-known documentation vectors.
-fn allowed(value: &str) -> bool {
-    let v = value.trim_matches(|c| c == '"' || c == '\'');
-    v.is_empty()
-        || v.starts_with("[REDACTED")
-        || v.starts_with("${")
-        || v.starts_with("$(")
-        || (v.starts_with('<') && v.ends_with('>'))
-        || (v.chars().count() >= 3 && v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '•'))
-        // jwt.io's example token (`"sub": "1234567890", "name": "John Doe"`), and tokens
-        // whose payload is that of RFC 7519's examples.
-        || v.contains("eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lI")
-        || v.contains("eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ")
 }

@@ -14,6 +14,9 @@ pub enum Shape {
     Labelled(&'static [&'static str], &'static str),
     /// A regex as is, and the capture group that is the secret (0: the whole match).
     Raw(&'static str, usize),
+    /// A credential label and its value (group 1): a value found is kept only when it may be
+    /// a secret (`plausible::label_value`: not code, a name, a host, a number, ...).
+    Label(&'static str),
 }
 
 /// A rule as written in the tables.
@@ -38,6 +41,8 @@ pub struct Rule {
     pub regex: String,
     /// The capture group that is the secret (0: the whole match).
     pub group: usize,
+    /// A label rule: each value found is checked by `plausible::label_value`.
+    pub checked: bool,
 }
 
 /// Characters that may end a token: anything but a letter or a digit, or the end.
@@ -59,12 +64,14 @@ impl Spec {
                 )
             }
             Shape::Raw(re, group) => ((*re).to_string(), *group, self.keywords.to_vec()),
+            Shape::Label(re) => ((*re).to_string(), 1, self.keywords.to_vec()),
         };
         Rule {
             kind: self.kind,
             keywords,
             regex,
             group,
+            checked: matches!(self.shape, Shape::Label(_)),
         }
     }
 }
@@ -131,21 +138,17 @@ pub const GENERIC: &[Spec] = &[
             "token",
             "credential",
         ],
-        shape: Shape::Raw(
-            concat!(
-                r#"(?:^|[^/])(?i:pass(?:word|wd|phrase)|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
-                r#"(?:\\?["'])?\s*(?::=|=>|=|:)\s*"#,
-                r#"(\\"[^"\\\n]*\\"|"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`,;&\\()]+)"#
-            ),
-            1,
-        ),
+        shape: Shape::Label(concat!(
+            r#"(?:^|[^/])(?i:pass(?:word|wd|phrase)|secret(?:[_-]?key)?|api[_-]?key|(?:access|auth|refresh|session|bearer|api|private|bot|app)?[_-]?token|private[_-]?key|credentials?)"#,
+            r#"(?:\\?["'])?\s*(?::=|=>|=|:)\s*"#,
+            r#"(\\"[^"\\\n]*\\"|"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`,;&\\()]+)"#
+        )),
     },
     Spec {
         kind: "labelled-secret",
         keywords: &["key", "secret", "token"],
-        shape: Shape::Raw(
+        shape: Shape::Label(
             r#"(?i:key|secret|token)[0-9]*(?:\\?["'])?\s*(?::=|=>|=|:|\s-\s)\s*(?:\\?["'])?([A-Za-z0-9_\-+/.=:~]{16,})"#,
-            1,
         ),
     },
     Spec {

@@ -2,8 +2,9 @@
 //! the repository): the share of positive samples whose secrets no longer appear, and the share
 //! of negative samples left unchanged.
 //!
-//! `cargo run --release --example trufflehog -- SAMPLES.jsonl [--misses] [--config JSON]`
-//! (the plugin's config, default `{}`), where each line of SAMPLES.jsonl is
+//! `cargo run --release --example trufflehog -- SAMPLES.jsonl [--misses] [--strict] [--config JSON]`
+//! (the plugin's config, default `{}`; `--strict`: every printed part of a wanted value that
+//! is not a host, URL or e-mail address must vanish, the account name and client id too), where each line of SAMPLES.jsonl is
 //! `{"file": "...", "input": "...", "want": ["secret", ...]}` (`want` empty: a negative).
 //! `docs/redaction.md` says how the samples are extracted.
 
@@ -15,11 +16,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .expect("usage: trufflehog SAMPLES.jsonl [--misses] [--config JSON]");
-    let (mut show, mut config) = (false, "{}".to_string());
+        .expect("usage: trufflehog SAMPLES.jsonl [--misses] [--strict] [--config JSON]");
+    let (mut show, mut strict, mut config) = (false, false, "{}".to_string());
     while let Some(a) = args.next() {
         match a.as_str() {
             "--misses" => show = true,
+            "--strict" => strict = true,
             "--config" => config = args.next().expect("--config JSON"),
             _ => panic!("unknown argument {a:?}"),
         }
@@ -95,14 +97,13 @@ fn main() {
                 }
             }
             printed_any |= !printed.is_empty();
-            if let Some(secret) = printed
-                .iter()
-                .filter_map(|p| match url_password(p) {
-                    Some(pw) => Some(pw.to_string()),
-                    None => secret_like(p).then(|| p.clone()),
-                })
-                .max_by_key(String::len)
-            {
+            let secrets = printed.iter().filter_map(|p| match url_password(p) {
+                Some(pw) => Some(pw.to_string()),
+                None => secret_like(p).then(|| p.clone()),
+            });
+            if strict {
+                needed.extend(secrets);
+            } else if let Some(secret) = secrets.max_by_key(String::len) {
                 needed.push(secret);
             }
         }

@@ -250,3 +250,19 @@ fn known_secrets_are_masked_as_written_base64_and_url_encoded() {
         "plain Zq7-v3ry.private~value here\n"
     );
 }
+
+/// A known value is masked even when it looks like what the rules leave alone (a variable,
+/// a placeholder): the host says it is the secret.
+#[test]
+fn known_secrets_that_look_like_variables_are_still_masked() {
+    use cloudops_plugin_sdk::testing::with_secrets;
+    let mut p = plugin();
+    let text = "password: $DBPASS2024\nexport OTHER=$HOME\n";
+    let out = text_of(&p.on_output(with_secrets(stdout(text), &["$DBPASS2024"])));
+    assert_eq!(
+        out,
+        "password: [REDACTED:known-secret]\nexport OTHER=$HOME\n"
+    );
+    // Without the known value, `$DBPASS2024` reads as a variable and is left.
+    assert_eq!(run(&mut plugin(), text), text);
+}
