@@ -111,8 +111,9 @@ async fn a_dynamic_or_exec_shell_c_script_behind_a_wrapper_is_denied_and_nothing
     let marker = dir.path().join("ran");
     let touch = format!("touch {}", marker.display());
     for script in [
-        format!(r#"X='{touch}'; bash -c true; timeout 5 sh -c "$X""#),
-        format!(r#"X='{touch}'; bash -c true; sudo sh -c "$X""#),
+        // `$X` comes from a command: only known at run time.
+        format!(r#"X=$(printf '%s' '{touch}'); bash -c true; timeout 5 sh -c "$X""#),
+        format!(r#"X=$(printf '%s' '{touch}'); bash -c true; sudo sh -c "$X""#),
     ] {
         let (plugin, reason) = denied_by(engine.execute(sh(&script)).await.unwrap_err());
         assert_eq!(plugin, "deny-commands", "{script}: {reason}");

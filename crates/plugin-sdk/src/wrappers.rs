@@ -1658,7 +1658,7 @@ mod tests {
         // Regression: any `sh -c` the host parsed anywhere in the request made every
         // splitter give-up of the request disappear.
         for script in [
-            r#"X='rm -rf /'; bash -c true; sudo sh -c "$X""#,
+            r#"X=$(cat f); bash -c true; sudo sh -c "$X""#,
             "bash -c true; su -c 'for i in 1; do rm -rf /; done' root",
             "bash -c true; rbash -c 'for i in 1; do rm -rf /; done'",
             r#"bash -c true; su -c "bash -c 'for i in 1; do rm -rf /; done'" root"#,

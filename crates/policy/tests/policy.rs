@@ -68,6 +68,8 @@ fn view(programs: &[&str]) -> Normalized {
                 redirections: vec![],
                 context: vec![],
                 dynamic: false,
+                dynamic_args: vec![],
+                working_dir: Default::default(),
             })
             .collect(),
         unanalyzable: vec![],

@@ -307,7 +307,13 @@ impl Redactor {
         }
         // A known value is a secret whatever it looks like (`$ABC123XY` is a password, not
         // a variable, when the host says it is one); a rule's match may be a placeholder.
-        spans.retain(|&(s, e, kind)| e > s && (kind == "known-secret" || !allowed(&line[s..e])));
+        // Never a redaction marker itself: masking a record twice changes nothing.
+        spans.retain(|&(s, e, kind)| {
+            let text = &line[s..e];
+            e > s
+                && !text.starts_with("[REDACTED")
+                && (kind == "known-secret" || !allowed(text))
+        });
         // A secret found once on the line is masked wherever else it appears on it.
         let mut again = Vec::new();
         for &(s, e, kind) in &spans {
