@@ -80,7 +80,12 @@ async fn open_as(common: &Common, runs: bool) -> anyhow::Result<Session> {
     } else {
         Session::deciding_only(policy, profile)
     };
-    local
+    let session = local
         .map_err(session_error)
-        .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))
+        .with_context(|| format!("could not load the plugins of policy '{}'", path.display()))?;
+    // `-v` says who decides (a server client says so at each decision).
+    if common.verbosity > 0 {
+        eprintln!("cloudops: deciding in this process (its plugins loaded here)");
+    }
+    Ok(session)
 }

@@ -231,7 +231,17 @@ impl Gate for RemoteGate {
         ctx: &GateContext<'_>,
     ) -> Result<GateOutcome, ExecutionError> {
         match self.remote(request, ctx).await? {
-            Ok(outcome) => Ok(outcome),
+            Ok(outcome) => {
+                // `-v` says who decided: here the server, else (below) this process.
+                if self.verbose {
+                    eprintln!(
+                        "cloudops: decided by the server at {} in {} µs",
+                        self.socket.display(),
+                        outcome.record.elapsed_us
+                    );
+                }
+                Ok(outcome)
+            }
             Err(why) => {
                 if self.verbose {
                     eprintln!("cloudops: deciding here, not on the server: {why}");

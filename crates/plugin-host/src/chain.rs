@@ -108,6 +108,7 @@ impl<'a> Current<'a> {
     fn new(
         request: ExecutionRequest,
         prepared: Option<&'a PreparedCommand>,
+        normalized: &Normalized,
         selection: &'a Selection,
         sandbox: Option<&Sandbox>,
     ) -> Self {
@@ -118,7 +119,7 @@ impl<'a> Current<'a> {
             .iter()
             .any(|p| p.info().wants(Hook::Check) && p.sees_resolved_paths());
         let profile = selection.profile.as_deref();
-        let sent = Sent::new(view(&request, prepared, resolve, profile, sandbox));
+        let sent = Sent::new(view_of(&request, normalized, resolve, profile, sandbox));
         Current {
             request,
             prepared: prepared.map(Cow::Borrowed),
@@ -171,8 +172,20 @@ pub(crate) fn view(
     sandbox: Option<&Sandbox>,
 ) -> wit::Request {
     let normalized = cloudops_normalize::normalize_prepared(request, prepared);
-    let resolved = resolve.then(|| cloudops_normalize::resolve_paths(request, &normalized));
-    to_wit(request, &normalized, resolved.as_ref(), profile, sandbox)
+    view_of(request, &normalized, resolve, profile, sandbox)
+}
+
+/// [`view`] of a request already normalised (the chain normalises once, for the
+/// selection and the plugins).
+fn view_of(
+    request: &ExecutionRequest,
+    normalized: &Normalized,
+    resolve: bool,
+    profile: Option<&str>,
+    sandbox: Option<&Sandbox>,
+) -> wit::Request {
+    let resolved = resolve.then(|| cloudops_normalize::resolve_paths(request, normalized));
+    to_wit(request, normalized, resolved.as_ref(), profile, sandbox)
 }
 
 impl ChainGate {
@@ -240,6 +253,7 @@ impl ChainGate {
         let mut current = Current::new(
             request.clone(),
             ctx.prepared,
+            &normalized,
             &selection,
             record.sandbox.as_ref(),
         );

@@ -298,6 +298,33 @@ fn an_edited_policy_or_plugin_file_is_loaded_again() {
 }
 
 #[test]
+fn verbose_says_who_decided_the_server_or_this_process() {
+    let d = dir_with_plugins();
+    d.write("p.toml", POLICY);
+    let server = Server::start(&d, &[]);
+    let remote = server.run(&d, &["-v", "--policy", "p.toml", "run", "--", "true"]);
+    remote.expect_code(0);
+    assert!(
+        remote
+            .stderr()
+            .contains("cloudops: decided by the server at "),
+        "{}",
+        remote.stderr()
+    );
+    assert!(!remote.stderr().contains("deciding in this process"));
+    let local = d.run(&["-v", "--policy", "p.toml", "run", "--", "true"]);
+    local.expect_code(0);
+    assert!(
+        local
+            .stderr()
+            .contains("cloudops: deciding in this process"),
+        "{}",
+        local.stderr()
+    );
+    assert!(!local.stderr().contains("decided by the server"));
+}
+
+#[test]
 fn without_a_server_that_will_decide_the_command_decides_itself() {
     let d = dir_with_plugins();
     d.write("p.toml", POLICY);
