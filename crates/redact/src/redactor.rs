@@ -310,9 +310,7 @@ impl Redactor {
         // Never a redaction marker itself: masking a record twice changes nothing.
         spans.retain(|&(s, e, kind)| {
             let text = &line[s..e];
-            e > s
-                && !text.starts_with("[REDACTED")
-                && (kind == "known-secret" || !allowed(text))
+            e > s && !text.starts_with("[REDACTED") && (kind == "known-secret" || !allowed(text))
         });
         // A secret found once on the line is masked wherever else it appears on it.
         let mut again = Vec::new();

@@ -434,7 +434,10 @@ fn code_an_interpreter_reads_from_a_here_string_is_read_for_commands() {
     }
     // A script file given as the program: the here-string is its data.
     let v = verdict(&shell("perl x.pl <<< 'rm -rf /'"));
-    assert!(!v.reason().unwrap_or_default().contains("recursive delete"), "{v:?}");
+    assert!(
+        !v.reason().unwrap_or_default().contains("recursive delete"),
+        "{v:?}"
+    );
 }
 
 #[test]
