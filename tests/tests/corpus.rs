@@ -53,6 +53,10 @@ struct Case {
     /// Request tags (`aws-write = "true"`).
     #[serde(default)]
     tags: HashMap<String, String>,
+    /// Files the case's working directory holds (path relative to it = content); the
+    /// case then runs in a fresh directory of its own.
+    #[serde(default)]
+    files: HashMap<String, String>,
     /// Why the case is in the corpus.
     #[expect(dead_code, reason = "documentation for readers of the corpus")]
     note: Option<String>,
@@ -265,12 +269,25 @@ async fn the_gate_gives_the_corpus_its_expected_verdicts() {
                 "{name}: {:?} is a known miss without `why`",
                 case.command
             );
+            let own_dir = (!case.files.is_empty()).then(|| {
+                let dir = tempfile::tempdir().unwrap();
+                for (path, content) in &case.files {
+                    let path = dir.path().join(path);
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(path, content).unwrap();
+                }
+                dir
+            });
+            let cwd = match &own_dir {
+                Some(d) => Some(d.path().to_str().unwrap().to_string()),
+                None => case.cwd.clone(),
+            };
             let (blocked, who) = runner
                 .decide(
                     &mut elapsed,
                     &case.command,
                     case.profile.as_deref(),
-                    case.cwd.as_deref(),
+                    cwd.as_deref(),
                     &case.env,
                     &case.tags,
                 )

@@ -299,6 +299,82 @@ impl EnvGuard {
 
 const EXPORTERS: &[&str] = &["export", "declare", "typeset", "readonly", "local"];
 
+/// `$NAME`, `${NAME}`, `${NAME:-}`, `${NAME-}`, also in double quotes: a copy of another
+/// variable's value, nothing added.
+fn copy_of(value: &str) -> Option<&str> {
+    let v = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let name = match v.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+        Some(inner) => inner
+            .strip_suffix(":-")
+            .or_else(|| inner.strip_suffix('-'))
+            .unwrap_or(inner),
+        None => v.strip_prefix('$')?,
+    };
+    let ok = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    ok.then_some(name)
+}
+
+/// The variables whose value can only be what the shell inherited: the request neither
+/// sets them (in its environment) nor gives them new content anywhere; copies between such
+/// variables (`_OLD_PATH="$PATH"`, `PATH="${_OLD_PATH:-}"`) keep them so. A virtualenv's
+/// `activate` saves and restores `PYTHONHOME` this way.
+fn inherited_only(request: &Request, tainted_by_text: &[String]) -> Vec<String> {
+    let mut copies: Vec<(String, String)> = Vec::new();
+    let mut tainted: Vec<String> = request.env.iter().map(|v| v.name.clone()).collect();
+    tainted.extend(tainted_by_text.iter().cloned());
+    let mut names: Vec<String> = Vec::new();
+    for cmd in request.commands() {
+        for inv in command_invocations(request, cmd) {
+            let program = inv.program_name();
+            let mut set: Vec<(String, Option<String>)> = inv
+                .env
+                .iter()
+                .map(|(n, v)| (n.clone(), Some(v.clone())))
+                .collect();
+            if EXPORTERS.contains(&program) {
+                for a in inv.args().iter().filter(|a| !a.starts_with(['-', '+'])) {
+                    if let Some((n, v)) = a.split_once('=') {
+                        set.push((n.trim_end_matches('+').to_string(), Some(v.to_string())));
+                    }
+                }
+            }
+            for n in set_by_builtin(program, inv.args()) {
+                set.push((n, None));
+            }
+            for (n, v) in set {
+                names.push(n.clone());
+                match v.as_deref().and_then(copy_of) {
+                    Some(from) => copies.push((n, from.to_string())),
+                    None => tainted.push(n),
+                }
+            }
+        }
+    }
+    // What a tainted variable is copied into is tainted too, until nothing changes.
+    loop {
+        let more: Vec<String> = copies
+            .iter()
+            .filter(|(to, from)| tainted.contains(from) && !tainted.contains(to))
+            .map(|(to, _)| to.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        tainted.extend(more);
+    }
+    copies
+        .into_iter()
+        .map(|(_, from)| from)
+        .chain(names)
+        .filter(|n| !tainted.contains(n))
+        .collect()
+}
+
 /// Wrappers whose words set variables for the command they run.
 const SETTERS: &[&str] = &["env", "sudo", "doas"];
 
@@ -327,6 +403,16 @@ impl Plugin for EnvGuard {
         // Inside the commands: always deny (a shell string cannot be rewritten safely).
         // What cannot be read is collected, and answered after the specific denies.
         let mut unreadable: Vec<String> = Vec::new();
+        let by_text = match &request.command {
+            cloudops_plugin_sdk::Command::Shell(sh) => set_in_text(&sh.command),
+            _ => Vec::new(),
+        };
+        let inherited = inherited_only(request, &by_text);
+        // A copy of a variable that only holds what the shell inherited adds nothing.
+        let restores = |v: Option<&str>| {
+            v.and_then(copy_of)
+                .is_some_and(|from| inherited.iter().any(|n| n == from))
+        };
         for cmd in request.commands() {
             for inv in command_invocations(request, cmd) {
                 if let Some(why) = &inv.opaque {
@@ -364,7 +450,11 @@ impl Plugin for EnvGuard {
                 }
                 let by_builtin = set_by_builtin(program, inv.args());
                 set.extend(by_builtin.iter().map(|n| (n.as_str(), None)));
-                if let Some((name, _)) = set.into_iter().find(|(n, v)| self.guarded_value(n, *v)) {
+                if let Some((name, _)) = set.into_iter().find(|(n, v)| {
+                    // `export NAME` of a variable that only holds what was inherited.
+                    let reexport = v.is_none() && inherited.iter().any(|i| i == n);
+                    self.guarded_value(n, *v) && !restores(*v) && !reexport
+                }) {
                     return Verdict::deny(format!(
                         "env-guard: `{}` sets {name}, which can inject code or redirect trust",
                         cmd.display()
@@ -616,6 +706,29 @@ mod tests {
                 .is_deny()
         );
         assert!(g.check(&shell("VAULT_TOKEN=s ls")).is_deny());
+    }
+
+    #[test]
+    fn restoring_what_the_shell_inherited_is_not_an_injection() {
+        let g = guard("{}");
+        // A virtualenv's `activate`: saves PYTHONHOME, unsets it, restores it later.
+        let activate = "deactivate () {\n  if [ -n \"${_OLD_VIRTUAL_PYTHONHOME:-}\" ] ; then\n    PYTHONHOME=\"${_OLD_VIRTUAL_PYTHONHOME:-}\"\n    export PYTHONHOME\n    unset _OLD_VIRTUAL_PYTHONHOME\n  fi\n}\ndeactivate nondestructive\nif [ -n \"${PYTHONHOME:-}\" ] ; then\n  _OLD_VIRTUAL_PYTHONHOME=\"${PYTHONHOME:-}\"\n  unset PYTHONHOME\nfi\n";
+        let v = g.check(&shell(activate));
+        assert!(v.is_allow(), "{v:?}");
+        // New content, however it travels, is still denied.
+        for script in [
+            "X=/tmp/evil.so; LD_PRELOAD=\"$X\" ls",
+            "read X; export PYTHONHOME=\"$X\"",
+            "SAVED=$(cat f); PYTHONHOME=\"${SAVED:-}\"; export PYTHONHOME",
+            "export LD_PRELOAD",
+        ] {
+            assert!(g.check(&shell(script)).is_deny(), "{script}");
+        }
+        let v = g.check(&shell("PYTHONHOME=\"$OLD\" python3").with_env("OLD", "/tmp/x"));
+        assert!(
+            v.is_deny(),
+            "the request's own environment is new content: {v:?}"
+        );
     }
 
     #[test]
