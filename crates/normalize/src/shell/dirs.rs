@@ -1,5 +1,6 @@
 //! Following the script's working directory through `cd`, `pushd` and `popd`, shell by
-//! shell, so that each simple command is reported with the directory it runs in.
+//! shell, so that each simple command is reported with the directory it runs in; and the
+//! variables the script sets to plain values, which share the same scoping.
 
 use super::words::clip;
 use super::{Analyzer, Parts};
