@@ -403,15 +403,21 @@ impl Plugin for EnvGuard {
         // Inside the commands: always deny (a shell string cannot be rewritten safely).
         // What cannot be read is collected, and answered after the specific denies.
         let mut unreadable: Vec<String> = Vec::new();
-        let by_text = match &request.command {
-            cloudops_plugin_sdk::Command::Shell(sh) => set_in_text(&sh.command),
-            _ => Vec::new(),
+        // Computed only when a guarded variable is set (a second walk over the request).
+        let inherited = std::cell::OnceCell::new();
+        let inherited = || {
+            inherited.get_or_init(|| {
+                let by_text = match &request.command {
+                    cloudops_plugin_sdk::Command::Shell(sh) => set_in_text(&sh.command),
+                    _ => Vec::new(),
+                };
+                inherited_only(request, &by_text)
+            })
         };
-        let inherited = inherited_only(request, &by_text);
         // A copy of a variable that only holds what the shell inherited adds nothing.
         let restores = |v: Option<&str>| {
             v.and_then(copy_of)
-                .is_some_and(|from| inherited.iter().any(|n| n == from))
+                .is_some_and(|from| inherited().iter().any(|n| n == from))
         };
         for cmd in request.commands() {
             for inv in command_invocations(request, cmd) {
@@ -452,8 +458,9 @@ impl Plugin for EnvGuard {
                 set.extend(by_builtin.iter().map(|n| (n.as_str(), None)));
                 if let Some((name, _)) = set.into_iter().find(|(n, v)| {
                     // `export NAME` of a variable that only holds what was inherited.
-                    let reexport = v.is_none() && inherited.iter().any(|i| i == n);
-                    self.guarded_value(n, *v) && !restores(*v) && !reexport
+                    self.guarded_value(n, *v)
+                        && !restores(*v)
+                        && !(v.is_none() && inherited().iter().any(|i| i == n))
                 }) {
                     return Verdict::deny(format!(
                         "env-guard: `{}` sets {name}, which can inject code or redirect trust",
