@@ -180,10 +180,10 @@ fn walk(cmd: &SimpleCommand, host_parsed: Option<&[String]>) -> Vec<Invocation> 
 /// to before it runs its command (the last one given), as written.
 fn wrapper_chdir(argv: &[String]) -> Option<String> {
     let (name, args) = argv.split_first()?;
-    // The option that changes directory, and the short options that take a value.
-    let (short, with_value) = match basename(name) {
-        "env" => ('C', "uCS"),
-        "sudo" => ('D', "ugDChprtTUR"),
+    // The option that changes directory, and how the wrapper's options take values.
+    let (short, spec) = match basename(name) {
+        "env" => ('C', &ENV),
+        "sudo" => ('D', &SUDO),
         _ => return None,
     };
     let mut dir = None;
@@ -193,16 +193,20 @@ fn wrapper_chdir(argv: &[String]) -> Option<String> {
         if a == "--" || !a.starts_with('-') || a.len() < 2 {
             break;
         }
-        if let Some(v) = a.strip_prefix("--chdir=") {
-            dir = Some(v.to_string());
-        } else if a == "--chdir" {
-            dir = args.get(i + 1).cloned();
-            i += 1;
-        } else if a.starts_with("--") {
-            // Other long options: a value, if any, is attached with `=` or not followed.
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            if attached.is_none() && spec.long_values.iter().any(|l| l.starts_with(name)) {
+                i += 1;
+            }
+            if !name.is_empty() && "chdir".starts_with(name) {
+                dir = attached.or_else(|| args.get(i).cloned());
+            }
         } else {
             for (k, c) in a.char_indices().skip(1) {
-                if !with_value.contains(c) {
+                if !spec.short_values.contains(c) {
                     continue;
                 }
                 let attached = &a[k + c.len_utf8()..];
@@ -942,6 +946,19 @@ fn special(sp: Special, name: &str, args: &[String]) -> Vec<Inner> {
 /// `command`).
 const NO_VALUES: Spec = Spec::values("", &[]);
 
+/// Options of `env` that take a value.
+const ENV: Spec = Spec::values(
+    "uCS",
+    &[
+        "unset",
+        "chdir",
+        "split-string",
+        "block-signal",
+        "default-signal",
+        "ignore-signal",
+    ],
+);
+
 const SUDO: Spec = Spec::values(
     "ughpCDrtTUR",
     &[
@@ -1133,16 +1150,7 @@ fn unwrap_env(args: &[String]) -> Vec<Inner> {
             continue;
         }
         if let Some(long) = a.strip_prefix("--") {
-            let takes = [
-                "unset",
-                "chdir",
-                "split-string",
-                "block-signal",
-                "default-signal",
-                "ignore-signal",
-            ]
-            .iter()
-            .any(|l| l.starts_with(long));
+            let takes = ENV.long_values.iter().any(|l| l.starts_with(long));
             if !long.contains('=') && takes {
                 if "split-string".starts_with(long) {
                     split = args.get(i + 1).cloned();
@@ -1155,7 +1163,7 @@ fn unwrap_env(args: &[String]) -> Vec<Inner> {
         if a.len() > 1 && a.starts_with('-') {
             let letters: Vec<char> = a.chars().skip(1).collect();
             for (k, c) in letters.iter().enumerate() {
-                if matches!(c, 'u' | 'C' | 'S') {
+                if ENV.short_values.contains(*c) {
                     let attached: String = letters[k + 1..].iter().collect();
                     let value = if attached.is_empty() {
                         i += 1;
@@ -1535,6 +1543,11 @@ mod tests {
             chdir(&["sudo", "-u", "root", "-D", "/", "rm"]).as_deref(),
             Some("/")
         );
+        assert_eq!(
+            chdir(&["sudo", "--user", "root", "--chdir", "/", "rm"]).as_deref(),
+            Some("/")
+        );
+        assert_eq!(chdir(&["env", "--chd=/etc", "rm"]).as_deref(), Some("/etc"));
         // Inherited through further wrappers.
         assert_eq!(
             chdir(&["sudo", "-D/", "nice", "rm", "x"]).as_deref(),
