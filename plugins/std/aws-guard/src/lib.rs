@@ -249,26 +249,18 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
 /// unambiguous abbreviation of (the CLI's argument parser accepts `--endpoint=`,
 /// `--no-verify`, `--prof`).
 fn global_name(name: &str) -> &str {
-    const GLOBALS: &[&str] = &[
-        "--profile",
-        "--region",
-        "--endpoint-url",
-        "--output",
-        "--query",
-        "--color",
-        "--ca-bundle",
-        "--cli-read-timeout",
-        "--cli-connect-timeout",
-        "--cli-binary-format",
+    /// Global options that take no value.
+    const FLAGS: &[&str] = &[
         "--no-verify-ssl",
         "--no-paginate",
         "--no-sign-request",
         "--debug",
     ];
-    if !name.starts_with("--") || name.len() < 4 || GLOBALS.contains(&name) {
+    let globals = || GLOBAL_WITH_VALUE.iter().chain(FLAGS);
+    if !name.starts_with("--") || name.len() < 4 || globals().any(|g| *g == name) {
         return name;
     }
-    let mut hits = GLOBALS.iter().filter(|g| g.starts_with(name));
+    let mut hits = globals().filter(|g| g.starts_with(name));
     match (hits.next(), hits.next()) {
         (Some(g), None) => g,
         _ => name,
