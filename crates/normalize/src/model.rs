@@ -1,5 +1,7 @@
 //! The public data types of the structured view: commands, assignments, redirections.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 /// A `NAME=value` pair (a leading assignment of a simple command).
@@ -78,6 +80,36 @@ impl WorkingDir {
     /// The request's working directory (no change before the command).
     pub fn is_request(&self) -> bool {
         *self == WorkingDir::Request
+    }
+
+    /// The directory as a path, made from the request's `base` by applying the `cd`
+    /// operands lexically (`tilde` expands a `~` operand; `searched` says a relative
+    /// operand not starting with `.` goes through `CDPATH`, so is unknown). `None` when it
+    /// is unknown or cannot be made.
+    pub fn path(
+        &self,
+        base: Option<&Path>,
+        tilde: impl Fn(&str) -> Option<String>,
+        searched: bool,
+    ) -> Option<PathBuf> {
+        let steps = match self {
+            WorkingDir::Request => return base.map(Path::to_path_buf),
+            WorkingDir::Unknown(_) => return None,
+            WorkingDir::Changed(steps) => steps,
+        };
+        let mut dir = base.map(Path::to_path_buf);
+        for step in steps {
+            dir = if step.starts_with('~') {
+                Some(PathBuf::from(tilde(step)?))
+            } else if step.starts_with('/') {
+                Some(PathBuf::from(step))
+            } else if searched && !step.starts_with('.') {
+                return None;
+            } else {
+                Some(dir?.join(step))
+            };
+        }
+        dir
     }
 }
 

@@ -181,32 +181,15 @@ impl Resolver<'_> {
         }
         let dir = match wd {
             WorkingDir::Request => self.request_cwd.clone(),
-            WorkingDir::Unknown(_) => None,
-            WorkingDir::Changed(steps) => self.changed_dir(steps),
+            // Where the `cd`s lead, `..` applied lexically (bash's `-L`), made canonical.
+            _ => wd
+                .path(self.request_cwd.as_deref(), |t| self.tilde(t), self.cdpath)
+                .and_then(|d| walk_in(&lexical(&d), None))
+                .map(|(canonical, _)| canonical),
         };
         self.cwd_unknown = dir.is_none() && !wd.is_request();
         self.cwd = dir.clone();
         self.last_dir = Some((wd.clone(), dir));
-    }
-
-    /// Where `cd STEP1; cd STEP2; ...` leads from the request's directory: each operand
-    /// applied as `cd` does by default (`..` lexically, bash's `-L`), then the result made
-    /// canonical. `None` when a step cannot be known (`~user` unknown, `CDPATH`).
-    fn changed_dir(&self, steps: &[String]) -> Option<PathBuf> {
-        let mut dir = self.request_cwd.clone();
-        for step in steps {
-            dir = if step.starts_with('~') {
-                Some(PathBuf::from(self.tilde(step)?))
-            } else if step.starts_with('/') {
-                Some(PathBuf::from(step))
-            } else if self.cdpath && !step.starts_with('.') {
-                return None;
-            } else {
-                Some(dir?.join(step))
-            };
-        }
-        let (canonical, _) = walk_in(&lexical(&dir?), None)?;
-        Some(canonical)
     }
 
     /// `~`, `~/x`, `~user`, `~user/x` expanded (`None`: no HOME, an unknown user, `~+`).

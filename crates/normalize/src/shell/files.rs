@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use super::words::clip;
 use super::{Analyzer, Parts};
-use crate::model::WorkingDir;
 
 /// Larger files are not read (their commands are unanalysable).
 pub const MAX_SCRIPT_FILE_BYTES: u64 = 64 * 1024;
@@ -20,24 +19,8 @@ impl Analyzer {
     /// The directory the current command runs in, when known: the request's, or where the
     /// script's `cd`s led (lexically).
     fn current_dir(&self) -> Option<PathBuf> {
-        match &self.dirs.current {
-            WorkingDir::Request => self.cwd.clone(),
-            WorkingDir::Unknown(_) => None,
-            WorkingDir::Changed(steps) => {
-                let mut dir = self.cwd.clone();
-                for s in steps {
-                    if s.starts_with('~') {
-                        return None;
-                    }
-                    dir = if s.starts_with('/') {
-                        Some(PathBuf::from(s))
-                    } else {
-                        Some(dir?.join(s))
-                    };
-                }
-                dir
-            }
-        }
+        // A `~` operand is left to the resolver (the analyser does not know HOME).
+        self.dirs.current.path(self.cwd.as_deref(), |_| None, false)
     }
 
     /// Reads the script file `word` names (looked up on `PATH` first when `search` and it
